@@ -1,0 +1,56 @@
+// swift-tools-version:6.2
+// pgswift: a PostgreSQL connection-pooling proxy.
+import PackageDescription
+
+let package = Package(
+    name: "pgswift",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "pgswift", targets: ["pgswift"]),
+        .library(name: "PGWire", targets: ["PGWire"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CLibCrypto", path: "Sources/CLibCrypto"),
+        .target(
+            name: "PGWire",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                "CLibCrypto",
+            ]
+        ),
+        .target(name: "Config"),
+        .target(name: "PoolCore", dependencies: ["PGWire"]),
+        .target(
+            name: "ProxyServer",
+            dependencies: [
+                "PGWire", "PoolCore", "Config",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "pgswift",
+            dependencies: [
+                "ProxyServer", "Config",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "PGWireTests", dependencies: ["PGWire", .product(name: "NIOCore", package: "swift-nio")],
+                    resources: []),
+        .testTarget(name: "ConfigTests", dependencies: ["Config"]),
+        .testTarget(name: "PoolCoreTests", dependencies: ["PoolCore", "PGWire"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

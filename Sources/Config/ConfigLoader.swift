@@ -1,0 +1,202 @@
+// Builds a ProxyConfig from a pgbouncer.ini-style file and PGSWIFT_<KEY> environment overrides.
+
+public enum ConfigLoader {
+    static let generalSections: Set<String> = ["pgbouncer", "pgswift"]
+
+    /// Loads and validates; throws every problem found, each naming file, line and key.
+    public static func load(path: String, environment: [String: String] = [:]) throws(ConfigErrors) -> ProxyConfig {
+        var errors: [ConfigError] = []
+        var warnings: [String] = []
+        let entries = IniReader.read(path: path, errors: &errors)
+
+        var specs: [String: SettingSpec] = [:]
+        for s in KnownSettings.all { specs[s.name] = s }
+        var settings: [String: ProxyConfig.Setting] = [:]
+        for s in KnownSettings.all {
+            let v: SettingValue
+            switch SettingValue.parse(s.defaultValue, as: s.kind) {
+            case .success(let parsed): v = parsed
+            case .failure:
+                // A default that does not parse is a bug in the catalogue, not in the user's file.
+                preconditionFailure("default of \(s.name) does not parse")
+            }
+            settings[s.name] = .init(spec: s, text: s.defaultValue, value: v, source: .defaultValue)
+        }
+
+        var databases: [String: DatabaseEntry] = [:]
+        var users: [String: UserEntry] = [:]
+        var sawGeneral = false
+        for e in entries {
+            switch e.section {
+            case let s where generalSections.contains(s):
+                sawGeneral = true
+                let key = e.key.lowercased()
+                guard let spec = specs[key] else {
+                    errors.append(ConfigError(file: e.file, line: e.line, key: e.key, message: "unknown setting"))
+                    continue
+                }
+                switch SettingValue.parse(e.value, as: spec.kind) {
+                case .success(let v):
+                    settings[key] = .init(spec: spec, text: e.value, value: v, source: .file(e.file, line: e.line))
+                    if spec.support == .acceptedWithWarning && e.value != spec.defaultValue {
+                        warnings.append("\(e.file):\(e.line): \(key) is accepted for PgBouncer compatibility but not implemented by pgswift; it has no effect")
+                    }
+                case .failure(let m):
+                    errors.append(ConfigError(file: e.file, line: e.line, key: e.key, message: m.text))
+                }
+            case "databases":
+                switch parseDatabase(e) {
+                case .success(let db): databases[db.name] = db
+                case .failure(let err): errors.append(err)
+                }
+            case "users":
+                switch parseUser(e) {
+                case .success(let u): users[u.name] = u
+                case .failure(let err): errors.append(err)
+                }
+            case "peers":
+                warnings.append("\(e.file):\(e.line): [peers] is accepted for PgBouncer compatibility but not implemented by pgswift")
+            default:
+                errors.append(ConfigError(file: e.file, line: e.line, key: e.key, message: "unknown section [\(e.section)]"))
+            }
+        }
+        if !sawGeneral && errors.isEmpty {
+            errors.append(ConfigError(file: path, line: 0, key: nil, message: "no [pgswift] or [pgbouncer] section"))
+        }
+
+        for (name, text) in environment where name.hasPrefix("PGSWIFT_") {
+            let key = name.dropFirst("PGSWIFT_".count).lowercased()
+            guard let spec = specs[key] else {
+                errors.append(ConfigError(file: "environment", line: 0, key: name, message: "unknown setting \(key)"))
+                continue
+            }
+            switch SettingValue.parse(text, as: spec.kind) {
+            case .success(let v): settings[key] = .init(spec: spec, text: text, value: v, source: .environment(name))
+            case .failure(let m): errors.append(ConfigError(file: "environment", line: 0, key: name, message: m.text))
+            }
+        }
+
+        let config = ProxyConfig(path: path, settings: settings, databases: databases, users: users, warnings: warnings)
+        errors += crossChecks(config)
+        if !errors.isEmpty { throw ConfigErrors(errors) }
+        return config
+    }
+
+    /// Problems that involve more than one key.
+    static func crossChecks(_ c: ProxyConfig) -> [ConfigError] {
+        var errors: [ConfigError] = []
+        func place(_ key: String) -> (String, Int) {
+            switch c.settings[key]?.source {
+            case .file(let f, let line): (f, line)
+            case .environment(let n): ("environment \(n)", 0)
+            default: (c.path, 0)
+            }
+        }
+        let auth = c.string("auth_type")
+        if ["md5", "scram-sha-256", "plain"].contains(auth) && c.string("auth_file").isEmpty && c.string("auth_user").isEmpty {
+            let (f, l) = place("auth_type")
+            errors.append(ConfigError(file: f, line: l, key: "auth_type", message: "\(auth) needs auth_file or auth_user/auth_query to find passwords"))
+        }
+        if auth == "hba" && c.string("auth_hba_file").isEmpty {
+            let (f, l) = place("auth_type")
+            errors.append(ConfigError(file: f, line: l, key: "auth_type", message: "hba needs auth_hba_file"))
+        }
+        if auth == "pam" || auth == "ldap" {
+            let (f, l) = place("auth_type")
+            errors.append(ConfigError(file: f, line: l, key: "auth_type", message: "\(auth) is not supported by pgswift"))
+        }
+        let tls = c.string("client_tls_sslmode")
+        if tls != "disable" && (c.string("client_tls_key_file").isEmpty || c.string("client_tls_cert_file").isEmpty) {
+            let (f, l) = place("client_tls_sslmode")
+            errors.append(ConfigError(file: f, line: l, key: "client_tls_sslmode", message: "\(tls) needs client_tls_key_file and client_tls_cert_file"))
+        }
+        return errors
+    }
+
+    static func parseDatabase(_ e: IniEntry) -> Result<DatabaseEntry, ConfigError> {
+        func fail(_ key: String?, _ m: String) -> Result<DatabaseEntry, ConfigError> {
+            .failure(ConfigError(file: e.file, line: e.line, key: key.map { "\(e.key).\($0)" } ?? e.key, message: m))
+        }
+        var db = DatabaseEntry(name: e.key, source: .file(e.file, line: e.line))
+        let pairs: [(String, String)]
+        switch ConnectionString.parse(e.value) {
+        case .success(let p): pairs = p
+        case .failure(let m): return fail(nil, m.text)
+        }
+        for (k, v) in pairs {
+            func int(_ lo: Int, _ hi: Int) -> Int? {
+                if let n = Int(v), n >= lo, n <= hi { return n }
+                return nil
+            }
+            switch k {
+            case "host": db.host = v
+            case "port":
+                guard let n = int(1, 65535) else { return fail(k, "invalid port \"\(v)\"") }
+                db.port = n
+            case "dbname": db.dbname = v
+            case "user": db.user = v
+            case "password": db.password = v
+            case "auth_user": db.authUser = v
+            case "auth_query": db.authQuery = v
+            case "pool_size":
+                guard let n = int(0, Int(Int32.max)) else { return fail(k, "invalid integer \"\(v)\"") }
+                db.poolSize = n
+            case "min_pool_size":
+                guard let n = int(0, Int(Int32.max)) else { return fail(k, "invalid integer \"\(v)\"") }
+                db.minPoolSize = n
+            case "reserve_pool_size", "reserve_pool":
+                guard let n = int(0, Int(Int32.max)) else { return fail(k, "invalid integer \"\(v)\"") }
+                db.reservePoolSize = n
+            case "max_db_connections":
+                guard let n = int(0, Int(Int32.max)) else { return fail(k, "invalid integer \"\(v)\"") }
+                db.maxDBConnections = n
+            case "pool_mode":
+                guard ["session", "transaction", "statement"].contains(v.lowercased()) else {
+                    return fail(k, "invalid value \"\(v)\" (expected one of: session, transaction, statement)")
+                }
+                db.poolMode = v.lowercased()
+            case "connect_query": db.connectQuery = v
+            case "application_name", "client_encoding", "datestyle", "timezone":
+                db.startupParameters[k] = v
+            case _ where KnownSettings.databaseKeys.contains(k):
+                break  // accepted for compatibility; warned about by the caller's listing
+            default:
+                return fail(k, "unknown database parameter")
+            }
+        }
+        return .success(db)
+    }
+
+    static func parseUser(_ e: IniEntry) -> Result<UserEntry, ConfigError> {
+        func fail(_ key: String?, _ m: String) -> Result<UserEntry, ConfigError> {
+            .failure(ConfigError(file: e.file, line: e.line, key: key.map { "\(e.key).\($0)" } ?? e.key, message: m))
+        }
+        var u = UserEntry(name: e.key, source: .file(e.file, line: e.line))
+        let pairs: [(String, String)]
+        switch ConnectionString.parse(e.value) {
+        case .success(let p): pairs = p
+        case .failure(let m): return fail(nil, m.text)
+        }
+        for (k, v) in pairs {
+            switch k {
+            case "pool_mode":
+                guard ["session", "transaction", "statement"].contains(v.lowercased()) else {
+                    return fail(k, "invalid value \"\(v)\" (expected one of: session, transaction, statement)")
+                }
+                u.poolMode = v.lowercased()
+            case "pool_size", "reserve_pool_size", "max_user_connections":
+                guard let n = Int(v), n >= 0 else { return fail(k, "invalid integer \"\(v)\"") }
+                switch k {
+                case "pool_size": u.poolSize = n
+                case "reserve_pool_size": u.reservePoolSize = n
+                default: u.maxUserConnections = n
+                }
+            case _ where KnownSettings.userKeys.contains(k):
+                break
+            default:
+                return fail(k, "unknown user parameter")
+            }
+        }
+        return .success(u)
+    }
+}

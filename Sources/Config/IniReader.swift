@@ -1,0 +1,80 @@
+// Reads pgbouncer.ini syntax into located (section, key, value) entries, following %include.
+import Foundation
+
+public struct IniEntry: Sendable, Equatable {
+    public var section: String
+    public var key: String
+    public var value: String
+    public var file: String
+    public var line: Int
+}
+
+public enum IniReader {
+    /// Reads `path` and everything it includes; problems are collected, not thrown one by one.
+    public static func read(path: String, errors: inout [ConfigError]) -> [IniEntry] {
+        var entries: [IniEntry] = []
+        var section = ""
+        read(path: path, section: &section, entries: &entries, errors: &errors, depth: 0, includedFrom: nil)
+        return entries
+    }
+
+    private static func read(path: String, section: inout String, entries: inout [IniEntry], errors: inout [ConfigError], depth: Int, includedFrom: (String, Int)?) {
+        guard depth < 10 else {
+            errors.append(ConfigError(file: includedFrom!.0, line: includedFrom!.1, key: nil, message: "%include nested too deeply (loop?)"))
+            return
+        }
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            if let (file, line) = includedFrom {
+                errors.append(ConfigError(file: file, line: line, key: nil, message: "cannot read included file \(path)"))
+            } else {
+                errors.append(ConfigError(file: path, line: 0, key: nil, message: "cannot read file"))
+            }
+            return
+        }
+        var lineNumber = 0
+        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNumber += 1
+            let line = rawLine.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\r")))
+            if line.isEmpty || line.hasPrefix(";") || line.hasPrefix("#") { continue }
+            if line.hasPrefix("%include") {
+                var target = line.dropFirst("%include".count).trimmingCharacters(in: .whitespaces)
+                if target.isEmpty {
+                    errors.append(ConfigError(file: path, line: lineNumber, key: nil, message: "%include needs a file name"))
+                    continue
+                }
+                if !target.hasPrefix("/") {
+                    // Relative includes resolve against the including file's directory.
+                    target = (path as NSString).deletingLastPathComponent + "/" + target
+                }
+                read(path: target, section: &section, entries: &entries, errors: &errors, depth: depth + 1, includedFrom: (path, lineNumber))
+                continue
+            }
+            if line.hasPrefix("[") {
+                guard line.hasSuffix("]") else {
+                    errors.append(ConfigError(file: path, line: lineNumber, key: nil, message: "unterminated section header"))
+                    continue
+                }
+                section = line.dropFirst().dropLast().trimmingCharacters(in: .whitespaces).lowercased()
+                continue
+            }
+            guard let eq = line.firstIndex(of: "=") else {
+                errors.append(ConfigError(file: path, line: lineNumber, key: nil, message: "expected key = value"))
+                continue
+            }
+            let key = line[..<eq].trimmingCharacters(in: .whitespaces)
+            var value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") {
+                value = String(value.dropFirst().dropLast())
+            }
+            if key.isEmpty {
+                errors.append(ConfigError(file: path, line: lineNumber, key: nil, message: "empty key"))
+                continue
+            }
+            if section.isEmpty {
+                errors.append(ConfigError(file: path, line: lineNumber, key: key, message: "key outside any section"))
+                continue
+            }
+            entries.append(IniEntry(section: section, key: key, value: value, file: path, line: lineNumber))
+        }
+    }
+}

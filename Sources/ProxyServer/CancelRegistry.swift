@@ -1,0 +1,55 @@
+// Maps the BackendKeyData pgswift gave each client to that client, and sends CancelRequests to servers.
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import PGWire
+
+/// A client that can be cancelled: it knows which server (if any) runs its query now.
+protocol Cancellable: AnyObject, Sendable {
+    func cancelRequested()
+}
+
+final class CancelRegistry: Sendable {
+    private struct Entry {
+        var secret: Int32
+        weak var client: (any Cancellable)?
+    }
+
+    private let entries = NIOLockedValueBox<[Int32: Entry]>([:])
+
+    func register(pid: Int32, secret: Int32, client: any Cancellable) {
+        entries.withLockedValue { $0[pid] = Entry(secret: secret, client: client) }
+    }
+
+    func unregister(pid: Int32) {
+        _ = entries.withLockedValue { $0.removeValue(forKey: pid) }
+    }
+
+    /// A CancelRequest arrived; anything not matching a live client's key exactly is dropped silently.
+    func cancel(pid: Int32, secret: Int32) -> Bool {
+        let client = entries.withLockedValue { e -> (any Cancellable)? in
+            guard let entry = e[pid], entry.secret == secret else { return nil }
+            return entry.client
+        }
+        client?.cancelRequested()
+        return client != nil
+    }
+
+    /// Opens a fresh connection to the server and sends its own key, as PostgreSQL expects.
+    func sendCancel(host: String, port: Int, pid: Int32, secret: Int32, on loop: EventLoop) {
+        guard pid != 0 else { return }
+        var buffer = ByteBuffer()
+        StartupPacket.cancel(processID: pid, secretKey: secret).encode(into: &buffer)
+        let packet = buffer
+        let bootstrap = ClientBootstrap(group: loop).connectTimeout(.seconds(5))
+        let future = host.hasPrefix("/")
+            ? bootstrap.connect(unixDomainSocketPath: "\(host)/.s.PGSQL.\(port)")
+            : bootstrap.connect(host: host, port: port)
+        future.whenSuccess { channel in
+            channel.writeAndFlush(packet).whenComplete { _ in
+                // The server closes the connection once it has read the request.
+                channel.close(promise: nil)
+            }
+        }
+    }
+}

@@ -1,0 +1,177 @@
+// Reads a client's first packets (SSL/GSS requests, cancel, StartupMessage) and picks how it must authenticate.
+import Foundation
+import Config
+import NIOCore
+import PGWire
+import PoolCore
+
+final class ClientStartup {
+    enum Step {
+        case needMore
+        /// Bytes to send, then keep reading startup packets.
+        case reply(ByteBuffer)
+        /// Send 'S', then the TLS handshake starts.
+        case startTLS(ByteBuffer)
+        case cancel(pid: Int32, secret: Int32)
+        case fail(PGError)
+        /// Startup accepted: optionally a NegotiateProtocolVersion, then authentication begins.
+        case begin(ClientAuthMachine, negotiate: ByteBuffer?)
+        case auth(ClientAuthMachine.Action)
+    }
+
+    let peer: SocketAddress?
+    let tlsAvailable: Bool
+    private(set) var tls = false
+    private(set) var user = ""
+    private(set) var database = ""
+    /// Startup parameters the client asked for that its server session must have.
+    private(set) var parametersToApply: [String: String] = [:]
+    let cancelPID: Int32
+    let cancelSecret: Int32 = Int32.random(in: Int32.min...Int32.max)
+    private let started = NIODeadline.now()
+
+    init(peer: SocketAddress?, tlsAvailable: Bool, id: Int) {
+        self.peer = peer
+        self.tlsAvailable = tlsAvailable
+        self.cancelPID = Int32(truncatingIfNeeded: id & 0x7FFF_FFFF)
+    }
+
+    var peerText: String {
+        guard let peer else { return "unix" }
+        if let ip = peer.ipAddress, let port = peer.port { return "\(ip):\(port)" }
+        return "unix"
+    }
+
+    var age: Int { Int((NIODeadline.now() - started).nanoseconds / 1_000_000_000) }
+
+    func tlsStarted() { tls = true }
+
+    func readStartup(_ inbound: inout ByteBuffer, runtime: ProxyRuntime) -> Step {
+        let body: ByteBuffer
+        do {
+            guard let b = try WholeFrameReader.nextStartup(&inbound) else { return .needMore }
+            body = b
+        } catch let e as ProtocolViolation {
+            return .fail(.protocolViolation(e.message))
+        } catch {
+            return .fail(.protocolViolation("\(error)"))
+        }
+        let packet: StartupPacket
+        do {
+            packet = try StartupPacket.decode(body: body)
+        } catch {
+            return .fail(.protocolViolation("invalid startup packet: \(error)"))
+        }
+        switch packet {
+        case .sslRequest:
+            guard !tls else { return .fail(.protocolViolation("SSLRequest inside TLS")) }
+            var out = ByteBuffer()
+            if tlsAvailable {
+                guard inbound.readableBytes == 0 else {
+                    // Bytes after SSLRequest before the handshake would be read as plaintext: refuse (CVE-2021-23222 class).
+                    return .fail(.protocolViolation("unexpected data after SSLRequest"))
+                }
+                out.writeInteger(UInt8(ascii: "S"))
+                tls = true
+                return .startTLS(out)
+            }
+            out.writeInteger(UInt8(ascii: "N"))
+            return .reply(out)
+        case .gssEncRequest:
+            var out = ByteBuffer()
+            out.writeInteger(UInt8(ascii: "N"))
+            return .reply(out)
+        case .cancel(let pid, let secret):
+            return .cancel(pid: pid, secret: secret)
+        case .startup(let major, let minor, let params):
+            return begin(major: major, minor: minor, params: params, runtime: runtime)
+        }
+    }
+
+    private func begin(major: UInt16, minor: UInt16, params: [StartupParameter], runtime: ProxyRuntime) -> Step {
+        guard major == 3 else {
+            return .fail(.featureNotSupported("unsupported frontend protocol \(major).\(minor): server supports 3.0"))
+        }
+        let config = runtime.config
+        let tlsMode = config.string("client_tls_sslmode")
+        if !tls && (tlsMode == "require" || tlsMode == "verify-ca" || tlsMode == "verify-full") {
+            return .fail(.invalidAuthorization("SSL required"))
+        }
+        let ignored = Set(config.list("ignore_startup_parameters").map { $0.lowercased() })
+        var unrecognized: [String] = []
+        for p in params {
+            switch p.name {
+            case "user": user = p.value
+            case "database": database = p.value
+            case "replication":
+                return .fail(.featureNotSupported("replication connections are not supported by pgswift"))
+            case "options":
+                switch Self.parseOptions(p.value) {
+                case .success(let settings): for (k, v) in settings where !ignored.contains(k.lowercased()) { parametersToApply[k] = v }
+                case .failure(let e):
+                    if !ignored.contains("options") { return .fail(e) }
+                }
+            case let n where n.hasPrefix("_pq_."):
+                unrecognized.append(n)
+            case let n where ignored.contains(n.lowercased()):
+                break
+            default:
+                parametersToApply[p.name] = p.value
+            }
+        }
+        guard !user.isEmpty else { return .fail(.invalidAuthorization("no user name in startup packet")) }
+        if database.isEmpty { database = user }
+        var negotiate: ByteBuffer?
+        if minor > 0 || !unrecognized.isEmpty {
+            var b = ByteBuffer()
+            BackendMessage.negotiateProtocolVersion(newestMinor: 0, unrecognizedOptions: unrecognized).encode(into: &b)
+            negotiate = b
+        }
+        guard config.database(named: database) != nil else { return .fail(.unknownDatabase(database)) }
+        let loaded = runtime.loaded
+        let method: ClientAuthMethod
+        switch config.string("auth_type") {
+        case "trust": method = .trust
+        case "any": method = .any
+        case "plain": method = .plain
+        case "md5": method = .md5
+        case "scram-sha-256": method = .scram
+        case "hba":
+            method = runtime.hba?.method(database: database, user: user, address: peer, tls: tls) ?? .reject
+        default:
+            return .fail(.featureNotSupported("auth_type \(config.string("auth_type")) is not supported"))
+        }
+        let secret: ClientSecret?
+        switch loaded.userlist[user] {
+        case .plain(let p)?: secret = .plain(p)
+        case .md5(let s)?: secret = .md5(s)
+        case .scram(let text)?: secret = SCRAMSecret.parse(text).map { .scram($0) }
+        case nil: secret = nil
+        }
+        return .begin(ClientAuthMachine(user: user, method: method, secret: secret), negotiate: negotiate)
+    }
+
+    /// Turns "-c name=value --name=value" into settings; anything else in options cannot be pooled.
+    static func parseOptions(_ text: String) -> Result<[(String, String)], PGError> {
+        var out: [(String, String)] = []
+        var words = text.split(whereSeparator: { $0 == " " }).map(String.init)[...]
+        while let w = words.popFirst() {
+            var setting: String
+            if w == "-c", let next = words.popFirst() {
+                setting = next
+            } else if w.hasPrefix("-c") {
+                setting = String(w.dropFirst(2))
+            } else if w.hasPrefix("--") {
+                setting = String(w.dropFirst(2))
+            } else {
+                return .failure(.featureNotSupported("unsupported startup option \"\(w)\" (only -c name=value)"))
+            }
+            guard let eq = setting.firstIndex(of: "=") else {
+                return .failure(.featureNotSupported("unsupported startup option \"\(setting)\""))
+            }
+            setting = setting.replacingOccurrences(of: "-", with: "_", range: setting.startIndex..<eq)
+            out.append((String(setting[..<eq]), String(setting[setting.index(after: eq)...])))
+        }
+        return .success(out)
+    }
+}

@@ -1,0 +1,28 @@
+// Works out the SET statements that give a server session the parameters its new client asked for.
+import Foundation
+
+enum ParameterSync {
+    /// PostgreSQL reports these under other spellings than clients use in startup packets.
+    private static let reportedName: [String: String] = [
+        "datestyle": "DateStyle", "timezone": "TimeZone", "intervalstyle": "IntervalStyle",
+        "client_encoding": "client_encoding", "application_name": "application_name",
+    ]
+
+    static func statements(wanted: [String: String], current: [String: String]) -> String {
+        var sql = ""
+        for (name, value) in wanted.sorted(by: { $0.key < $1.key }) {
+            let reported = reportedName[name.lowercased()] ?? name
+            if let have = current[reported] ?? current[name], have.caseInsensitiveCompare(value) == .orderedSame { continue }
+            sql += "SET \(quoteIdentifier(name)) = \(quoteLiteral(value));"
+        }
+        return sql
+    }
+
+    static func quoteLiteral(_ s: String) -> String {
+        "'" + s.replacingOccurrences(of: "'", with: "''") + "'"
+    }
+
+    static func quoteIdentifier(_ s: String) -> String {
+        "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}

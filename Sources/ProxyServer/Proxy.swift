@@ -1,0 +1,161 @@
+// The running proxy as a Service: listeners, housekeeping, reload, pause, and safe shutdown.
+import Config
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import UnixSignals
+
+public final class Proxy: Service, Sendable {
+    let runtime: ProxyRuntime
+    let configPath: String
+    let environment: [String: String]
+    let sink: LogSink
+    private let listeners = NIOLockedValueBox<[Channel]>([])
+
+    public init(configPath: String, environment: [String: String], sink: LogSink, logger: Logger) throws(ConfigErrors) {
+        let loaded = try LoadedConfig.load(path: configPath, environment: environment)
+        for w in loaded.config.warnings { logger.warning("\(w)") }
+        var threads = loaded.config.int("threads")
+        if threads == 0 { threads = System.coreCount }
+        self.runtime = ProxyRuntime(loaded: loaded, threads: threads, logger: logger)
+        self.configPath = configPath
+        self.environment = environment
+        self.sink = sink
+    }
+
+    public var logger: Logger { runtime.logger }
+
+    public func run() async throws {
+        try await bind()
+        writePidfile()
+        let janitor = runtime.loops[0].scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [runtime] _ in
+            for pool in runtime.allPools { pool.tick() }
+        }
+        let signals = await UnixSignalsSequence(trapping: .sighup, .sigusr1, .sigusr2, .sigquit)
+        await withGracefulShutdownHandler {
+            for await signal in signals {
+                switch signal {
+                case .sighup: reload()
+                case .sigusr1: setPaused(true)
+                case .sigusr2: setPaused(false)
+                case .sigquit:
+                    logger.info("got SIGQUIT, exiting immediately")
+                    removePidfile()
+                    exit(0)
+                default: break
+                }
+            }
+        } onGracefulShutdown: { [self] in
+            logger.info("got shutdown signal: no new connections; waiting up to \(runtime.config.seconds("shutdown_timeout"))s for clients to finish")
+            closeListeners()
+        }
+        janitor.cancel()
+        await drain()
+        removePidfile()
+        try? await runtime.group.shutdownGracefully()
+    }
+
+    private func bind() async throws {
+        let c = runtime.config
+        let port = c.int("listen_port")
+        var channels: [Channel] = []
+        for addr in c.list("listen_addr") {
+            let host = addr == "*" ? "0.0.0.0" : addr
+            let ch = try await bootstrap().bind(host: host, port: port).get()
+            logger.info("listening on \(host):\(port)")
+            channels.append(ch)
+        }
+        let dir = c.string("unix_socket_dir")
+        if !dir.isEmpty {
+            let path = "\(dir)/.s.PGSQL.\(port)"
+            // A socket file left by a crashed run would make bind fail; a live one would have answered our port.
+            unlink(path)
+            let ch = try await bootstrap().bind(unixDomainSocketPath: path).get()
+            if let mode = mode_t(c.string("unix_socket_mode"), radix: 8) { chmod(path, mode) }
+            logger.info("listening on unix:\(path)")
+            channels.append(ch)
+        }
+        if channels.isEmpty { logger.warning("no listen_addr and no unix_socket_dir: nothing to listen on") }
+        listeners.withLockedValue { $0 = channels }
+    }
+
+    private func bootstrap() -> ServerBootstrap {
+        let runtime = self.runtime
+        let c = runtime.config
+        return ServerBootstrap(group: runtime.group)
+            .serverChannelOption(.backlog, value: Int32(c.int("listen_backlog")))
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.socketOption(.so_keepalive), value: c.bool("tcp_keepalive") ? 1 : 0)
+            .childChannelOption(.autoRead, value: true)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ClientAcceptor(runtime: runtime))
+                }
+            }
+    }
+
+    private func closeListeners() {
+        let chans = listeners.withLockedValue { l -> [Channel] in defer { l = [] }; return l }
+        for ch in chans { ch.close(promise: nil) }
+    }
+
+    /// Waits for clients to leave, up to shutdown_timeout, then lets the event loops close the rest.
+    private func drain() async {
+        let deadline = runtime.now() + runtime.config.seconds("shutdown_timeout")
+        while runtime.clientCount > 0 && runtime.now() < deadline {
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        if runtime.clientCount > 0 { logger.info("shutdown_timeout reached with \(runtime.clientCount) clients still connected; closing them") }
+        for pool in runtime.allPools { pool.closeIdle() }
+    }
+
+    public func reload() {
+        do {
+            let loaded = try LoadedConfig.load(path: configPath, environment: environment)
+            runtime.swap(loaded)
+            sink.reopen(loaded.config.string("logfile"))
+            for w in loaded.config.warnings { logger.warning("\(w)") }
+            logger.info("config reloaded from \(configPath)")
+        } catch {
+            logger.error("reload failed, keeping the previous config:\n\(error.description)")
+        }
+    }
+
+    func setPaused(_ on: Bool) {
+        runtime.setPaused(on)
+        logger.info(on ? "pausing: new clients wait for RESUME (SIGUSR2)" : "resuming")
+    }
+
+    private func writePidfile() {
+        let path = runtime.config.string("pidfile")
+        guard !path.isEmpty else { return }
+        _ = FileManager.default.createFile(atPath: path, contents: Data("\(getpid())\n".utf8))
+    }
+
+    private func removePidfile() {
+        let path = runtime.config.string("pidfile")
+        if !path.isEmpty { unlink(path) }
+    }
+}
+
+/// Installs the ClientConnection once the channel is live (it needs the context to start).
+final class ClientAcceptor: ChannelInboundHandler, RemovableChannelHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    let runtime: ProxyRuntime
+
+    init(runtime: ProxyRuntime) { self.runtime = runtime }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let client = ClientConnection(context: context, runtime: runtime, tlsAvailable: runtime.loaded.clientTLS != nil)
+        do {
+            try context.pipeline.syncOperations.addHandler(client)
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        } catch {
+            context.close(promise: nil)
+        }
+    }
+}

@@ -1,0 +1,175 @@
+// The shared live state of one running pgswift: config snapshot, pools, event loops, counters.
+import Config
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import NIOSSL
+import PGWire
+import PoolCore
+
+/// A config snapshot with the auth_file it names, swapped as one value on reload.
+struct LoadedConfig: Sendable {
+    var config: ProxyConfig
+    var userlist: [String: StoredSecret]
+    var hba: HbaFile?
+    var clientTLS: NIOSSLContext?
+    var serverTLS: NIOSSLContext?
+
+    static func load(path: String, environment: [String: String]) throws(ConfigErrors) -> LoadedConfig {
+        let config = try ConfigLoader.load(path: path, environment: environment)
+        let authFile = config.string("auth_file")
+        let userlist = authFile.isEmpty ? [:] : try Userlist.load(path: authFile)
+        let hbaPath = config.string("auth_hba_file")
+        let hba = config.string("auth_type") == "hba" && !hbaPath.isEmpty ? try HbaFile.load(path: hbaPath) : nil
+        return LoadedConfig(config: config, userlist: userlist, hba: hba,
+                            clientTLS: try TLSSetup.clientSide(config), serverTLS: try TLSSetup.serverSide(config))
+    }
+}
+
+public final class ProxyRuntime: Sendable {
+    let group: MultiThreadedEventLoopGroup
+    let loops: [EventLoop]
+    let logger: Logger
+    let cancelRegistry = CancelRegistry()
+    private let current: NIOLockedValueBox<LoadedConfig>
+    private let pools = NIOLockedValueBox<[PoolKey: ServerPool]>([:])
+    private let counter = NIOLockedValueBox<Int>(0)
+    private let clients = NIOLockedValueBox<Int>(0)
+    /// While paused, authenticated clients queue here instead of asking a pool for a server.
+    private let pausedQueue = NIOLockedValueBox<(on: Bool, queue: [@Sendable () -> Void])>((false, []))
+
+    init(loaded: LoadedConfig, threads: Int, logger: Logger) {
+        self.current = NIOLockedValueBox(loaded)
+        self.logger = logger
+        self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        self.loops = Array(group.makeIterator())
+    }
+
+    var loaded: LoadedConfig { current.withLockedValue { $0 } }
+    var config: ProxyConfig { loaded.config }
+    var hba: HbaFile? { loaded.hba }
+
+    func swap(_ new: LoadedConfig) {
+        current.withLockedValue { $0 = new }
+        let all = pools.withLockedValue { Array($0.values) }
+        for pool in all {
+            if let entry = new.config.database(named: pool.key.database) {
+                let old = pool.target
+                pool.update(target: makeTarget(entry: entry, clientUser: pool.key.user, credential: old.credential, config: new), limits: limits(entry: entry, user: pool.key.user, config: new.config))
+            }
+        }
+    }
+
+    func now() -> Double { Double(NIODeadline.now().uptimeNanoseconds) / 1e9 }
+
+    func nextID() -> Int { counter.withLockedValue { $0 += 1; return $0 } }
+
+    func loopIndex(of loop: EventLoop) -> Int { loops.firstIndex { $0 === loop } ?? 0 }
+
+    func eventLoop(at index: Int) -> EventLoop { loops[index % loops.count] }
+
+    /// Admits one more client unless max_client_conn is reached.
+    func admitClient() -> Bool {
+        let max = config.int("max_client_conn")
+        return clients.withLockedValue { n in
+            guard n < max else { return false }
+            n += 1
+            return true
+        }
+    }
+
+    func clientGone() { clients.withLockedValue { $0 -= 1 } }
+
+    func setPaused(_ on: Bool) {
+        let released = pausedQueue.withLockedValue { p -> [@Sendable () -> Void] in
+            p.on = on
+            guard !on else { return [] }
+            defer { p.queue = [] }
+            return p.queue
+        }
+        for go in released { go() }
+    }
+
+    /// Runs `go` now, or on RESUME when paused.
+    func whenNotPaused(_ go: @escaping @Sendable () -> Void) {
+        let now = pausedQueue.withLockedValue { p -> Bool in
+            if p.on { p.queue.append(go) }
+            return !p.on
+        }
+        if now { go() }
+    }
+
+    var clientCount: Int { clients.withLockedValue { $0 } }
+
+    var allPools: [ServerPool] { pools.withLockedValue { Array($0.values) } }
+
+    /// The pool for a client that authenticated as `clientUser` to `entry`; created on first use.
+    func pool(entry: DatabaseEntry, clientUser: String, clientKeys: SCRAMKeys?, clientPassword: String?) -> ServerPool {
+        let loaded = self.loaded
+        let serverUser = entry.user ?? clientUser
+        let key = PoolKey(database: entry.name, user: serverUser)
+        return pools.withLockedValue { pools in
+            if let p = pools[key] {
+                // A pool created before any client proved a SCRAM password can use the first one that does.
+                if case .none = p.target.credential, let cred = Self.credential(from: clientKeys, password: clientPassword) {
+                    var t = p.target
+                    t.credential = cred
+                    p.update(target: t, limits: limits(entry: entry, user: serverUser, config: loaded.config))
+                }
+                return p
+            }
+            let base = storedCredential(entry: entry, serverUser: serverUser, loaded: loaded)
+            let cred: ServerCredential
+            if case .none = base, let fromClient = Self.credential(from: clientKeys, password: clientPassword), entry.user == nil {
+                cred = fromClient
+            } else {
+                cred = base
+            }
+            let p = ServerPool(key: key, target: makeTarget(entry: entry, clientUser: serverUser, credential: cred, config: loaded),
+                               limits: limits(entry: entry, user: serverUser, config: loaded.config), runtime: self)
+            pools[key] = p
+            return p
+        }
+    }
+
+    private static func credential(from keys: SCRAMKeys?, password: String?) -> ServerCredential? {
+        if let password { return .password(password) }
+        if let keys { return .scramKeys(keys) }
+        return nil
+    }
+
+    private func storedCredential(entry: DatabaseEntry, serverUser: String, loaded: LoadedConfig) -> ServerCredential {
+        if let p = entry.password { return .password(p) }
+        switch loaded.userlist[serverUser] {
+        case .plain(let p)?: return .password(p)
+        case .md5(let s)?: return .md5Secret(s)
+        case .scram?, nil: return .none
+        }
+    }
+
+    private func makeTarget(entry: DatabaseEntry, clientUser: String, credential: ServerCredential, config loaded: LoadedConfig) -> ServerTarget {
+        let c = loaded.config
+        var host = entry.host ?? ""
+        if host.isEmpty { host = c.string("unix_socket_dir").isEmpty ? "127.0.0.1" : c.string("unix_socket_dir") }
+        var params = entry.startupParameters
+        if params["application_name"] == nil { params["application_name"] = "pgswift" }
+        return ServerTarget(
+            host: host, port: entry.port ?? 5432, database: entry.dbname ?? entry.name, user: entry.user ?? clientUser,
+            credential: credential, startupParameters: params,
+            resetQuery: c.string("server_reset_query"),
+            connectTimeout: c.seconds("server_connect_timeout"))
+    }
+
+    func limits(entry: DatabaseEntry, user: String, config c: ProxyConfig) -> PoolLimits {
+        let userEntry = c.users[user]
+        return PoolLimits(
+            poolSize: userEntry?.poolSize ?? entry.poolSize ?? c.int("default_pool_size"),
+            minPoolSize: entry.minPoolSize ?? c.int("min_pool_size"),
+            reservePoolSize: userEntry?.reservePoolSize ?? entry.reservePoolSize ?? c.int("reserve_pool_size"),
+            reservePoolTimeout: c.seconds("reserve_pool_timeout"),
+            serverLifetime: c.seconds("server_lifetime"),
+            serverIdleTimeout: c.seconds("server_idle_timeout"),
+            queryWaitTimeout: c.seconds("query_wait_timeout"))
+    }
+}

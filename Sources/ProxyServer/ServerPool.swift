@@ -1,0 +1,155 @@
+// One pool's live side: runs PoolStateMachine under a lock and carries out its actions (connect, assign, close).
+import Config
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import PGWire
+import PoolCore
+
+/// What a waiting client is told when the pool has decided.
+protocol PoolWaiter: AnyObject, Sendable {
+    var waiterID: Int { get }
+    var eventLoop: EventLoop { get }
+    func serverAssigned(_ server: ServerConnection)
+    func poolFailed(_ error: PGError)
+}
+
+final class ServerPool: Sendable {
+    let key: PoolKey
+    private let state: NIOLockedValueBox<State>
+    private let runtime: ProxyRuntime
+
+    struct State: Sendable {
+        var machine: PoolStateMachine<Int, Int>
+        var waiters: [Int: any PoolWaiter] = [:]
+        var servers: [Int: ServerConnection] = [:]
+        var target: ServerTarget
+    }
+
+    init(key: PoolKey, target: ServerTarget, limits: PoolLimits, runtime: ProxyRuntime) {
+        self.key = key
+        self.runtime = runtime
+        self.state = NIOLockedValueBox(State(machine: PoolStateMachine(limits: limits), target: target))
+    }
+
+    var target: ServerTarget { state.withLockedValue { $0.target } }
+
+    /// Applies a reloaded config to new connections; connections already open keep their settings.
+    func update(target: ServerTarget, limits: PoolLimits) {
+        state.withLockedValue {
+            $0.target = target
+            $0.machine.limits = limits
+        }
+    }
+
+    struct Counts: Sendable {
+        var active = 0, idle = 0, connecting = 0, waiting = 0, maxWait = 0.0
+    }
+
+    func counts(now: Double) -> Counts {
+        state.withLockedValue {
+            Counts(active: $0.machine.activeCount, idle: $0.machine.idleCount, connecting: $0.machine.connecting,
+                   waiting: $0.machine.waitingCount, maxWait: $0.machine.longestWait(now: now))
+        }
+    }
+
+    func lease(for waiter: any PoolWaiter) {
+        let affinity = runtime.loopIndex(of: waiter.eventLoop)
+        let actions = state.withLockedValue { s -> [PoolStateMachine<Int, Int>.Action] in
+            s.waiters[waiter.waiterID] = waiter
+            return s.machine.lease(waiter.waiterID, affinity: affinity, now: runtime.now())
+        }
+        run(actions)
+    }
+
+    func cancelWait(_ waiter: any PoolWaiter) {
+        state.withLockedValue { s in
+            _ = s.machine.cancelWait(waiter.waiterID)
+            s.waiters[waiter.waiterID] = nil
+        }
+    }
+
+    func release(_ server: ServerConnection, reusable: Bool) {
+        let actions = state.withLockedValue { $0.machine.release(server.id, reusable: reusable, now: runtime.now()) }
+        run(actions)
+    }
+
+    func serverClosed(_ server: ServerConnection) {
+        state.withLockedValue { s in
+            s.machine.closed(server.id)
+            s.servers[server.id] = nil
+        }
+    }
+
+    func tick() {
+        let actions = state.withLockedValue { $0.machine.tick(now: runtime.now()) }
+        run(actions)
+    }
+
+    /// Closes every idle server (RECONNECT, shutdown); busy ones close when released.
+    func closeIdle() {
+        let idle = state.withLockedValue { s -> [ServerConnection] in
+            var limits = s.machine.limits
+            let saved = limits
+            limits.serverIdleTimeout = 0.000_001
+            limits.minPoolSize = 0
+            s.machine.limits = limits
+            let actions = s.machine.tick(now: runtime.now() + 1)
+            s.machine.limits = saved
+            return actions.compactMap { if case .close(let id) = $0 { return s.servers[id] } else { return nil } }
+        }
+        for server in idle { server.close() }
+    }
+
+    private func run(_ actions: [PoolStateMachine<Int, Int>.Action]) {
+        for action in actions {
+            switch action {
+            case .connect(let affinity):
+                let loop = runtime.eventLoop(at: affinity)
+                let target = self.target
+                ServerConnection.connect(target: target, pool: self, runtime: runtime, on: loop)
+            case .assign(let serverID, let waiterID):
+                let (server, waiter) = state.withLockedValue { s in (s.servers[serverID], s.waiters.removeValue(forKey: waiterID)) }
+                guard let server else { preconditionFailure("pool assigned an unknown server") }
+                if let waiter {
+                    waiter.serverAssigned(server)
+                } else {
+                    // The waiter left between the decision and now: give the server straight back.
+                    release(server, reusable: true)
+                }
+            case .fail(let waiterID, let info):
+                let waiter = state.withLockedValue { $0.waiters.removeValue(forKey: waiterID) }
+                waiter?.poolFailed(PGError(info.sqlState, info.message, severity: "FATAL"))
+            case .close(let serverID):
+                let server = state.withLockedValue { $0.servers.removeValue(forKey: serverID) }
+                server?.close()
+            }
+        }
+    }
+
+    func connected(_ server: ServerConnection) {
+        let actions = state.withLockedValue { s -> [PoolStateMachine<Int, Int>.Action] in
+            s.servers[server.id] = server
+            return s.machine.connected(server.id, affinity: runtime.loopIndex(of: server.eventLoop), now: runtime.now())
+        }
+        run(actions)
+    }
+
+    func connectFailed(_ error: PGError) {
+        runtime.logger.warning("pool \(key): server connection failed: \(error.message)")
+        let actions = state.withLockedValue { $0.machine.connectFailed(PGErrorInfo(sqlState: error.sqlState, message: error.message)) }
+        run(actions)
+    }
+}
+
+/// Where and as whom a pool's server connections log in.
+struct ServerTarget: Sendable {
+    var host: String
+    var port: Int
+    var database: String
+    var user: String
+    var credential: ServerCredential
+    var startupParameters: [String: String]
+    var resetQuery: String
+    var connectTimeout: Double
+}

@@ -1,0 +1,158 @@
+# Shared shell helpers for pgswift's scripts (pg-local, bench, demo, tests/integration/run.sh).
+# shellcheck shell=bash
+# Sourced, never run.  Sets defaults for the test environment, and helpers to
+# run servers as an unprivileged OS user when invoked as root (PostgreSQL and
+# PgBouncer refuse to run as root; pgswift is treated the same way).
+
+PGSWIFT_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+
+: "${PGSWIFT_TEST_DIR:=/tmp/pgswift-test}"      # all throwaway state lives here
+: "${PG_PORT:=55432}"                            # PostgreSQL port (127.0.0.1)
+: "${PG_HOST:=127.0.0.1}"                        # everything listens on loopback only
+: "${PG_BIN:=/usr/lib/postgresql/15/bin}"        # Debian's PostgreSQL 15 binaries
+: "${PGBOUNCER_BIN:=/usr/sbin/pgbouncer}"
+
+PG_DATA="$PGSWIFT_TEST_DIR/pg"
+PG_SOCKET_DIR="$PGSWIFT_TEST_DIR/sock"
+PG_TLS_DIR="$PGSWIFT_TEST_DIR/tls"
+PG_LOG_DIR="$PGSWIFT_TEST_DIR/logs"
+
+# OS user that runs PostgreSQL and the proxies.  Root delegates to `postgres`.
+if [ "$(id -u)" = 0 ]; then
+  : "${PGSWIFT_OS_USER:=postgres}"
+else
+  PGSWIFT_OS_USER="$(id -un)"
+fi
+# initdb names the bootstrap superuser after the OS user that ran it.
+PG_SUPERUSER="$PGSWIFT_OS_USER"
+
+export PGCONNECT_TIMEOUT="${PGCONNECT_TIMEOUT:-10}"
+
+die()  { echo "error: $*" >&2; exit 1; }
+note() { echo "# $*" >&2; }
+
+# print_help FILE: print the leading comment block of FILE (after the shebang), without '# '.
+print_help() {
+  awk 'NR == 1 && /^#!/ { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$1"
+}
+
+# run_as CMD...: run CMD as $PGSWIFT_OS_USER (plain exec when that is us).
+run_as() {
+  if [ "$(id -u)" = 0 ] && [ "$PGSWIFT_OS_USER" != root ]; then
+    runuser -u "$PGSWIFT_OS_USER" -- "$@"
+  else
+    "$@"
+  fi
+}
+
+# give_to_os_user PATH...: hand files/directories (recursively) to the server OS user.
+give_to_os_user() {
+  if [ "$(id -u)" = 0 ]; then chown -R "$PGSWIFT_OS_USER": "$@"; fi
+}
+
+# mkdir_owned MODE DIR...: create directories owned by the server OS user.
+mkdir_owned() {
+  local mode="$1" d
+  shift
+  for d in "$@"; do
+    mkdir -p "$d"
+    give_to_os_user "$d"
+    chmod "$mode" "$d"
+  done
+}
+
+# tcp_open HOST PORT: true if something accepts TCP connections there.
+tcp_open() {
+  (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
+}
+
+# pid_running PID: true if the process exists and is not a zombie.
+pid_running() {
+  local pid="$1" state
+  [ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || return 1
+  state="$(awk '{ sub(/^.*\) /, ""); print $1 }' "/proc/$pid/stat" 2>/dev/null)" || return 1
+  [ -n "$state" ] && [ "$state" != Z ]
+}
+
+# start_daemon PIDFILE LOGFILE CMD...: start CMD in the background as the server OS
+# user, detached from this shell's job control; its own pid (not runuser's) goes
+# to PIDFILE.  Output (stdout+stderr) is appended to LOGFILE.
+start_daemon() {
+  local pidfile="$1" logfile="$2"
+  shift 2
+  rm -f "$pidfile"
+  touch "$logfile"
+  give_to_os_user "$logfile"
+  # The inner shell writes its pid and then execs the program, so the pid is the
+  # program's.  setsid keeps it out of our process group (Ctrl-C in a terminal
+  # reaches our trap, which stops it cleanly).
+  # shellcheck disable=SC2016
+  # The soft fd limit is raised for proxies with many clients (runuser's PAM session resets it).
+  run_as setsid sh -c 'ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n 4096 2>/dev/null; echo $$ > "$1"; shift; exec "$@"' \
+    start_daemon "$pidfile" "$@" \
+    >>"$logfile" 2>&1 </dev/null &
+  local i
+  for ((i = 0; i < 50; i++)); do
+    [ -s "$pidfile" ] && break
+    sleep 0.1
+  done
+  [ -s "$pidfile" ] || die "could not start $1 (no pid written; log: $logfile)"
+}
+
+# stop_pidfile PIDFILE [SECONDS]: SIGTERM the process named in PIDFILE, wait, then SIGKILL.
+stop_pidfile() {
+  local pidfile="$1" secs="${2:-10}" pid i
+  [ -s "$pidfile" ] || return 0
+  pid="$(tr -dc 0-9 <"$pidfile")"
+  rm -f "$pidfile"
+  pid_running "$pid" || return 0
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < secs * 10; i++)); do
+    pid_running "$pid" || return 0
+    sleep 0.1
+  done
+  note "pid $pid did not stop after ${secs}s; sending SIGKILL"
+  kill -KILL "$pid" 2>/dev/null || true
+  sleep 0.2
+}
+
+# wait_tcp HOST PORT SECONDS [PID]: wait until the port accepts connections
+# (fails early if PID is given and dies).
+wait_tcp() {
+  local host="$1" port="$2" secs="$3" pid="${4:-}" i
+  for ((i = 0; i < secs * 10; i++)); do
+    if tcp_open "$host" "$port"; then return 0; fi
+    if [ -n "$pid" ] && ! pid_running "$pid"; then return 1; fi
+    sleep 0.1
+  done
+  return 1
+}
+
+# wait_tcp_free HOST PORT SECONDS: wait until nothing listens on the port.
+wait_tcp_free() {
+  local i
+  for ((i = 0; i < $3 * 10; i++)); do
+    tcp_open "$1" "$2" || return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# proc_cpu_ticks PID: utime+stime of PID (all its threads) in clock ticks.
+proc_cpu_ticks() {
+  # Fields after the ")" that closes the command name: utime is the 12th, stime the 13th.
+  awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
+# psql_super ARGS...: psql as the PostgreSQL superuser over the server's own unix socket.
+psql_super() {
+  run_as "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCKET_DIR" -p "$PG_PORT" -U "$PG_SUPERUSER" "$@"
+}
+
+# is_pgbouncer BIN: true if BIN is PgBouncer rather than pgswift.
+is_pgbouncer() {
+  case "$(basename "$1")" in
+    *pgbouncer*) return 0 ;;
+  esac
+  timeout 5 "$1" --version 2>/dev/null </dev/null | head -n1 | grep -qi pgbouncer
+}
