@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "PGWireTests", dependencies: ["PGWire", .product(name: "NIOCore", package: "swift-nio")],
                     resources: []),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
-        .testTarget(name: "PoolCoreTests", dependencies: ["PoolCore", "PGWire"]),
+        .testTarget(name: "PoolCoreTests", dependencies: ["PoolCore", "PGWire", .product(name: "NIOCore", package: "swift-nio")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -67,7 +67,8 @@ public enum ConfigLoader {
         for (name, text) in environment where name.hasPrefix("PGSWIFT_") {
             let key = name.dropFirst("PGSWIFT_".count).lowercased()
             guard let spec = specs[key] else {
-                errors.append(ConfigError(file: "environment", line: 0, key: name, message: "unknown setting \(key)"))
+                // Other tools (and our own test scripts) use the prefix too: a typo is worth a warning, not a refusal.
+                warnings.append("environment: \(name) names no setting (\(key)); ignored")
                 continue
             }
             switch SettingValue.parse(text, as: spec.kind) {

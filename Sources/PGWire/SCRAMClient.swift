@@ -9,11 +9,14 @@ public struct SCRAMClient: Sendable {
 
     private let credential: Credential
     private let clientNonce: String
-    private var clientFirstBare: String { "n=,r=\(clientNonce)" }
+    /// PostgreSQL ignores the SCRAM user name (the startup packet names the user), so libpq sends it empty.
+    private let user: String
+    private var clientFirstBare: String { "n=\(user),r=\(clientNonce)" }
     private var expectedServerSignature: [UInt8] = []
 
-    public init(credential: Credential, clientNonce: String = Base64.encode(CryptoPrimitives.randomBytes(18))) {
+    public init(credential: Credential, user: String = "", clientNonce: String = Base64.encode(CryptoPrimitives.randomBytes(18))) {
         self.credential = credential
+        self.user = user
         self.clientNonce = clientNonce
     }
 

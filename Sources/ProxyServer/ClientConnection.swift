@@ -14,6 +14,8 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, ServerPeer, Can
     enum State {
         case startup
         case authenticating(ClientAuthMachine)
+        /// auth_query is running for this user.
+        case lookingUp
         /// Authenticated; a server has been asked for. Bytes the client sends meanwhile are held.
         case waiting(ServerPool)
         case linked(ServerConnection, ServerPool)
@@ -32,6 +34,8 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, ServerPeer, Can
     let startup: ClientStartup
     private var loginTimer: Scheduled<Void>?
     private var admitted = false
+    /// The secret auth_query returned, which may also serve to log in to the server (md5).
+    private var lookedUpSecret: ClientSecret?
     /// Queries and Syncs sent to the server; each is answered by one ReadyForQuery.
     private var sentSyncs = 0
     /// Extended-protocol messages sent since the last Sync: the server's state is not known until it.
@@ -73,7 +77,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, ServerPeer, Can
         if timeout > 0 {
             loginTimer = context.eventLoop.scheduleTask(in: .milliseconds(Int64(timeout * 1000))) { [self] in
                 switch state {
-                case .startup, .authenticating, .waiting: sendFatal(.loginTimeout())
+                case .startup, .authenticating, .lookingUp, .waiting: sendFatal(.loginTimeout())
                 case .linked, .closed: break
                 }
             }
@@ -87,7 +91,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, ServerPeer, Can
             relay(buffer)
         case .waiting:
             held.append(buffer)
-        case .startup, .authenticating:
+        case .startup, .authenticating, .lookingUp:
             inbound.writeBuffer(&buffer)
             processLogin()
         case .closed:
@@ -145,7 +149,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, ServerPeer, Can
                 } catch {
                     return sendFatal(.protocolViolation("\(error)"))
                 }
-            case .waiting, .linked, .closed:
+            case .waiting, .linked, .closed, .lookingUp:
                 return
             }
             switch step {
@@ -174,8 +178,33 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, ServerPeer, Can
                 handleAuth(action)
             case .auth(let action):
                 handleAuth(action)
+            case .lookup(let method, let entry, let authUser, let query):
+                state = .lookingUp
+                lookUpSecret(method: method, entry: entry, authUser: authUser, query: query)
+                return
             }
         }
+    }
+
+    private func lookUpSecret(method: ClientAuthMethod, entry: DatabaseEntry, authUser: String, query: String) {
+        let pool = runtime.pool(entry: entry, clientUser: authUser, clientKeys: nil, clientPassword: nil, forceUser: true)
+        let lookup = SecretLookup(runtime: runtime, pool: pool, query: query, user: startup.user, on: eventLoop) { [self] result in
+            guard case .lookingUp = state else { return }
+            switch result {
+            case .failure(let error):
+                sendFatal(error)
+            case .success(let secret):
+                lookedUpSecret = secret
+                var machine = ClientAuthMachine(user: startup.user, method: method, secret: secret)
+                if let n = startup.pendingNegotiate { context?.write(wrapOutboundOut(n), promise: nil) }
+                runtime.logger.info("C-\(waiterID): \(startup.database)/\(startup.user)@\(startup.peerText) login attempt: db=\(startup.database) user=\(startup.user) tls=\(startup.tls ? "yes" : "no") (auth_query)")
+                let action = machine.start()
+                state = .authenticating(machine)
+                handleAuth(action)
+                processLogin()
+            }
+        }
+        lookup.start()
     }
 
     private func handleAuth(_ action: ClientAuthMachine.Action) {
@@ -201,7 +230,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, ServerPeer, Can
         guard let entry = runtime.config.database(named: startup.database) else {
             return sendFatal(.unknownDatabase(startup.database))
         }
-        let pool = runtime.pool(entry: entry, clientUser: startup.user, clientKeys: keys, clientPassword: password)
+        let pool = runtime.pool(entry: entry, clientUser: startup.user, clientKeys: keys, clientPassword: password, lookedUp: lookedUpSecret)
         state = .waiting(pool)
         runtime.whenNotPaused { pool.lease(for: self) }
     }
@@ -334,7 +363,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, ServerPeer, Can
         case .waiting(let pool):
             pool.cancelWait(self)
             logClose(reason)
-        case .startup, .authenticating, .closed:
+        case .startup, .authenticating, .lookingUp, .closed:
             break
         }
         if admitted {

@@ -17,6 +17,8 @@ final class ClientStartup {
         /// Startup accepted: optionally a NegotiateProtocolVersion, then authentication begins.
         case begin(ClientAuthMachine, negotiate: ByteBuffer?)
         case auth(ClientAuthMachine.Action)
+        /// The user is not in auth_file: fetch its secret with auth_query first.
+        case lookup(method: ClientAuthMethod, entry: DatabaseEntry, authUser: String, query: String)
     }
 
     let peer: SocketAddress?
@@ -29,6 +31,8 @@ final class ClientStartup {
     let cancelPID: Int32
     let cancelSecret: Int32 = Int32.random(in: Int32.min...Int32.max)
     private let started = NIODeadline.now()
+    /// A NegotiateProtocolVersion still to send once authentication begins.
+    var pendingNegotiate: ByteBuffer?
 
     init(peer: SocketAddress?, tlsAvailable: Bool, id: Int) {
         self.peer = peer
@@ -127,7 +131,7 @@ final class ClientStartup {
             BackendMessage.negotiateProtocolVersion(newestMinor: 0, unrecognizedOptions: unrecognized).encode(into: &b)
             negotiate = b
         }
-        guard config.database(named: database) != nil else { return .fail(.unknownDatabase(database)) }
+        guard let entry = config.database(named: database) else { return .fail(.unknownDatabase(database)) }
         let loaded = runtime.loaded
         let method: ClientAuthMethod
         switch config.string("auth_type") {
@@ -140,6 +144,11 @@ final class ClientStartup {
             method = runtime.hba?.method(database: database, user: user, address: peer, tls: tls) ?? .reject
         default:
             return .fail(.featureNotSupported("auth_type \(config.string("auth_type")) is not supported"))
+        }
+        let authUser = entry.authUser ?? config.string("auth_user")
+        if loaded.userlist[user] == nil, !authUser.isEmpty, method != .trust, method != .any, method != .reject {
+            if let negotiate { pendingNegotiate = negotiate }
+            return .lookup(method: method, entry: entry, authUser: authUser, query: entry.authQuery ?? config.string("auth_query"))
         }
         let secret: ClientSecret?
         switch loaded.userlist[user] {

@@ -35,7 +35,8 @@ public final class Proxy: Service, Sendable {
             for pool in runtime.allPools { pool.tick() }
         }
         let signals = await UnixSignalsSequence(trapping: .sighup, .sigusr1, .sigusr2, .sigquit)
-        await withGracefulShutdownHandler {
+        // Signals keep being handled while clients drain, so SIGQUIT still exits at once then.
+        let signalTask = Task { [self] in
             for await signal in signals {
                 switch signal {
                 case .sighup: reload()
@@ -48,12 +49,13 @@ public final class Proxy: Service, Sendable {
                 default: break
                 }
             }
-        } onGracefulShutdown: { [self] in
-            logger.info("got shutdown signal: no new connections; waiting up to \(runtime.config.seconds("shutdown_timeout"))s for clients to finish")
-            closeListeners()
         }
+        try? await gracefulShutdown()
+        logger.info("got shutdown signal: no new connections; waiting up to \(runtime.config.seconds("shutdown_timeout"))s for clients to finish")
+        closeListeners()
         janitor.cancel()
         await drain()
+        signalTask.cancel()
         removePidfile()
         try? await runtime.group.shutdownGracefully()
     }
@@ -64,7 +66,7 @@ public final class Proxy: Service, Sendable {
         var channels: [Channel] = []
         for addr in c.list("listen_addr") {
             let host = addr == "*" ? "0.0.0.0" : addr
-            let ch = try await bootstrap().bind(host: host, port: port).get()
+            let ch = try await bootstrap(tcp: true).bind(host: host, port: port).get()
             logger.info("listening on \(host):\(port)")
             channels.append(ch)
         }
@@ -73,7 +75,7 @@ public final class Proxy: Service, Sendable {
             let path = "\(dir)/.s.PGSQL.\(port)"
             // A socket file left by a crashed run would make bind fail; a live one would have answered our port.
             unlink(path)
-            let ch = try await bootstrap().bind(unixDomainSocketPath: path).get()
+            let ch = try await bootstrap(tcp: false).bind(unixDomainSocketPath: path).get()
             if let mode = mode_t(c.string("unix_socket_mode"), radix: 8) { chmod(path, mode) }
             logger.info("listening on unix:\(path)")
             channels.append(ch)
@@ -82,15 +84,19 @@ public final class Proxy: Service, Sendable {
         listeners.withLockedValue { $0 = channels }
     }
 
-    private func bootstrap() -> ServerBootstrap {
+    /// A child option the socket refuses closes every accepted connection, so TCP options go on TCP listeners only.
+    private func bootstrap(tcp: Bool) -> ServerBootstrap {
         let runtime = self.runtime
         let c = runtime.config
-        return ServerBootstrap(group: runtime.group)
+        var b = ServerBootstrap(group: runtime.group)
             .serverChannelOption(.backlog, value: Int32(c.int("listen_backlog")))
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.socketOption(.so_keepalive), value: c.bool("tcp_keepalive") ? 1 : 0)
             .childChannelOption(.autoRead, value: true)
+        if tcp {
+            b = b.childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.socketOption(.so_keepalive), value: c.bool("tcp_keepalive") ? 1 : 0)
+        }
+        return b
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ClientAcceptor(runtime: runtime))

@@ -105,14 +105,19 @@ public final class ProxyRuntime: Sendable {
     var allPools: [ServerPool] { pools.withLockedValue { Array($0.values) } }
 
     /// The pool for a client that authenticated as `clientUser` to `entry`; created on first use.
-    func pool(entry: DatabaseEntry, clientUser: String, clientKeys: SCRAMKeys?, clientPassword: String?) -> ServerPool {
+    func pool(entry: DatabaseEntry, clientUser: String, clientKeys: SCRAMKeys?, clientPassword: String?,
+              lookedUp: ClientSecret? = nil, forceUser: Bool = false) -> ServerPool {
         let loaded = self.loaded
+        var entry = entry
+        if forceUser { entry.user = nil }
         let serverUser = entry.user ?? clientUser
         let key = PoolKey(database: entry.name, user: serverUser)
         return pools.withLockedValue { pools in
             if let p = pools[key] {
                 // A pool created before any client proved a SCRAM password can use the first one that does.
-                if case .none = p.target.credential, let cred = Self.credential(from: clientKeys, password: clientPassword) {
+                var learned = Self.credential(from: clientKeys, password: clientPassword)
+                if learned == nil, case .md5(let s)? = lookedUp { learned = .md5Secret(s) }
+                if case .none = p.target.credential, let cred = learned {
                     var t = p.target
                     t.credential = cred
                     p.update(target: t, limits: limits(entry: entry, user: serverUser, config: loaded.config))
@@ -123,6 +128,8 @@ public final class ProxyRuntime: Sendable {
             let cred: ServerCredential
             if case .none = base, let fromClient = Self.credential(from: clientKeys, password: clientPassword), entry.user == nil {
                 cred = fromClient
+            } else if case .none = base, case .md5(let s)? = lookedUp {
+                cred = .md5Secret(s)
             } else {
                 cred = base
             }

@@ -2,6 +2,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import PGWire
 import PoolCore
 
@@ -21,6 +22,8 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
 
     enum State {
         case connecting
+        /// SSLRequest sent; waiting for the server's one-byte answer.
+        case tlsRequested(ByteBuffer)
         case login(ServerLoginMachine, ByteBuffer)
         case idle
         case linked(any ServerPeer)
@@ -40,6 +43,13 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     private(set) var backendPID: Int32 = 0
     private(set) var backendSecret: Int32 = 0
     private var splitter: FrameSplitter
+    /// For pgswift's own queries, which also need the rows (auth_query).
+    private var internalSplitter = FrameSplitter(
+        intercept: FrameTypeSet(),
+        observe: FrameTypeSet([BackendMessage.Code.readyForQuery, BackendMessage.Code.parameterStatus, BackendMessage.Code.errorResponse, BackendMessage.Code.dataRow]),
+        maxFrameLength: 1 << 20)
+    /// The first row an internal query returned.
+    private(set) var internalRow: [ByteBuffer?]?
     /// ReadyForQuery messages received while linked, and the status the last one carried.
     private(set) var readyCount = 0
     private(set) var lastStatus = TransactionStatus.idle
@@ -62,7 +72,7 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
         let conn = ServerConnection(id: runtime.nextID(), target: target, pool: pool, runtime: runtime, eventLoop: loop)
         let bootstrap = ClientBootstrap(group: loop)
             .connectTimeout(.milliseconds(Int64(max(target.connectTimeout, 0.1) * 1000)))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(conn) }
             }
@@ -79,6 +89,17 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
 
     func channelActive(context: ChannelHandlerContext) {
         self.context = context
+        if runtime.loaded.serverTLS != nil {
+            var out = context.channel.allocator.buffer(capacity: 8)
+            StartupPacket.sslRequest.encode(into: &out)
+            state = .tlsRequested(context.channel.allocator.buffer(capacity: 1))
+            context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+            return
+        }
+        sendStartup(context: context)
+    }
+
+    private func sendStartup(context: ChannelHandlerContext) {
         let machine = ServerLoginMachine(user: target.user, credential: target.credential)
         state = .login(machine, context.channel.allocator.buffer(capacity: 256))
         var out = context.channel.allocator.buffer(capacity: 128)
@@ -89,6 +110,10 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
         switch state {
+        case .tlsRequested(var pending):
+            var input = buffer
+            pending.writeBuffer(&input)
+            tlsAnswer(context: context, pending)
         case .login(var machine, var pending):
             var input = buffer
             pending.writeBuffer(&input)
@@ -139,6 +164,39 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
+    /// The server said 'S' (start TLS) or 'N' (plaintext only) to our SSLRequest.
+    private func tlsAnswer(context: ChannelHandlerContext, _ pending: ByteBuffer) {
+        guard let answer = pending.getInteger(at: pending.readerIndex, as: UInt8.self) else { return }
+        guard pending.readableBytes == 1 else {
+            // Anything after the answer would be read before the handshake: refuse it.
+            return loginFailed(context: context, .serverUnreachable("server sent unexpected data after its TLS answer"))
+        }
+        let mode = runtime.config.string("server_tls_sslmode")
+        switch answer {
+        case UInt8(ascii: "S"):
+            guard let tls = runtime.loaded.serverTLS else { return }
+            do {
+                let hostname = target.host.isIPAddress || target.host.hasPrefix("/") ? nil : target.host
+                try context.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: hostname), position: .first)
+            } catch {
+                return loginFailed(context: context, .serverUnreachable("TLS setup to server failed: \(error)"))
+            }
+            sendStartup(context: context)
+        case UInt8(ascii: "N") where mode == "prefer" || mode == "allow":
+            sendStartup(context: context)
+        case UInt8(ascii: "N"):
+            loginFailed(context: context, .serverUnreachable("server does not accept TLS but server_tls_sslmode is \(mode)"))
+        default:
+            loginFailed(context: context, .serverUnreachable("server sent an invalid answer to SSLRequest"))
+        }
+    }
+
+    private func loginFailed(context: ChannelHandlerContext, _ error: PGError) {
+        state = .closed
+        context.close(promise: nil)
+        pool?.connectFailed(error)
+    }
+
     private func loginRead(context: ChannelHandlerContext, machine: inout ServerLoginMachine, pending: inout ByteBuffer) {
         do {
             while let (type, body) = try WholeFrameReader.next(&pending, maxLength: 1 << 20) {
@@ -178,7 +236,7 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
         state = .closed
         self.context = nil
         switch previous {
-        case .login, .connecting:
+        case .login, .connecting, .tlsRequested:
             pool?.connectFailed(.serverUnreachable("server closed the connection during login"))
         case .linked(let peer):
             pool?.serverClosed(self)
@@ -193,8 +251,13 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        runtime.logger.debug("server connection error: \(error)")
-        context.close(promise: nil)
+        switch state {
+        case .tlsRequested, .login, .connecting:
+            loginFailed(context: context, .serverUnreachable("server connection failed during login: \(error)"))
+        default:
+            runtime.logger.debug("server connection error: \(error)")
+            context.close(promise: nil)
+        }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -227,19 +290,42 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     func runInternal(_ sql: String, done: @escaping (PGError?) -> Void) {
         eventLoop.preconditionInEventLoop()
         guard let context else { return done(.serverUnreachable("server connection closed")) }
-        internalError = nil
-        state = .internalQuery(done: done)
         var out = context.channel.allocator.buffer(capacity: sql.utf8.count + 6)
         FrontendMessage.query(sql).encode(into: &out)
-        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+        sendInternal(out, done: done)
+    }
+
+    /// Runs one parameterised statement (extended protocol, so the parameter is never spliced into SQL).
+    func runInternal(_ sql: String, parameter: String, done: @escaping (PGError?) -> Void) {
+        eventLoop.preconditionInEventLoop()
+        guard let context else { return done(.serverUnreachable("server connection closed")) }
+        var out = context.channel.allocator.buffer(capacity: sql.utf8.count + 64)
+        var param = context.channel.allocator.buffer(capacity: parameter.utf8.count)
+        param.writeString(parameter)
+        FrontendMessage.parse(name: "", query: sql, parameterTypes: []).encode(into: &out)
+        FrontendMessage.bind(portal: "", statement: "", parameterFormats: [], parameters: [param], resultFormats: []).encode(into: &out)
+        FrontendMessage.execute(portal: "", maxRows: 0).encode(into: &out)
+        FrontendMessage.sync.encode(into: &out)
+        sendInternal(out, done: done)
+    }
+
+    private func sendInternal(_ bytes: ByteBuffer, done: @escaping (PGError?) -> Void) {
+        internalError = nil
+        internalRow = nil
+        state = .internalQuery(done: done)
+        context?.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
     }
 
     private func swallow(_ buffer: ByteBuffer) {
         var finished = false
         do {
-            try splitter.feed(buffer) { event in
+            try internalSplitter.feed(buffer) { event in
                 guard case .observed(let type, var body) = event else { return }
                 switch type {
+                case BackendMessage.Code.dataRow:
+                    if internalRow == nil, case .dataRow(let columns)? = try? BackendMessage.decode(type: type, body: body) {
+                        internalRow = columns
+                    }
                 case BackendMessage.Code.readyForQuery:
                     observe(type, &body)
                     finished = true
@@ -294,5 +380,11 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
         } else {
             eventLoop.execute { self.context?.close(promise: nil) }
         }
+    }
+}
+
+extension String {
+    var isIPAddress: Bool {
+        (try? SocketAddress(ipAddress: self, port: 0)) != nil
     }
 }

@@ -12,9 +12,13 @@ enum TLSSetup {
             let key = try NIOSSLPrivateKey(file: c.string("client_tls_key_file"), format: .pem)
             var tls = TLSConfiguration.makeServerConfiguration(certificateChain: certs.map { .certificate($0) }, privateKey: .privateKey(key))
             let ca = c.string("client_tls_ca_file")
-            if !ca.isEmpty {
-                tls.trustRoots = .file(ca)
-                tls.certificateVerification = c.string("auth_type") == "cert" ? .fullVerification : .none
+            if !ca.isEmpty { tls.trustRoots = .file(ca) }
+            // verify-ca/verify-full (and auth_type cert) demand a client certificate signed by client_tls_ca_file.
+            let mode = c.string("client_tls_sslmode")
+            if mode == "verify-ca" || mode == "verify-full" || c.string("auth_type") == "cert" {
+                tls.certificateVerification = .noHostnameVerification
+            } else {
+                tls.certificateVerification = .none
             }
             return try NIOSSLContext(configuration: tls)
         } catch {

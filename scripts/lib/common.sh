@@ -1,5 +1,5 @@
 # Shared shell helpers for pgswift's scripts (pg-local, bench, demo, tests/integration/run.sh).
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # (variables here are used by the scripts that source it)
 # Sourced, never run.  Sets defaults for the test environment, and helpers to
 # run servers as an unprivileged OS user when invoked as root (PostgreSQL and
 # PgBouncer refuse to run as root; pgswift is treated the same way).
@@ -74,9 +74,20 @@ pid_running() {
   [ -n "$state" ] && [ "$state" != Z ]
 }
 
+# run_clean CMD...: run CMD as the server OS user without this harness's PGSWIFT_*
+# environment variables: pgswift reads PGSWIFT_<KEY> as a setting override and
+# refuses unknown keys (PGSWIFT_TEST_DIR would become the setting "test_dir").
+run_clean() {
+  local unset_args=() v
+  for v in $(compgen -e); do
+    case "$v" in PGSWIFT_*) unset_args+=(-u "$v") ;; esac
+  done
+  run_as env "${unset_args[@]}" "$@"
+}
+
 # start_daemon PIDFILE LOGFILE CMD...: start CMD in the background as the server OS
-# user, detached from this shell's job control; its own pid (not runuser's) goes
-# to PIDFILE.  Output (stdout+stderr) is appended to LOGFILE.
+# user (environment as for run_clean), detached from this shell's job control; its
+# own pid (not runuser's) goes to PIDFILE.  Output (stdout+stderr) is appended to LOGFILE.
 start_daemon() {
   local pidfile="$1" logfile="$2"
   shift 2
@@ -88,7 +99,7 @@ start_daemon() {
   # reaches our trap, which stops it cleanly).
   # shellcheck disable=SC2016
   # The soft fd limit is raised for proxies with many clients (runuser's PAM session resets it).
-  run_as setsid sh -c 'ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n 4096 2>/dev/null; echo $$ > "$1"; shift; exec "$@"' \
+  run_clean setsid sh -c 'ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n 4096 2>/dev/null; echo $$ > "$1"; shift; exec "$@"' \
     start_daemon "$pidfile" "$@" \
     >>"$logfile" 2>&1 </dev/null &
   local i
@@ -99,7 +110,10 @@ start_daemon() {
   [ -s "$pidfile" ] || die "could not start $1 (no pid written; log: $logfile)"
 }
 
-# stop_pidfile PIDFILE [SECONDS]: SIGTERM the process named in PIDFILE, wait, then SIGKILL.
+# stop_pidfile PIDFILE [SECONDS]: stop the process named in PIDFILE: SIGTERM (pgswift
+# and PgBouncer >= 1.23 then shut down safely, PgBouncer 1.18 exits at once); if it
+# is still there after a few seconds SIGQUIT (fast exit in pgswift and PgBouncer
+# >= 1.23); SIGKILL after SECONDS (10) in all.
 stop_pidfile() {
   local pidfile="$1" secs="${2:-10}" pid i
   [ -s "$pidfile" ] || return 0
@@ -109,9 +123,10 @@ stop_pidfile() {
   kill -TERM "$pid" 2>/dev/null || return 0
   for ((i = 0; i < secs * 10; i++)); do
     pid_running "$pid" || return 0
+    if [ "$i" = 30 ]; then kill -QUIT "$pid" 2>/dev/null || true; fi
     sleep 0.1
   done
-  note "pid $pid did not stop after ${secs}s; sending SIGKILL"
+  note "pid $pid did not stop after ${secs}s (SIGTERM, SIGQUIT); sending SIGKILL"
   kill -KILL "$pid" 2>/dev/null || true
   sleep 0.2
 }
@@ -154,5 +169,5 @@ is_pgbouncer() {
   case "$(basename "$1")" in
     *pgbouncer*) return 0 ;;
   esac
-  timeout 5 "$1" --version 2>/dev/null </dev/null | head -n1 | grep -qi pgbouncer
+  run_clean timeout 5 "$1" --version 2>/dev/null </dev/null | head -n1 | grep -qi pgbouncer
 }

@@ -72,10 +72,12 @@ chmod 0755 "$WORK"
 mkdir -p "$WORK/logs" "$WORK/sock"
 PROXY_PIDFILE="$WORK/proxy.pid"
 PROXY_SOCKET_DIR="$WORK/sock"
-TLS_DIR="$PG_TLS_DIR"
+TLS_DIR="$PG_TLS_DIR"   # used by checks/tls.sh
 
-n_pass=0 n_fail=0 n_skip=0
+n_pass=0 n_fail=0 n_skip=0 finished=0
 
+# On exit: stop the proxy (and PostgreSQL if this run started it), keep the work
+# directory only when something failed (or --keep), and print the summary last.
 cleanup() {
   local rc=$?
   stop_pidfile "$PROXY_PIDFILE" 10 || true
@@ -86,6 +88,11 @@ cleanup() {
     rm -rf "$WORK"
   else
     echo "# work directory with logs: $WORK" >&2
+  fi
+  if [ "$finished" = 1 ]; then
+    local summary="$n_pass passed, $n_fail failed"
+    [ "$n_skip" = 0 ] || summary+=", $n_skip skipped"
+    echo "$summary"
   fi
 }
 trap cleanup EXIT
@@ -280,8 +287,5 @@ for g in "${ALL_GROUPS[@]}"; do
   run_group "$g"
 done
 proxy_stop
-
-summary="$n_pass passed, $n_fail failed"
-[ "$n_skip" = 0 ] || summary+=", $n_skip skipped"
-echo "$summary"
-[ "$n_fail" = 0 ]
+finished=1
+[ "$n_fail" = 0 ]   # the summary line is printed by cleanup, after everything else

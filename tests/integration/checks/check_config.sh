@@ -9,13 +9,13 @@ group_check_config() {
     return 0
   fi
   write_config check-good
-  expect_cmd check_config_good run_as "$PROXY_BIN" --check "$WORK/check-good.ini"
+  expect_cmd check_config_good run_clean "$PROXY_BIN" --check "$WORK/check-good.ini"
 
   local bad="$WORK/check-bad.ini" line out rc=0 problems=""
   sed 's/^listen_port = .*/listen_port = abc/' "$WORK/check-good.ini" >"$bad"
   give_to_os_user "$bad"
   line="$(grep -n '^listen_port = abc' "$bad" | cut -d: -f1)"
-  out="$(run_as "$PROXY_BIN" --check "$bad" 2>&1)" || rc=$?
+  out="$(run_clean "$PROXY_BIN" --check "$bad" 2>&1)" || rc=$?
   printf -- '--- check_config_bad (line %s), exit %s:\n%s\n' "$line" "$rc" "$out" >&2
   [ "$rc" != 0 ] || problems+=" exit status 0;"
   grep -qF -- "$bad" <<<"$out" || grep -qF -- "$(basename "$bad")" <<<"$out" || problems+=" file name not mentioned;"

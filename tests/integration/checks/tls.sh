@@ -51,7 +51,10 @@ group_tls() {
   if use_proxy tls-server-verify server_tls_sslmode=verify-full "server_tls_ca_file=$TLS_DIR/ca.crt"; then
     expect_output tls_server_verify_full t proxy_psql -c 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()'
   fi
+  # server_tls_sslmode defaults to prefer since PgBouncer 1.24 (pgswift follows 1.25); Debian's 1.18 defaults to disable.
+  local want_default=t
+  if [ "$PROXY_KIND" = pgbouncer ]; then want_default=f; fi
   if use_proxy main; then
-    expect_output tls_server_off_by_default f proxy_psql -c 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()'
+    expect_output tls_server_default_prefer "$want_default" proxy_psql -c 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()'
   fi
 }

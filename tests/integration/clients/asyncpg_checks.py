@@ -100,14 +100,16 @@ async def main() -> None:
             try:
                 await conn.fetchval("SELECT pg_sleep(10)", timeout=1.0)
             except (asyncio.TimeoutError, TimeoutError):
-                pass
+                raised = time.monotonic() - t0
             else:
                 raise AssertionError("pg_sleep(10) returned instead of timing out")
-            # asyncpg sends a CancelRequest on timeout; the next query waits for it to finish.
+            expect(raised < 2.0, f"TimeoutError only after {raised:.2f}s (timeout 1 s)")
+            # asyncpg sends a CancelRequest on timeout; the next query waits until the
+            # cancelled query has ended, so this measures the proxy forwarding the cancel.
             expect(await conn.fetchval("SELECT 42", timeout=5) == 42, "connection unusable after cancel")
             elapsed = time.monotonic() - t0
-            print(f"cancel round trip {elapsed:.2f}s", file=sys.stderr)
-            expect(elapsed < 3.0, f"timeout + cancel took {elapsed:.2f}s (want < 3 s)")
+            print(f"TimeoutError after {raised:.2f}s, usable again after {elapsed:.2f}s", file=sys.stderr)
+            expect(elapsed < 3.0, f"query not cancelled: connection busy for {elapsed:.2f}s (want < 3 s)")
         await R.arun("cancel_timeout", cancel_on_timeout)
 
         async def usable_after_cancel():
