@@ -64,7 +64,7 @@ public enum ConfigLoader {
             errors.append(ConfigError(file: path, line: 0, key: nil, message: "no [pgswift] or [pgbouncer] section"))
         }
 
-        for (name, text) in environment where name.hasPrefix("PGSWIFT_") {
+        for (name, text) in environment.sorted(by: { $0.key < $1.key }) where name.hasPrefix("PGSWIFT_") {
             let key = name.dropFirst("PGSWIFT_".count).lowercased()
             guard let spec = specs[key] else {
                 // Other tools (and our own test scripts) use the prefix too: a typo is worth a warning, not a refusal.
@@ -72,11 +72,20 @@ public enum ConfigLoader {
                 continue
             }
             switch SettingValue.parse(text, as: spec.kind) {
-            case .success(let v): settings[key] = .init(spec: spec, text: text, value: v, source: .environment(name))
+            case .success(let v):
+                settings[key] = .init(spec: spec, text: text, value: v, source: .environment(name))
+                if spec.support == .acceptedWithWarning && text != spec.defaultValue {
+                    warnings.append("environment: \(name): \(key) is accepted for PgBouncer compatibility but not implemented by pgswift; it has no effect")
+                }
             case .failure(let m): errors.append(ConfigError(file: "environment", line: 0, key: name, message: m.text))
             }
         }
 
+        // Transaction and statement pooling land in a later release; say so rather than pool differently in silence.
+        let modes = [settings["pool_mode"]?.text ?? "session"] + databases.values.compactMap(\.poolMode) + users.values.compactMap(\.poolMode)
+        if let other = modes.first(where: { $0.lowercased() != "session" }) {
+            warnings.append("\(path): pool_mode \(other) is not implemented yet in this version; connections are pooled per session")
+        }
         let config = ProxyConfig(path: path, settings: settings, databases: databases, users: users, warnings: warnings)
         errors += crossChecks(config)
         if !errors.isEmpty { throw ConfigErrors(errors) }

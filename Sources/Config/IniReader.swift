@@ -32,7 +32,8 @@ public enum IniReader {
             return
         }
         var lineNumber = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // "\r\n" is a single Character in Swift, so it has to be named as a separator of its own.
+        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             lineNumber += 1
             let line = rawLine.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\r")))
             if line.isEmpty || line.hasPrefix(";") || line.hasPrefix("#") { continue }
@@ -44,7 +45,8 @@ public enum IniReader {
                 }
                 if !target.hasPrefix("/") {
                     // Relative includes resolve against the including file's directory.
-                    target = (path as NSString).deletingLastPathComponent + "/" + target
+                    let dir = (path as NSString).deletingLastPathComponent
+                    if !dir.isEmpty { target = dir + "/" + target }
                 }
                 read(path: target, section: &section, entries: &entries, errors: &errors, depth: depth + 1, includedFrom: (path, lineNumber))
                 continue
@@ -61,7 +63,11 @@ public enum IniReader {
                 errors.append(ConfigError(file: path, line: lineNumber, key: nil, message: "expected key = value"))
                 continue
             }
-            let key = line[..<eq].trimmingCharacters(in: .whitespaces)
+            var key = line[..<eq].trimmingCharacters(in: .whitespaces)
+            if key.count >= 2, key.hasPrefix("\""), key.hasSuffix("\"") {
+                // A quoted name ("my-db" in [databases]), with "" standing for a literal double quote.
+                key = String(key.dropFirst().dropLast()).replacingOccurrences(of: "\"\"", with: "\"")
+            }
             var value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
             if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") {
                 value = String(value.dropFirst().dropLast())

@@ -11,7 +11,10 @@ public enum StoredSecret: Sendable, Equatable {
     public init(_ text: String) {
         if text.hasPrefix("SCRAM-SHA-256$") {
             self = .scram(text)
-        } else if text.utf8.count == 35 && text.hasPrefix("md5") {
+        } else if text.utf8.count == 35 && text.hasPrefix("md5")
+            && text.utf8.dropFirst(3).allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
+        {
+            // As PostgreSQL tells them apart: "md5" and 32 lowercase hex digits; anything else is a password.
             self = .md5(text)
         } else {
             self = .plain(text)
@@ -31,7 +34,7 @@ public enum Userlist {
         var result: [String: StoredSecret] = [:]
         var errors: [ConfigError] = []
         var lineNumber = 0
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        for raw in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             lineNumber += 1
             let line = raw.trimmingWhitespace
             if line.isEmpty || line.hasPrefix(";") || line.hasPrefix("#") { continue }

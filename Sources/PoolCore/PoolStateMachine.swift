@@ -1,6 +1,7 @@
 // The pool for one (database, user): which server goes to which waiting client, when to connect and close. No I/O.
 
-/// Limits of one pool, from the config snapshot (times in seconds; 0 disables a timeout).
+/// Limits of one pool, from the config snapshot (times in seconds; 0 disables a timeout,
+/// except serverLifetime, where 0 means each server is used once, as PgBouncer's server_lifetime = 0).
 public struct PoolLimits: Sendable, Equatable {
     public var poolSize: Int
     public var minPoolSize: Int
@@ -112,7 +113,8 @@ public struct PoolStateMachine<ServerID: Hashable & Sendable, WaiterID: Hashable
     /// A client is done with `server`; `reusable` says the server is idle and clean.
     public mutating func release(_ server: ServerID, reusable: Bool, now: Double) -> [Action] {
         guard let s = servers[server] else { return [] }
-        let expired = limits.serverLifetime > 0 && now - s.createdAt >= limits.serverLifetime
+        // server_lifetime 0 means a server is used once (PgBouncer's meaning), so it expires at its first release.
+        let expired = now - s.createdAt >= limits.serverLifetime
         if !reusable || expired {
             servers[server] = nil
             var actions: [Action] = [.close(server)]
@@ -130,10 +132,15 @@ public struct PoolStateMachine<ServerID: Hashable & Sendable, WaiterID: Hashable
         return []
     }
 
-    /// The server's connection went away on its own.
-    public mutating func closed(_ server: ServerID) {
-        guard servers.removeValue(forKey: server) != nil else { return }
+    /// The server's connection went away on its own; its place goes to a new connection if a client is waiting.
+    public mutating func closed(_ server: ServerID) -> [Action] {
+        guard servers.removeValue(forKey: server) != nil else { return [] }
         if let i = idle.firstIndex(of: server) { idle.remove(at: i) }
+        if waitingCount > 0 && servers.count + connecting < capacity {
+            connecting += 1
+            return [.connect(affinity: waiters[waiterHead].affinity)]
+        }
+        return []
     }
 
     /// Periodic housekeeping: wait timeouts, reserve pool, idle and lifetime closes, min_pool_size.
@@ -146,7 +153,7 @@ public struct PoolStateMachine<ServerID: Hashable & Sendable, WaiterID: Hashable
             }
         }
         if waitingCount > 0 && limits.reservePoolSize > 0 && longestWait(now: now) >= limits.reservePoolTimeout
-            && connecting == 0 && servers.count < capacity + limits.reservePoolSize
+            && connecting == 0 && servers.count - limits.reservePoolSize < capacity  // capacity may be Int.max
         {
             connecting += 1
             actions.append(.connect(affinity: waiters[waiterHead].affinity))

@@ -101,11 +101,13 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, ServerPeer, Can
 
     func channelReadComplete(context: ChannelHandlerContext) {
         guard case .linked(let server, _) = state, !outgoing.isEmpty else { return }
-        let batch = outgoing
-        outgoing.removeAll(keepingCapacity: true)
         if server.eventLoop === eventLoop {
-            server.writeFromClient(batch)
+            // Same thread: hand the array over without copying it, then reuse its storage.
+            server.writeFromClient(outgoing)
+            outgoing.removeAll(keepingCapacity: true)
         } else {
+            let batch = outgoing
+            outgoing = []
             server.eventLoop.execute { server.writeFromClient(batch) }
         }
     }
@@ -172,7 +174,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, ServerPeer, Can
                 return sendFatal(error)
             case .begin(var machine, let negotiate):
                 if let negotiate { context?.write(wrapOutboundOut(negotiate), promise: nil) }
-                runtime.logger.info("C-\(waiterID): \(startup.database)/\(startup.user)@\(startup.peerText) login attempt: db=\(startup.database) user=\(startup.user) tls=\(startup.tls ? "yes" : "no")")
+                logLoginAttempt("")
                 let action = machine.start()
                 state = .authenticating(machine)
                 handleAuth(action)
@@ -197,7 +199,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, ServerPeer, Can
                 lookedUpSecret = secret
                 var machine = ClientAuthMachine(user: startup.user, method: method, secret: secret)
                 if let n = startup.pendingNegotiate { context?.write(wrapOutboundOut(n), promise: nil) }
-                runtime.logger.info("C-\(waiterID): \(startup.database)/\(startup.user)@\(startup.peerText) login attempt: db=\(startup.database) user=\(startup.user) tls=\(startup.tls ? "yes" : "no") (auth_query)")
+                logLoginAttempt(" (auth_query)")
                 let action = machine.start()
                 state = .authenticating(machine)
                 handleAuth(action)
@@ -369,6 +371,12 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, ServerPeer, Can
         if admitted {
             admitted = false
             runtime.clientGone()
+        }
+    }
+
+    private func logLoginAttempt(_ note: String) {
+        if runtime.config.bool("log_connections") {
+            runtime.logger.info("C-\(waiterID): \(startup.database)/\(startup.user)@\(startup.peerText) login attempt: db=\(startup.database) user=\(startup.user) tls=\(startup.tls ? "yes" : "no")\(note)")
         }
     }
 

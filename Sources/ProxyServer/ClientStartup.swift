@@ -124,6 +124,11 @@ final class ClientStartup {
             }
         }
         guard !user.isEmpty else { return .fail(.invalidAuthorization("no user name in startup packet")) }
+        if config.bool("application_name_add_host") {
+            // PgBouncer's format, so log and pg_stat_activity readers keep working.
+            let app = parametersToApply["application_name"] ?? ""
+            parametersToApply["application_name"] = app.isEmpty ? peerText : "\(app) - \(peerText)"
+        }
         if database.isEmpty { database = user }
         var negotiate: ByteBuffer?
         if minor > 0 || !unrecognized.isEmpty {
@@ -148,7 +153,10 @@ final class ClientStartup {
         let authUser = entry.authUser ?? config.string("auth_user")
         if loaded.userlist[user] == nil, !authUser.isEmpty, method != .trust, method != .any, method != .reject {
             if let negotiate { pendingNegotiate = negotiate }
-            return .lookup(method: method, entry: entry, authUser: authUser, query: entry.authQuery ?? config.string("auth_query"))
+            // auth_dbname names the database the lookup runs in; by default the one the client asked for.
+            let authDB = config.string("auth_dbname")
+            let lookupEntry = authDB.isEmpty ? entry : (config.database(named: authDB) ?? entry)
+            return .lookup(method: method, entry: lookupEntry, authUser: authUser, query: entry.authQuery ?? config.string("auth_query"))
         }
         let secret: ClientSecret?
         switch loaded.userlist[user] {

@@ -92,6 +92,9 @@ public final class Proxy: Service, Sendable {
             .serverChannelOption(.backlog, value: Int32(c.int("listen_backlog")))
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.autoRead, value: true)
+        if tcp && c.bool("so_reuseport") {
+            b = b.serverChannelOption(ChannelOptions.Types.SocketOption(level: .socket, name: NIOBSDSocket.Option(rawValue: SO_REUSEPORT)), value: 1)
+        }
         if tcp {
             b = b.childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .childChannelOption(.socketOption(.so_keepalive), value: c.bool("tcp_keepalive") ? 1 : 0)
@@ -107,6 +110,8 @@ public final class Proxy: Service, Sendable {
     private func closeListeners() {
         let chans = listeners.withLockedValue { l -> [Channel] in defer { l = [] }; return l }
         for ch in chans { ch.close(promise: nil) }
+        let dir = runtime.config.string("unix_socket_dir")
+        if !dir.isEmpty { unlink("\(dir)/.s.PGSQL.\(runtime.config.int("listen_port"))") }
     }
 
     /// Waits for clients to leave, up to shutdown_timeout, then lets the event loops close the rest.

@@ -146,11 +146,13 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         guard case .linked(let peer) = state, !outgoing.isEmpty else { return }
-        let batch = outgoing
-        outgoing.removeAll(keepingCapacity: true)
         if peer.eventLoop === eventLoop {
-            peer.deliverFromServer(batch)
+            // Same thread: hand the array over without copying it, then reuse its storage.
+            peer.deliverFromServer(outgoing)
+            outgoing.removeAll(keepingCapacity: true)
         } else {
+            let batch = outgoing
+            outgoing = []
             peer.eventLoop.execute { peer.deliverFromServer(batch) }
         }
     }

@@ -75,10 +75,11 @@ final class ServerPool: Sendable {
     }
 
     func serverClosed(_ server: ServerConnection) {
-        state.withLockedValue { s in
-            s.machine.closed(server.id)
+        let actions = state.withLockedValue { s -> [PoolStateMachine<Int, Int>.Action] in
             s.servers[server.id] = nil
+            return s.machine.closed(server.id)
         }
+        run(actions)
     }
 
     func tick() {
