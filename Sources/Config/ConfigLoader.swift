@@ -45,7 +45,7 @@ public enum ConfigLoader {
                     errors.append(ConfigError(file: e.file, line: e.line, key: e.key, message: m.text))
                 }
             case "databases":
-                switch parseDatabase(e) {
+                switch parseDatabase(e, warnings: &warnings) {
                 case .success(let db): databases[db.name] = db
                 case .failure(let err): errors.append(err)
                 }
@@ -60,8 +60,8 @@ public enum ConfigLoader {
                 errors.append(ConfigError(file: e.file, line: e.line, key: e.key, message: "unknown section [\(e.section)]"))
             }
         }
-        if !sawGeneral && errors.isEmpty {
-            errors.append(ConfigError(file: path, line: 0, key: nil, message: "no [pgswift] or [pgbouncer] section"))
+        if !sawGeneral && !entries.isEmpty {
+            warnings.append("\(path): no keys in a [pgswift] or [pgbouncer] section; every setting has its default")
         }
 
         for (name, text) in environment.sorted(by: { $0.key < $1.key }) where name.hasPrefix("PGSWIFT_") {
@@ -87,7 +87,8 @@ public enum ConfigLoader {
             warnings.append("\(path): pool_mode \(other) is not implemented yet in this version; connections are pooled per session")
         }
         let config = ProxyConfig(path: path, settings: settings, databases: databases, users: users, warnings: warnings)
-        errors += crossChecks(config)
+        // An unreadable file has already said so; its defaults' cross-checks would only add noise.
+        if !(entries.isEmpty && !errors.isEmpty) { errors += crossChecks(config) }
         if !errors.isEmpty { throw ConfigErrors(errors) }
         return config
     }
@@ -123,7 +124,7 @@ public enum ConfigLoader {
         return errors
     }
 
-    static func parseDatabase(_ e: IniEntry) -> Result<DatabaseEntry, ConfigError> {
+    static func parseDatabase(_ e: IniEntry, warnings: inout [String]) -> Result<DatabaseEntry, ConfigError> {
         func fail(_ key: String?, _ m: String) -> Result<DatabaseEntry, ConfigError> {
             .failure(ConfigError(file: e.file, line: e.line, key: key.map { "\(e.key).\($0)" } ?? e.key, message: m))
         }
@@ -169,7 +170,7 @@ public enum ConfigLoader {
             case "application_name", "client_encoding", "datestyle", "timezone":
                 db.startupParameters[k] = v
             case _ where KnownSettings.databaseKeys.contains(k):
-                break  // accepted for compatibility; warned about by the caller's listing
+                warnings.append("\(e.file):\(e.line): \(e.key).\(k) is accepted for PgBouncer compatibility but not implemented by pgswift; it has no effect")
             default:
                 return fail(k, "unknown database parameter")
             }

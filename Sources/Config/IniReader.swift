@@ -14,15 +14,20 @@ public enum IniReader {
     public static func read(path: String, errors: inout [ConfigError]) -> [IniEntry] {
         var entries: [IniEntry] = []
         var section = ""
-        read(path: path, section: &section, entries: &entries, errors: &errors, depth: 0, includedFrom: nil)
+        var open: [String] = []
+        read(path: path, section: &section, entries: &entries, errors: &errors, open: &open, includedFrom: nil)
         return entries
     }
 
-    private static func read(path: String, section: inout String, entries: inout [IniEntry], errors: inout [ConfigError], depth: Int, includedFrom: (String, Int)?) {
-        guard depth < 10 else {
-            errors.append(ConfigError(file: includedFrom!.0, line: includedFrom!.1, key: nil, message: "%include nested too deeply (loop?)"))
+    /// `open` holds the canonical paths of the files being read, outermost first, to catch include loops.
+    private static func read(path: String, section: inout String, entries: inout [IniEntry], errors: inout [ConfigError], open: inout [String], includedFrom: (String, Int)?) {
+        let canonical = (path as NSString).resolvingSymlinksInPath
+        if let (file, line) = includedFrom, open.contains(canonical) {
+            errors.append(ConfigError(file: file, line: line, key: nil, message: "%include loop: \(path) is already being read"))
             return
         }
+        open.append(canonical)
+        defer { open.removeLast() }
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             if let (file, line) = includedFrom {
                 errors.append(ConfigError(file: file, line: line, key: nil, message: "cannot read included file \(path)"))
@@ -38,17 +43,13 @@ public enum IniReader {
             let line = rawLine.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\r")))
             if line.isEmpty || line.hasPrefix(";") || line.hasPrefix("#") { continue }
             if line.hasPrefix("%include") {
-                var target = line.dropFirst("%include".count).trimmingCharacters(in: .whitespaces)
+                let target = line.dropFirst("%include".count).trimmingCharacters(in: .whitespaces)
                 if target.isEmpty {
                     errors.append(ConfigError(file: path, line: lineNumber, key: nil, message: "%include needs a file name"))
                     continue
                 }
-                if !target.hasPrefix("/") {
-                    // Relative includes resolve against the including file's directory.
-                    let dir = (path as NSString).deletingLastPathComponent
-                    if !dir.isEmpty { target = dir + "/" + target }
-                }
-                read(path: target, section: &section, entries: &entries, errors: &errors, depth: depth + 1, includedFrom: (path, lineNumber))
+                // A relative path is taken from the working directory, as PgBouncer does.
+                read(path: target, section: &section, entries: &entries, errors: &errors, open: &open, includedFrom: (path, lineNumber))
                 continue
             }
             if line.hasPrefix("[") {

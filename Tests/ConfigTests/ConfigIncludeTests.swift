@@ -1,4 +1,4 @@
-// %include in config files: paths relative to the including file, errors located at the %include line, include loops.
+// %include in config files: relative paths from the working directory (as PgBouncer), errors at the %include line, include loops.
 import Foundation
 import Testing
 
@@ -7,7 +7,7 @@ import Testing
 // Serialized because one test changes the process's working directory.
 @Suite("ConfigLoader: %include", .serialized)
 struct ConfigIncludeTests {
-    @Test("a relative %include is read from the including file's directory, nested, with the section carried over")
+    @Test("a relative %include is taken from the working directory, as PgBouncer does, nested, with the section carried over")
     func relativeInclude() throws {
         let dir = try TempDir()
         let main = try dir.write("conf/main.ini", """
@@ -19,11 +19,15 @@ struct ConfigIncludeTests {
         try dir.write("conf/sub/extra.ini", """
             ; keys here belong to the section open in main.ini
             auth_type = trust
-            %include more.ini
+            %include sub/more.ini
             """)
         try dir.write("conf/sub/more.ini", "default_pool_size = 7\nmax_client_conn = 42\n")
-        // A file of the same name next to main.ini must not be the one read.
-        try dir.write("conf/more.ini", "default_pool_size = 99\n")
+        // Where a resolution relative to the including file would look instead: must not be read.
+        try dir.write("conf/sub/sub/more.ini", "default_pool_size = 99\n")
+        let fm = FileManager.default
+        let saved = fm.currentDirectoryPath
+        #expect(fm.changeCurrentDirectoryPath(dir.path + "/conf"))
+        defer { _ = fm.changeCurrentDirectoryPath(saved) }
 
         let c = try loadValid(main)
         #expect(c.int("listen_port") == 7000)
@@ -31,8 +35,8 @@ struct ConfigIncludeTests {
         #expect(c.int("default_pool_size") == 7)
         // A later line of the including file wins over the included one.
         #expect(c.int("max_client_conn") == 43)
-        #expect(c.settings["auth_type"]?.source == .file(dir.path + "/conf/sub/extra.ini", line: 2))
-        #expect(c.settings["default_pool_size"]?.source == .file(dir.path + "/conf/sub/more.ini", line: 1))
+        #expect(c.settings["auth_type"]?.source == .file("sub/extra.ini", line: 2))
+        #expect(c.settings["default_pool_size"]?.source == .file("sub/more.ini", line: 1))
         #expect(c.settings["max_client_conn"]?.source == .file(main, line: 4))
     }
 
@@ -64,7 +68,7 @@ struct ConfigIncludeTests {
     @Test("problems inside an included file name that file and its line")
     func errorsInIncludedFile() throws {
         let dir = try TempDir()
-        let main = try dir.write("main.ini", "[pgbouncer]\nauth_type = trust\n%include inc.ini\n")
+        let main = try dir.write("main.ini", "[pgbouncer]\nauth_type = trust\n%include \(dir.path)/inc.ini\n")
         let inc = try dir.write("inc.ini", "; c\nlisten_port = nope\n")
         let errors = loadErrors(main)
         #expect(errors == [ConfigError(file: inc, line: 2, key: "listen_port", message: "invalid integer \"nope\"")])
@@ -74,7 +78,7 @@ struct ConfigIncludeTests {
     @Test("a missing included file is reported at the %include line")
     func missingInclude() throws {
         let dir = try TempDir()
-        let main = try dir.write("main.ini", "[pgbouncer]\nauth_type = trust\n%include gone.ini\n%include\n")
+        let main = try dir.write("main.ini", "[pgbouncer]\nauth_type = trust\n%include \(dir.path)/gone.ini\n%include\n")
         let errors = loadErrors(main)
         #expect(errors == [
             ConfigError(file: main, line: 3, key: nil, message: "cannot read included file \(dir.path)/gone.ini"),
@@ -85,7 +89,7 @@ struct ConfigIncludeTests {
     @Test("a file including itself is reported as a loop at its %include line")
     func selfIncludeLoop() throws {
         let dir = try TempDir()
-        let main = try dir.write("loop.ini", "[pgbouncer]\nauth_type = trust\n%include loop.ini\n")
+        let main = try dir.write("loop.ini", "[pgbouncer]\nauth_type = trust\n%include \(dir.path)/loop.ini\n")
         let errors = loadErrors(main)
         #expect(errors.count == 1)
         let e = try #require(errors.first)
@@ -98,8 +102,8 @@ struct ConfigIncludeTests {
     @Test("two files including each other are reported as a loop at an %include line")
     func mutualIncludeLoop() throws {
         let dir = try TempDir()
-        let a = try dir.write("a.ini", "[pgbouncer]\nauth_type = trust\n%include b.ini\n")
-        let b = try dir.write("b.ini", "; b\n%include a.ini\n")
+        let a = try dir.write("a.ini", "[pgbouncer]\nauth_type = trust\n%include \(dir.path)/b.ini\n")
+        let b = try dir.write("b.ini", "; b\n%include \(dir.path)/a.ini\n")
         let errors = loadErrors(a)
         #expect(errors.count == 1)
         let e = try #require(errors.first)

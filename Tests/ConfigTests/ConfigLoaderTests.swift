@@ -86,12 +86,24 @@ struct ConfigLoaderTests {
         #expect(c.settings["pool_mode"]?.source == .file(path, line: 15))
     }
 
-    @Test("a file with no general section is refused")
+    @Test("a file with no general section runs on defaults, with a warning saying so")
     func noGeneralSection() throws {
         let dir = try TempDir()
         let path = try dir.write("db-only.ini", "[databases]\nappdb = host=localhost\n")
+        let c = try loadValid(path, environment: ["PGSWIFT_AUTH_TYPE": "trust"])
+        #expect(c.int("listen_port") == 6432)
+        #expect(c.warnings.contains { $0.contains("no keys in a [pgswift] or [pgbouncer] section") })
+        // With the default auth_type (md5) and no auth_file, the same file is refused for that reason.
         let errors = loadErrors(path)
-        #expect(errors.contains(ConfigError(file: path, line: 0, key: nil, message: "no [pgswift] or [pgbouncer] section")))
+        #expect(errors.map(\.key) == ["auth_type"])
+    }
+
+    @Test("a compatibility-only key in a [databases] entry is accepted with a warning naming it")
+    func databaseCompatibilityKeyWarns() throws {
+        let dir = try TempDir()
+        let path = try dir.write("c.ini", "[databases]\nappdb = host=localhost load_balance_hosts=disable\n[pgswift]\nauth_type = trust\n")
+        let c = try loadValid(path)
+        #expect(c.warnings.contains { $0.contains("appdb.load_balance_hosts is accepted for PgBouncer compatibility") })
     }
 
     @Test("a missing file is reported against its path")
