@@ -10,9 +10,13 @@ public struct PoolLimits: Sendable, Equatable {
     public var serverLifetime: Double
     public var serverIdleTimeout: Double
     public var queryWaitTimeout: Double
+    /// server_login_retry: after a failed connect, new clients get that error at once for this long.
+    public var loginRetry: Double
 
     public init(poolSize: Int = 20, minPoolSize: Int = 0, reservePoolSize: Int = 0, reservePoolTimeout: Double = 5,
-                serverLifetime: Double = 3600, serverIdleTimeout: Double = 600, queryWaitTimeout: Double = 120) {
+                serverLifetime: Double = 3600, serverIdleTimeout: Double = 600, queryWaitTimeout: Double = 120,
+                loginRetry: Double = 15) {
+        self.loginRetry = loginRetry
         self.poolSize = poolSize
         self.minPoolSize = minPoolSize
         self.reservePoolSize = reservePoolSize
@@ -51,6 +55,8 @@ public struct PoolStateMachine<ServerID: Hashable & Sendable, WaiterID: Hashable
     private(set) var waiters: [Waiter] = []
     private var waiterHead = 0
     public private(set) var connecting = 0
+    /// The last failed connect, while no connect has succeeded since.
+    private(set) var lastFailure: (at: Double, error: PGErrorInfo)?
 
     public init(limits: PoolLimits) {
         self.limits = limits
@@ -67,9 +73,18 @@ public struct PoolStateMachine<ServerID: Hashable & Sendable, WaiterID: Hashable
 
     private var capacity: Int { limits.poolSize == 0 ? Int.max : limits.poolSize }
 
+    private func inRetryWindow(_ now: Double) -> Bool {
+        guard let f = lastFailure else { return false }
+        return now - f.at < limits.loginRetry
+    }
+
     public mutating func lease(_ waiter: WaiterID, affinity: Int, now: Double) -> [Action] {
         if let server = takeIdle(affinity: affinity) {
             return [.assign(server, to: waiter)]
+        }
+        // The server just refused us: say so at once rather than hammer it (PgBouncer's server_login_retry).
+        if servers.isEmpty && connecting == 0, inRetryWindow(now), let f = lastFailure {
+            return [.fail(waiter, f.error)]
         }
         waiters.append(Waiter(id: waiter, since: now, affinity: affinity))
         if servers.count + connecting < capacity {
@@ -89,6 +104,7 @@ public struct PoolStateMachine<ServerID: Hashable & Sendable, WaiterID: Hashable
     public mutating func connected(_ server: ServerID, affinity: Int, now: Double) -> [Action] {
         precondition(connecting > 0, "connected without a pending connect")
         connecting -= 1
+        lastFailure = nil
         servers[server] = Server(createdAt: now, idleSince: nil, affinity: affinity)
         if let w = popWaiter() {
             return [.assign(server, to: w.id)]
@@ -99,9 +115,10 @@ public struct PoolStateMachine<ServerID: Hashable & Sendable, WaiterID: Hashable
     }
 
     /// A connect attempt failed: the longest waiter hears why; if nothing else can serve the rest, they hear it too.
-    public mutating func connectFailed(_ error: PGErrorInfo) -> [Action] {
+    public mutating func connectFailed(_ error: PGErrorInfo, now: Double) -> [Action] {
         precondition(connecting > 0, "connect failure without a pending connect")
         connecting -= 1
+        lastFailure = (now, error)
         var actions: [Action] = []
         if let w = popWaiter() { actions.append(.fail(w.id, error)) }
         if servers.isEmpty && connecting == 0 {
@@ -143,6 +160,24 @@ public struct PoolStateMachine<ServerID: Hashable & Sendable, WaiterID: Hashable
         return []
     }
 
+    /// A connect the machine asked for could not start (max_db_connections or max_user_connections reached);
+    /// the waiters stay queued until `refill` finds room.
+    public mutating func connectDeferred() {
+        precondition(connecting > 0, "deferred connect without a pending connect")
+        connecting -= 1
+    }
+
+    /// Starts connects for waiters no pending connect will serve, as room allows (after deferrals, closes, retry windows).
+    public mutating func refill(now: Double) -> [Action] {
+        var actions: [Action] = []
+        guard !inRetryWindow(now) else { return actions }
+        while waitingCount > connecting && servers.count + connecting < capacity {
+            connecting += 1
+            actions.append(.connect(affinity: waiters[waiterHead].affinity))
+        }
+        return actions
+    }
+
     /// Periodic housekeeping: wait timeouts, reserve pool, idle and lifetime closes, min_pool_size.
     public mutating func tick(now: Double, affinity: Int = 0) -> [Action] {
         var actions: [Action] = []
@@ -172,11 +207,13 @@ public struct PoolStateMachine<ServerID: Hashable & Sendable, WaiterID: Hashable
             }
         }
         idle = keep
-        while servers.count + connecting < min(limits.minPoolSize, capacity) {
-            connecting += 1
-            actions.append(.connect(affinity: affinity))
+        if !inRetryWindow(now) {
+            while servers.count + connecting < min(limits.minPoolSize, capacity) {
+                connecting += 1
+                actions.append(.connect(affinity: affinity))
+            }
         }
-        return actions
+        return actions + refill(now: now)
     }
 
     private mutating func takeIdle(affinity: Int) -> ServerID? {

@@ -32,6 +32,7 @@ public final class ProxyRuntime: Sendable {
     let loops: [EventLoop]
     let logger: Logger
     let cancelRegistry = CancelRegistry()
+    let budget = ConnectionBudget()
     private let current: NIOLockedValueBox<LoadedConfig>
     private let pools = NIOLockedValueBox<[PoolKey: ServerPool]>([:])
     private let counter = NIOLockedValueBox<Int>(0)
@@ -56,7 +57,9 @@ public final class ProxyRuntime: Sendable {
         for pool in all {
             if let entry = new.config.database(named: pool.key.database) {
                 let old = pool.target
-                pool.update(target: makeTarget(entry: entry, clientUser: pool.key.user, credential: old.credential, config: new), limits: limits(entry: entry, user: pool.key.user, config: new.config))
+                pool.update(target: makeTarget(entry: entry, clientUser: pool.key.user, credential: old.credential, config: new),
+                            limits: limits(entry: entry, user: pool.key.user, config: new.config),
+                            budget: budgetLimits(entry: entry, user: pool.key.user, config: new.config))
             }
         }
     }
@@ -134,7 +137,8 @@ public final class ProxyRuntime: Sendable {
                 cred = base
             }
             let p = ServerPool(key: key, target: makeTarget(entry: entry, clientUser: serverUser, credential: cred, config: loaded),
-                               limits: limits(entry: entry, user: serverUser, config: loaded.config), runtime: self)
+                               limits: limits(entry: entry, user: serverUser, config: loaded.config),
+                               budget: budgetLimits(entry: entry, user: serverUser, config: loaded.config), runtime: self)
             pools[key] = p
             return p
         }
@@ -168,6 +172,15 @@ public final class ProxyRuntime: Sendable {
             connectTimeout: c.seconds("server_connect_timeout"))
     }
 
+    func budgetLimits(entry: DatabaseEntry, user: String, config c: ProxyConfig) -> (database: Int, user: Int) {
+        (entry.maxDBConnections ?? c.int("max_db_connections"), c.users[user]?.maxUserConnections ?? c.int("max_user_connections"))
+    }
+
+    /// A server of this database or user closed: pools held back by its limits may open one now.
+    func refillPools(database: String, user: String) {
+        for pool in allPools where pool.key.database == database || pool.key.user == user { pool.refill() }
+    }
+
     func limits(entry: DatabaseEntry, user: String, config c: ProxyConfig) -> PoolLimits {
         let userEntry = c.users[user]
         return PoolLimits(
@@ -177,6 +190,7 @@ public final class ProxyRuntime: Sendable {
             reservePoolTimeout: c.seconds("reserve_pool_timeout"),
             serverLifetime: c.seconds("server_lifetime"),
             serverIdleTimeout: c.seconds("server_idle_timeout"),
-            queryWaitTimeout: c.seconds("query_wait_timeout"))
+            queryWaitTimeout: c.seconds("query_wait_timeout"),
+            loginRetry: c.seconds("server_login_retry"))
     }
 }

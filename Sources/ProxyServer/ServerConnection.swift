@@ -55,6 +55,7 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     private(set) var lastStatus = TransactionStatus.idle
     private var outgoing: [ByteBuffer] = []
     private var internalError: PGError?
+    private var budgetReleased = false
 
     private init(id: Int, target: ServerTarget, pool: ServerPool, runtime: ProxyRuntime, eventLoop: EventLoop) {
         self.id = id
@@ -83,6 +84,7 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
             future = bootstrap.connect(host: target.host, port: target.port)
         }
         future.whenFailure { error in
+            conn.releaseBudget()
             pool.connectFailed(.serverUnreachable("could not connect to server \(target.host):\(target.port): \(error)"))
         }
     }
@@ -233,7 +235,18 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
+    /// Gives back this connection's max_db_connections/max_user_connections slot, once.
+    func releaseBudget() {
+        eventLoop.execute { [self] in
+            guard !budgetReleased, let pool else { return }
+            budgetReleased = true
+            runtime.budget.release(database: pool.key.database, user: pool.key.user)
+            runtime.refillPools(database: pool.key.database, user: pool.key.user)
+        }
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
+        releaseBudget()
         let previous = state
         state = .closed
         self.context = nil

@@ -24,22 +24,30 @@ final class ServerPool: Sendable {
         var waiters: [Int: any PoolWaiter] = [:]
         var servers: [Int: ServerConnection] = [:]
         var target: ServerTarget
+        var budgetLimits: (database: Int, user: Int)
     }
 
-    init(key: PoolKey, target: ServerTarget, limits: PoolLimits, runtime: ProxyRuntime) {
+    init(key: PoolKey, target: ServerTarget, limits: PoolLimits, budget: (database: Int, user: Int), runtime: ProxyRuntime) {
         self.key = key
         self.runtime = runtime
-        self.state = NIOLockedValueBox(State(machine: PoolStateMachine(limits: limits), target: target))
+        self.state = NIOLockedValueBox(State(machine: PoolStateMachine(limits: limits), target: target, budgetLimits: budget))
     }
 
     var target: ServerTarget { state.withLockedValue { $0.target } }
 
     /// Applies a reloaded config to new connections; connections already open keep their settings.
-    func update(target: ServerTarget, limits: PoolLimits) {
+    func update(target: ServerTarget, limits: PoolLimits, budget: (database: Int, user: Int)? = nil) {
         state.withLockedValue {
             $0.target = target
             $0.machine.limits = limits
+            if let budget { $0.budgetLimits = budget }
         }
+    }
+
+    /// Room may have appeared (a server of this database or user closed): serve waiters that were deferred.
+    func refill() {
+        let actions = state.withLockedValue { $0.machine.refill(now: runtime.now()) }
+        run(actions)
     }
 
     struct Counts: Sendable {
@@ -106,9 +114,13 @@ final class ServerPool: Sendable {
         for action in actions {
             switch action {
             case .connect(let affinity):
-                let loop = runtime.eventLoop(at: affinity)
-                let target = self.target
-                ServerConnection.connect(target: target, pool: self, runtime: runtime, on: loop)
+                let (target, limits) = state.withLockedValue { ($0.target, $0.budgetLimits) }
+                guard runtime.budget.acquire(database: key.database, user: key.user, maxDatabase: limits.database, maxUser: limits.user) else {
+                    // At max_db_connections/max_user_connections: wait for a slot (refilled when any server closes).
+                    state.withLockedValue { $0.machine.connectDeferred() }
+                    continue
+                }
+                ServerConnection.connect(target: target, pool: self, runtime: runtime, on: runtime.eventLoop(at: affinity))
             case .assign(let serverID, let waiterID):
                 let (server, waiter) = state.withLockedValue { s in (s.servers[serverID], s.waiters.removeValue(forKey: waiterID)) }
                 guard let server else { preconditionFailure("pool assigned an unknown server") }
@@ -138,7 +150,8 @@ final class ServerPool: Sendable {
 
     func connectFailed(_ error: PGError) {
         runtime.logger.warning("pool \(key): server connection failed: \(error.message)")
-        let actions = state.withLockedValue { $0.machine.connectFailed(PGErrorInfo(sqlState: error.sqlState, message: error.message)) }
+        let now = runtime.now()
+        let actions = state.withLockedValue { $0.machine.connectFailed(PGErrorInfo(sqlState: error.sqlState, message: error.message), now: now) }
         run(actions)
     }
 }

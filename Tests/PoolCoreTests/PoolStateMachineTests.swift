@@ -10,6 +10,9 @@ enum PoolEvent: Sendable, CustomStringConvertible {
     case lease(String, affinity: Int = 0)
     case connected(String, affinity: Int = 0)
     case connectFailed(PGErrorInfo)
+    /// The connect could not start (max_db_connections / max_user_connections).
+    case deferred
+    case refill
     case release(String, reusable: Bool = true)
     case closed(String)
     case tick(affinity: Int = 0)
@@ -22,6 +25,8 @@ enum PoolEvent: Sendable, CustomStringConvertible {
         case .lease(let w, let a): "lease(\(w), affinity: \(a))"
         case .connected(let s, let a): "connected(\(s), affinity: \(a))"
         case .connectFailed(let e): "connectFailed(\(e.sqlState))"
+        case .deferred: "deferred"
+        case .refill: "refill"
         case .release(let s, let r): "release(\(s), reusable: \(r))"
         case .closed(let s): "closed(\(s))"
         case .tick(let a): "tick(affinity: \(a))"
@@ -81,7 +86,11 @@ func run(_ scenario: PoolScenario, sourceLocation: SourceLocation = #_sourceLoca
         switch step.event {
         case .lease(let w, let affinity): actions = pool.lease(w, affinity: affinity, now: step.now)
         case .connected(let s, let affinity): actions = pool.connected(s, affinity: affinity, now: step.now)
-        case .connectFailed(let e): actions = pool.connectFailed(e)
+        case .connectFailed(let e): actions = pool.connectFailed(e, now: step.now)
+        case .deferred:
+            pool.connectDeferred()
+            actions = []
+        case .refill: actions = pool.refill(now: step.now)
         case .release(let s, let reusable): actions = pool.release(s, reusable: reusable, now: step.now)
         case .closed(let s): actions = pool.closed(s)
         case .tick(let affinity): actions = pool.tick(now: step.now, affinity: affinity)
@@ -173,8 +182,19 @@ struct PoolStateMachineTests {
             at(1, .lease("b")),
             at(2, .lease("c"), [], PoolCounts(connecting: 1, waiting: 3)),
             at(3, .connectFailed(boom), [.fail("a", boom), .fail("b", boom), .fail("c", boom)], PoolCounts()),
-            // The pool tries again for the next client.
-            at(4, .lease("d"), [.connect(affinity: 0)]),
+            // Within server_login_retry (15 s) a new client hears the failure at once, with no new attempt...
+            at(4, .lease("d"), [.fail("d", boom)], PoolCounts()),
+            at(10, .tick(), [], PoolCounts()),
+            // ...after it, the pool tries again.
+            at(18.5, .lease("e"), [.connect(affinity: 0)]),
+            at(19, .connected("s1"), [.assign("s1", to: "e")]),
+            // A success clears the failure: a later failure starts a new window only then.
+            at(20, .lease("f"), [], PoolCounts(open: 1, active: 1, waiting: 1)),
+        ]),
+        PoolScenario(name: "server_login_retry 0 retries at once", limits: PoolLimits(poolSize: 1, loginRetry: 0), steps: [
+            at(0, .lease("a"), [.connect(affinity: 0)]),
+            at(1, .connectFailed(boom), [.fail("a", boom)]),
+            at(1, .lease("b"), [.connect(affinity: 0)]),
         ]),
         PoolScenario(name: "a failed connect with another still pending fails only the first waiter", limits: PoolLimits(poolSize: 2), steps: [
             at(0, .lease("a"), [.connect(affinity: 0)]),
@@ -184,6 +204,30 @@ struct PoolStateMachineTests {
             at(2, .connectFailed(boom), [.fail("b", boom), .fail("c", boom)], PoolCounts()),
         ]),
     ]
+
+    static let budgets: [PoolScenario] = [
+        PoolScenario(name: "a deferred connect keeps its waiters queued until refill finds room", limits: PoolLimits(poolSize: 3), steps: [
+            at(0, .lease("a"), [.connect(affinity: 0)]),
+            at(0, .deferred, [], PoolCounts(waiting: 1)),
+            at(0, .lease("b", affinity: 1), [.connect(affinity: 1)]),
+            at(0, .deferred, [], PoolCounts(waiting: 2)),
+            // Room again (a server of the same database closed elsewhere): one connect per waiter.
+            at(1, .refill, [.connect(affinity: 0), .connect(affinity: 0)], PoolCounts(connecting: 2, waiting: 2)),
+            at(2, .connected("s1"), [.assign("s1", to: "a")]),
+            at(2, .connected("s2", affinity: 1), [.assign("s2", to: "b")], PoolCounts(open: 2, active: 2)),
+            at(3, .refill, [], PoolCounts(open: 2, active: 2)),
+        ]),
+        PoolScenario(name: "refill respects pool_size and pending connects", limits: PoolLimits(poolSize: 1), steps: [
+            at(0, .lease("a"), [.connect(affinity: 0)]),
+            at(0, .lease("b")),
+            at(1, .refill, [], PoolCounts(connecting: 1, waiting: 2)),
+            at(2, .deferred),
+            at(3, .refill, [.connect(affinity: 0)], PoolCounts(connecting: 1, waiting: 2)),
+        ]),
+    ]
+
+    @Test("max_db_connections / max_user_connections deferrals", arguments: budgets)
+    func budgetScenarios(_ s: PoolScenario) { run(s) }
 
     @Test("failed connects", arguments: connectFailures)
     func connectFailureScenarios(_ s: PoolScenario) { run(s) }
