@@ -2,6 +2,10 @@
 // pgswift: a PostgreSQL connection-pooling proxy.
 import PackageDescription
 
+// Release builds skip dynamic exclusivity checks on the data path (measured: ~7% of user CPU);
+// debug builds and tests keep them, so a violation is still caught there.
+let hotPathSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "pgswift",
     platforms: [.macOS(.v14)],
@@ -23,7 +27,8 @@ let package = Package(
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
                 "CLibCrypto",
-            ]
+            ],
+            swiftSettings: hotPathSettings
         ),
         .target(name: "Config"),
         .target(name: "PoolCore", dependencies: ["PGWire"]),
@@ -37,7 +42,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-            ]
+            ],
+            swiftSettings: hotPathSettings
         ),
         .executableTarget(
             name: "pgswift",

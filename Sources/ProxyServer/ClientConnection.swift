@@ -7,7 +7,7 @@ import PGWire
 import PoolCore
 
 /// Mutable state is touched only on `eventLoop`; callbacks from pools and servers hop there first.
-final class ClientConnection: ChannelInboundHandler, PoolWaiter, ServerPeer, Cancellable, @unchecked Sendable {
+final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -40,6 +40,9 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, ServerPeer, Can
     private var sentSyncs = 0
     /// Extended-protocol messages sent since the last Sync: the server's state is not known until it.
     private var unsynced = false
+    /// The linked server, kept outside `state` so the data path reads it without copying the enum.
+    private var linkedServer: ServerConnection?
+    private var linkedSameLoop = false
 
     init(context: ChannelHandlerContext, runtime: ProxyRuntime, tlsAvailable: Bool) {
         self.waiterID = runtime.nextID()
@@ -86,6 +89,10 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, ServerPeer, Can
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = unwrapInboundIn(data)
+        if linkedServer != nil {
+            relay(buffer)
+            return
+        }
         switch state {
         case .linked:
             relay(buffer)
@@ -100,8 +107,8 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, ServerPeer, Can
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        guard case .linked(let server, _) = state, !outgoing.isEmpty else { return }
-        if server.eventLoop === eventLoop {
+        guard let server = linkedServer, !outgoing.isEmpty else { return }
+        if linkedSameLoop {
             // Same thread: hand the array over without copying it, then reuse its storage.
             server.writeFromClient(outgoing)
             outgoing.removeAll(keepingCapacity: true)
@@ -270,6 +277,8 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, ServerPeer, Can
         }
         loginTimer?.cancel()
         state = .linked(server, pool)
+        linkedServer = server
+        linkedSameLoop = server.eventLoop === eventLoop
         var out = context!.channel.allocator.buffer(capacity: 512)
         BackendMessage.authentication(.ok).encode(into: &out)
         for (name, value) in parameters.sorted(by: { $0.key < $1.key }) {
@@ -327,7 +336,11 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, ServerPeer, Can
     }
 
     func deliverFromServer(_ buffers: [ByteBuffer]) {
-        guard let context, case .linked = state else { return }
+        guard let context, linkedServer != nil else { return }
+        if buffers.count == 1 {
+            context.writeAndFlush(wrapOutboundOut(buffers[0]), promise: nil)
+            return
+        }
         for b in buffers { context.write(wrapOutboundOut(b), promise: nil) }
         context.flush()
     }
@@ -335,6 +348,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, ServerPeer, Can
     func serverWentAway(_ error: PGError) {
         guard case .linked = state else { return }
         state = .closed
+        linkedServer = nil
         sendFatal(error)
     }
 
@@ -354,6 +368,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, ServerPeer, Can
     private func finish(reason: String) {
         let previous = state
         state = .closed
+        linkedServer = nil
         loginTimer?.cancel()
         switch previous {
         case .linked(let server, _):

@@ -6,15 +6,6 @@ import NIOSSL
 import PGWire
 import PoolCore
 
-/// The side of a link that receives server bytes (a client connection).
-protocol ServerPeer: AnyObject, Sendable {
-    var eventLoop: EventLoop { get }
-    /// Called on the peer's event loop with bytes to forward to the client, and whether to flush.
-    func deliverFromServer(_ buffers: [ByteBuffer])
-    func serverWentAway(_ error: PGError)
-    func setReadingFromClient(_ on: Bool)
-}
-
 /// Mutable state is touched only on `eventLoop`; other threads hop there first.
 final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
@@ -26,7 +17,7 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
         case tlsRequested(ByteBuffer)
         case login(ServerLoginMachine, ByteBuffer)
         case idle
-        case linked(any ServerPeer)
+        case linked(ClientConnection)
         /// Running a query of pgswift's own (SET, server_reset_query): its answer is not for any client.
         case internalQuery(done: (PGError?) -> Void)
         case closed
@@ -56,6 +47,9 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     private var outgoing: [ByteBuffer] = []
     private var internalError: PGError?
     private var budgetReleased = false
+    /// The linked client, kept outside `state` so the data path reads it without copying the enum.
+    private var linkedClient: ClientConnection?
+    private var linkedSameLoop = false
 
     private init(id: Int, target: ServerTarget, pool: ServerPool, runtime: ProxyRuntime, eventLoop: EventLoop) {
         self.id = id
@@ -111,6 +105,10 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
+        if linkedClient != nil {
+            relay(buffer)
+            return
+        }
         switch state {
         case .tlsRequested(var pending):
             var input = buffer
@@ -121,20 +119,8 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
             pending.writeBuffer(&input)
             state = .connecting
             loginRead(context: context, machine: &machine, pending: &pending)
-        case .linked(let peer):
-            do {
-                try splitter.feed(buffer) { event in
-                    switch event {
-                    case .bytes(let b): outgoing.append(b)
-                    case .observed(let type, var body): observe(type, &body)
-                    case .intercepted, .counted: break
-                    }
-                }
-            } catch {
-                fail(.protocolViolation("server sent a malformed message: \(error)"))
-                return
-            }
-            _ = peer
+        case .linked:
+            relay(buffer)
         case .internalQuery:
             swallow(buffer)
         case .idle:
@@ -146,9 +132,23 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
+    private func relay(_ buffer: ByteBuffer) {
+        do {
+            try splitter.feed(buffer) { event in
+                switch event {
+                case .bytes(let b): outgoing.append(b)
+                case .observed(let type, var body): observe(type, &body)
+                case .intercepted, .counted: break
+                }
+            }
+        } catch {
+            fail(.protocolViolation("server sent a malformed message: \(error)"))
+        }
+    }
+
     func channelReadComplete(context: ChannelHandlerContext) {
-        guard case .linked(let peer) = state, !outgoing.isEmpty else { return }
-        if peer.eventLoop === eventLoop {
+        guard let peer = linkedClient, !outgoing.isEmpty else { return }
+        if linkedSameLoop {
             // Same thread: hand the array over without copying it, then reuse its storage.
             peer.deliverFromServer(outgoing)
             outgoing.removeAll(keepingCapacity: true)
@@ -247,6 +247,7 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
 
     func channelInactive(context: ChannelHandlerContext) {
         releaseBudget()
+        linkedClient = nil
         let previous = state
         state = .closed
         self.context = nil
@@ -284,15 +285,21 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
 
     // MARK: used by the client side (always on `eventLoop`)
 
-    func link(_ peer: any ServerPeer) {
+    func link(_ peer: ClientConnection) {
         eventLoop.preconditionInEventLoop()
         readyCount = 0
         state = .linked(peer)
+        linkedClient = peer
+        linkedSameLoop = peer.eventLoop === eventLoop
     }
 
     /// Forwards client bytes; `flush` at the end of a read batch.
     func writeFromClient(_ buffers: [ByteBuffer]) {
-        guard let context, case .linked = state else { return }
+        guard let context, linkedClient != nil else { return }
+        if buffers.count == 1 {
+            context.writeAndFlush(wrapOutboundOut(buffers[0]), promise: nil)
+            return
+        }
         for b in buffers { context.write(wrapOutboundOut(b), promise: nil) }
         context.flush()
     }
@@ -368,6 +375,7 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
         eventLoop.preconditionInEventLoop()
         guard case .linked = state else { return }
         state = .idle
+        linkedClient = nil
         let clean = clientClean && lastStatus == .idle && splitter.atFrameBoundary
         guard clean, context != nil else {
             runtime.cancelRegistry.sendCancel(host: target.host, port: target.port, pid: backendPID, secret: backendSecret, on: eventLoop)

@@ -77,10 +77,16 @@ pid_running() {
 # run_clean CMD...: run CMD as the server OS user without this harness's PGSWIFT_*
 # environment variables: pgswift reads PGSWIFT_<KEY> as a setting override and
 # refuses unknown keys (PGSWIFT_TEST_DIR would become the setting "test_dir").
+# Variables named in RUN_CLEAN_KEEP (space-separated) are passed through all the
+# same, for checks of the overrides themselves:
+#   RUN_CLEAN_KEEP=PGSWIFT_LISTEN_PORT PGSWIFT_LISTEN_PORT=7432 run_clean pgswift x.ini
 run_clean() {
-  local unset_args=() v
+  local unset_args=() v keep=" ${RUN_CLEAN_KEEP:-} "
   for v in $(compgen -e); do
-    case "$v" in PGSWIFT_*) unset_args+=(-u "$v") ;; esac
+    case "$v" in
+      RUN_CLEAN_KEEP) unset_args+=(-u "$v") ;;
+      PGSWIFT_*) [[ "$keep" == *" $v "* ]] || unset_args+=(-u "$v") ;;
+    esac
   done
   run_as env "${unset_args[@]}" "$@"
 }

@@ -57,8 +57,8 @@ def parse_error_fields(body: bytes) -> dict[str, str]:
     return fields
 
 
-def startup_packet(user: str, database: str, **params: str) -> bytes:
-    payload = struct.pack("!I", PROTOCOL_3_0)
+def startup_packet(user: str, database: str, *, protocol: int = PROTOCOL_3_0, **params: str) -> bytes:
+    payload = struct.pack("!I", protocol)
     items = {"user": user, "database": database, **params}
     for k, v in items.items():
         payload += k.encode() + b"\0" + v.encode() + b"\0"
@@ -82,6 +82,10 @@ class RawConn:
     buf: bytearray = field(default_factory=bytearray)
     # Authentication requests seen during login: "cleartext", "md5", "scram" (empty: none asked).
     auth_methods: list[str] = field(default_factory=list)
+    # From login: BackendKeyData (pid, secret key), and NegotiateProtocolVersion
+    # (newest minor version supported, options not recognised) if one was sent.
+    backend_key: tuple[int, int] | None = None
+    negotiated: tuple[int, list[str]] | None = None
 
     @classmethod
     def connect(cls, host: str, port: int, timeout: float = 10.0, unix_dir: str | None = None) -> "RawConn":
@@ -143,12 +147,12 @@ class RawConn:
     # --- login -------------------------------------------------------------
 
     def login(self, user: str, database: str, password: str | None = None, timeout: float = 10.0,
-              **params: str) -> dict[str, str]:
+              *, protocol: int = PROTOCOL_3_0, **params: str) -> dict[str, str]:
         """Run the startup/authentication exchange; return the ParameterStatus values.
 
         Raises ServerError on an ErrorResponse, ConnectionClosed if the peer hangs up.
         """
-        self.send(startup_packet(user, database, **params))
+        self.send(startup_packet(user, database, protocol=protocol, **params))
         scram: _Scram | None = None
         status: dict[str, str] = {}
         while True:
@@ -191,7 +195,11 @@ class RawConn:
                 name, value, _ = f.body.split(b"\0", 2)
                 status[name.decode()] = value.decode()
             elif f.type == "K":
-                pass
+                self.backend_key = struct.unpack("!Ii", f.body[:8])
+            elif f.type == "v":
+                (minor, count) = struct.unpack("!ii", f.body[:8])
+                options = [o.decode() for o in f.body[8:].split(b"\0")[:count]]
+                self.negotiated = (minor, options)
             elif f.type == "Z":
                 return status
             elif f.type == "N":
