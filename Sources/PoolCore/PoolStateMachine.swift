@@ -178,6 +178,14 @@ public struct PoolStateMachine<ServerID: Hashable & Sendable, WaiterID: Hashable
         return actions
     }
 
+    /// Closes every idle server at once (RECONNECT, shutdown); busy ones are closed as they come back.
+    public mutating func closeAllIdle() -> [Action] {
+        let closing = idle
+        idle = []
+        for id in closing { servers[id] = nil }
+        return closing.map { .close($0) }
+    }
+
     /// Periodic housekeeping: wait timeouts, reserve pool, idle and lifetime closes, min_pool_size.
     public mutating func tick(now: Double, affinity: Int = 0) -> [Action] {
         var actions: [Action] = []

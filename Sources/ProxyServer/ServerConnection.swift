@@ -85,6 +85,19 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
 
     func channelActive(context: ChannelHandlerContext) {
         self.context = context
+        // server_connect_timeout covers the login too (PgBouncer's meaning): a server that accepts and then
+        // says nothing must not hold a pool slot forever.
+        let limit = max(target.connectTimeout, 0.1)
+        context.eventLoop.scheduleTask(in: .milliseconds(Int64(limit * 1000))) { [self] in
+            switch state {
+            case .connecting, .tlsRequested, .login:
+                if let context = self.context {
+                    loginFailed(context: context, .serverUnreachable("server login did not finish within server_connect_timeout (\(limit)s)"))
+                }
+            case .idle, .linked, .internalQuery, .closed:
+                break
+            }
+        }
         if runtime.loaded.serverTLS != nil {
             var out = context.channel.allocator.buffer(capacity: 8)
             StartupPacket.sslRequest.encode(into: &out)

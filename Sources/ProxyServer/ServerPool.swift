@@ -98,14 +98,7 @@ final class ServerPool: Sendable {
     /// Closes every idle server (RECONNECT, shutdown); busy ones close when released.
     func closeIdle() {
         let idle = state.withLockedValue { s -> [ServerConnection] in
-            var limits = s.machine.limits
-            let saved = limits
-            limits.serverIdleTimeout = 0.000_001
-            limits.minPoolSize = 0
-            s.machine.limits = limits
-            let actions = s.machine.tick(now: runtime.now() + 1)
-            s.machine.limits = saved
-            return actions.compactMap { if case .close(let id) = $0 { return s.servers[id] } else { return nil } }
+            s.machine.closeAllIdle().compactMap { if case .close(let id) = $0 { return s.servers.removeValue(forKey: id) } else { return nil } }
         }
         for server in idle { server.close() }
     }
@@ -123,7 +116,11 @@ final class ServerPool: Sendable {
                 ServerConnection.connect(target: target, pool: self, runtime: runtime, on: runtime.eventLoop(at: affinity))
             case .assign(let serverID, let waiterID):
                 let (server, waiter) = state.withLockedValue { s in (s.servers[serverID], s.waiters.removeValue(forKey: waiterID)) }
-                guard let server else { preconditionFailure("pool assigned an unknown server") }
+                guard let server else {
+                    // The server closed between the decision and now: the client asks again.
+                    if let waiter { lease(for: waiter) }
+                    continue
+                }
                 if let waiter {
                     waiter.serverAssigned(server)
                 } else {

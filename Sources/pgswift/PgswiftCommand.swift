@@ -47,8 +47,25 @@ struct PgswiftCommand: AsyncParsableCommand {
                 FileHandle.standardError.write(Data("pgswift: -d needs logfile to be set\n".utf8))
                 throw ExitCode(1)
             }
-            // Before any thread exists: fork keeps only the calling thread.
-            guard Glibc.daemon(1, 0) == 0 else { throw ExitCode(1) }
+            // The child runs the same command without -d; it logs to logfile, not to this terminal.
+            var args: [String] = []
+            for a in CommandLine.arguments.dropFirst() where a != "--daemon" {
+                // Short flags may be combined (-qd, -vvd): keep the others.
+                if a.hasPrefix("-") && !a.hasPrefix("--") && a.dropFirst().allSatisfy({ "qvd".contains($0) }) {
+                    let kept = a.filter { $0 != "d" }
+                    if kept != "-" { args.append(kept) }
+                } else {
+                    args.append(a)
+                }
+            }
+            if !args.contains("-q") && !args.contains("--quiet") { args.insert("--quiet", at: 0) }
+            do {
+                _ = try Daemonize.spawnDetached(arguments: args)
+            } catch {
+                FileHandle.standardError.write(Data("pgswift: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+            return
         }
         let configuredVerbosity = preliminary.int("verbose")
         let level: Logger.Level = switch max(verbose, configuredVerbosity) {
@@ -56,7 +73,7 @@ struct PgswiftCommand: AsyncParsableCommand {
         case 1: .debug
         default: .trace
         }
-        let sink = LogSink(logfile: preliminary.string("logfile"), quiet: quiet || daemon)
+        let sink = LogSink(logfile: preliminary.string("logfile"), quiet: quiet)
         let logger = Logger(label: "pgswift") { _ in PgswiftLogHandler(sink: sink, level: level) }
         guard let proxy = Self.makeProxy(configFile, env, sink, logger) else { throw ExitCode(1) }
         logger.info("pgswift \(Self.version) starting")

@@ -226,6 +226,21 @@ struct PoolStateMachineTests {
         ]),
     ]
 
+    @Test("closeAllIdle closes only idle servers and leaves the rest to be closed on release")
+    func closeAllIdle() {
+        var pool = Pool(limits: PoolLimits(poolSize: 3))
+        _ = pool.lease("a", affinity: 0, now: 0)
+        _ = pool.lease("b", affinity: 0, now: 0)
+        #expect(pool.connected("s1", affinity: 0, now: 1) == [.assign("s1", to: "a")])
+        #expect(pool.connected("s2", affinity: 0, now: 1) == [.assign("s2", to: "b")])
+        #expect(pool.release("s2", reusable: true, now: 2) == [])
+        #expect(pool.closeAllIdle() == [.close("s2")])
+        #expect(pool.openCount == 1)
+        #expect(pool.closeAllIdle() == [])
+        #expect(pool.release("s1", reusable: false, now: 3) == [.close("s1")])
+        #expect(pool.openCount == 0)
+    }
+
     @Test("max_db_connections / max_user_connections deferrals", arguments: budgets)
     func budgetScenarios(_ s: PoolScenario) { run(s) }
 

@@ -70,6 +70,12 @@ PY="$("$REPO/scripts/python-env" | tail -n1)"
 WORK="$(mktemp -d "$PGSWIFT_TEST_DIR/it.XXXXXX")"
 chmod 0755 "$WORK"
 mkdir -p "$WORK/logs" "$WORK/sock"
+# As root the proxy runs as $PGSWIFT_OS_USER, who may not reach a checkout under a private directory.
+if [ "$(id -u)" = 0 ] && ! run_as test -x "$PROXY_BIN"; then
+  cp "$PROXY_BIN" "$WORK/$(basename "$PROXY_BIN")"
+  PROXY_BIN="$WORK/$(basename "$PROXY_BIN")"
+  note "copied the proxy binary to $PROXY_BIN so that $PGSWIFT_OS_USER can run it"
+fi
 PROXY_PIDFILE="$WORK/proxy.pid"
 PROXY_SOCKET_DIR="$WORK/sock"
 TLS_DIR="$PG_TLS_DIR"   # used by checks/tls.sh
