@@ -112,7 +112,7 @@ public enum ConfigLoader {
             let (f, l) = place("auth_type")
             errors.append(ConfigError(file: f, line: l, key: "auth_type", message: "hba needs auth_hba_file"))
         }
-        if auth == "pam" || auth == "ldap" {
+        if auth == "pam" || auth == "ldap" || auth == "cert" {
             let (f, l) = place("auth_type")
             errors.append(ConfigError(file: f, line: l, key: "auth_type", message: "\(auth) is not supported by pgswift"))
         }

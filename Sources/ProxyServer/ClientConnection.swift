@@ -29,6 +29,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     private var context: ChannelHandlerContext?
     private var inbound: ByteBuffer
     private var held: [ByteBuffer] = []
+    private var heldBytes = 0
     private var outgoing: [ByteBuffer] = []
     private var splitter: FrameSplitter
     let startup: ClientStartup
@@ -97,7 +98,10 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
         case .linked:
             relay(buffer)
         case .waiting:
+            // A client may pipeline its first queries before ReadyForQuery; more than a little is held back by TCP.
+            heldBytes += buffer.readableBytes
             held.append(buffer)
+            if heldBytes > 1 << 20 { setReadingFromClient(false) }
         case .startup, .authenticating, .lookingUp:
             inbound.writeBuffer(&buffer)
             processLogin()
@@ -290,6 +294,8 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
         runtime.cancelRegistry.register(pid: startup.cancelPID, secret: startup.cancelSecret, client: self)
         let early = held
         held = []
+        if heldBytes > 1 << 20 { setReadingFromClient(true) }
+        heldBytes = 0
         for b in early { relay(b) }
         if !outgoing.isEmpty, let context { channelReadComplete(context: context) }
     }

@@ -146,6 +146,7 @@ struct ConfigEnvironmentTests {
         CrossCase(body: "auth_type = hba\nauth_file = u.txt\n", line: 2, key: "auth_type", message: "hba needs auth_hba_file"),
         CrossCase(body: "auth_type = pam\n", line: 2, key: "auth_type", message: "pam is not supported by pgswift"),
         CrossCase(body: "auth_type = ldap\n", line: 2, key: "auth_type", message: "ldap is not supported by pgswift"),
+        CrossCase(body: "auth_type = cert\n", line: 2, key: "auth_type", message: "cert is not supported by pgswift"),
         CrossCase(body: "auth_type = trust\nclient_tls_sslmode = require\nclient_tls_cert_file = c.pem\n", line: 3,
                   key: "client_tls_sslmode", message: "require needs client_tls_key_file and client_tls_cert_file"),
     ]
