@@ -355,6 +355,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
         guard case .linked = state else { return }
         state = .closed
         linkedServer = nil
+        runtime.cancelRegistry.unregister(pid: startup.cancelPID)
         sendFatal(error)
     }
 
