@@ -81,10 +81,10 @@ public enum ConfigLoader {
             }
         }
 
-        // Transaction and statement pooling land in a later release; say so rather than pool differently in silence.
+        // Transaction and statement pooling do not yet carry session state between servers; say so.
         let modes = [settings["pool_mode"]?.text ?? "session"] + databases.values.compactMap(\.poolMode) + users.values.compactMap(\.poolMode)
         if let other = modes.first(where: { $0.lowercased() != "session" }) {
-            warnings.append("\(path): pool_mode \(other) is not implemented yet in this version; connections are pooled per session")
+            warnings.append("\(path): pool_mode \(other): this version does not yet carry protocol-level prepared statements, SET or other session state from one server connection to the next; clients that prepare named statements (pgbench -M prepared, asyncpg's statement cache, JDBC) need session mode for now")
         }
         let config = ProxyConfig(path: path, settings: settings, databases: databases, users: users, warnings: warnings)
         // An unreadable file has already said so; its defaults' cross-checks would only add noise.

@@ -169,7 +169,14 @@ public final class ProxyRuntime: Sendable {
             host: host, port: entry.port ?? 5432, database: entry.dbname ?? entry.name, user: entry.user ?? clientUser,
             credential: credential, startupParameters: params,
             resetQuery: c.string("server_reset_query"),
+            resetAlways: c.bool("server_reset_query_always"),
             connectTimeout: c.seconds("server_connect_timeout"))
+    }
+
+    /// [users] pool_mode wins over the database's, which wins over the global one (PgBouncer's order).
+    func poolMode(entry: DatabaseEntry, user: String, config c: ProxyConfig) -> PoolMode {
+        let text = c.users[user]?.poolMode ?? entry.poolMode ?? c.string("pool_mode")
+        return PoolMode(rawValue: text.lowercased()) ?? .session
     }
 
     func budgetLimits(entry: DatabaseEntry, user: String, config c: ProxyConfig) -> (database: Int, user: Int) {

@@ -161,14 +161,15 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         guard let peer = linkedClient, !outgoing.isEmpty else { return }
+        let answered = readyCount, status = lastStatus, boundary = splitter.atFrameBoundary
         if linkedSameLoop {
             // Same thread: hand the array over without copying it, then reuse its storage.
-            peer.deliverFromServer(outgoing)
+            peer.deliverFromServer(outgoing, answered: answered, status: status, atBoundary: boundary)
             outgoing.removeAll(keepingCapacity: true)
         } else {
             let batch = outgoing
             outgoing = []
-            peer.eventLoop.execute { peer.deliverFromServer(batch) }
+            peer.eventLoop.execute { peer.deliverFromServer(batch, answered: answered, status: status, atBoundary: boundary) }
         }
     }
 
@@ -384,7 +385,29 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     /// The client is finished with this server: reuse it if it is clean, otherwise cancel and close it.
-    func release(clean clientClean: Bool) {
+    /// Transaction or statement mode: the client is between transactions and the server idle and clean.
+    func releaseBetweenTransactions() {
+        eventLoop.preconditionInEventLoop()
+        guard case .linked = state else { return }
+        state = .idle
+        linkedClient = nil
+        guard lastStatus == .idle, splitter.atFrameBoundary, context != nil else {
+            runtime.cancelRegistry.sendCancel(host: target.host, port: target.port, pid: backendPID, secret: backendSecret, on: eventLoop)
+            pool?.release(self, reusable: false)
+            return
+        }
+        if target.resetAlways && !target.resetQuery.isEmpty {
+            runInternal(target.resetQuery) { [weak self] error in
+                guard let self else { return }
+                self.pool?.release(self, reusable: error == nil && self.lastStatus == .idle)
+            }
+        } else {
+            pool?.release(self, reusable: true)
+        }
+    }
+
+    /// `reset`: run server_reset_query first (session mode, or server_reset_query_always).
+    func release(clean clientClean: Bool, reset: Bool) {
         eventLoop.preconditionInEventLoop()
         guard case .linked = state else { return }
         state = .idle
@@ -395,7 +418,7 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
             pool?.release(self, reusable: false)
             return
         }
-        if target.resetQuery.isEmpty {
+        if target.resetQuery.isEmpty || !(reset || target.resetAlways) {
             pool?.release(self, reusable: true)
             return
         }

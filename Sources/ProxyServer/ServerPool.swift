@@ -162,5 +162,7 @@ struct ServerTarget: Sendable {
     var credential: ServerCredential
     var startupParameters: [String: String]
     var resetQuery: String
+    /// server_reset_query_always: run the reset query in transaction mode too.
+    var resetAlways: Bool
     var connectTimeout: Double
 }

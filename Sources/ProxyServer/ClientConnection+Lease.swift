@@ -1,0 +1,88 @@
+// ClientConnection's side of a lease: a server assigned by the pool is linked, and (outside session mode) given back.
+import NIOCore
+import PGWire
+import PoolCore
+
+extension ClientConnection {
+    // MARK: PoolWaiter
+
+    func serverAssigned(_ server: ServerConnection) {
+        guard eventLoop.inEventLoop else { return eventLoop.execute { self.serverAssigned(server) } }
+        guard case .waiting(let pool) = state else {
+            // Gone while waiting: the server was never touched, so it goes straight back.
+            server.pool?.release(server, reusable: true)
+            return
+        }
+        let wanted = startup.parametersToApply
+        server.eventLoop.execute {
+            let sql = ParameterSync.statements(wanted: wanted, current: server.parameters)
+            let proceed: (PGError?) -> Void = { error in
+                if error == nil { server.link(self) }
+                let params = server.parameters
+                self.eventLoop.execute { self.linkCompleted(server, pool: pool, parameters: params, error: error) }
+            }
+            if sql.isEmpty { proceed(nil) } else { server.runInternal(sql, done: proceed) }
+        }
+    }
+
+    func linkCompleted(_ server: ServerConnection, pool: ServerPool, parameters: [String: String], error: PGError?) {
+        guard case .waiting = state, context != nil else {
+            // The client left while its parameters were being applied.
+            let reset = mode == .session
+            server.eventLoop.execute { if error == nil { server.release(clean: true, reset: reset) } else { pool.release(server, reusable: true) } }
+            return
+        }
+        if let error {
+            server.eventLoop.execute { pool.release(server, reusable: true) }
+            return sendFatal(PGError(error.sqlState, error.message, severity: "FATAL"))
+        }
+        loginTimer?.cancel()
+        state = .linked(server, pool)
+        linkedServer = server
+        linkedSameLoop = server.eventLoop === eventLoop
+        tracker = LinkTracker()
+        if !welcomed {
+            welcomed = true
+            var out = context!.channel.allocator.buffer(capacity: 512)
+            BackendMessage.authentication(.ok).encode(into: &out)
+            for (name, value) in parameters.sorted(by: { $0.key < $1.key }) {
+                BackendMessage.parameterStatus(name: name, value: value).encode(into: &out)
+            }
+            BackendMessage.backendKeyData(processID: startup.cancelPID, secretKey: startup.cancelSecret).encode(into: &out)
+            BackendMessage.readyForQuery(.idle).encode(into: &out)
+            context!.writeAndFlush(wrapOutboundOut(out), promise: nil)
+            runtime.cancelRegistry.register(pid: startup.cancelPID, secret: startup.cancelSecret, client: self)
+        }
+        let early = held
+        held = []
+        if heldBytes > 1 << 20 { setReadingFromClient(true) }
+        heldBytes = 0
+        for b in early { relay(b) }
+        if !outgoing.isEmpty, let context { channelReadComplete(context: context) }
+        if mode != .session, case .linked = state {
+            // Nothing asked of the server yet (the welcome's lease): outside session mode it goes back at once.
+            considerRelease(answered: 0, status: .idle, atBoundary: true)
+        }
+    }
+
+    /// Outside session mode: after the server answered, give it back if the client is between transactions.
+    func considerRelease(answered: Int, status: TransactionStatus, atBoundary: Bool) {
+        guard case .linked(let server, let pool) = state else { return }
+        switch tracker.decide(mode: mode, answered: answered, status: status, atBoundary: atBoundary && splitter.atFrameBoundary) {
+        case .keep:
+            return
+        case .release:
+            state = .unlinked(pool)
+            linkedServer = nil
+            server.eventLoop.execute { server.releaseBetweenTransactions() }
+        case .refuseTransaction:
+            sendFatal(PGError("08P01", "transaction blocks not allowed in statement pooling mode", severity: "FATAL"))
+        }
+    }
+
+    func poolFailed(_ error: PGError) {
+        guard eventLoop.inEventLoop else { return eventLoop.execute { self.poolFailed(error) } }
+        guard case .waiting = state else { return }
+        sendFatal(error)
+    }
+}

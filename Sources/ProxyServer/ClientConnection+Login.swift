@@ -1,0 +1,119 @@
+// ClientConnection's login: startup packets, authentication, auth_query, then asking a pool for a server.
+import Config
+import Logging
+import NIOCore
+import NIOSSL
+import PGWire
+import PoolCore
+
+extension ClientConnection {
+    // MARK: login
+
+    func processLogin() {
+        while true {
+            let step: ClientStartup.Step
+            switch state {
+            case .startup:
+                step = startup.readStartup(&inbound, runtime: runtime)
+            case .authenticating(var machine):
+                do {
+                    guard let (type, body) = try WholeFrameReader.next(&inbound, maxLength: 65536) else { return }
+                    guard type == FrontendMessage.Code.authenticationResponse else {
+                        if type == FrontendMessage.Code.terminate { return close() }
+                        return sendFatal(.protocolViolation("expected a password message, got \(describeType(type))"))
+                    }
+                    let action = machine.receive(body)
+                    state = .authenticating(machine)
+                    step = .auth(action)
+                } catch let error as ProtocolViolation {
+                    return sendFatal(.protocolViolation(error.message))
+                } catch {
+                    return sendFatal(.protocolViolation("\(error)"))
+                }
+            case .waiting, .unlinked, .linked, .closed, .lookingUp:
+                return
+            }
+            switch step {
+            case .needMore:
+                return
+            case .reply(let bytes):
+                context?.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+            case .startTLS(let bytes):
+                context?.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+                guard let tls = runtime.loaded.clientTLS, let context else { return sendFatal(.protocolViolation("TLS is not configured")) }
+                do {
+                    try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls), position: .first)
+                } catch {
+                    return sendFatal(.protocolViolation("TLS setup failed: \(error)"))
+                }
+            case .cancel(let pid, let secret):
+                _ = runtime.cancelRegistry.cancel(pid: pid, secret: secret)
+                return close()
+            case .fail(let error):
+                return sendFatal(error)
+            case .begin(var machine, let negotiate):
+                if let negotiate { context?.write(wrapOutboundOut(negotiate), promise: nil) }
+                logLoginAttempt("")
+                let action = machine.start()
+                state = .authenticating(machine)
+                handleAuth(action)
+            case .auth(let action):
+                handleAuth(action)
+            case .lookup(let method, let entry, let authUser, let query):
+                state = .lookingUp
+                lookUpSecret(method: method, entry: entry, authUser: authUser, query: query)
+                return
+            }
+        }
+    }
+
+    func lookUpSecret(method: ClientAuthMethod, entry: DatabaseEntry, authUser: String, query: String) {
+        let pool = runtime.pool(entry: entry, clientUser: authUser, clientKeys: nil, clientPassword: nil, forceUser: true)
+        let lookup = SecretLookup(runtime: runtime, pool: pool, query: query, user: startup.user, on: eventLoop) { [self] result in
+            guard case .lookingUp = state else { return }
+            switch result {
+            case .failure(let error):
+                sendFatal(error)
+            case .success(let secret):
+                lookedUpSecret = secret
+                var machine = ClientAuthMachine(user: startup.user, method: method, secret: secret)
+                if let n = startup.pendingNegotiate { context?.write(wrapOutboundOut(n), promise: nil) }
+                logLoginAttempt(" (auth_query)")
+                let action = machine.start()
+                state = .authenticating(machine)
+                handleAuth(action)
+                processLogin()
+            }
+        }
+        lookup.start()
+    }
+
+    func handleAuth(_ action: ClientAuthMachine.Action) {
+        switch action {
+        case .send(let request):
+            var out = context!.channel.allocator.buffer(capacity: 64)
+            BackendMessage.authentication(request).encode(into: &out)
+            context?.writeAndFlush(wrapOutboundOut(out), promise: nil)
+        case .sendThenAuthenticated(let request, let keys, let password):
+            var out = context!.channel.allocator.buffer(capacity: 64)
+            BackendMessage.authentication(request).encode(into: &out)
+            context?.write(wrapOutboundOut(out), promise: nil)
+            authenticated(keys: keys, password: password)
+        case .authenticated(let keys, let password):
+            authenticated(keys: keys, password: password)
+        case .fail(let error):
+            runtime.logger.warning("C-\(waiterID): \(startup.database)/\(startup.user)@\(startup.peerText) login failed: \(error.message)")
+            sendFatal(error)
+        }
+    }
+
+    func authenticated(keys: SCRAMKeys?, password: String?) {
+        guard let entry = runtime.config.database(named: startup.database) else {
+            return sendFatal(.unknownDatabase(startup.database))
+        }
+        let pool = runtime.pool(entry: entry, clientUser: startup.user, clientKeys: keys, clientPassword: password, lookedUp: lookedUpSecret)
+        mode = runtime.poolMode(entry: entry, user: startup.user, config: runtime.config)
+        state = .waiting(pool)
+        runtime.whenNotPaused { pool.lease(for: self) }
+    }
+}

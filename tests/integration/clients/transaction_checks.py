@@ -1,0 +1,104 @@
+"""Transaction and statement pooling through the proxy: clients share few servers, and never a transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+
+import asyncpg
+import psycopg
+
+from harness import PASSWORD, PROXY_HOST, PROXY_PORT, TEST_DB, USER, Results, expect
+
+R = Results("tx" if sys.argv[1] == "transaction" else "stmt")
+
+
+def connect(**kw) -> psycopg.Connection:
+    # prepare_threshold=None: psycopg would otherwise prepare named statements after five runs, and carrying
+    # those from one server to the next is not built yet (PgBouncer 1.18 cannot either).
+    return psycopg.connect(host=PROXY_HOST, port=PROXY_PORT, dbname=TEST_DB, user=USER, password=PASSWORD,
+                           connect_timeout=10, prepare_threshold=None, **kw)
+
+
+def many_clients_few_servers() -> None:
+    # Six clients, each running twenty transactions, over a pool of two: each sees only its own rows.
+    with connect(autocommit=True) as c:
+        c.execute("DROP TABLE IF EXISTS it_tx; CREATE TABLE it_tx (client int, n int)")
+    errors: list[str] = []
+
+    def worker(k: int) -> None:
+        try:
+            with connect() as c:
+                for n in range(20):
+                    with c.transaction():
+                        c.execute("INSERT INTO it_tx VALUES (%s, %s)", (k, n))
+                        got = c.execute("SELECT count(*) FROM it_tx WHERE client = %s", (k,)).fetchone()[0]
+                        if got != n + 1:
+                            errors.append(f"client {k} saw {got} rows after {n + 1} inserts")
+        except Exception as e:  # noqa: BLE001 - collected and reported below
+            errors.append(f"client {k}: {type(e).__name__}: {e}")
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    expect(not errors, "; ".join(errors[:3]))
+    with connect(autocommit=True) as c:
+        expect(c.execute("SELECT count(*) FROM it_tx").fetchone()[0] == 120, "rows lost")
+
+
+def vanished_client_frees_its_server() -> None:
+    # A client that disappears inside a transaction must not keep (or poison) a server.
+    c = connect()
+    c.execute("CREATE TEMP TABLE it_gone (a int)")
+    c.execute("INSERT INTO it_gone VALUES (1)")
+    c.pgconn.finish()  # closes the socket mid-transaction, without ROLLBACK
+    for _ in range(4):
+        with connect(autocommit=True) as d:
+            expect(d.execute("SELECT pg_is_in_recovery(), now() = statement_timestamp()").fetchone() == (False, True),
+                   "a server came back inside an old transaction")
+
+
+def asyncpg_without_statement_cache() -> None:
+    async def run() -> None:
+        conns = [await asyncpg.connect(host=PROXY_HOST, port=PROXY_PORT, user=USER, password=PASSWORD, database=TEST_DB,
+                                       ssl=False, statement_cache_size=0) for _ in range(4)]
+        try:
+            results = await asyncio.gather(*(c.fetchval("SELECT $1::int * 2", i) for i, c in enumerate(conns)))
+            expect(results == [0, 2, 4, 6], f"results {results}")
+            async with conns[0].transaction():
+                await conns[0].execute("CREATE TEMP TABLE it_async (a int)")
+                await conns[0].execute("INSERT INTO it_async VALUES (1)")
+                expect(await conns[0].fetchval("SELECT count(*) FROM it_async") == 1, "temp table inside transaction")
+        finally:
+            for c in conns:
+                await c.close()
+    asyncio.run(run())
+
+
+def statement_mode() -> None:
+    with connect(autocommit=True) as c:
+        expect(c.execute("SELECT 1").fetchone() == (1,), "autocommit query")
+        expect(c.execute("SELECT 2").fetchone() == (2,), "second autocommit query")
+    c = connect(autocommit=True)
+    try:
+        c.execute("BEGIN")
+        c.execute("SELECT 1")
+        raise AssertionError("a transaction block was allowed in statement mode")
+    except psycopg.OperationalError as e:
+        expect("transaction blocks not allowed in statement pooling mode" in str(e), f"message: {e}")
+    finally:
+        c.close()
+    with connect(autocommit=True) as d:
+        expect(d.execute("SELECT 3").fetchone() == (3,), "proxy unusable after the refusal")
+
+
+if sys.argv[1] == "transaction":
+    R.run("many_clients_few_servers", many_clients_few_servers)
+    R.run("vanished_client_frees_its_server", vanished_client_frees_its_server)
+    R.run("asyncpg_without_statement_cache", asyncpg_without_statement_cache)
+else:
+    R.run("refuses_transactions", statement_mode)
+raise SystemExit(1 if R.failed else 0)
