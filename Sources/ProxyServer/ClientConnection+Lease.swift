@@ -14,15 +14,21 @@ extension ClientConnection {
             return
         }
         let wanted = startup.parametersToApply
-        server.eventLoop.execute {
+        // Same thread (the usual case, by affinity): no hop, so a transaction-mode lease costs no extra loop turn.
+        let onServerLoop: @Sendable () -> Void = {
             let sql = ParameterSync.statements(wanted: wanted, current: server.parameters)
             let proceed: (PGError?) -> Void = { error in
                 if error == nil { server.link(self) }
                 let params = server.parameters
-                self.eventLoop.execute { self.linkCompleted(server, pool: pool, parameters: params, error: error) }
+                if self.eventLoop.inEventLoop {
+                    self.linkCompleted(server, pool: pool, parameters: params, error: error)
+                } else {
+                    self.eventLoop.execute { self.linkCompleted(server, pool: pool, parameters: params, error: error) }
+                }
             }
             if sql.isEmpty { proceed(nil) } else { server.runInternal(sql, done: proceed) }
         }
+        if server.eventLoop === eventLoop { onServerLoop() } else { server.eventLoop.execute(onServerLoop) }
     }
 
     func linkCompleted(_ server: ServerConnection, pool: ServerPool, parameters: [String: String], error: PGError?) {
@@ -41,18 +47,8 @@ extension ClientConnection {
         linkedServer = server
         linkedSameLoop = server.eventLoop === eventLoop
         tracker = LinkTracker()
-        if !welcomed {
-            welcomed = true
-            var out = context!.channel.allocator.buffer(capacity: 512)
-            BackendMessage.authentication(.ok).encode(into: &out)
-            for (name, value) in parameters.sorted(by: { $0.key < $1.key }) {
-                BackendMessage.parameterStatus(name: name, value: value).encode(into: &out)
-            }
-            BackendMessage.backendKeyData(processID: startup.cancelPID, secretKey: startup.cancelSecret).encode(into: &out)
-            BackendMessage.readyForQuery(.idle).encode(into: &out)
-            context!.writeAndFlush(wrapOutboundOut(out), promise: nil)
-            runtime.cancelRegistry.register(pid: startup.cancelPID, secret: startup.cancelSecret, client: self)
-        }
+        pool.noteWelcomeParameters(parameters)
+        if !welcomed { sendWelcome(parameters: parameters) }
         let early = held
         held = []
         if heldBytes > 1 << 20 { setReadingFromClient(true) }
@@ -74,7 +70,11 @@ extension ClientConnection {
         case .release:
             state = .unlinked(pool)
             linkedServer = nil
-            server.eventLoop.execute { server.releaseBetweenTransactions() }
+            if server.eventLoop === eventLoop {
+                server.releaseBetweenTransactions()
+            } else {
+                server.eventLoop.execute { server.releaseBetweenTransactions() }
+            }
         case .refuseTransaction:
             sendFatal(PGError("08P01", "transaction blocks not allowed in statement pooling mode", severity: "FATAL"))
         }

@@ -113,7 +113,34 @@ extension ClientConnection {
         }
         let pool = runtime.pool(entry: entry, clientUser: startup.user, clientKeys: keys, clientPassword: password, lookedUp: lookedUpSecret)
         mode = runtime.poolMode(entry: entry, user: startup.user, config: runtime.config)
+        if mode != .session, let known = pool.welcomeParameters {
+            // Outside session mode the welcome needs no server: the pool knows what its servers report,
+            // and the client's own startup parameters are applied on each lease anyway.
+            sendWelcome(parameters: known)
+            state = .unlinked(pool)
+            return
+        }
         state = .waiting(pool)
         runtime.whenNotPaused { pool.lease(for: self) }
+    }
+
+    /// AuthenticationOk, the server's parameters (with the client's own startup values), our key, ReadyForQuery.
+    func sendWelcome(parameters: [String: String]) {
+        guard let context else { return }
+        welcomed = true
+        loginTimer?.cancel()
+        var shown = parameters
+        for (name, value) in startup.parametersToApply {
+            if let reported = ParameterSync.reportedName(name), shown[reported] != nil { shown[reported] = value }
+        }
+        var out = context.channel.allocator.buffer(capacity: 512)
+        BackendMessage.authentication(.ok).encode(into: &out)
+        for (name, value) in shown.sorted(by: { $0.key < $1.key }) {
+            BackendMessage.parameterStatus(name: name, value: value).encode(into: &out)
+        }
+        BackendMessage.backendKeyData(processID: startup.cancelPID, secretKey: startup.cancelSecret).encode(into: &out)
+        BackendMessage.readyForQuery(.idle).encode(into: &out)
+        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+        runtime.cancelRegistry.register(pid: startup.cancelPID, secret: startup.cancelSecret, client: self)
     }
 }

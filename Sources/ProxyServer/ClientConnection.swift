@@ -215,8 +215,36 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
 
     func cancelRequested() {
         guard eventLoop.inEventLoop else { return eventLoop.execute { self.cancelRequested() } }
-        guard case .linked(let server, _) = state else { return }
-        runtime.cancelRegistry.sendCancel(host: server.target.host, port: server.target.port, pid: server.backendPID, secret: server.backendSecret, on: eventLoop)
+        switch state {
+        case .linked(let server, _):
+            runtime.cancelRegistry.sendCancel(host: server.target.host, port: server.target.port, pid: server.backendPID, secret: server.backendSecret, on: eventLoop)
+        case .waiting(let pool) where welcomed:
+            // Still queued for a server: the held request never runs; it fails as a cancelled query would.
+            pool.cancelWait(self)
+            answerHeldAsCancelled()
+            state = .unlinked(pool)
+        case .startup, .authenticating, .lookingUp, .waiting, .unlinked, .closed:
+            break
+        }
+    }
+
+    /// Answers the requests held for a server with 57014 and one ReadyForQuery per Query/Sync/FunctionCall.
+    private func answerHeldAsCancelled() {
+        guard let context else { return }
+        var scan = FrameSplitter(intercept: FrameTypeSet(), observe: FrameTypeSet(),
+                                 count: FrameTypeSet([FrontendMessage.Code.query, FrontendMessage.Code.sync, FrontendMessage.Code.functionCall]),
+                                 maxFrameLength: Int(Int32.max))
+        var requests = 0
+        for b in held {
+            try? scan.feed(b) { if case .counted = $0 { requests += 1 } }
+        }
+        if heldBytes > 1 << 20 { setReadingFromClient(true) }
+        held = []
+        heldBytes = 0
+        var out = context.channel.allocator.buffer(capacity: 128)
+        PGError.queryCanceled("canceling statement due to user request").encode(into: &out)
+        for _ in 0..<max(requests, 1) { BackendMessage.readyForQuery(.idle).encode(into: &out) }
+        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
     }
 
     // MARK: ending

@@ -8,7 +8,13 @@ enum ParameterSync {
         "client_encoding": "client_encoding", "application_name": "application_name",
     ]
 
+    /// The name PostgreSQL reports a startup parameter under, for the ones it reports at all.
+    static func reportedName(_ name: String) -> String? {
+        reportedName[name.lowercased()]
+    }
+
     static func statements(wanted: [String: String], current: [String: String]) -> String {
+        if wanted.isEmpty { return "" }
         var sql = ""
         for (name, value) in wanted.sorted(by: { $0.key < $1.key }) {
             let reported = reportedName[name.lowercased()] ?? name

@@ -25,6 +25,7 @@ final class ServerPool: Sendable {
         var servers: [Int: ServerConnection] = [:]
         var target: ServerTarget
         var budgetLimits: (database: Int, user: Int)
+        var welcome: [String: String]?
     }
 
     init(key: PoolKey, target: ServerTarget, limits: PoolLimits, budget: (database: Int, user: Int), runtime: ProxyRuntime) {
@@ -42,6 +43,13 @@ final class ServerPool: Sendable {
             $0.machine.limits = limits
             if let budget { $0.budgetLimits = budget }
         }
+    }
+
+    /// What this pool's servers last reported (ParameterStatus), for welcoming clients without a server.
+    var welcomeParameters: [String: String]? { state.withLockedValue { $0.welcome } }
+
+    func noteWelcomeParameters(_ parameters: [String: String]) {
+        state.withLockedValue { $0.welcome = parameters }
     }
 
     /// Room may have appeared (a server of this database or user closed): serve waiters that were deferred.

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
+import time
 
 import asyncpg
 import psycopg
 
-from harness import PASSWORD, PROXY_HOST, PROXY_PORT, TEST_DB, USER, Results, expect
+from harness import PASSWORD, PROXY_HOST, PROXY_PORT, TEST_DB, USER, Results, expect, is_pgbouncer
 
 R = Results("tx" if sys.argv[1] == "transaction" else "stmt")
 
@@ -78,6 +79,38 @@ def asyncpg_without_statement_cache() -> None:
     asyncio.run(run())
 
 
+def cancel_while_queued() -> None:
+    # Both servers of the pool are held inside transactions; a third client's query waits in the queue.
+    holders = [connect() for _ in range(2)]
+    for h in holders:
+        h.execute("SELECT 1")  # opens a transaction: the server stays with h
+    waiting = connect(autocommit=True)  # logs in without a server: the pool knows its parameters
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            waiting.execute("SELECT 42")
+            outcome.append(None)
+        except BaseException as e:  # noqa: BLE001 - inspected below
+            outcome.append(e)
+
+    t = threading.Thread(target=run)
+    t.start()
+    time.sleep(0.5)
+    expect(t.is_alive(), "the third client's query did not wait for a server")
+    started = time.monotonic()
+    waiting.cancel()
+    t.join(5)
+    expect(not t.is_alive(), "cancel did not end the queued query")
+    expect(isinstance(outcome[0], psycopg.errors.QueryCanceled), f"outcome {outcome[0]!r}")
+    print(f"queued query cancelled after {time.monotonic() - started:.2f}s", file=sys.stderr)
+    for h in holders:
+        h.rollback()
+    expect(waiting.execute("SELECT 7").fetchone() == (7,), "connection unusable after the cancel")
+    for c in holders + [waiting]:
+        c.close()
+
+
 def statement_mode() -> None:
     with connect(autocommit=True) as c:
         expect(c.execute("SELECT 1").fetchone() == (1,), "autocommit query")
@@ -99,6 +132,8 @@ if sys.argv[1] == "transaction":
     R.run("many_clients_few_servers", many_clients_few_servers)
     R.run("vanished_client_frees_its_server", vanished_client_frees_its_server)
     R.run("asyncpg_without_statement_cache", asyncpg_without_statement_cache)
+    R.run("cancel_while_queued", cancel_while_queued,
+          skip="PgBouncer 1.18 does not cancel a client waiting for a server" if is_pgbouncer() else None)
 else:
     R.run("refuses_transactions", statement_mode)
 raise SystemExit(1 if R.failed else 0)
