@@ -10,9 +10,11 @@ protocol Cancellable: AnyObject, Sendable {
 }
 
 final class CancelRegistry: Sendable {
+    /// Strong references, removed when the client finishes: a weak one would slow every retain of the
+    /// client (the runtime keeps weakly referenced objects' counts in a side table).
     private struct Entry {
         var secret: Int32
-        weak var client: (any Cancellable)?
+        var client: any Cancellable
     }
 
     private let entries = NIOLockedValueBox<[Int32: Entry]>([:])

@@ -13,7 +13,7 @@ extension ClientConnection {
             server.pool?.release(server, reusable: true)
             return
         }
-        let wanted = startup.parametersToApply
+        let wanted = startup.wantedParameters
         // Same thread (the usual case, by affinity): no hop, so a transaction-mode lease costs no extra loop turn.
         let onServerLoop: @Sendable () -> Void = {
             let sql = ParameterSync.statements(wanted: wanted, current: server.parameters)
@@ -45,6 +45,7 @@ extension ClientConnection {
         loginTimer?.cancel()
         state = .linked(server, pool)
         linkedServer = server
+        currentPool = pool
         linkedSameLoop = server.eventLoop === eventLoop
         tracker = LinkTracker()
         pool.noteWelcomeParameters(parameters)
@@ -55,7 +56,7 @@ extension ClientConnection {
         heldBytes = 0
         for b in early { relay(b) }
         if !outgoing.isEmpty, let context { channelReadComplete(context: context) }
-        if mode != .session, case .linked = state {
+        if mode != .session, linkedServer != nil {
             // Nothing asked of the server yet (the welcome's lease): outside session mode it goes back at once.
             considerRelease(answered: 0, status: .idle, atBoundary: true)
         }
@@ -63,7 +64,8 @@ extension ClientConnection {
 
     /// Outside session mode: after the server answered, give it back if the client is between transactions.
     func considerRelease(answered: Int, status: TransactionStatus, atBoundary: Bool) {
-        guard case .linked(let server, let pool) = state else { return }
+        // Read from the plain properties: matching `state` here would copy its payload on every answer.
+        guard let server = linkedServer, let pool = currentPool else { return }
         switch tracker.decide(mode: mode, answered: answered, status: status, atBoundary: atBoundary && splitter.atFrameBoundary) {
         case .keep:
             return

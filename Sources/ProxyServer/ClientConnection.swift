@@ -48,6 +48,8 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     /// The linked server, kept outside `state` so the data path reads it without copying the enum.
     var linkedServer: ServerConnection?
     var linkedSameLoop = false
+    /// The pool of the current link (kept beside `state` for the same reason).
+    var currentPool: ServerPool?
 
     init(context: ChannelHandlerContext, runtime: ProxyRuntime, tlsAvailable: Bool) {
         self.waiterID = runtime.nextID()

@@ -27,7 +27,11 @@ final class ClientStartup {
     private(set) var user = ""
     private(set) var database = ""
     /// Startup parameters the client asked for that its server session must have.
-    private(set) var parametersToApply: [String: String] = [:]
+    private(set) var parametersToApply: [String: String] = [:] {
+        didSet { wantedParameters = ParameterSync.wantedList(parametersToApply) }
+    }
+    /// The same, prepared once for the check made on every lease.
+    private(set) var wantedParameters: [ParameterSync.Wanted] = []
     let cancelPID: Int32
     let cancelSecret: Int32 = Int32.random(in: Int32.min...Int32.max)
     private let started = NIODeadline.now()

@@ -13,13 +13,31 @@ enum ParameterSync {
         reportedName[name.lowercased()]
     }
 
-    static func statements(wanted: [String: String], current: [String: String]) -> String {
-        if wanted.isEmpty { return "" }
-        var sql = ""
-        for (name, value) in wanted.sorted(by: { $0.key < $1.key }) {
+    /// One startup parameter a client wants, with the name the server reports it under; built once per client.
+    struct Wanted: Sendable {
+        var name: String
+        var reported: String
+        var value: String
+        /// Spelling differences only (UTC/utc, ISO, MDY/iso, mdy) do not matter, except for application_name.
+        var caseMatters: Bool
+    }
+
+    static func wantedList(_ wanted: [String: String]) -> [Wanted] {
+        wanted.sorted { $0.key < $1.key }.map { name, value in
             let reported = reportedName[name.lowercased()] ?? name
-            if let have = current[reported] ?? current[name], have.caseInsensitiveCompare(value) == .orderedSame { continue }
-            sql += "SET \(quoteIdentifier(name)) = \(quoteLiteral(value));"
+            return Wanted(name: name, reported: reported, value: value, caseMatters: reported == "application_name")
+        }
+    }
+
+    /// Runs on every lease, so the common case (nothing differs) costs a dictionary lookup per parameter.
+    static func statements(wanted: [Wanted], current: [String: String]) -> String {
+        var sql = ""
+        for w in wanted {
+            if let have = current[w.reported] ?? current[w.name] {
+                if have == w.value { continue }
+                if !w.caseMatters && have.lowercased() == w.value.lowercased() { continue }
+            }
+            sql += "SET \(quoteIdentifier(w.name)) = \(quoteLiteral(w.value));"
         }
         return sql
     }

@@ -26,7 +26,9 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     let id: Int
     let eventLoop: EventLoop
     let target: ServerTarget
-    weak var pool: ServerPool?
+    /// Strong: pools live as long as the process, and a weak reference would put every retain of the pool
+    /// (one per lease) on the runtime's slow side-table path.
+    let pool: ServerPool?
     private let runtime: ProxyRuntime
     private var state = State.connecting
     private var context: ChannelHandlerContext?
@@ -397,8 +399,7 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         if target.resetAlways && !target.resetQuery.isEmpty {
-            runInternal(target.resetQuery) { [weak self] error in
-                guard let self else { return }
+            runInternal(target.resetQuery) { error in
                 self.pool?.release(self, reusable: error == nil && self.lastStatus == .idle)
             }
         } else {
@@ -422,8 +423,7 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
             pool?.release(self, reusable: true)
             return
         }
-        runInternal(target.resetQuery) { [weak self] error in
-            guard let self else { return }
+        runInternal(target.resetQuery) { error in
             self.pool?.release(self, reusable: error == nil && self.lastStatus == .idle)
         }
     }
