@@ -30,24 +30,24 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     /// (one per lease) on the runtime's slow side-table path.
     let pool: ServerPool?
     private let runtime: ProxyRuntime
-    private var state = State.connecting
-    private var context: ChannelHandlerContext?
+    var state = State.connecting
+    var context: ChannelHandlerContext?
     private(set) var parameters: [String: String] = [:]
     private(set) var backendPID: Int32 = 0
     private(set) var backendSecret: Int32 = 0
-    private var splitter: FrameSplitter
+    var splitter: FrameSplitter
     /// For pgswift's own queries, which also need the rows (auth_query).
-    private var internalSplitter = FrameSplitter(
+    var internalSplitter = FrameSplitter(
         intercept: FrameTypeSet(),
         observe: FrameTypeSet([BackendMessage.Code.readyForQuery, BackendMessage.Code.parameterStatus, BackendMessage.Code.errorResponse, BackendMessage.Code.dataRow]),
         maxFrameLength: 1 << 20)
     /// The first row an internal query returned.
-    private(set) var internalRow: [ByteBuffer?]?
+    var internalRow: [ByteBuffer?]?
     /// ReadyForQuery messages received while linked, and the status the last one carried.
     private(set) var readyCount = 0
     private(set) var lastStatus = TransactionStatus.idle
     private var outgoing: [ByteBuffer] = []
-    private var internalError: PGError?
+    var internalError: PGError?
     private var budgetReleased = false
     /// The linked client, kept outside `state` so the data path reads it without copying the enum.
     private var linkedClient: ClientConnection?
@@ -175,7 +175,7 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    private func observe(_ type: UInt8, _ body: inout ByteBuffer) {
+    func observe(_ type: UInt8, _ body: inout ByteBuffer) {
         if type == BackendMessage.Code.readyForQuery {
             readyCount += 1
             if let raw = body.readInteger(as: UInt8.self), let s = TransactionStatus(rawValue: raw) { lastStatus = s }
@@ -324,87 +324,10 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
         context?.channel.setOption(ChannelOptions.autoRead, value: on).whenComplete { _ in }
     }
 
-    /// Runs SQL of pgswift's own and calls `done` with the first error, once the server is ready again.
-    func runInternal(_ sql: String, done: @escaping (PGError?) -> Void) {
-        eventLoop.preconditionInEventLoop()
-        guard let context else { return done(.serverUnreachable("server connection closed")) }
-        var out = context.channel.allocator.buffer(capacity: sql.utf8.count + 6)
-        FrontendMessage.query(sql).encode(into: &out)
-        sendInternal(out, done: done)
-    }
-
-    /// Runs one parameterised statement (extended protocol, so the parameter is never spliced into SQL).
-    func runInternal(_ sql: String, parameter: String, done: @escaping (PGError?) -> Void) {
-        eventLoop.preconditionInEventLoop()
-        guard let context else { return done(.serverUnreachable("server connection closed")) }
-        var out = context.channel.allocator.buffer(capacity: sql.utf8.count + 64)
-        var param = context.channel.allocator.buffer(capacity: parameter.utf8.count)
-        param.writeString(parameter)
-        FrontendMessage.parse(name: "", query: sql, parameterTypes: []).encode(into: &out)
-        FrontendMessage.bind(portal: "", statement: "", parameterFormats: [], parameters: [param], resultFormats: []).encode(into: &out)
-        FrontendMessage.execute(portal: "", maxRows: 0).encode(into: &out)
-        FrontendMessage.sync.encode(into: &out)
-        sendInternal(out, done: done)
-    }
-
-    private func sendInternal(_ bytes: ByteBuffer, done: @escaping (PGError?) -> Void) {
-        internalError = nil
-        internalRow = nil
-        state = .internalQuery(done: done)
-        context?.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
-    }
-
-    private func swallow(_ buffer: ByteBuffer) {
-        var finished = false
-        do {
-            try internalSplitter.feed(buffer) { event in
-                guard case .observed(let type, var body) = event else { return }
-                switch type {
-                case BackendMessage.Code.dataRow:
-                    if internalRow == nil, case .dataRow(let columns)? = try? BackendMessage.decode(type: type, body: body) {
-                        internalRow = columns
-                    }
-                case BackendMessage.Code.readyForQuery:
-                    observe(type, &body)
-                    finished = true
-                case BackendMessage.Code.errorResponse:
-                    if internalError == nil, case .errorResponse(let f)? = try? BackendMessage.decode(type: type, body: body) {
-                        internalError = PGError(f.sqlState ?? "XX000", f.message ?? "error", severity: f["S"] ?? "ERROR")
-                    }
-                default:
-                    observe(type, &body)
-                }
-            }
-        } catch {
-            fail(.protocolViolation("server sent a malformed message: \(error)"))
-            return
-        }
-        guard finished, case .internalQuery(let done) = state else { return }
-        state = .idle
-        let error = internalError
-        internalError = nil
-        done(error)
-    }
-
-    /// The client is finished with this server: reuse it if it is clean, otherwise cancel and close it.
-    /// Transaction or statement mode: the client is between transactions and the server idle and clean.
+    /// Transaction or statement mode: the client is between transactions; no reset query unless
+    /// server_reset_query_always.
     func releaseBetweenTransactions() {
-        eventLoop.preconditionInEventLoop()
-        guard case .linked = state else { return }
-        state = .idle
-        linkedClient = nil
-        guard lastStatus == .idle, splitter.atFrameBoundary, context != nil else {
-            runtime.cancelRegistry.sendCancel(host: target.host, port: target.port, pid: backendPID, secret: backendSecret, on: eventLoop)
-            pool?.release(self, reusable: false)
-            return
-        }
-        if target.resetAlways && !target.resetQuery.isEmpty {
-            runInternal(target.resetQuery) { error in
-                self.pool?.release(self, reusable: error == nil && self.lastStatus == .idle)
-            }
-        } else {
-            pool?.release(self, reusable: true)
-        }
+        release(clean: true, reset: false)
     }
 
     /// `reset`: run server_reset_query first (session mode, or server_reset_query_always).
@@ -428,7 +351,7 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    private func fail(_ error: PGError) {
+    func fail(_ error: PGError) {
         runtime.logger.warning("closing server connection: \(error.message)")
         close()
     }

@@ -1,0 +1,69 @@
+// ServerConnection's own queries (server_reset_query, parameter sync, auth_query): sent, answered, swallowed.
+import NIOCore
+import PGWire
+
+extension ServerConnection {
+    /// Runs SQL of pgswift's own and calls `done` with the first error, once the server is ready again.
+    func runInternal(_ sql: String, done: @escaping (PGError?) -> Void) {
+        eventLoop.preconditionInEventLoop()
+        guard let context else { return done(.serverUnreachable("server connection closed")) }
+        var out = context.channel.allocator.buffer(capacity: sql.utf8.count + 6)
+        FrontendMessage.query(sql).encode(into: &out)
+        sendInternal(out, done: done)
+    }
+
+    /// Runs one parameterised statement (extended protocol, so the parameter is never spliced into SQL).
+    func runInternal(_ sql: String, parameter: String, done: @escaping (PGError?) -> Void) {
+        eventLoop.preconditionInEventLoop()
+        guard let context else { return done(.serverUnreachable("server connection closed")) }
+        var out = context.channel.allocator.buffer(capacity: sql.utf8.count + 64)
+        var param = context.channel.allocator.buffer(capacity: parameter.utf8.count)
+        param.writeString(parameter)
+        FrontendMessage.parse(name: "", query: sql, parameterTypes: []).encode(into: &out)
+        FrontendMessage.bind(portal: "", statement: "", parameterFormats: [], parameters: [param], resultFormats: []).encode(into: &out)
+        FrontendMessage.execute(portal: "", maxRows: 0).encode(into: &out)
+        FrontendMessage.sync.encode(into: &out)
+        sendInternal(out, done: done)
+    }
+
+    func sendInternal(_ bytes: ByteBuffer, done: @escaping (PGError?) -> Void) {
+        internalError = nil
+        internalRow = nil
+        state = .internalQuery(done: done)
+        context?.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+    }
+
+    func swallow(_ buffer: ByteBuffer) {
+        var finished = false
+        do {
+            try internalSplitter.feed(buffer) { event in
+                guard case .observed(let type, var body) = event else { return }
+                switch type {
+                case BackendMessage.Code.dataRow:
+                    if internalRow == nil, case .dataRow(let columns)? = try? BackendMessage.decode(type: type, body: body) {
+                        internalRow = columns
+                    }
+                case BackendMessage.Code.readyForQuery:
+                    observe(type, &body)
+                    finished = true
+                case BackendMessage.Code.errorResponse:
+                    if internalError == nil, case .errorResponse(let f)? = try? BackendMessage.decode(type: type, body: body) {
+                        internalError = PGError(f.sqlState ?? "XX000", f.message ?? "error", severity: f["S"] ?? "ERROR")
+                    }
+                default:
+                    observe(type, &body)
+                }
+            }
+        } catch {
+            fail(.protocolViolation("server sent a malformed message: \(error)"))
+            return
+        }
+        guard finished, case .internalQuery(let done) = state else { return }
+        state = .idle
+        let error = internalError
+        internalError = nil
+        done(error)
+    }
+
+    /// The client is finished with this server: reuse it if it is clean, otherwise cancel and close it.
+}
