@@ -133,9 +133,9 @@ public struct ClientAuthMachine: Sendable {
                 out.writeString(final)
                 // The final message and AuthenticationOk go out together; the caller sends Ok after this.
                 if case .scram = secret {
-                    return .authenticatedAfter(.saslFinal(out), keys: keys, password: nil)
+                    return .sendThenAuthenticated(.saslFinal(out), scramKeys: keys, password: nil)
                 }
-                return .authenticatedAfter(.saslFinal(out), keys: nil, password: plainPassword)
+                return .sendThenAuthenticated(.saslFinal(out), scramKeys: nil, password: plainPassword)
             } catch {
                 return .fail(error)
             }
@@ -160,12 +160,5 @@ public struct ClientAuthMachine: Sendable {
         guard ok else { return .fail(.invalidPassword(user)) }
         if cleartext { return .authenticated(scramKeys: nil, password: given) }
         return .authenticated(scramKeys: nil, password: plainPassword)
-    }
-}
-
-extension ClientAuthMachine.Action {
-    /// SASL's last step carries a message before the Ok.
-    static func authenticatedAfter(_ request: AuthenticationRequest, keys: SCRAMKeys?, password: String?) -> Self {
-        .sendThenAuthenticated(request, scramKeys: keys, password: password)
     }
 }

@@ -43,7 +43,7 @@ extension ClientConnection {
             return sendFatal(PGError(error.sqlState, error.message, severity: "FATAL"))
         }
         loginTimer?.cancel()
-        state = .linked(server, pool)
+        state = .linked
         linkedServer = server
         currentPool = pool
         linkedSameLoop = server.eventLoop === eventLoop

@@ -20,7 +20,8 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
         case waiting(ServerPool)
         /// Transaction or statement mode, between transactions: no server until the client sends something.
         case unlinked(ServerPool)
-        case linked(ServerConnection, ServerPool)
+        /// The server is `linkedServer` (from `currentPool`): kept there, not here, so the data path never copies the enum.
+        case linked
         case closed
     }
 
@@ -156,7 +157,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        guard case .linked(let server, _) = state else { return }
+        guard let server = linkedServer else { return }
         let writable = context.channel.isWritable
         server.eventLoop.execute { server.setReading(writable) }
     }
@@ -218,7 +219,8 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     func cancelRequested() {
         guard eventLoop.inEventLoop else { return eventLoop.execute { self.cancelRequested() } }
         switch state {
-        case .linked(let server, _):
+        case .linked:
+            guard let server = linkedServer else { return }
             runtime.cancelRegistry.sendCancel(host: server.target.host, port: server.target.port, pid: server.backendPID, secret: server.backendSecret, on: eventLoop)
         case .waiting(let pool) where welcomed:
             // Still queued for a server: the held request never runs; it fails as a cancelled query would.
@@ -254,12 +256,14 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     /// Gives the server back (clean or not) and forgets the client; safe to call more than once.
     func finish(reason: String) {
         let previous = state
+        let server = linkedServer
         state = .closed
         linkedServer = nil
         loginTimer?.cancel()
         if welcomed { runtime.cancelRegistry.unregister(pid: startup.cancelPID) }
         switch previous {
-        case .linked(let server, _):
+        case .linked:
+            guard let server else { preconditionFailure("linked without a server") }
             let tracker = self.tracker
             let boundary = splitter.atFrameBoundary
             let reset = mode == .session

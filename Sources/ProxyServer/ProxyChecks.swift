@@ -2,7 +2,8 @@
 import Config
 
 public enum ProxyChecks {
-    public static func check(_ config: ProxyConfig, environment: [String: String]) throws(ConfigErrors) {
-        _ = try LoadedConfig.load(path: config.path, environment: environment)
+    /// Loads the file and everything it names, as a start or reload would; returns the warnings.
+    public static func check(path: String, environment: [String: String]) throws(ConfigErrors) -> [String] {
+        try LoadedConfig.load(path: path, environment: environment).config.warnings
     }
 }

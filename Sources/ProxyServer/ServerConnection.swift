@@ -17,7 +17,8 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
         case tlsRequested(ByteBuffer)
         case login(ServerLoginMachine, ByteBuffer)
         case idle
-        case linked(ClientConnection)
+        /// Linked to `linkedClient` (kept beside the enum so the data path does not copy it).
+        case linked
         /// Running a query of pgswift's own (SET, server_reset_query): its answer is not for any client.
         case internalQuery(done: (PGError?) -> Void)
         case closed
@@ -263,6 +264,7 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
 
     func channelInactive(context: ChannelHandlerContext) {
         releaseBudget()
+        let peer = linkedClient
         linkedClient = nil
         let previous = state
         state = .closed
@@ -270,10 +272,10 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
         switch previous {
         case .login, .connecting, .tlsRequested:
             pool?.connectFailed(.serverUnreachable("server closed the connection during login"))
-        case .linked(let peer):
+        case .linked:
             pool?.serverClosed(self)
             let err = PGError.serverUnreachable("server closed the connection unexpectedly")
-            peer.eventLoop.execute { peer.serverWentAway(err) }
+            if let peer { peer.eventLoop.execute { peer.serverWentAway(err) } }
         case .internalQuery(let done):
             pool?.serverClosed(self)
             done(.serverUnreachable("server closed the connection unexpectedly"))
@@ -293,7 +295,7 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if case .linked(let peer) = state {
+        if let peer = linkedClient {
             let writable = context.channel.isWritable
             peer.eventLoop.execute { peer.setReadingFromClient(writable) }
         }
@@ -304,7 +306,7 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     func link(_ peer: ClientConnection) {
         eventLoop.preconditionInEventLoop()
         readyCount = 0
-        state = .linked(peer)
+        state = .linked
         linkedClient = peer
         linkedSameLoop = peer.eventLoop === eventLoop
     }

@@ -84,9 +84,7 @@ struct PgswiftCommand: AsyncParsableCommand {
 
     static func checkConfig(_ path: String, _ env: [String: String]) -> Bool {
         do {
-            let config = try ConfigLoader.load(path: path, environment: env)
-            for w in config.warnings { print("warning: \(w)") }
-            try ProxyChecks.check(config, environment: env)
+            for w in try ProxyChecks.check(path: path, environment: env) { print("warning: \(w)") }
             print("\(path): OK")
             return true
         } catch {
