@@ -31,7 +31,7 @@ let package = Package(
             swiftSettings: hotPathSettings
         ),
         .target(name: "Config"),
-        .target(name: "PoolCore", dependencies: ["PGWire"]),
+        .target(name: "PoolCore", dependencies: ["PGWire", .product(name: "NIOCore", package: "swift-nio")]),
         .target(
             name: "ProxyServer",
             dependencies: [

@@ -72,7 +72,7 @@ public enum KnownSettings {
                     "Older spelling of service_name."),
         SettingSpec("stats_period", .duration(unit: .seconds), "60", .acceptedWithWarning,
                     "Interval at which the averages in SHOW output are recomputed and statistics are logged."),
-        SettingSpec("max_prepared_statements", .integer(min: 0, max: intMax), "200", .acceptedWithWarning,
+        SettingSpec("max_prepared_statements", .integer(min: 0, max: intMax), "200", .implemented,
                     "Protocol-level prepared statements cached per server connection in transaction/statement mode; 0 turns the tracking off."),
         SettingSpec("scram_iterations", .integer(min: 1, max: intMax), "4096", .acceptedWithWarning,
                     "PBKDF2 iteration count used when the pooler itself derives a SCRAM-SHA-256 secret."),

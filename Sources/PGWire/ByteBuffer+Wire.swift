@@ -4,7 +4,7 @@ import NIOCore
 extension ByteBuffer {
     /// Reads a NUL-terminated string or throws if the terminator is missing.
     @inlinable
-    mutating func readCString(_ what: @autoclosure () -> String) throws -> String {
+    public mutating func readCString(_ what: @autoclosure () -> String) throws -> String {
         guard let s = readNullTerminatedString() else {
             throw ProtocolViolation("\(what()): missing string terminator")
         }
@@ -30,7 +30,7 @@ extension ByteBuffer {
     }
 
     @inlinable
-    mutating func readUInt8(_ what: @autoclosure () -> String) throws -> UInt8 {
+    public mutating func readUInt8(_ what: @autoclosure () -> String) throws -> UInt8 {
         guard let v = readInteger(as: UInt8.self) else { throw ProtocolViolation("\(what()): message too short") }
         return v
     }

@@ -40,13 +40,27 @@ public enum FrameEvent {
     case observed(type: UInt8, body: ByteBuffer)
     /// A counted frame's header was seen; its bytes are forwarded inside `.bytes`.
     case counted(type: UInt8)
+    /// Follows an observed frame answered `.drop` or `.cutAfter`: everything before this point has been
+    /// emitted, nothing after it, so the caller may put bytes of its own here.
+    case cut
+}
+
+/// What the caller wants done with an observed frame (other events ignore the answer).
+public enum FrameVerdict: Sendable {
+    /// Forward it inside the surrounding run.
+    case pass
+    /// Do not forward it; a `.cut` marks where it was.
+    case drop
+    /// Forward it, then end the run with a `.cut` right after it.
+    case cutAfter
 }
 
 /// Splits one direction of a connection. Frames of types that are neither intercepted nor observed are
 /// never held: a 1 GB CopyData passes through in whatever pieces the socket delivers.
 public struct FrameSplitter: Sendable {
     public let intercept: FrameTypeSet
-    public let observe: FrameTypeSet
+    /// Mutable between feeds: a connection may watch more frame types while it has replies to rearrange.
+    public var observe: FrameTypeSet
     public let count: FrameTypeSet
     /// Types whose length must not exceed `maxFrameLength` even when they are streamed (Query, Parse, ...).
     public let bounded: FrameTypeSet
@@ -69,11 +83,19 @@ public struct FrameSplitter: Sendable {
     public var atFrameBoundary: Bool { carry == nil && passRemaining == 0 }
 
     public mutating func feed(_ input: ByteBuffer, _ emit: (FrameEvent) throws -> Void) throws {
+        try feedDirected(input) { event in
+            try emit(event)
+            return .pass
+        }
+    }
+
+    /// `feed`, where the answer to each `.observed` event decides whether that frame is forwarded.
+    public mutating func feedDirected(_ input: ByteBuffer, _ emit: (FrameEvent) throws -> FrameVerdict) throws {
         var input = input
         if passRemaining > 0 {
             let n = min(passRemaining, input.readableBytes)
             passRemaining -= n
-            try emit(.bytes(input.readSlice(length: n)!))
+            _ = try emit(.bytes(input.readSlice(length: n)!))
         }
         if carry != nil {
             guard try completeCarry(&input, emit) else { return }
@@ -82,7 +104,7 @@ public struct FrameSplitter: Sendable {
     }
 
     /// Tops up the carried partial frame from `input`. Returns false while it is still incomplete.
-    private mutating func completeCarry(_ input: inout ByteBuffer, _ emit: (FrameEvent) throws -> Void) throws -> Bool {
+    private mutating func completeCarry(_ input: inout ByteBuffer, _ emit: (FrameEvent) throws -> FrameVerdict) throws -> Bool {
         var c = carry!
         carry = nil
         if c.readableBytes < 5 {
@@ -106,23 +128,23 @@ public struct FrameSplitter: Sendable {
             }
             try deliverWhole(type, c, emit)
         } else {
-            if count.contains(type) { try emit(.counted(type: type)) }
+            if count.contains(type) { _ = try emit(.counted(type: type)) }
             let rest = total - c.readableBytes
-            try emit(.bytes(c))
+            _ = try emit(.bytes(c))
             let n = min(rest, input.readableBytes)
             passRemaining = rest - n
-            if n > 0 { try emit(.bytes(input.readSlice(length: n)!)) }
+            if n > 0 { _ = try emit(.bytes(input.readSlice(length: n)!)) }
         }
         return true
     }
 
-    private mutating func scan(_ buf: ByteBuffer, _ emit: (FrameEvent) throws -> Void) throws {
+    private mutating func scan(_ buf: ByteBuffer, _ emit: (FrameEvent) throws -> FrameVerdict) throws {
         let end = buf.writerIndex
         var runStart = buf.readerIndex
         var pos = runStart
         while pos < end {
             if end - pos < 5 {
-                if pos > runStart { try emit(.bytes(buf.getSlice(at: runStart, length: pos - runStart)!)) }
+                if pos > runStart { _ = try emit(.bytes(buf.getSlice(at: runStart, length: pos - runStart)!)) }
                 carry = copyTail(buf, from: pos, upTo: end, reserve: 5)
                 return
             }
@@ -131,21 +153,33 @@ public struct FrameSplitter: Sendable {
             let wanted = intercept.contains(type)
             if wanted || observe.contains(type) {
                 if end - pos < total {
-                    if pos > runStart { try emit(.bytes(buf.getSlice(at: runStart, length: pos - runStart)!)) }
+                    if pos > runStart { _ = try emit(.bytes(buf.getSlice(at: runStart, length: pos - runStart)!)) }
                     carry = copyTail(buf, from: pos, upTo: end, reserve: total)
                     return
                 }
                 if wanted {
-                    if pos > runStart { try emit(.bytes(buf.getSlice(at: runStart, length: pos - runStart)!)) }
-                    try emit(.intercepted(type: type, frame: buf.getSlice(at: pos, length: total)!))
+                    if pos > runStart { _ = try emit(.bytes(buf.getSlice(at: runStart, length: pos - runStart)!)) }
+                    _ = try emit(.intercepted(type: type, frame: buf.getSlice(at: pos, length: total)!))
                     pos += total
                     runStart = pos
                 } else {
-                    try emit(.observed(type: type, body: buf.getSlice(at: pos + 5, length: total - 5)!))
-                    pos += total
+                    switch try emit(.observed(type: type, body: buf.getSlice(at: pos + 5, length: total - 5)!)) {
+                    case .pass:
+                        pos += total
+                    case .drop:
+                        if pos > runStart { _ = try emit(.bytes(buf.getSlice(at: runStart, length: pos - runStart)!)) }
+                        _ = try emit(.cut)
+                        pos += total
+                        runStart = pos
+                    case .cutAfter:
+                        pos += total
+                        _ = try emit(.bytes(buf.getSlice(at: runStart, length: pos - runStart)!))
+                        _ = try emit(.cut)
+                        runStart = pos
+                    }
                 }
             } else {
-                if count.contains(type) { try emit(.counted(type: type)) }
+                if count.contains(type) { _ = try emit(.counted(type: type)) }
                 if end - pos < total {
                     passRemaining = total - (end - pos)
                     pos = end
@@ -154,15 +188,22 @@ public struct FrameSplitter: Sendable {
                 }
             }
         }
-        if pos > runStart { try emit(.bytes(buf.getSlice(at: runStart, length: pos - runStart)!)) }
+        if pos > runStart { _ = try emit(.bytes(buf.getSlice(at: runStart, length: pos - runStart)!)) }
     }
 
-    private func deliverWhole(_ type: UInt8, _ frame: ByteBuffer, _ emit: (FrameEvent) throws -> Void) throws {
+    private func deliverWhole(_ type: UInt8, _ frame: ByteBuffer, _ emit: (FrameEvent) throws -> FrameVerdict) throws {
         if intercept.contains(type) {
-            try emit(.intercepted(type: type, frame: frame))
-        } else {
-            try emit(.observed(type: type, body: frame.getSlice(at: frame.readerIndex + 5, length: frame.readableBytes - 5)!))
-            try emit(.bytes(frame))
+            _ = try emit(.intercepted(type: type, frame: frame))
+            return
+        }
+        switch try emit(.observed(type: type, body: frame.getSlice(at: frame.readerIndex + 5, length: frame.readableBytes - 5)!)) {
+        case .pass:
+            _ = try emit(.bytes(frame))
+        case .drop:
+            _ = try emit(.cut)
+        case .cutAfter:
+            _ = try emit(.bytes(frame))
+            _ = try emit(.cut)
         }
     }
 

@@ -113,6 +113,10 @@ extension ClientConnection {
         }
         let pool = runtime.pool(entry: entry, clientUser: startup.user, clientKeys: keys, clientPassword: password, lookedUp: lookedUpSecret)
         mode = runtime.poolMode(entry: entry, user: startup.user, config: runtime.config)
+        if mode != .session && runtime.config.int("max_prepared_statements") > 0 {
+            carriesStatements = true
+            splitter.observe = FrameTypeSet(StatementRewriter.types)
+        }
         if mode != .session, let known = pool.welcomeParameters {
             // Outside session mode the welcome needs no server: the pool knows what its servers report,
             // and the client's own startup parameters are applied on each lease anyway.

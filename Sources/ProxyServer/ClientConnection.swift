@@ -51,6 +51,12 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     var linkedSameLoop = false
     /// The pool of the current link (kept beside `state` for the same reason).
     var currentPool: ServerPool?
+    /// Transaction or statement mode with max_prepared_statements > 0: named statements follow the client.
+    var carriesStatements = false
+    var rewriter = StatementRewriter()
+    /// Replies the frames in `outgoing` will get, and frames that replace the one just dropped.
+    var expected: [PendingReply] = []
+    var replacement: [ByteBuffer] = []
 
     init(context: ChannelHandlerContext, runtime: ProxyRuntime, tlsAvailable: Bool) {
         self.waiterID = runtime.nextID()
@@ -136,13 +142,21 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     func channelReadComplete(context: ChannelHandlerContext) {
         guard let server = linkedServer, !outgoing.isEmpty else { return }
         if linkedSameLoop {
-            // Same thread: hand the array over without copying it, then reuse its storage.
-            server.writeFromClient(outgoing)
-            outgoing.removeAll(keepingCapacity: true)
+            // Same thread: hand the arrays over without copying them, then reuse their storage (emptied
+            // first, as the server may answer and change this client's link before the call returns).
+            var batch: [ByteBuffer] = [], replies: [PendingReply] = []
+            swap(&batch, &outgoing)
+            swap(&replies, &expected)
+            server.writeFromClient(batch, expected: replies)
+            batch.removeAll(keepingCapacity: true)
+            replies.removeAll(keepingCapacity: true)
+            if outgoing.isEmpty { swap(&batch, &outgoing) }
+            if expected.isEmpty { swap(&replies, &expected) }
         } else {
-            let batch = outgoing
+            let batch = outgoing, replies = expected
             outgoing = []
-            server.eventLoop.execute { server.writeFromClient(batch) }
+            expected = []
+            server.eventLoop.execute { server.writeFromClient(batch, expected: replies) }
         }
     }
 
@@ -166,18 +180,27 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
 
     func relay(_ buffer: ByteBuffer) {
         do {
-            try splitter.feed(buffer) { event in
+            try splitter.feedDirected(buffer) { event in
                 switch event {
                 case .bytes(let b):
                     outgoing.append(b)
                 case .counted(let type):
                     tracker.clientSent(type)
+                case .observed(let type, let body):
+                    // Observed only when statements are carried. What the rewriter drops while it discards never
+                    // reaches the server, so it is not counted either.
+                    guard let server = linkedServer else { return .pass }
+                    if !rewriter.discarding || type == FrontendMessage.Code.sync { tracker.clientSent(type) }
+                    return try rewriter.rewrite(type: type, body: body, server: &server.statements, intern: runtime.statementCatalog.id(for:),
+                                                out: &replacement, replies: &expected)
+                case .cut:
+                    outgoing.append(contentsOf: replacement)
+                    replacement.removeAll(keepingCapacity: true)
                 case .intercepted:
                     // Terminate: the server stays open for the next client.
                     throw ClientClosing()
-                case .observed:
-                    break
                 }
+                return .pass
             }
         } catch is ClientClosing {
             if let context { channelReadComplete(context: context) }
@@ -192,8 +215,9 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     }
 
     /// Server bytes for the client, with the server's ReadyForQuery count and last status at the end of them.
-    func deliverFromServer(_ buffers: [ByteBuffer], answered: Int, status: TransactionStatus, atBoundary: Bool) {
-        guard let context, linkedServer != nil else { return }
+    func deliverFromServer(_ buffers: [ByteBuffer], answered: Int, status: TransactionStatus, atBoundary: Bool, failed: [FailedParse]) {
+        guard let context, let server = linkedServer else { return }
+        for f in failed { rewriter.parseFailed(f, server: &server.statements) }
         if buffers.count == 1 {
             context.writeAndFlush(wrapOutboundOut(buffers[0]), promise: nil)
         } else {

@@ -33,6 +33,7 @@ public final class ProxyRuntime: Sendable {
     let logger: Logger
     let cancelRegistry = CancelRegistry()
     let budget = ConnectionBudget()
+    let statementCatalog = StatementCatalog()
     private let current: NIOLockedValueBox<LoadedConfig>
     private let pools = NIOLockedValueBox<[PoolKey: ServerPool]>([:])
     private let counter = NIOLockedValueBox<Int>(0)

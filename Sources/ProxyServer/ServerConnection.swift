@@ -53,6 +53,14 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     /// The linked client, kept outside `state` so the data path reads it without copying the enum.
     private var linkedClient: ClientConnection?
     private var linkedSameLoop = false
+    /// Shared prepared statements this server holds. While linked, the client's loop reads and changes it
+    /// (the link hands it over); otherwise only this loop does.
+    var statements: ServerStatementCache
+    /// Replies owed for what transaction-mode clients sent, to hide injected ones and place made-up ones.
+    var replies = PendingReplies()
+    /// Made-up replies due at the next `.cut`, and Parses the server did not carry out, for the client.
+    private var synthesized: [SyntheticReply] = []
+    private var failedParses: [FailedParse] = []
 
     private init(id: Int, target: ServerTarget, pool: ServerPool, runtime: ProxyRuntime, eventLoop: EventLoop) {
         self.id = id
@@ -60,11 +68,19 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
         self.pool = pool
         self.runtime = runtime
         self.eventLoop = eventLoop
-        self.splitter = FrameSplitter(
-            intercept: FrameTypeSet(),
-            observe: FrameTypeSet([BackendMessage.Code.readyForQuery, BackendMessage.Code.parameterStatus, BackendMessage.Code.errorResponse]),
-            maxFrameLength: Int(Int32.max))
+        self.statements = ServerStatementCache(capacity: runtime.config.int("max_prepared_statements"))
+        self.splitter = FrameSplitter(intercept: FrameTypeSet(), observe: Self.essentialReplies, maxFrameLength: Int(Int32.max))
     }
+
+    /// Always read: they say when the server is free and what its parameters are.
+    static let essentialReplies = FrameTypeSet([BackendMessage.Code.readyForQuery, BackendMessage.Code.parameterStatus, BackendMessage.Code.errorResponse])
+    /// Also read while `replies` has entries that end on other frames.
+    static let detailedReplies = FrameTypeSet([
+        BackendMessage.Code.readyForQuery, BackendMessage.Code.parameterStatus, BackendMessage.Code.errorResponse,
+        BackendMessage.Code.parseComplete, BackendMessage.Code.bindComplete, BackendMessage.Code.closeComplete,
+        BackendMessage.Code.rowDescription, BackendMessage.Code.noData, BackendMessage.Code.commandComplete,
+        BackendMessage.Code.emptyQueryResponse, BackendMessage.Code.portalSuspended,
+    ])
 
     static func connect(target: ServerTarget, pool: ServerPool, runtime: ProxyRuntime, on loop: EventLoop) {
         let conn = ServerConnection(id: runtime.nextID(), target: target, pool: pool, runtime: runtime, eventLoop: loop)
@@ -149,30 +165,69 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     private func relay(_ buffer: ByteBuffer) {
+        splitter.observe = replies.needsFrames ? Self.detailedReplies : Self.essentialReplies
         do {
-            try splitter.feed(buffer) { event in
+            try splitter.feedDirected(buffer) { event in
                 switch event {
-                case .bytes(let b): outgoing.append(b)
-                case .observed(let type, var body): observe(type, &body)
-                case .intercepted, .counted: break
+                case .bytes(let b):
+                    outgoing.append(b)
+                case .observed(let type, var body):
+                    observe(type, &body)
+                    if !replies.isEmpty { return replies.received(type, out: &synthesized, failed: &failedParses) }
+                case .cut:
+                    appendSynthesized()
+                case .intercepted, .counted:
+                    break
                 }
+                return .pass
             }
         } catch {
             fail(.protocolViolation("server sent a malformed message: \(error)"))
         }
     }
 
+    /// Writes the made-up replies that are due into the bytes for the client.
+    private func appendSynthesized() {
+        guard !synthesized.isEmpty, let context else { return }
+        var out = context.channel.allocator.buffer(capacity: 16 * synthesized.count)
+        for reply in synthesized {
+            switch reply {
+            case .parseComplete: BackendMessage.parseComplete.encode(into: &out)
+            case .closeComplete: BackendMessage.closeComplete.encode(into: &out)
+            case .error(let sqlState, let message): PGError(sqlState, message).encode(into: &out)
+            case .deallocated:
+                BackendMessage.commandComplete(tag: "DEALLOCATE").encode(into: &out)
+                BackendMessage.readyForQuery(lastStatus).encode(into: &out)
+                readyCount += 1
+            }
+        }
+        synthesized.removeAll(keepingCapacity: true)
+        outgoing.append(out)
+    }
+
     func channelReadComplete(context: ChannelHandlerContext) {
+        deliverToClient()
+    }
+
+    /// Hands what the server said (and what was made up for it) to the linked client.
+    private func deliverToClient() {
         guard let peer = linkedClient, !outgoing.isEmpty else { return }
         let answered = readyCount, status = lastStatus, boundary = splitter.atFrameBoundary
+        let failed = failedParses
+        if !failed.isEmpty { failedParses.removeAll() }
         if linkedSameLoop {
-            // Same thread: hand the array over without copying it, then reuse its storage.
-            peer.deliverFromServer(outgoing, answered: answered, status: status, atBoundary: boundary)
-            outgoing.removeAll(keepingCapacity: true)
+            // Same thread: hand the array over without copying it, then reuse its storage. The client may give
+            // this server back and a waiting client may take it and write to it before the call returns, so
+            // `outgoing` is emptied first and only gets its storage back if nothing was added meanwhile.
+            var batch: [ByteBuffer] = []
+            swap(&batch, &outgoing)
+            peer.deliverFromServer(batch, answered: answered, status: status, atBoundary: boundary, failed: failed)
+            batch.removeAll(keepingCapacity: true)
+            if outgoing.isEmpty { swap(&batch, &outgoing) }
         } else {
             let batch = outgoing
             outgoing = []
-            peer.eventLoop.execute { peer.deliverFromServer(batch, answered: answered, status: status, atBoundary: boundary) }
+            peer.eventLoop.execute { peer.deliverFromServer(batch, answered: answered, status: status, atBoundary: boundary, failed: failed) }
         }
     }
 
@@ -311,15 +366,24 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
         linkedSameLoop = peer.eventLoop === eventLoop
     }
 
-    /// Forwards client bytes; `flush` at the end of a read batch.
-    func writeFromClient(_ buffers: [ByteBuffer]) {
+    /// Forwards client bytes; `flush` at the end of a read batch. `expected` lists the replies they will get
+    /// (transaction mode with prepared statements carried; empty otherwise).
+    func writeFromClient(_ buffers: [ByteBuffer], expected: [PendingReply]) {
         guard let context, linkedClient != nil else { return }
+        if !expected.isEmpty {
+            for reply in expected { replies.append(reply, out: &synthesized, failed: &failedParses) }
+        }
         if buffers.count == 1 {
             context.writeAndFlush(wrapOutboundOut(buffers[0]), promise: nil)
-            return
+        } else if !buffers.isEmpty {
+            for b in buffers { context.write(wrapOutboundOut(b), promise: nil) }
+            context.flush()
         }
-        for b in buffers { context.write(wrapOutboundOut(b), promise: nil) }
-        context.flush()
+        if !synthesized.isEmpty {
+            // Answers owed before anything the server has yet to say (a Parse it already had, first thing).
+            appendSynthesized()
+            deliverToClient()
+        }
     }
 
     func setReading(_ on: Bool) {
@@ -338,7 +402,10 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
         guard case .linked = state else { return }
         state = .idle
         linkedClient = nil
-        let clean = clientClean && lastStatus == .idle && splitter.atFrameBoundary
+        let clean = clientClean && lastStatus == .idle && splitter.atFrameBoundary && replies.isEmpty
+        replies.removeAll()
+        synthesized.removeAll()
+        failedParses.removeAll()
         guard clean, context != nil else {
             runtime.cancelRegistry.sendCancel(host: target.host, port: target.port, pid: backendPID, secret: backendSecret, on: eventLoop)
             pool?.release(self, reusable: false)
@@ -348,6 +415,8 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
             pool?.release(self, reusable: true)
             return
         }
+        // DISCARD ALL (the usual reset) drops prepared statements; any other reset query might too.
+        statements.removeAll()
         runInternal(target.resetQuery) { error in
             self.pool?.release(self, reusable: error == nil && self.lastStatus == .idle)
         }

@@ -3,7 +3,8 @@
 #
 # usage: tests/integration/run.sh [--only REGEX] [--keep] [--list]
 #   --only REGEX  run only the check groups whose name matches (groups: psql pgbench
-#                 asyncpg psycopg more_clients transaction bad_input auth tls check_config lifecycle)
+#                 asyncpg psycopg more_clients transaction prepared bad_input auth tls check_config
+#                 lifecycle)
 #   --keep        leave PostgreSQL running and keep the work directory
 #   --list        print the check groups and exit
 #
@@ -31,7 +32,7 @@ IT_DIR="$(cd "$(dirname "$(readlink -f "$0")")" && pwd)"
 . "$IT_DIR/../../scripts/lib/common.sh"
 REPO="$PGSWIFT_REPO"
 
-ALL_GROUPS=(psql pgbench asyncpg psycopg more_clients transaction bad_input auth tls check_config lifecycle)
+ALL_GROUPS=(psql pgbench asyncpg psycopg more_clients transaction prepared bad_input auth tls check_config lifecycle)
 only=""
 keep=0
 while [ $# -gt 0 ]; do

@@ -1,4 +1,6 @@
 // PostgreSQL's JDBC driver through the proxy: server-side prepared statements, a transaction, an error.
+// usage: JdbcCheck HOST PORT DB USER PASSWORD [transaction]
+// "transaction" adds two connections whose named statements (both S_1, S_2, ...) alternate on a small pool.
 import java.sql.*;
 
 public class JdbcCheck {
@@ -8,7 +10,39 @@ public class JdbcCheck {
 
     public static void main(String[] args) throws Exception {
         String url = "jdbc:postgresql://" + args[0] + ":" + args[1] + "/" + args[2] + "?prepareThreshold=1&sslmode=disable";
-        try (Connection c = DriverManager.getConnection(url, args[3], args[4])) {
+        basics(url, args[3], args[4]);
+        if (args.length > 5 && args[5].equals("transaction")) {
+            alternatingConnections(url, args[3], args[4]);
+        }
+        System.out.println("jdbc ok");
+    }
+
+    // Each connection numbers its statements from S_1, so the two use the same names for different queries.
+    static void alternatingConnections(String url, String user, String password) throws SQLException {
+        try (Connection a = DriverManager.getConnection(url, user, password);
+             Connection b = DriverManager.getConnection(url, user, password);
+             PreparedStatement pa = a.prepareStatement("SELECT ?::int * 2");
+             PreparedStatement pb = b.prepareStatement("SELECT 'b' || ?::text");
+             PreparedStatement pa2 = a.prepareStatement("SELECT ?::text || 'a'")) {
+            for (int i = 0; i < 20; i++) {
+                pa.setInt(1, i);
+                try (ResultSet r = pa.executeQuery()) {
+                    expect(r.next() && r.getInt(1) == 2 * i, "connection a, statement 1, round " + i);
+                }
+                pb.setString(1, "x" + i);
+                try (ResultSet r = pb.executeQuery()) {
+                    expect(r.next() && r.getString(1).equals("bx" + i), "connection b, round " + i);
+                }
+                pa2.setString(1, "y" + i);
+                try (ResultSet r = pa2.executeQuery()) {
+                    expect(r.next() && r.getString(1).equals("y" + i + "a"), "connection a, statement 2, round " + i);
+                }
+            }
+        }
+    }
+
+    static void basics(String url, String user, String password) throws SQLException {
+        try (Connection c = DriverManager.getConnection(url, user, password)) {
             // prepareThreshold=1: from the first execution the driver uses a named server-side statement.
             try (PreparedStatement ps = c.prepareStatement("SELECT ?::int + 1")) {
                 for (int i = 0; i < 5; i++) {
@@ -39,6 +73,5 @@ public class JdbcCheck {
                 expect(r.next() && r.getInt(1) == 2, "usable after the error");
             }
         }
-        System.out.println("jdbc ok");
     }
 }

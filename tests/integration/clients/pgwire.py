@@ -1,9 +1,11 @@
-"""Minimal PostgreSQL wire-protocol client for the bad-input tests (stdlib only).
+"""Minimal PostgreSQL wire-protocol client for the bad-input and prepared-statement tests (stdlib only).
 
 It speaks just enough of protocol 3.0 over a raw socket to log in (trust,
 cleartext, md5, SCRAM-SHA-256 without channel binding), send simple queries,
-and read back frames, so the tests can send malformed bytes and look at
-exactly what comes back, including every field of an ErrorResponse.
+build extended-query messages (Parse/Bind/Describe/Execute/Close/Sync/Flush,
+text format only) and read back frames, so the tests can send malformed bytes
+or exact message sequences and look at exactly what comes back, including
+every field of an ErrorResponse.
 """
 
 from __future__ import annotations
@@ -72,6 +74,58 @@ def message(type_: bytes, body: bytes = b"") -> bytes:
 
 def cstr(s: str) -> bytes:
     return s.encode() + b"\0"
+
+
+def data_row_values(body: bytes) -> tuple[str | None, ...]:
+    """Decode a DataRow body (text format): None for SQL NULL."""
+    (n,) = struct.unpack("!H", body[:2])
+    pos, vals = 2, []
+    for _ in range(n):
+        (ln,) = struct.unpack("!i", body[pos:pos + 4])
+        pos += 4
+        if ln < 0:
+            vals.append(None)
+        else:
+            vals.append(body[pos:pos + ln].decode())
+            pos += ln
+    return tuple(vals)
+
+
+# --- extended query messages (frontend), all parameters and results in text format
+
+def parse_msg(name: str, sql: str, param_oids: tuple[int, ...] = ()) -> bytes:
+    body = cstr(name) + cstr(sql) + struct.pack("!H", len(param_oids))
+    body += b"".join(struct.pack("!I", oid) for oid in param_oids)
+    return message(b"P", body)
+
+
+def bind_msg(portal: str, statement: str, params: tuple[str | None, ...] = ()) -> bytes:
+    body = cstr(portal) + cstr(statement) + struct.pack("!H", 0) + struct.pack("!H", len(params))
+    for p in params:
+        if p is None:
+            body += struct.pack("!i", -1)
+        else:
+            raw = p.encode()
+            body += struct.pack("!i", len(raw)) + raw
+    return message(b"B", body + struct.pack("!H", 0))
+
+
+def describe_msg(kind: str, name: str) -> bytes:
+    """kind 'S' (statement) or 'P' (portal)."""
+    return message(b"D", kind.encode() + cstr(name))
+
+
+def execute_msg(portal: str = "", max_rows: int = 0) -> bytes:
+    return message(b"E", cstr(portal) + struct.pack("!I", max_rows))
+
+
+def close_msg(kind: str, name: str) -> bytes:
+    """kind 'S' (statement) or 'P' (portal)."""
+    return message(b"C", kind.encode() + cstr(name))
+
+
+SYNC = message(b"S")
+FLUSH = message(b"H")
 
 
 @dataclass
@@ -215,23 +269,21 @@ class RawConn:
         while True:
             f = self.read_frame(timeout)
             if f.type == "D":
-                (n,) = struct.unpack("!H", f.body[:2])
-                pos, vals = 2, []
-                for _ in range(n):
-                    (ln,) = struct.unpack("!i", f.body[pos:pos + 4])
-                    pos += 4
-                    if ln < 0:
-                        vals.append(None)
-                    else:
-                        vals.append(f.body[pos:pos + ln].decode())
-                        pos += ln
-                rows.append(tuple(vals))
+                rows.append(data_row_values(f.body))
             elif f.type == "E":
                 error = ServerError(f.error_fields())
             elif f.type == "Z":
                 if error:
                     raise error
                 return rows
+
+    def read_until_ready(self, timeout: float = 30.0) -> list[Frame]:
+        """Read frames up to and including the next ReadyForQuery (after a Sync or a simple query)."""
+        frames: list[Frame] = []
+        deadline = time.monotonic() + timeout
+        while not frames or frames[-1].type != "Z":
+            frames.append(self.read_frame(max(0.01, deadline - time.monotonic())))
+        return frames
 
     def terminate(self) -> None:
         try:

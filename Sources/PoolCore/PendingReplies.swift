@@ -1,0 +1,154 @@
+// The replies a server owes for what was sent to it, in order: hides replies to pgswift's own messages and places made-up ones.
+import PGWire
+
+/// A reply pgswift makes up for a message it answered without the server.
+public enum SyntheticReply: Equatable, Sendable {
+    case parseComplete
+    case closeComplete
+    /// CommandComplete "DEALLOCATE" and a ReadyForQuery: a DEALLOCATE of a statement the server never had.
+    case deallocated
+    /// An error PostgreSQL would have raised (unknown or duplicate statement name); the client's messages up to
+    /// its Sync are then dropped before they reach the server, as PostgreSQL would skip them.
+    case error(sqlState: String, message: String)
+}
+
+/// One message sent to the server (or answered in its place), as the reply it will get.
+public enum PendingReply: Equatable, Sendable {
+    /// `statement` is the shared statement's id for a named Parse; injected ones were pgswift's, so their reply is hidden.
+    case parse(statement: Int?, injected: Bool)
+    case bind
+    case describe
+    case execute
+    case close(injected: Bool)
+    /// Sync: ends the discarding that follows an error.
+    case sync
+    /// Query or FunctionCall: answered up to ReadyForQuery, or not at all while discarding.
+    case query
+    case synthetic(SyntheticReply)
+}
+
+/// A Parse the server did not carry out (it failed, or was skipped after an earlier error).
+public struct FailedParse: Equatable, Sendable {
+    public let statement: Int
+    public let injected: Bool
+
+    public init(statement: Int, injected: Bool) {
+        self.statement = statement
+        self.injected = injected
+    }
+}
+
+/// Pure bookkeeping, fed the type of every reply frame while `needsFrames`; otherwise only ReadyForQuery
+/// and ErrorResponse matter and the caller may feed just those.
+public struct PendingReplies: Sendable, Equatable {
+    private var items: [PendingReply] = []
+    private var head = 0
+    /// Entries other than `.sync`/`.query`: while there are some, each reply frame must be looked at.
+    private var detailed = 0
+    /// An extended-protocol message failed and no Sync has been sent since: the server ignores what comes.
+    public private(set) var discarding = false
+
+    public init() {}
+
+    public var isEmpty: Bool { head == items.count }
+    public var needsFrames: Bool { detailed > 0 }
+    public var count: Int { items.count - head }
+
+    /// Records a message sent (or answered in its place). Synthetic replies that are due at once go to `out`.
+    public mutating func append(_ reply: PendingReply, out: inout [SyntheticReply], failed: inout [FailedParse]) {
+        if discarding {
+            if reply == .sync {
+                discarding = false
+            } else {
+                skipped(reply, failed: &failed)
+                return
+            }
+        }
+        items.append(reply)
+        if reply != .sync && reply != .query { detailed += 1 }
+        pump(&out)
+    }
+
+    /// The server sent a frame of `type`. Returns whether to forward it; synthetic replies due right after it go to `out`.
+    public mutating func received(_ type: UInt8, out: inout [SyntheticReply], failed: inout [FailedParse]) -> FrameVerdict {
+        guard let first = peek() else { return .pass }
+        var verdict = FrameVerdict.pass
+        switch type {
+        case BackendMessage.Code.readyForQuery:
+            while let e = pop() {
+                if e == .sync || e == .query { break }
+                skipped(e, failed: &failed)
+            }
+        case BackendMessage.Code.errorResponse:
+            // A Query keeps going to its ReadyForQuery; any other message fails and the server skips to the next Sync.
+            guard first != .sync && first != .query else { return .pass }
+            _ = pop()
+            if case .parse(let id?, let injected) = first { failed.append(FailedParse(statement: id, injected: injected)) }
+            while let e = peek(), e != .sync {
+                _ = pop()
+                skipped(e, failed: &failed)
+            }
+            if isEmpty { discarding = true }
+            return .pass
+        case BackendMessage.Code.parseComplete:
+            guard case .parse(_, let injected) = first else { return .pass }
+            _ = pop()
+            if injected { verdict = .drop }
+        case BackendMessage.Code.bindComplete:
+            guard first == .bind else { return .pass }
+            _ = pop()
+        case BackendMessage.Code.closeComplete:
+            guard case .close(let injected) = first else { return .pass }
+            _ = pop()
+            if injected { verdict = .drop }
+        case BackendMessage.Code.rowDescription, BackendMessage.Code.noData:
+            guard first == .describe else { return .pass }
+            _ = pop()
+        case BackendMessage.Code.commandComplete, BackendMessage.Code.emptyQueryResponse, BackendMessage.Code.portalSuspended:
+            guard first == .execute else { return .pass }
+            _ = pop()
+        default:
+            return .pass
+        }
+        let before = out.count
+        pump(&out)
+        if out.count > before && verdict == .pass { verdict = .cutAfter }
+        return verdict
+    }
+
+    /// Forgets everything (the server is gone or was reset).
+    public mutating func removeAll() {
+        items.removeAll(keepingCapacity: true)
+        head = 0
+        detailed = 0
+        discarding = false
+    }
+
+    private func peek() -> PendingReply? {
+        head < items.count ? items[head] : nil
+    }
+
+    private mutating func pop() -> PendingReply? {
+        guard head < items.count else { return nil }
+        let e = items[head]
+        head += 1
+        if e != .sync && e != .query { detailed -= 1 }
+        if head == items.count {
+            items.removeAll(keepingCapacity: true)
+            head = 0
+        }
+        return e
+    }
+
+    /// Synthetic replies at the head are due now: nothing the server owes comes before them.
+    private mutating func pump(_ out: inout [SyntheticReply]) {
+        while case .synthetic(let s)? = peek() {
+            _ = pop()
+            out.append(s)
+        }
+    }
+
+    private func skipped(_ reply: PendingReply, failed: inout [FailedParse]) {
+        if case .parse(let id?, let injected) = reply { failed.append(FailedParse(statement: id, injected: injected)) }
+    }
+}
