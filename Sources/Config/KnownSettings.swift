@@ -116,9 +116,9 @@ public enum KnownSettings {
                     "Extra log detail: 0 is normal, 1 adds debug messages, 2 and 3 add more (same as repeating -v)."),
 
         // MARK: Console access
-        SettingSpec("admin_users", .list, "", .acceptedWithWarning,
+        SettingSpec("admin_users", .list, "", .implemented,
                     "Users allowed every command on the pgbouncer admin console (any user when auth_type is any)."),
-        SettingSpec("stats_users", .list, "", .acceptedWithWarning,
+        SettingSpec("stats_users", .list, "", .implemented,
                     "Users allowed the read-only SHOW commands on the admin console."),
 
         // MARK: Server connection checks and timeouts

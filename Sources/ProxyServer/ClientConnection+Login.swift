@@ -30,7 +30,7 @@ extension ClientConnection {
                 } catch {
                     return sendFatal(.protocolViolation("\(error)"))
                 }
-            case .waiting, .unlinked, .linked, .closed, .lookingUp:
+            case .waiting, .unlinked, .linked, .closed, .lookingUp, .admin:
                 return
             }
             switch step {
@@ -108,6 +108,7 @@ extension ClientConnection {
     }
 
     func authenticated(keys: SCRAMKeys?, password: String?) {
+        if let rights = startup.adminRights { return startAdmin(rights) }
         guard let entry = runtime.config.database(named: startup.database) else {
             return sendFatal(.unknownDatabase(startup.database))
         }
@@ -125,6 +126,7 @@ extension ClientConnection {
             return
         }
         state = .waiting(pool)
+        waitStarted = .now()
         runtime.whenNotPaused { pool.lease(for: self) }
     }
 

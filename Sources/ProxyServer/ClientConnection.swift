@@ -22,6 +22,8 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
         case unlinked(ServerPool)
         /// The server is `linkedServer` (from `currentPool`): kept there, not here, so the data path never copies the enum.
         case linked
+        /// Logged in to the admin console; `busy` while a command's answer is pending.
+        case admin(AdminRights, busy: Bool)
         case closed
     }
 
@@ -57,6 +59,9 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     /// Replies the frames in `outgoing` will get, and frames that replace the one just dropped.
     var expected: [PendingReply] = []
     var replacement: [ByteBuffer] = []
+    /// For SHOW CLIENTS: when the client last sent something, and when it began waiting for a server.
+    var lastRequest = NIODeadline.now()
+    var waitStarted = NIODeadline.now()
 
     init(context: ChannelHandlerContext, runtime: ProxyRuntime, tlsAvailable: Bool) {
         self.waiterID = runtime.nextID()
@@ -90,13 +95,14 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
             return
         }
         admitted = true
+        runtime.connections(on: eventLoop).clients[waiterID] = self
         let timeout = runtime.config.seconds("client_login_timeout")
         if timeout > 0 {
             loginTimer = context.eventLoop.scheduleTask(in: .milliseconds(Int64(timeout * 1000))) { [self] in
                 switch state {
                 case .startup, .authenticating, .lookingUp: sendFatal(.loginTimeout())
                 case .waiting where !welcomed: sendFatal(.loginTimeout())
-                case .waiting, .unlinked, .linked, .closed: break
+                case .waiting, .unlinked, .linked, .closed, .admin: break
                 }
             }
         }
@@ -104,6 +110,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = unwrapInboundIn(data)
+        lastRequest = .now()
         if linkedServer != nil {
             relay(buffer)
             return
@@ -123,10 +130,14 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
             // The first bytes of the next transaction: they wait for a server.
             hold(buffer)
             state = .waiting(pool)
+            waitStarted = lastRequest
             runtime.whenNotPaused { pool.lease(for: self) }
         case .startup, .authenticating, .lookingUp:
             inbound.writeBuffer(&buffer)
             processLogin()
+        case .admin:
+            inbound.writeBuffer(&buffer)
+            adminRead()
         case .closed:
             break
         }
@@ -251,7 +262,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
             pool.cancelWait(self)
             answerHeldAsCancelled()
             state = .unlinked(pool)
-        case .startup, .authenticating, .lookingUp, .waiting, .unlinked, .closed:
+        case .startup, .authenticating, .lookingUp, .waiting, .unlinked, .closed, .admin:
             break
         }
     }
@@ -298,11 +309,12 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
         case .waiting(let pool):
             pool.cancelWait(self)
             logClose(reason)
-        case .unlinked:
+        case .unlinked, .admin:
             logClose(reason)
         case .startup, .authenticating, .lookingUp, .closed:
             break
         }
+        runtime.connections(on: eventLoop).clients[waiterID] = nil
         if admitted {
             admitted = false
             runtime.clientGone()

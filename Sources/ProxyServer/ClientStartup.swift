@@ -37,6 +37,10 @@ final class ClientStartup {
     private let started = NIODeadline.now()
     /// A NegotiateProtocolVersion still to send once authentication begins.
     var pendingNegotiate: ByteBuffer?
+    /// Set when the client asked for the admin console (database pgswift or pgbouncer).
+    private(set) var adminRights: AdminRights?
+    /// Wall-clock time of the connection, for SHOW CLIENTS.
+    let connectedAt = Date()
 
     init(peer: SocketAddress?, tlsAvailable: Bool, id: Int) {
         self.peer = peer
@@ -140,18 +144,12 @@ final class ClientStartup {
             BackendMessage.negotiateProtocolVersion(newestMinor: 0, unrecognizedOptions: unrecognized).encode(into: &b)
             negotiate = b
         }
+        if AdminSession.databaseNames.contains(database) && config.database(named: database) == nil {
+            return beginAdmin(config: config, runtime: runtime, negotiate: negotiate)
+        }
         guard let entry = config.database(named: database) else { return .fail(.unknownDatabase(database)) }
         let loaded = runtime.loaded
-        let method: ClientAuthMethod
-        switch config.string("auth_type") {
-        case "trust": method = .trust
-        case "any": method = .any
-        case "plain": method = .plain
-        case "md5": method = .md5
-        case "scram-sha-256": method = .scram
-        case "hba":
-            method = runtime.hba?.method(database: database, user: user, address: peer, tls: tls) ?? .reject
-        default:
+        guard let method = authMethod(config: config, runtime: runtime) else {
             return .fail(.featureNotSupported("auth_type \(config.string("auth_type")) is not supported"))
         }
         let authUser = entry.authUser ?? config.string("auth_user")
@@ -162,14 +160,46 @@ final class ClientStartup {
             let lookupEntry = authDB.isEmpty ? entry : (config.database(named: authDB) ?? entry)
             return .lookup(method: method, entry: lookupEntry, authUser: authUser, query: entry.authQuery ?? config.string("auth_query"))
         }
-        let secret: ClientSecret?
-        switch loaded.userlist[user] {
-        case .plain(let p)?: secret = .plain(p)
-        case .md5(let s)?: secret = .md5(s)
-        case .scram(let text)?: secret = SCRAMSecret.parse(text).map { .scram($0) }
-        case nil: secret = nil
+        return .begin(ClientAuthMachine(user: user, method: method, secret: userlistSecret(loaded)), negotiate: negotiate)
+    }
+
+    private func authMethod(config: ProxyConfig, runtime: ProxyRuntime) -> ClientAuthMethod? {
+        switch config.string("auth_type") {
+        case "trust": .trust
+        case "any": .any
+        case "plain": .plain
+        case "md5": .md5
+        case "scram-sha-256": .scram
+        case "hba": runtime.hba?.method(database: database, user: user, address: peer, tls: tls) ?? .reject
+        default: nil
         }
-        return .begin(ClientAuthMachine(user: user, method: method, secret: secret), negotiate: negotiate)
+    }
+
+    private func userlistSecret(_ loaded: LoadedConfig) -> ClientSecret? {
+        switch loaded.userlist[user] {
+        case .plain(let p)?: .plain(p)
+        case .md5(let s)?: .md5(s)
+        case .scram(let text)?: SCRAMSecret.parse(text).map { .scram($0) }
+        case nil: nil
+        }
+    }
+
+    /// The admin console: only admin_users and stats_users, refused before any password is asked for, and
+    /// authenticated from auth_file alone (never auth_query), as PgBouncer does.
+    private func beginAdmin(config: ProxyConfig, runtime: ProxyRuntime, negotiate: ByteBuffer?) -> Step {
+        let rights: AdminRights
+        if config.list("admin_users").contains(user) {
+            rights = .admin
+        } else if config.list("stats_users").contains(user) {
+            rights = .stats
+        } else {
+            return .fail(PGError("08P01", "not allowed", severity: "FATAL"))
+        }
+        guard let method = authMethod(config: config, runtime: runtime) else {
+            return .fail(.featureNotSupported("auth_type \(config.string("auth_type")) is not supported"))
+        }
+        adminRights = rights
+        return .begin(ClientAuthMachine(user: user, method: method, secret: userlistSecret(runtime.loaded)), negotiate: negotiate)
     }
 
     /// Turns "-c name=value --name=value" into settings; anything else in options cannot be pooled.

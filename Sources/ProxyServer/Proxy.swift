@@ -29,6 +29,21 @@ public final class Proxy: Service, Sendable {
     public var logger: Logger { runtime.logger }
 
     public func run() async throws {
+        runtime.control = ProxyControl(
+            reload: { [self] in reload() },
+            shutdown: { [self] mode in
+                switch mode {
+                case .immediate:
+                    logger.info("SHUTDOWN from the admin console, exiting immediately")
+                    removePidfile()
+                    exit(0)
+                case .waitForServers:
+                    setPaused(true)
+                    kill(getpid(), SIGTERM)
+                case .waitForClients:
+                    kill(getpid(), SIGTERM)
+                }
+            })
         try await bind()
         writePidfile()
         let janitor = runtime.loops[0].scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [runtime] _ in
@@ -124,15 +139,18 @@ public final class Proxy: Service, Sendable {
         for pool in runtime.allPools { pool.closeIdle() }
     }
 
-    public func reload() {
+    @discardableResult
+    public func reload() -> Bool {
         do {
             let loaded = try LoadedConfig.load(path: configPath, environment: environment)
             runtime.swap(loaded)
             sink.reopen(loaded.config.string("logfile"))
             for w in loaded.config.warnings { logger.warning("\(w)") }
             logger.info("config reloaded from \(configPath)")
+            return true
         } catch {
             logger.error("reload failed, keeping the previous config:\n\(error.description)")
+            return false
         }
     }
 

@@ -34,6 +34,14 @@ public final class ProxyRuntime: Sendable {
     let cancelRegistry = CancelRegistry()
     let budget = ConnectionBudget()
     let statementCatalog = StatementCatalog()
+    private let registries: [LoopConnections]
+    private let controlBox = NIOLockedValueBox<ProxyControl?>(nil)
+    var control: ProxyControl? {
+        get { controlBox.withLockedValue { $0 } }
+        set { controlBox.withLockedValue { $0 = newValue } }
+    }
+    /// When the process started, for SHOW STATS averages and uptime.
+    let startedAt = NIODeadline.now()
     private let current: NIOLockedValueBox<LoadedConfig>
     private let pools = NIOLockedValueBox<[PoolKey: ServerPool]>([:])
     private let counter = NIOLockedValueBox<Int>(0)
@@ -46,6 +54,18 @@ public final class ProxyRuntime: Sendable {
         self.logger = logger
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         self.loops = Array(group.makeIterator())
+        self.registries = loops.map { _ in LoopConnections() }
+    }
+
+    /// The connections living on `loop`; touch it only on that loop.
+    func connections(on loop: EventLoop) -> LoopConnections {
+        registries[loopIndex(of: loop)]
+    }
+
+    /// Runs `body` on every event loop over its connections and collects the results (for the admin console).
+    func gather<T: Sendable>(_ body: @escaping @Sendable (LoopConnections) -> [T]) -> EventLoopFuture<[T]> {
+        let parts = loops.enumerated().map { i, loop in loop.submit { body(self.registries[i]) } }
+        return EventLoopFuture.whenAllSucceed(parts, on: loops[0]).map { $0.flatMap { $0 } }
     }
 
     var loaded: LoadedConfig { current.withLockedValue { $0 } }
@@ -105,6 +125,8 @@ public final class ProxyRuntime: Sendable {
     }
 
     var clientCount: Int { clients.withLockedValue { $0 } }
+
+    var isPaused: Bool { pausedQueue.withLockedValue { $0.on } }
 
     var allPools: [ServerPool] { pools.withLockedValue { Array($0.values) } }
 

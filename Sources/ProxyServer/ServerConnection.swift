@@ -1,4 +1,5 @@
 // One connection to a PostgreSQL server: login, then relaying to whichever client holds it, then reset for the next.
+import Foundation
 import Logging
 import NIOCore
 import NIOPosix
@@ -61,6 +62,16 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     /// Made-up replies due at the next `.cut`, and Parses the server did not carry out, for the client.
     private var synthesized: [SyntheticReply] = []
     private var failedParses: [FailedParse] = []
+    /// For SHOW SERVERS.
+    let connectedAt = Date()
+    private(set) var lastUsed = NIODeadline.now()
+    var linkedClientID: Int? { linkedClient?.waiterID }
+    /// The statements, when this loop may read them: not while a client on another loop holds the link.
+    var statementsIfOwned: ServerStatementCache? {
+        if case .linked = state, !linkedSameLoop { return nil }
+        return statements
+    }
+    var linkedApplicationName: String { linkedClient?.startup.parametersToApply["application_name"] ?? "" }
 
     private init(id: Int, target: ServerTarget, pool: ServerPool, runtime: ProxyRuntime, eventLoop: EventLoop) {
         self.id = id
@@ -104,6 +115,7 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
 
     func channelActive(context: ChannelHandlerContext) {
         self.context = context
+        runtime.connections(on: eventLoop).servers[id] = self
         // server_connect_timeout covers the login too (PgBouncer's meaning): a server that accepts and then
         // says nothing must not hold a pool slot forever.
         let limit = max(target.connectTimeout, 0.1)
@@ -318,6 +330,7 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        runtime.connections(on: eventLoop).servers[id] = nil
         releaseBudget()
         let peer = linkedClient
         linkedClient = nil
@@ -362,6 +375,7 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
         eventLoop.preconditionInEventLoop()
         readyCount = 0
         state = .linked
+        lastUsed = NIODeadline.now()
         linkedClient = peer
         linkedSameLoop = peer.eventLoop === eventLoop
     }

@@ -6,15 +6,25 @@ import NIOCore
 final class StatementCatalog: Sendable {
     /// Forgetting is safe: ids are never reused, so a text seen again after a purge just gets a new one.
     private static let capacity = 100_000
-    private let state = NIOLockedValueBox<(ids: [ByteBuffer: Int], next: Int)>(([:], 0))
+    private let state = NIOLockedValueBox<(ids: [ByteBuffer: Int], texts: [Int: ByteBuffer], next: Int)>(([:], [:], 0))
 
     func id(for parseTail: ByteBuffer) -> Int {
         state.withLockedValue { s in
             if let id = s.ids[parseTail] { return id }
-            if s.ids.count >= Self.capacity { s.ids.removeAll() }
+            if s.ids.count >= Self.capacity {
+                s.ids.removeAll()
+                s.texts.removeAll()
+            }
             s.next += 1
             s.ids[parseTail] = s.next
+            s.texts[s.next] = parseTail
             return s.next
         }
+    }
+
+    /// The query text of a statement (for SHOW PREPARED_STATEMENTS), if it has not been purged.
+    func text(of id: Int) -> String? {
+        guard var tail = state.withLockedValue({ $0.texts[id] }) else { return nil }
+        return tail.readNullTerminatedString()
     }
 }

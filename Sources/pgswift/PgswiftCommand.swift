@@ -8,7 +8,7 @@ import ServiceLifecycle
 
 @main
 struct PgswiftCommand: AsyncParsableCommand {
-    static let version = "0.1.0"
+    static let version = PgswiftVersion.current
 
     static let configuration = CommandConfiguration(
         commandName: "pgswift",

@@ -1,0 +1,69 @@
+// The admin console's commands: what each one is called, who may run it, and the table that finds them.
+import NIOCore
+import PGWire
+
+/// Read-only (stats_users) or everything (admin_users).
+enum AdminRights: Sendable {
+    case stats, admin
+}
+
+/// Whether a command takes an argument (a database, a client id, a SHUTDOWN mode).
+enum AdminArgument: Sendable {
+    case none, optional, required
+}
+
+/// One invocation: the running proxy, the argument, and the session asking.
+struct AdminCall: Sendable {
+    let runtime: ProxyRuntime
+    let argument: String?
+    let eventLoop: EventLoop
+    /// The asking client's id, so it can tell itself apart in SHOW CLIENTS.
+    let clientID: Int
+}
+
+/// A command of the console. Adding one (SHOW NODES, SHOW CACHE, ...) is a new file and a line in `AdminConsole.commands`.
+protocol AdminCommand: Sendable {
+    /// The words that select it, upper-case: "SHOW POOLS", "PAUSE".
+    static var name: String { get }
+    static var argument: AdminArgument { get }
+    /// SHOW commands are open to stats_users; everything else needs admin_users.
+    static var needsAdmin: Bool { get }
+    static func run(_ call: AdminCall) -> EventLoopFuture<AdminReply>
+}
+
+extension AdminCommand {
+    static var argument: AdminArgument { .none }
+    static var needsAdmin: Bool { !name.hasPrefix("SHOW ") }
+}
+
+enum AdminConsole {
+    static let commands: [any AdminCommand.Type] = [
+        ShowHelp.self, ShowVersion.self, ShowConfig.self, ShowDatabases.self, ShowPools.self, ShowUsers.self,
+        ShowLists.self, ShowState.self, ShowClients.self, ShowServers.self, ShowPreparedStatements.self,
+        PauseCommand.self, ResumeCommand.self, ReloadCommand.self, ShutdownCommand.self,
+    ]
+
+    private static let byName: [String: any AdminCommand.Type] = Dictionary(uniqueKeysWithValues: commands.map { ($0.name, $0) })
+
+    /// Runs one query text; invalid text and missing rights are errors as PgBouncer words them.
+    static func execute(_ text: String, rights: AdminRights, runtime: ProxyRuntime, eventLoop: EventLoop, clientID: Int) -> EventLoopFuture<AdminReply> {
+        let invalid = AdminReply.error(PGError("08P01", "invalid command '\(text)', use SHOW HELP;"))
+        guard let line = AdminCommandLine.parse(text) else { return eventLoop.makeSucceededFuture(invalid) }
+        var key = line.verb
+        var argument = line.argument
+        if line.verb == "SHOW" {
+            guard let what = line.argument else { return eventLoop.makeSucceededFuture(invalid) }
+            key = "SHOW \(what.uppercased())"
+            argument = nil
+        }
+        guard let command = byName[key] else { return eventLoop.makeSucceededFuture(invalid) }
+        switch (command.argument, argument) {
+        case (.none, .some), (.required, .none): return eventLoop.makeSucceededFuture(invalid)
+        default: break
+        }
+        if command.needsAdmin && rights != .admin {
+            return eventLoop.makeSucceededFuture(.error(PGError("08P01", "admin access needed")))
+        }
+        return command.run(AdminCall(runtime: runtime, argument: argument, eventLoop: eventLoop, clientID: clientID))
+    }
+}

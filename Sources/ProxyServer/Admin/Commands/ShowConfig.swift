@@ -1,0 +1,22 @@
+// SHOW CONFIG: every setting with its value, default and whether SET may change it, sorted by key.
+import Config
+import NIOCore
+
+enum ShowConfig: AdminCommand {
+    static let name = "SHOW CONFIG"
+    /// Keys that only take effect at start (PgBouncer's changeable=no set, plus pgswift's threads).
+    static let fixedAtStart: Set<String> = [
+        "disable_pqexec", "job_name", "listen_addr", "listen_backlog", "listen_port", "pidfile", "pkt_buf", "resolv_conf",
+        "so_reuseport", "track_extra_parameters", "unix_socket_dir", "unix_socket_group", "unix_socket_mode", "user", "threads",
+    ]
+
+    static func run(_ call: AdminCall) -> EventLoopFuture<AdminReply> {
+        let config = call.runtime.config
+        var t = AdminTable([("key", .text), ("value", .text), ("default", .text), ("changeable", .text)])
+        for key in config.settings.keys.sorted() {
+            guard let s = config.settings[key] else { continue }
+            t.add([.text(key), .text(s.text), .text(s.spec.defaultValue), .text(fixedAtStart.contains(key) ? "no" : "yes")])
+        }
+        return call.eventLoop.makeSucceededFuture(.table(t))
+    }
+}

@@ -1,0 +1,24 @@
+// SHOW LISTS: counts of databases, users, pools and connections (pgswift keeps no slab caches or DNS cache: those are 0).
+import NIOCore
+
+enum ShowLists: AdminCommand {
+    static let name = "SHOW LISTS"
+
+    static func run(_ call: AdminCall) -> EventLoopFuture<AdminReply> {
+        let runtime = call.runtime
+        return runtime.gather { loop in loop.clients.values.map { $0.info() } + loop.servers.values.map { $0.info() } }.map { all in
+            let loaded = runtime.loaded
+            let clients = all.filter(\.isClient)
+            let users = Set(loaded.userlist.keys).union(loaded.config.users.keys).union(runtime.allPools.map(\.key.user))
+            let rows: [(String, Int)] = [
+                ("databases", loaded.config.databases.count), ("users", users.count), ("peers", 0), ("pools", runtime.allPools.count),
+                ("peer_pools", 0), ("free_clients", 0), ("used_clients", clients.filter { $0.state != "login" }.count),
+                ("login_clients", clients.filter { $0.state == "login" }.count), ("free_servers", 0),
+                ("used_servers", all.count - clients.count), ("dns_names", 0), ("dns_zones", 0), ("dns_queries", 0), ("dns_pending", 0),
+            ]
+            var t = AdminTable([("list", .text), ("items", .int4)])
+            for (name, n) in rows { t.add([.text(name), .int(n)]) }
+            return .table(t)
+        }
+    }
+}

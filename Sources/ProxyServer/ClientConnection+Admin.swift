@@ -1,0 +1,80 @@
+// ClientConnection as an admin console session: a welcome of its own, then one command per Query message.
+import Foundation
+import NIOCore
+import PGWire
+
+enum AdminSession {
+    /// The virtual database names of the console: ours, and PgBouncer's so existing tools and exporters work.
+    static let databaseNames: Set<String> = ["pgswift", "pgbouncer"]
+}
+
+extension ClientConnection {
+    func startAdmin(_ rights: AdminRights) {
+        guard let context else { return }
+        welcomed = true
+        loginTimer?.cancel()
+        state = .admin(rights, busy: false)
+        var out = context.channel.allocator.buffer(capacity: 256)
+        BackendMessage.authentication(.ok).encode(into: &out)
+        // psql reads the leading number of server_version; PgBouncer's form keeps it working.
+        let params = [
+            ("server_version", "\(PgswiftVersion.compatible)/pgswift-\(PgswiftVersion.current)"), ("client_encoding", "UTF8"),
+            ("server_encoding", "UTF8"), ("DateStyle", "ISO"), ("TimeZone", "GMT"), ("standard_conforming_strings", "on"),
+            ("is_superuser", "on"),
+        ]
+        for (name, value) in params { BackendMessage.parameterStatus(name: name, value: value).encode(into: &out) }
+        BackendMessage.backendKeyData(processID: startup.cancelPID, secretKey: startup.cancelSecret).encode(into: &out)
+        BackendMessage.readyForQuery(.idle).encode(into: &out)
+        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+        logLoginAttempt(" (admin console)")
+    }
+
+    /// Runs the commands waiting in `inbound`, one at a time: the next starts when the last has answered.
+    func adminRead() {
+        guard case .admin(let rights, busy: false) = state else { return }
+        do {
+            guard let (type, body) = try WholeFrameReader.next(&inbound, maxLength: runtime.config.bytes("max_packet_size")) else { return }
+            switch type {
+            case FrontendMessage.Code.query:
+                var text = body
+                let sql = text.readNullTerminatedString() ?? ""
+                state = .admin(rights, busy: true)
+                AdminConsole.execute(sql, rights: rights, runtime: runtime, eventLoop: eventLoop, clientID: waiterID)
+                    .hop(to: eventLoop)
+                    .whenComplete { [self] result in
+                        guard case .admin = state, let context = self.context else { return }
+                        let reply: AdminReply
+                        switch result {
+                        case .success(let r): reply = r
+                        case .failure(let e): reply = .error(PGError("08P01", "command failed: \(e)"))
+                        }
+                        var out = context.channel.allocator.buffer(capacity: 1024)
+                        reply.encode(into: &out)
+                        if out.readableBytes > 0 { context.writeAndFlush(wrapOutboundOut(out), promise: nil) }
+                        state = .admin(rights, busy: false)
+                        adminRead()
+                    }
+            case FrontendMessage.Code.terminate:
+                close()
+            case FrontendMessage.Code.parse, FrontendMessage.Code.bind, FrontendMessage.Code.execute:
+                refuseAdminPacket("extended query protocol not supported by admin console")
+            default:
+                refuseAdminPacket("unsupported packet type for admin console: \(type)")
+            }
+        } catch let error as ProtocolViolation {
+            sendFatal(.protocolViolation(error.message))
+        } catch {
+            sendFatal(.protocolViolation("\(error)"))
+        }
+    }
+
+    /// PgBouncer's answer to anything but a simple query: the error, ReadyForQuery, then a FATAL and close.
+    private func refuseAdminPacket(_ message: String) {
+        guard let context else { return }
+        var out = context.channel.allocator.buffer(capacity: 128)
+        PGError("08P01", message).encode(into: &out)
+        BackendMessage.readyForQuery(.idle).encode(into: &out)
+        context.write(wrapOutboundOut(out), promise: nil)
+        sendFatal(PGError("08P01", "bad packet", severity: "FATAL"))
+    }
+}

@@ -1,0 +1,93 @@
+// A snapshot of one client or server connection, taken on its own loop, for SHOW CLIENTS/SERVERS/POOLS/LISTS.
+import Foundation
+import NIOCore
+import NIOSSL
+import PoolCore
+
+struct ConnectionInfo: Sendable {
+    var isClient: Bool
+    var id: Int
+    var user: String
+    var database: String
+    /// PgBouncer's words: clients active/idle/waiting/login, servers active/idle/tested/new.
+    var state: String
+    var remote: SocketAddress?
+    var local: SocketAddress?
+    var connectedAt: Date
+    var requestAt: Date
+    var waitSeconds: Double
+    var link: Int?
+    var remotePID: Int
+    var tls: String
+    var applicationName: String
+    var preparedStatements: Int
+    var pool: PoolKey?
+    var poolMode: String
+
+    /// The `ptr`/`link` columns: an opaque handle that pairs a client row with its server row.
+    static func handle(_ id: Int) -> String { "0x" + String(id, radix: 16) }
+
+    static func wallClock(_ t: NIODeadline) -> Date {
+        Date(timeIntervalSinceNow: -Double((NIODeadline.now() - t).nanoseconds) / 1e9)
+    }
+
+    static func tlsText(_ channel: Channel?) -> String {
+        guard let channel else { return "" }
+        if let h = try? channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self), let v = h.tlsVersion { return "\(v)" }
+        if let h = try? channel.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self), let v = h.tlsVersion { return "\(v)" }
+        return ""
+    }
+}
+
+extension ClientConnection {
+    func info() -> ConnectionInfo {
+        let stateText: String
+        var pool: PoolKey?
+        var wait = 0.0
+        switch state {
+        case .linked:
+            stateText = "active"
+            pool = currentPool?.key
+        case .unlinked(let p):
+            stateText = "idle"
+            pool = p.key
+        case .waiting(let p):
+            stateText = welcomed ? "waiting" : "login"
+            pool = p.key
+            wait = Double((NIODeadline.now() - waitStarted).nanoseconds) / 1e9
+        case .admin:
+            stateText = "idle"
+        case .startup, .authenticating, .lookingUp:
+            stateText = "login"
+        case .closed:
+            stateText = "closed"
+        }
+        let channel = context?.channel
+        return ConnectionInfo(
+            isClient: true, id: waiterID, user: startup.user, database: startup.database, state: stateText,
+            remote: channel?.remoteAddress, local: channel?.localAddress, connectedAt: startup.connectedAt,
+            requestAt: ConnectionInfo.wallClock(lastRequest), waitSeconds: wait, link: linkedServer?.id, remotePID: 0,
+            tls: ConnectionInfo.tlsText(channel), applicationName: startup.parametersToApply["application_name"] ?? "",
+            preparedStatements: rewriter.statements.count, pool: pool, poolMode: mode.rawValue)
+    }
+}
+
+extension ServerConnection {
+    func info() -> ConnectionInfo {
+        let stateText: String
+        switch state {
+        case .linked: stateText = "active"
+        case .idle: stateText = "idle"
+        case .internalQuery: stateText = "tested"
+        case .connecting, .tlsRequested, .login: stateText = "new"
+        case .closed: stateText = "closed"
+        }
+        let channel = context?.channel
+        return ConnectionInfo(
+            isClient: false, id: id, user: target.user, database: pool?.key.database ?? target.database, state: stateText,
+            remote: channel?.remoteAddress, local: channel?.localAddress, connectedAt: connectedAt,
+            requestAt: ConnectionInfo.wallClock(lastUsed), waitSeconds: 0, link: linkedClientID, remotePID: Int(backendPID),
+            tls: ConnectionInfo.tlsText(channel), applicationName: linkedApplicationName, preparedStatements: statementsIfOwned?.count ?? 0,
+            pool: pool?.key, poolMode: "")
+    }
+}
