@@ -16,6 +16,10 @@ public struct StatementRewriter: Sendable {
     public private(set) var statements: [String: ClientStatement] = [:]
     /// A made-up error was answered: like PostgreSQL, skip the client's messages until its Sync.
     public private(set) var discarding = false
+    /// For SHOW STATS: named Parses from the client, Parses sent to servers, Binds of named statements.
+    public private(set) var clientParses = 0
+    public private(set) var serverParses = 0
+    public private(set) var binds = 0
     private let allocator = ByteBufferAllocator()
 
     public init() {}
@@ -58,6 +62,7 @@ public struct StatementRewriter: Sendable {
             let tail = allocator.buffer(buffer: body)
             let id = intern(tail)
             statements[name] = ClientStatement(id: id, parseTail: tail)
+            clientParses += 1
             if server.use(id) {
                 replies.append(.synthetic(.parseComplete))
             } else {
@@ -73,6 +78,7 @@ public struct StatementRewriter: Sendable {
             }
             // Unknown names never reach the server as they are: there they could name another client's statement.
             guard let s = statements[name] else { return unknown(name, replies: &replies) }
+            binds += 1
             ensurePrepared(s, on: &server, out: &out, replies: &replies)
             var frame = allocator.buffer(capacity: 5 + portal.utf8.count + 24 + body.readableBytes)
             frame.writeInteger(FrontendMessage.Code.bind)
@@ -190,13 +196,14 @@ public struct StatementRewriter: Sendable {
         return .pass
     }
 
-    private func ensurePrepared(_ s: ClientStatement, on server: inout ServerStatementCache, out: inout [ByteBuffer], replies: inout [PendingReply]) {
+    private mutating func ensurePrepared(_ s: ClientStatement, on server: inout ServerStatementCache, out: inout [ByteBuffer], replies: inout [PendingReply]) {
         if !server.use(s.id) {
             prepare(s.id, s.parseTail, on: &server, injected: true, out: &out, replies: &replies)
         }
     }
 
-    private func prepare(_ id: Int, _ tail: ByteBuffer, on server: inout ServerStatementCache, injected: Bool, out: inout [ByteBuffer], replies: inout [PendingReply]) {
+    private mutating func prepare(_ id: Int, _ tail: ByteBuffer, on server: inout ServerStatementCache, injected: Bool, out: inout [ByteBuffer], replies: inout [PendingReply]) {
+        serverParses += 1
         if let evicted = server.insert(id) {
             out.append(encode(.close(.statement, name: server.name(of: evicted))))
             replies.append(.close(injected: true))

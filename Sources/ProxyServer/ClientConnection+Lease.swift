@@ -44,6 +44,10 @@ extension ClientConnection {
         }
         loginTimer?.cancel()
         state = .linked
+        if let counters {
+            counters.serverAssignments += 1
+            counters.waitTime += Int((NIODeadline.now() - waitStarted).nanoseconds / 1000)
+        }
         linkedServer = server
         currentPool = pool
         linkedSameLoop = server.eventLoop === eventLoop

@@ -114,6 +114,8 @@ extension ClientConnection {
         }
         let pool = runtime.pool(entry: entry, clientUser: startup.user, clientKeys: keys, clientPassword: password, lookedUp: lookedUpSecret)
         mode = runtime.poolMode(entry: entry, user: startup.user, config: runtime.config)
+        statsKey = pool.key
+        counters = runtime.connections(on: eventLoop).counters(for: pool.key)
         if mode != .session && runtime.config.int("max_prepared_statements") > 0 {
             carriesStatements = true
             splitter.observe = FrameTypeSet(StatementRewriter.types)
@@ -127,7 +129,7 @@ extension ClientConnection {
         }
         state = .waiting(pool)
         waitStarted = .now()
-        runtime.whenNotPaused { pool.lease(for: self) }
+        runtime.whenNotPaused(database: pool.key.database) { pool.lease(for: self) }
     }
 
     /// AuthenticationOk, the server's parameters (with the client's own startup values), our key, ReadyForQuery.

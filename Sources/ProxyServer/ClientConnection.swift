@@ -62,6 +62,9 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     /// For SHOW CLIENTS: when the client last sent something, and when it began waiting for a server.
     var lastRequest = NIODeadline.now()
     var waitStarted = NIODeadline.now()
+    /// This loop's counters for the client's pool (fixed at login), and that pool's key.
+    var counters: PoolCounters?
+    var statsKey: PoolKey?
 
     init(context: ChannelHandlerContext, runtime: ProxyRuntime, tlsAvailable: Bool) {
         self.waiterID = runtime.nextID()
@@ -112,6 +115,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
         var buffer = unwrapInboundIn(data)
         lastRequest = .now()
         if linkedServer != nil {
+            counters?.received += buffer.readableBytes
             relay(buffer)
             return
         }
@@ -119,8 +123,10 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
         case .linked:
             relay(buffer)
         case .waiting:
+            counters?.received += buffer.readableBytes
             hold(buffer)
         case .unlinked(let pool):
+            counters?.received += buffer.readableBytes
             if buffer.readableBytes == 5 && buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) == FrontendMessage.Code.terminate {
                 // Terminate between transactions needs no server.
                 finish(reason: "client close request")
@@ -131,7 +137,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
             hold(buffer)
             state = .waiting(pool)
             waitStarted = lastRequest
-            runtime.whenNotPaused { pool.lease(for: self) }
+            runtime.whenNotPaused(database: pool.key.database) { pool.lease(for: self) }
         case .startup, .authenticating, .lookingUp:
             inbound.writeBuffer(&buffer)
             processLogin()
@@ -230,9 +236,13 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
         guard let context, let server = linkedServer else { return }
         for f in failed { rewriter.parseFailed(f, server: &server.statements) }
         if buffers.count == 1 {
+            counters?.sent += buffers[0].readableBytes
             context.writeAndFlush(wrapOutboundOut(buffers[0]), promise: nil)
         } else {
-            for b in buffers { context.write(wrapOutboundOut(b), promise: nil) }
+            for b in buffers {
+                counters?.sent += b.readableBytes
+                context.write(wrapOutboundOut(b), promise: nil)
+            }
             context.flush()
         }
         if mode != .session {
@@ -314,7 +324,13 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
         case .startup, .authenticating, .lookingUp, .closed:
             break
         }
-        runtime.connections(on: eventLoop).clients[waiterID] = nil
+        let registry = runtime.connections(on: eventLoop)
+        if registry.clients.removeValue(forKey: waiterID) != nil, let counters {
+            // The client leaves the registry, so what its rewriter counted moves into the pool's totals.
+            counters.clientParses += rewriter.clientParses
+            counters.serverParses += rewriter.serverParses
+            counters.binds += rewriter.binds
+        }
         if admitted {
             admitted = false
             runtime.clientGone()

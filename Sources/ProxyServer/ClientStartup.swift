@@ -148,6 +148,9 @@ final class ClientStartup {
             return beginAdmin(config: config, runtime: runtime, negotiate: negotiate)
         }
         guard let entry = config.database(named: database) else { return .fail(.unknownDatabase(database)) }
+        if runtime.databases.isDisabled(entry.name) {
+            return .fail(PGError("08P01", "database \"\(entry.name)\" is disabled", severity: "FATAL"))
+        }
         let loaded = runtime.loaded
         guard let method = authMethod(config: config, runtime: runtime) else {
             return .fail(.featureNotSupported("auth_type \(config.string("auth_type")) is not supported"))

@@ -23,6 +23,7 @@ struct ConnectionInfo: Sendable {
     var preparedStatements: Int
     var pool: PoolKey?
     var poolMode: String
+    var closeNeeded = false
 
     /// The `ptr`/`link` columns: an opaque handle that pairs a client row with its server row.
     static func handle(_ id: Int) -> String { "0x" + String(id, radix: 16) }
@@ -88,6 +89,6 @@ extension ServerConnection {
             remote: channel?.remoteAddress, local: channel?.localAddress, connectedAt: connectedAt,
             requestAt: ConnectionInfo.wallClock(lastUsed), waitSeconds: 0, link: linkedClientID, remotePID: Int(backendPID),
             tls: ConnectionInfo.tlsText(channel), applicationName: linkedApplicationName, preparedStatements: statementsIfOwned?.count ?? 0,
-            pool: pool?.key, poolMode: "")
+            pool: pool?.key, poolMode: "", closeNeeded: closeNeeded)
     }
 }

@@ -4,4 +4,26 @@
 final class LoopConnections: @unchecked Sendable {
     var clients: [Int: ClientConnection] = [:]
     var servers: [Int: ServerConnection] = [:]
+    /// By pool; kept after the pool's connections close, so totals never go backwards.
+    var counters: [PoolKey: PoolCounters] = [:]
+
+    func counters(for key: PoolKey) -> PoolCounters {
+        if let c = counters[key] { return c }
+        let c = PoolCounters()
+        counters[key] = c
+        return c
+    }
+
+    /// This loop's totals per database, with what live clients' statement rewriters counted so far.
+    func totalsByDatabase() -> [String: StatsTotals] {
+        var out: [String: StatsTotals] = [:]
+        for (key, c) in counters { c.add(to: &out[key.database, default: StatsTotals()]) }
+        for client in clients.values {
+            guard let key = client.statsKey else { continue }
+            out[key.database, default: StatsTotals()].clientParses += client.rewriter.clientParses
+            out[key.database, default: StatsTotals()].serverParses += client.rewriter.serverParses
+            out[key.database, default: StatsTotals()].binds += client.rewriter.binds
+        }
+        return out
+    }
 }

@@ -49,6 +49,10 @@ public final class Proxy: Service, Sendable {
         let janitor = runtime.loops[0].scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [runtime] _ in
             for pool in runtime.allPools { pool.tick() }
         }
+        let period = Int64(max(runtime.config.seconds("stats_period"), 1) * 1000)
+        let sampler = runtime.loops[0].scheduleRepeatedTask(initialDelay: .milliseconds(period), delay: .milliseconds(period)) { [runtime] _ in
+            runtime.stats.sample(runtime)
+        }
         let signals = await UnixSignalsSequence(trapping: .sighup, .sigusr1, .sigusr2, .sigquit)
         // Signals keep being handled while clients drain, so SIGQUIT still exits at once then.
         let signalTask = Task { [self] in
@@ -69,6 +73,7 @@ public final class Proxy: Service, Sendable {
         logger.info("got shutdown signal: no new connections; waiting up to \(runtime.config.seconds("shutdown_timeout"))s for clients to finish")
         closeListeners()
         janitor.cancel()
+        sampler.cancel()
         await drain()
         signalTask.cancel()
         removePidfile()

@@ -34,6 +34,8 @@ public final class ProxyRuntime: Sendable {
     let cancelRegistry = CancelRegistry()
     let budget = ConnectionBudget()
     let statementCatalog = StatementCatalog()
+    let stats = StatsSampler()
+    let databases = DatabaseControl()
     private let registries: [LoopConnections]
     private let controlBox = NIOLockedValueBox<ProxyControl?>(nil)
     var control: ProxyControl? {
@@ -113,6 +115,11 @@ public final class ProxyRuntime: Sendable {
             return p.queue
         }
         for go in released { go() }
+    }
+
+    /// Runs `go` once neither the whole pooler nor `database` is paused.
+    func whenNotPaused(database: String, _ go: @escaping @Sendable () -> Void) {
+        whenNotPaused { [databases] in databases.whenNotPaused(database, go) }
     }
 
     /// Runs `go` now, or on RESUME when paused.

@@ -62,6 +62,13 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     /// Made-up replies due at the next `.cut`, and Parses the server did not carry out, for the client.
     private var synthesized: [SyntheticReply] = []
     private var failedParses: [FailedParse] = []
+    /// This loop's counters for the pool, and the marks query and transaction times are measured from.
+    private var counters: PoolCounters?
+    private var lastWrite = NIODeadline.now()
+    private var lastReady = NIODeadline.now()
+    private var transactionStart: NIODeadline?
+    /// RECONNECT: close instead of reusing when released.
+    var closeNeeded = false
     /// For SHOW SERVERS.
     let connectedAt = Date()
     private(set) var lastUsed = NIODeadline.now()
@@ -115,7 +122,9 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
 
     func channelActive(context: ChannelHandlerContext) {
         self.context = context
-        runtime.connections(on: eventLoop).servers[id] = self
+        let registry = runtime.connections(on: eventLoop)
+        registry.servers[id] = self
+        if let pool { counters = registry.counters(for: pool.key) }
         // server_connect_timeout covers the login too (PgBouncer's meaning): a server that accepts and then
         // says nothing must not hold a pool slot forever.
         let limit = max(target.connectTimeout, 0.1)
@@ -247,8 +256,24 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
         if type == BackendMessage.Code.readyForQuery {
             readyCount += 1
             if let raw = body.readInteger(as: UInt8.self), let s = TransactionStatus(rawValue: raw) { lastStatus = s }
+            if linkedClient != nil { countReady() }
         } else if type == BackendMessage.Code.parameterStatus, let name = body.readNullTerminatedString(), let value = body.readNullTerminatedString() {
             parameters[name] = value
+        }
+    }
+
+    /// A query ended (and, back to idle, a transaction): PgBouncer's xact/query counts and times.
+    private func countReady() {
+        guard let counters else { return }
+        let now = NIODeadline.now()
+        counters.queries += 1
+        // Pipelined queries: each is timed from the end of the one before, so the times add up to the busy time.
+        counters.queryTime += Int((now - max(lastWrite, lastReady)).nanoseconds / 1000)
+        lastReady = now
+        if lastStatus == .idle {
+            counters.xacts += 1
+            counters.xactTime += Int((now - (transactionStart ?? lastWrite)).nanoseconds / 1000)
+            transactionStart = nil
         }
     }
 
@@ -376,6 +401,7 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
         readyCount = 0
         state = .linked
         lastUsed = NIODeadline.now()
+        transactionStart = nil
         linkedClient = peer
         linkedSameLoop = peer.eventLoop === eventLoop
     }
@@ -384,6 +410,8 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     /// (transaction mode with prepared statements carried; empty otherwise).
     func writeFromClient(_ buffers: [ByteBuffer], expected: [PendingReply]) {
         guard let context, linkedClient != nil else { return }
+        lastWrite = .now()
+        if transactionStart == nil { transactionStart = lastWrite }
         if !expected.isEmpty {
             for reply in expected { replies.append(reply, out: &synthesized, failed: &failedParses) }
         }
@@ -422,6 +450,10 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
         failedParses.removeAll()
         guard clean, context != nil else {
             runtime.cancelRegistry.sendCancel(host: target.host, port: target.port, pid: backendPID, secret: backendSecret, on: eventLoop)
+            pool?.release(self, reusable: false)
+            return
+        }
+        if closeNeeded {
             pool?.release(self, reusable: false)
             return
         }

@@ -40,8 +40,14 @@ enum AdminConsole {
     static let commands: [any AdminCommand.Type] = [
         ShowHelp.self, ShowVersion.self, ShowConfig.self, ShowDatabases.self, ShowPools.self, ShowUsers.self,
         ShowLists.self, ShowState.self, ShowClients.self, ShowServers.self, ShowPreparedStatements.self,
-        PauseCommand.self, ResumeCommand.self, ReloadCommand.self, ShutdownCommand.self,
+        ShowStats.self, ShowStatsTotals.self, ShowStatsAverages.self, ShowTotals.self,
+        PauseCommand.self, ResumeCommand.self, ReloadCommand.self, ShutdownCommand.self, DisableCommand.self, EnableCommand.self,
+        KillCommand.self, KillClientCommand.self, ReconnectCommand.self, WaitCloseCommand.self, SetCommand.self,
     ]
+
+    /// What drivers ask for on connect; the console answers like PgBouncer so they get past it.
+    static let fakeParameters = ["client_encoding": "UTF-8", "default_transaction_isolation": "read committed",
+                                 "standard_conforming_strings": "on", "datestyle": "ISO", "timezone": "GMT"]
 
     private static let byName: [String: any AdminCommand.Type] = Dictionary(uniqueKeysWithValues: commands.map { ($0.name, $0) })
 
@@ -53,6 +59,11 @@ enum AdminConsole {
         var argument = line.argument
         if line.verb == "SHOW" {
             guard let what = line.argument else { return eventLoop.makeSucceededFuture(invalid) }
+            if let value = fakeParameters[what.lowercased()] {
+                var t = AdminTable([(what.lowercased(), .text)])
+                t.add([.text(value)])
+                return eventLoop.makeSucceededFuture(.table(t))
+            }
             key = "SHOW \(what.uppercased())"
             argument = nil
         }
@@ -61,7 +72,7 @@ enum AdminConsole {
         case (.none, .some), (.required, .none): return eventLoop.makeSucceededFuture(invalid)
         default: break
         }
-        if command.needsAdmin && rights != .admin {
+        if command.needsAdmin && rights != .admin && !(command == SetCommand.self && SetCommand.ignored.contains(line.setting?.key ?? "")) {
             return eventLoop.makeSucceededFuture(.error(PGError("08P01", "admin access needed")))
         }
         return command.run(AdminCall(runtime: runtime, argument: argument, eventLoop: eventLoop, clientID: clientID))

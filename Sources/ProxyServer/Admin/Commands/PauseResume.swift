@@ -1,4 +1,4 @@
-// PAUSE and RESUME: stop handing out servers (queued clients wait), and start again.
+// PAUSE [db] and RESUME [db]: stop handing out servers (queued clients wait), and start again.
 import NIOCore
 import PGWire
 
@@ -8,26 +8,20 @@ enum PauseCommand: AdminCommand {
 
     static func run(_ call: AdminCall) -> EventLoopFuture<AdminReply> {
         let runtime = call.runtime
+        let loop = call.eventLoop
+        if runtime.isPaused { return loop.makeSucceededFuture(.error(PGError("08P01", "already suspended/paused"))) }
         if let db = call.argument {
-            // Pausing one database needs per-pool pausing, which is not built yet: say so rather than pause all.
-            let message = runtime.config.database(named: db) == nil ? "no such database: \(db)" : "PAUSE of a single database is not supported yet"
-            return call.eventLoop.makeSucceededFuture(.error(PGError("08P01", message)))
+            if let refusal = AdminTarget.refuse(db, verb: "pause", runtime) { return loop.makeSucceededFuture(refusal) }
+            runtime.databases.setPaused(db, true)
+            runtime.logger.info("PAUSE \(db) from the admin console")
+        } else {
+            runtime.setPaused(true)
+            runtime.logger.info("PAUSE from the admin console: clients wait for RESUME")
         }
-        guard !runtime.isPaused else { return call.eventLoop.makeSucceededFuture(.error(PGError("08P01", "already suspended/paused"))) }
-        runtime.setPaused(true)
-        runtime.logger.info("PAUSE from the admin console: clients wait for RESUME")
-        // Like PgBouncer, answer once no server is in use any more: every client has reached a point where it
-        // gave its server back (transaction mode) or left (session mode).
-        let promise = call.eventLoop.makePromise(of: AdminReply.self)
-        waitUntilIdle(runtime, on: call.eventLoop, promise)
-        return promise.futureResult
-    }
-
-    private static func waitUntilIdle(_ runtime: ProxyRuntime, on loop: EventLoop, _ promise: EventLoopPromise<AdminReply>) {
-        runtime.gather { registry in registry.servers.values.filter { $0.info().state == "active" }.map(\.id) }.whenSuccess { active in
-            guard runtime.isPaused else { return promise.succeed(.error(PGError("08P01", "resumed before the pause completed"))) }
-            if active.isEmpty { return promise.succeed(.done(tag: "PAUSE")) }
-            loop.scheduleTask(in: .milliseconds(50)) { waitUntilIdle(runtime, on: loop, promise) }
+        // Like PgBouncer, answer once no server (of the database) is in use: every client has given its server
+        // back (transaction mode) or left (session mode).
+        return AdminTarget.waitUntil(runtime, on: loop, reply: .done(tag: "PAUSE")) { s in
+            s.info().state == "active" && (call.argument == nil || s.pool?.key.database == call.argument)
         }
     }
 }
@@ -38,13 +32,18 @@ enum ResumeCommand: AdminCommand {
 
     static func run(_ call: AdminCall) -> EventLoopFuture<AdminReply> {
         let runtime = call.runtime
+        let loop = call.eventLoop
         if let db = call.argument {
-            let message = runtime.config.database(named: db) == nil ? "no such database: \(db)" : "database \(db) is not paused"
-            return call.eventLoop.makeSucceededFuture(.error(PGError("08P01", message)))
+            guard runtime.config.database(named: db) != nil else { return loop.makeSucceededFuture(.error(PGError("08P01", "no such database: \(db)"))) }
+            guard runtime.databases.setPaused(db, false) else {
+                return loop.makeSucceededFuture(.error(PGError("08P01", "database \(db) is not paused")))
+            }
+            runtime.logger.info("RESUME \(db) from the admin console")
+            return loop.makeSucceededFuture(.done(tag: "RESUME"))
         }
-        guard runtime.isPaused else { return call.eventLoop.makeSucceededFuture(.error(PGError("08P01", "pooler is not paused/suspended"))) }
+        guard runtime.isPaused else { return loop.makeSucceededFuture(.error(PGError("08P01", "pooler is not paused/suspended"))) }
         runtime.setPaused(false)
         runtime.logger.info("RESUME from the admin console")
-        return call.eventLoop.makeSucceededFuture(.done(tag: "RESUME"))
+        return loop.makeSucceededFuture(.done(tag: "RESUME"))
     }
 }

@@ -26,7 +26,9 @@ enum ShowDatabases: AdminCommand {
                     entry.user.map { .text($0) } ?? .null, .int(limits.poolSize), .int(limits.minPoolSize), .int(limits.reservePoolSize),
                     .int(Int(config.seconds("server_lifetime"))), entry.poolMode.map { .text($0) } ?? .null, .null,
                     .int(entry.maxDBConnections ?? config.int("max_db_connections")), .int(runtime.budget.open(database: entry.name)),
-                    .int(config.int("max_db_client_connections")), .int(clientsPerDB[entry.name] ?? 0), 0, 0, .int(limits.reservePoolSize),
+                    .int(config.int("max_db_client_connections")), .int(clientsPerDB[entry.name] ?? 0),
+                    .int(runtime.databases.isPaused(entry.name) ? 1 : 0), .int(runtime.databases.isDisabled(entry.name) ? 1 : 0),
+                    .int(limits.reservePoolSize),
                 ])
             }
             return .table(t)

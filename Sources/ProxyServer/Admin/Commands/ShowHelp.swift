@@ -8,11 +8,19 @@ enum ShowHelp: AdminCommand {
         let lines = [
             "SHOW HELP|CONFIG|DATABASES|POOLS|CLIENTS|SERVERS|USERS|VERSION",
             "SHOW LISTS|STATE|PREPARED_STATEMENTS",
-            "PAUSE",
-            "RESUME",
+            "SHOW STATS|STATS_TOTALS|STATS_AVERAGES|TOTALS",
+            "SET key = arg",
             "RELOAD",
+            "PAUSE [<db>]",
+            "RESUME [<db>]",
+            "DISABLE <db>",
+            "ENABLE <db>",
+            "RECONNECT [<db>]",
+            "KILL [<db>]",
+            "KILL_CLIENT <client_id>",
             "SHUTDOWN",
             "SHUTDOWN WAIT_FOR_SERVERS|WAIT_FOR_CLIENTS",
+            "WAIT_CLOSE [<db>]",
         ]
         let detail = lines.map { "\n\t" + $0 }.joined()
         return call.eventLoop.makeSucceededFuture(.notice(message: "Console usage", detail: detail, tag: "SHOW"))

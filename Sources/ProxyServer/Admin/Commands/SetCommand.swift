@@ -1,0 +1,31 @@
+// SET key = value: change a setting at run time, checked like the file (RELOAD puts the file's values back).
+import NIOCore
+import PGWire
+
+enum SetCommand: AdminCommand {
+    static let name = "SET"
+    static let argument = AdminArgument.required
+    /// Session parameters drivers set on connect: accepted and ignored, as PgBouncer does.
+    static let ignored: Set<String> = ["client_encoding", "default_transaction_isolation", "standard_conforming_strings", "datestyle", "timezone"]
+
+    static func run(_ call: AdminCall) -> EventLoopFuture<AdminReply> {
+        let text = call.argument!
+        guard let eq = text.firstIndex(of: "=") else { return call.eventLoop.makeSucceededFuture(.error(PGError("08P01", "SET failed"))) }
+        let key = String(text[..<eq]), value = String(text[text.index(after: eq)...])
+        if ignored.contains(key) {
+            return call.eventLoop.makeSucceededFuture(.notice(message: "SET ignored", detail: nil, tag: "SET"))
+        }
+        let runtime = call.runtime
+        var loaded = runtime.loaded
+        switch loaded.config.setting(key, to: value) {
+        case .failure(let m):
+            runtime.logger.warning("SET \(key) = \(value) from the admin console refused: \(m.text)")
+            return call.eventLoop.makeSucceededFuture(.error(PGError("08P01", "SET failed")))
+        case .success(let config):
+            loaded.config = config
+            runtime.swap(loaded)
+            runtime.logger.info("SET \(key) = \(value) from the admin console")
+            return call.eventLoop.makeSucceededFuture(.done(tag: "SET \(key)=\(value)"))
+        }
+    }
+}

@@ -1,0 +1,111 @@
+// Traffic counters of one pool on one event loop: plain integers, because only that loop ever changes them.
+import NIOCore
+
+/// Loop-confined, like `LoopConnections` that holds it. SHOW STATS sums every loop's counters for a database.
+final class PoolCounters: @unchecked Sendable {
+    var serverAssignments = 0
+    var xacts = 0
+    var queries = 0
+    var received = 0
+    var sent = 0
+    /// Microseconds.
+    var xactTime = 0
+    var queryTime = 0
+    var waitTime = 0
+    var clientParses = 0
+    var serverParses = 0
+    var binds = 0
+
+    func add(to t: inout StatsTotals) {
+        t.serverAssignments += serverAssignments
+        t.xacts += xacts
+        t.queries += queries
+        t.received += received
+        t.sent += sent
+        t.xactTime += xactTime
+        t.queryTime += queryTime
+        t.waitTime += waitTime
+        t.clientParses += clientParses
+        t.serverParses += serverParses
+        t.binds += binds
+    }
+}
+
+/// The same figures, summed, as a value (per database in SHOW STATS).
+struct StatsTotals: Sendable, Equatable {
+    var serverAssignments = 0
+    var xacts = 0
+    var queries = 0
+    var received = 0
+    var sent = 0
+    var xactTime = 0
+    var queryTime = 0
+    var waitTime = 0
+    var clientParses = 0
+    var serverParses = 0
+    var binds = 0
+
+    static func + (a: StatsTotals, b: StatsTotals) -> StatsTotals {
+        var s = a
+        s.serverAssignments += b.serverAssignments
+        s.xacts += b.xacts
+        s.queries += b.queries
+        s.received += b.received
+        s.sent += b.sent
+        s.xactTime += b.xactTime
+        s.queryTime += b.queryTime
+        s.waitTime += b.waitTime
+        s.clientParses += b.clientParses
+        s.serverParses += b.serverParses
+        s.binds += b.binds
+        return s
+    }
+
+    static func - (a: StatsTotals, b: StatsTotals) -> StatsTotals {
+        var s = a
+        s.serverAssignments -= b.serverAssignments
+        s.xacts -= b.xacts
+        s.queries -= b.queries
+        s.received -= b.received
+        s.sent -= b.sent
+        s.xactTime -= b.xactTime
+        s.queryTime -= b.queryTime
+        s.waitTime -= b.waitTime
+        s.clientParses -= b.clientParses
+        s.serverParses -= b.serverParses
+        s.binds -= b.binds
+        return s
+    }
+}
+
+/// PgBouncer's averages over the last stats_period: rates per second, times per transaction or query.
+struct StatsAverages: Sendable, Equatable {
+    var serverAssignments = 0.0
+    var xacts = 0.0
+    var queries = 0.0
+    var received = 0.0
+    var sent = 0.0
+    var xactTime = 0.0
+    var queryTime = 0.0
+    var waitTime = 0.0
+    var clientParses = 0.0
+    var serverParses = 0.0
+    var binds = 0.0
+
+    init() {}
+
+    init(delta d: StatsTotals, seconds: Double) {
+        guard seconds > 0 else { return }
+        serverAssignments = Double(d.serverAssignments) / seconds
+        xacts = Double(d.xacts) / seconds
+        queries = Double(d.queries) / seconds
+        received = Double(d.received) / seconds
+        sent = Double(d.sent) / seconds
+        xactTime = d.xacts > 0 ? Double(d.xactTime) / Double(d.xacts) : 0
+        queryTime = d.queries > 0 ? Double(d.queryTime) / Double(d.queries) : 0
+        waitTime = d.serverAssignments > 0 ? Double(d.waitTime) / Double(d.serverAssignments) : 0
+        clientParses = Double(d.clientParses) / seconds
+        serverParses = Double(d.serverParses) / seconds
+        binds = Double(d.binds) / seconds
+    }
+}
