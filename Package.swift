@@ -22,6 +22,8 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CLibCrypto", path: "Sources/CLibCrypto"),
+        .systemLibrary(name: "CPgQuery", path: "Sources/CPgQuery"),
+        .target(name: "SQLAnalysis", dependencies: ["CPgQuery"]),
         .target(
             name: "PGWire",
             dependencies: [
@@ -35,7 +37,7 @@ let package = Package(
         .target(
             name: "ProxyServer",
             dependencies: [
-                "PGWire", "PoolCore", "Config",
+                "PGWire", "PoolCore", "Config", "SQLAnalysis",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -56,6 +58,7 @@ let package = Package(
         .testTarget(name: "PGWireTests", dependencies: ["PGWire", .product(name: "NIOCore", package: "swift-nio")],
                     resources: []),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
+        .testTarget(name: "SQLAnalysisTests", dependencies: ["SQLAnalysis"]),
         .testTarget(name: "PoolCoreTests", dependencies: ["PoolCore", "PGWire", .product(name: "NIOCore", package: "swift-nio")]),
     ],
     swiftLanguageModes: [.v6]

@@ -14,11 +14,19 @@ extension ClientConnection {
             return
         }
         let wanted = startup.wantedParameters
+        let session = sessionSettings
+        let startupNames = startup.startupNames
         // Same thread (the usual case, by affinity): no hop, so a transaction-mode lease costs no extra loop turn.
         let onServerLoop: @Sendable () -> Void = {
-            let sql = ParameterSync.statements(wanted: wanted, current: server.parameters)
+            // Session settings first: a RESET there must not undo a startup parameter set after it.
+            var sql = server.sessionSettings.isEmpty && session.isEmpty
+                ? "" : SessionSync.statements(client: session, server: server.sessionSettings, skipping: startupNames)
+            sql += ParameterSync.statements(wanted: wanted, current: server.parameters)
             let proceed: (PGError?) -> Void = { error in
-                if error == nil { server.link(self) }
+                if error == nil {
+                    server.sessionSettings = session
+                    server.link(self)
+                }
                 let params = server.parameters
                 if self.eventLoop.inEventLoop {
                     self.linkCompleted(server, pool: pool, parameters: params, error: error)
@@ -54,12 +62,7 @@ extension ClientConnection {
         tracker = LinkTracker()
         pool.noteWelcomeParameters(parameters)
         if !welcomed { sendWelcome(parameters: parameters) }
-        let early = held
-        held = []
-        if heldBytes > 1 << 20 { setReadingFromClient(true) }
-        heldBytes = 0
-        for b in early { relay(b) }
-        if !outgoing.isEmpty, let context { channelReadComplete(context: context) }
+        replayHeld()
         if mode != .session, linkedServer != nil {
             // Nothing asked of the server yet (the welcome's lease): outside session mode it goes back at once.
             considerRelease(answered: 0, status: .idle, atBoundary: true)
@@ -74,6 +77,9 @@ extension ClientConnection {
         case .keep:
             return
         case .release:
+            if probeAfter { return startProbe(server, pool: pool) }
+            // Pinned (LISTEN, an advisory lock, ...): the server stays until a probe finds the state undone.
+            if !pinReasons.isEmpty { return }
             state = .unlinked(pool)
             linkedServer = nil
             if server.eventLoop === eventLoop {

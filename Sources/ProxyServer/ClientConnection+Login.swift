@@ -30,7 +30,7 @@ extension ClientConnection {
                 } catch {
                     return sendFatal(.protocolViolation("\(error)"))
                 }
-            case .waiting, .unlinked, .linked, .closed, .lookingUp, .admin:
+            case .waiting, .unlinked, .linked, .closed, .lookingUp, .admin, .settling:
                 return
             }
             switch step {
@@ -116,9 +116,10 @@ extension ClientConnection {
         mode = runtime.poolMode(entry: entry, user: startup.user, config: runtime.config)
         statsKey = pool.key
         counters = runtime.connections(on: eventLoop).counters(for: pool.key)
-        if mode != .session && runtime.config.int("max_prepared_statements") > 0 {
-            carriesStatements = true
-            splitter.observe = FrameTypeSet(StatementRewriter.types)
+        if mode != .session {
+            // Query and Parse are read for session-changing SQL; with prepared statements carried, all the rest too.
+            carriesStatements = runtime.config.int("max_prepared_statements") > 0
+            splitter.observe = FrameTypeSet(carriesStatements ? StatementRewriter.types : Self.inspectedTypes)
         }
         if mode != .session, let known = pool.welcomeParameters {
             // Outside session mode the welcome needs no server: the pool knows what its servers report,

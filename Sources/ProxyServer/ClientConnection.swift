@@ -22,6 +22,9 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
         case unlinked(ServerPool)
         /// The server is `linkedServer` (from `currentPool`): kept there, not here, so the data path never copies the enum.
         case linked
+        /// Transaction mode, after a transaction that may have changed the session: the server is being asked
+        /// what state is left on it; bytes the client sends meanwhile are held.
+        case settling(ServerPool)
         /// Logged in to the admin console; `busy` while a command's answer is pending.
         case admin(AdminRights, busy: Bool)
         case closed
@@ -59,6 +62,14 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     /// Replies the frames in `outgoing` will get, and frames that replace the one just dropped.
     var expected: [PendingReply] = []
     var replacement: [ByteBuffer] = []
+    /// Settings the client's session has (pg_settings source 'session'), carried to every server it lands on.
+    var sessionSettings: [String: String] = [:]
+    /// Custom settings (x.y) the client ever set: the probe asks for them by name.
+    var customSettingNames: Set<String> = []
+    /// The current transaction ran SQL that may change the session: probe before letting the server go.
+    var probeAfter = false
+    /// Why the client may not move between servers (LISTEN, advisory lock, ...); empty when it may.
+    var pinReasons: [String] = []
     /// For SHOW CLIENTS: when the client last sent something, and when it began waiting for a server.
     var lastRequest = NIODeadline.now()
     var waitStarted = NIODeadline.now()
@@ -105,7 +116,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
                 switch state {
                 case .startup, .authenticating, .lookingUp: sendFatal(.loginTimeout())
                 case .waiting where !welcomed: sendFatal(.loginTimeout())
-                case .waiting, .unlinked, .linked, .closed, .admin: break
+                case .waiting, .unlinked, .linked, .closed, .admin, .settling: break
                 }
             }
         }
@@ -122,7 +133,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
         switch state {
         case .linked:
             relay(buffer)
-        case .waiting:
+        case .waiting, .settling:
             counters?.received += buffer.readableBytes
             hold(buffer)
         case .unlinked(let pool):
@@ -204,9 +215,14 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
                 case .counted(let type):
                     tracker.clientSent(type)
                 case .observed(let type, let body):
-                    // Observed only when statements are carried. What the rewriter drops while it discards never
-                    // reaches the server, so it is not counted either.
+                    // Outside session mode only. What the rewriter drops while it discards never reaches the server,
+                    // so it is not counted either.
                     guard let server = linkedServer else { return .pass }
+                    if type == FrontendMessage.Code.query || type == FrontendMessage.Code.parse { inspect(type, body) }
+                    guard carriesStatements else {
+                        tracker.clientSent(type)
+                        return .pass
+                    }
                     if !rewriter.discarding || type == FrontendMessage.Code.sync { tracker.clientSent(type) }
                     return try rewriter.rewrite(type: type, body: body, server: &server.statements, intern: runtime.statementCatalog.id(for:),
                                                 out: &replacement, replies: &expected)
@@ -272,7 +288,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
             pool.cancelWait(self)
             answerHeldAsCancelled()
             state = .unlinked(pool)
-        case .startup, .authenticating, .lookingUp, .waiting, .unlinked, .closed, .admin:
+        case .startup, .authenticating, .lookingUp, .waiting, .unlinked, .closed, .admin, .settling:
             break
         }
     }
@@ -311,15 +327,16 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
             guard let server else { preconditionFailure("linked without a server") }
             let tracker = self.tracker
             let boundary = splitter.atFrameBoundary
-            let reset = mode == .session
+            let pinned = !pinReasons.isEmpty
+            let reset = mode == .session || pinned
             server.eventLoop.execute {
-                server.release(clean: boundary && tracker.settled(answered: server.readyCount), reset: reset)
+                server.release(clean: boundary && tracker.settled(answered: server.readyCount), reset: reset, mustClear: pinned)
             }
             logClose(reason)
         case .waiting(let pool):
             pool.cancelWait(self)
             logClose(reason)
-        case .unlinked, .admin:
+        case .unlinked, .admin, .settling:
             logClose(reason)
         case .startup, .authenticating, .lookingUp, .closed:
             break

@@ -28,8 +28,13 @@ final class ClientStartup {
     private(set) var database = ""
     /// Startup parameters the client asked for that its server session must have.
     private(set) var parametersToApply: [String: String] = [:] {
-        didSet { wantedParameters = ParameterSync.wantedList(parametersToApply) }
+        didSet {
+            wantedParameters = ParameterSync.wantedList(parametersToApply)
+            startupNames = Set(parametersToApply.keys.map { $0.lowercased() })
+        }
     }
+    /// The same names, lower-case as pg_settings spells them.
+    private(set) var startupNames: Set<String> = []
     /// The same, prepared once for the check made on every lease.
     private(set) var wantedParameters: [ParameterSync.Wanted] = []
     let cancelPID: Int32

@@ -24,6 +24,7 @@ struct ConnectionInfo: Sendable {
     var pool: PoolKey?
     var poolMode: String
     var closeNeeded = false
+    var pinned = ""
 
     /// The `ptr`/`link` columns: an opaque handle that pairs a client row with its server row.
     static func handle(_ id: Int) -> String { "0x" + String(id, radix: 16) }
@@ -52,6 +53,9 @@ extension ClientConnection {
         case .unlinked(let p):
             stateText = "idle"
             pool = p.key
+        case .settling(let p):
+            stateText = "active"
+            pool = p.key
         case .waiting(let p):
             stateText = welcomed ? "waiting" : "login"
             pool = p.key
@@ -69,7 +73,8 @@ extension ClientConnection {
             remote: channel?.remoteAddress, local: channel?.localAddress, connectedAt: startup.connectedAt,
             requestAt: ConnectionInfo.wallClock(lastRequest), waitSeconds: wait, link: linkedServer?.id, remotePID: 0,
             tls: ConnectionInfo.tlsText(channel), applicationName: startup.parametersToApply["application_name"] ?? "",
-            preparedStatements: rewriter.statements.count, pool: pool, poolMode: mode.rawValue)
+            preparedStatements: rewriter.statements.count, pool: pool, poolMode: mode.rawValue,
+            pinned: pinReasons.joined(separator: ", "))
     }
 }
 

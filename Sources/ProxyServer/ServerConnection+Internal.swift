@@ -67,3 +67,20 @@ extension ServerConnection {
 
     /// The client is finished with this server: reuse it if it is clean, otherwise cancel and close it.
 }
+
+extension ServerConnection {
+    /// Between transactions: unlinks the client and asks the server what session state is left on it.
+    func probeSession(custom: Set<String>, done: @escaping (Result<SessionSnapshot, PGError>) -> Void) {
+        eventLoop.preconditionInEventLoop()
+        guard case .linked = state else { return done(.failure(.serverUnreachable("server connection not in use"))) }
+        unlinkForInternalUse()
+        runInternal(SessionSnapshot.sql(custom: custom)) { [self] error in
+            if let error { return done(.failure(error)) }
+            guard let row = internalRow, let snapshot = SessionSnapshot(row: row) else {
+                return done(.failure(.protocolViolation("unexpected answer to the session probe")))
+            }
+            sessionSettings = snapshot.settings
+            done(.success(snapshot))
+        }
+    }
+}

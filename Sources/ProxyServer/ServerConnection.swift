@@ -67,6 +67,8 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     private var lastWrite = NIODeadline.now()
     private var lastReady = NIODeadline.now()
     private var transactionStart: NIODeadline?
+    /// Settings this session has that differ from a fresh one (as the last probe or sync left them).
+    var sessionSettings: [String: String] = [:]
     /// RECONNECT: close instead of reusing when released.
     var closeNeeded = false
     /// For SHOW SERVERS.
@@ -406,6 +408,15 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
         linkedSameLoop = peer.eventLoop === eventLoop
     }
 
+    /// The client lets go of the server while pgswift still uses it (the session probe).
+    func unlinkForInternalUse() {
+        linkedClient = nil
+        replies.removeAll()
+        synthesized.removeAll()
+        failedParses.removeAll()
+        state = .idle
+    }
+
     /// Forwards client bytes; `flush` at the end of a read batch. `expected` lists the replies they will get
     /// (transaction mode with prepared statements carried; empty otherwise).
     func writeFromClient(_ buffers: [ByteBuffer], expected: [PendingReply]) {
@@ -439,7 +450,8 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     /// `reset`: run server_reset_query first (session mode, or server_reset_query_always).
-    func release(clean clientClean: Bool, reset: Bool) {
+    /// `mustClear`: the client left state on the session (pinned); without a reset query the server cannot be reused.
+    func release(clean clientClean: Bool, reset: Bool, mustClear: Bool = false) {
         eventLoop.preconditionInEventLoop()
         guard case .linked = state else { return }
         state = .idle
@@ -453,7 +465,7 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
             pool?.release(self, reusable: false)
             return
         }
-        if closeNeeded {
+        if closeNeeded || (mustClear && target.resetQuery.isEmpty) {
             pool?.release(self, reusable: false)
             return
         }
@@ -461,8 +473,9 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
             pool?.release(self, reusable: true)
             return
         }
-        // DISCARD ALL (the usual reset) drops prepared statements; any other reset query might too.
+        // DISCARD ALL (the usual reset) drops prepared statements and settings; any other reset query might too.
         statements.removeAll()
+        sessionSettings = [:]
         runInternal(target.resetQuery) { error in
             self.pool?.release(self, reusable: error == nil && self.lastStatus == .idle)
         }

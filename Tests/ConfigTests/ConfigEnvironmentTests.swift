@@ -100,12 +100,12 @@ struct ConfigEnvironmentTests {
     @Test("a key accepted only for compatibility warns, naming the key and its place")
     func acceptedWithWarning() throws {
         let dir = try TempDir()
-        let path = try dir.write("w.ini", "[pgbouncer]\nauth_type = trust\nserver_round_robin = 1\nstats_period = 30\n")
+        let path = try dir.write("w.ini", "[pgbouncer]\nauth_type = trust\nserver_round_robin = 1\ndns_max_ttl = 30\n")
         let c = try loadValid(path)
         #expect(c.bool("server_round_robin") == true)
         #expect(c.warnings.count == 2)
         #expect(c.warnings.contains { $0.hasPrefix("\(path):3: ") && $0.contains("server_round_robin") })
-        #expect(c.warnings.contains { $0.hasPrefix("\(path):4: ") && $0.contains("stats_period") })
+        #expect(c.warnings.contains { $0.hasPrefix("\(path):4: ") && $0.contains("dns_max_ttl") })
     }
 
     @Test("a compatibility key left at its default does not warn; implemented keys never do")

@@ -24,7 +24,7 @@ enum ConnectionTable {
             ("type", .text), ("user", .text), ("database", .text), ("replication", .text), ("state", .text), ("addr", .text),
             ("port", .int4), ("local_addr", .text), ("local_port", .int4), ("connect_time", .text), ("request_time", .text),
             ("wait", .int4), ("wait_us", .int4), ("close_needed", .int4), ("ptr", .text), ("link", .text), ("remote_pid", .int4),
-            ("tls", .text), ("application_name", .text), ("prepared_statements", .int4), ("id", .int4), ("pool_mode", .text),
+            ("tls", .text), ("application_name", .text), ("prepared_statements", .int4), ("id", .int4), ("pool_mode", .text), ("pinned", .text),
         ])
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
@@ -38,7 +38,7 @@ enum ConnectionTable {
                 .text(formatter.string(from: i.connectedAt)), .text(formatter.string(from: i.requestAt)),
                 .int(Int(wait)), .int(Int((i.waitSeconds - wait) * 1_000_000)), .int(i.closeNeeded ? 1 : 0), .text(ConnectionInfo.handle(i.id)),
                 .text(i.link.map(ConnectionInfo.handle) ?? ""), .int(i.remotePID), .text(i.tls), .text(i.applicationName),
-                .int(i.preparedStatements), .int(i.id), .text(i.poolMode),
+                .int(i.preparedStatements), .int(i.id), .text(i.poolMode), .text(i.pinned),
             ])
         }
         return t

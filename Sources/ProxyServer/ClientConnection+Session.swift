@@ -1,0 +1,104 @@
+// Transaction mode: session state a client creates follows it (settings) or keeps it on its server (LISTEN, locks...).
+import NIOCore
+import PGWire
+import PoolCore
+import SQLAnalysis
+
+extension ClientConnection {
+    /// The frames inspected for session-changing SQL: Query, and Parse (whose text runs at Execute).
+    static let inspectedTypes: [UInt8] = [FrontendMessage.Code.query, FrontendMessage.Code.parse]
+
+    /// Notes whether a Query or Parse may change the session, so the server is probed before it goes back.
+    func inspect(_ type: UInt8, _ body: ByteBuffer) {
+        guard !probeAfter else { return }
+        body.withUnsafeReadableBytes { raw in
+            var start = 0
+            if type == FrontendMessage.Code.parse {
+                guard let nameEnd = raw.firstIndex(of: 0) else { return }
+                start = nameEnd + 1
+            }
+            let rest = UnsafeRawBufferPointer(rebasing: raw[start...])
+            let end = rest.firstIndex(of: 0) ?? rest.count
+            guard let effect = SessionStateScan.effect(of: UnsafeRawBufferPointer(rebasing: rest[..<end])) else { return }
+            probeAfter = true
+            customSettingNames.formUnion(effect.customSettings)
+        }
+    }
+
+    /// The transaction is over and may have changed the session: hold the client's next bytes, ask the server.
+    func startProbe(_ server: ServerConnection, pool: ServerPool) {
+        probeAfter = false
+        let customNames = customSettingNames
+        state = .settling(pool)
+        linkedServer = nil
+        let onServerLoop: @Sendable () -> Void = {
+            server.probeSession(custom: customNames) { result in
+                // Pinned: the server stays this client's, so it is linked again before anyone else can lease it.
+                if case .success(let s) = result, !s.pinReasons.isEmpty { server.link(self) }
+                if self.eventLoop.inEventLoop {
+                    self.probed(server, pool: pool, result)
+                } else {
+                    self.eventLoop.execute { self.probed(server, pool: pool, result) }
+                }
+            }
+        }
+        if server.eventLoop === eventLoop { onServerLoop() } else { server.eventLoop.execute(onServerLoop) }
+    }
+
+    private func probed(_ server: ServerConnection, pool: ServerPool, _ result: Result<SessionSnapshot, PGError>) {
+        let pinnedNow: Bool
+        if case .success(let s) = result { pinnedNow = !s.pinReasons.isEmpty } else { pinnedNow = false }
+        guard case .settling = state else {
+            // The client left while the server answered: a pinned session is cleared (or closed), a clean one reused.
+            server.eventLoop.execute {
+                if pinnedNow {
+                    server.release(clean: true, reset: true, mustClear: true)
+                } else {
+                    pool.release(server, reusable: (try? result.get()) != nil)
+                }
+            }
+            return
+        }
+        switch result {
+        case .failure(let error):
+            runtime.logger.warning("C-\(waiterID): session probe failed: \(error.message); closing that server connection")
+            server.eventLoop.execute { pool.release(server, reusable: false) }
+            moveOn(pool)
+        case .success(let snapshot):
+            sessionSettings = snapshot.settings
+            pinReasons = snapshot.pinReasons
+            if pinnedNow {
+                state = .linked
+                linkedServer = server
+                currentPool = pool
+                linkedSameLoop = server.eventLoop === eventLoop
+                tracker = LinkTracker()
+                replayHeld()
+            } else {
+                server.eventLoop.execute { pool.release(server, reusable: true) }
+                moveOn(pool)
+            }
+        }
+    }
+
+    /// Unlinked again: idle, or straight back in the queue if the client already sent its next request.
+    private func moveOn(_ pool: ServerPool) {
+        guard !held.isEmpty else {
+            state = .unlinked(pool)
+            return
+        }
+        state = .waiting(pool)
+        waitStarted = .now()
+        runtime.whenNotPaused(database: pool.key.database) { pool.lease(for: self) }
+    }
+
+    /// Sends what the client said while it had no server, now that it has one.
+    func replayHeld() {
+        let early = held
+        held = []
+        if heldBytes > 1 << 20 { setReadingFromClient(true) }
+        heldBytes = 0
+        for b in early { relay(b) }
+        if !outgoing.isEmpty, let context { channelReadComplete(context: context) }
+    }
+}

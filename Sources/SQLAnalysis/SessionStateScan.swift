@@ -1,0 +1,92 @@
+// Decides whether a client's SQL may change state that lives in its server session (settings, LISTEN, locks, temp tables...).
+import CPgQuery
+import Foundation
+
+/// Two stages: a scan for keywords that costs nothing measurable, then PostgreSQL's own parser (libpg_query) on the few
+/// texts that pass it, so that `UPDATE t SET x = 1` is not taken for a SET.
+public enum SessionStateScan {
+    /// Words without which no statement can touch session state. "listen" also covers UNLISTEN, "set" RESET and set_config.
+    static let keywords: [[UInt8]] = ["set", "listen", "advisory", "hold", "temp", "prepare", "deallocate", "discard",
+                                      "close", "drop", "declare"].map { Array($0.utf8) }
+
+    /// Parse-tree node names and function names whose presence means the session may have changed.
+    /// Functions are matched as name nodes ({"String":{"sval":...}}), so a string constant with the same text is not one.
+    static let markers = ["VariableSetStmt", "DiscardStmt", "ListenStmt", "UnlistenStmt", "DeclareCursorStmt", "ClosePortalStmt",
+                          "\"relpersistence\":\"t\"", "PrepareStmt", "DeallocateStmt", "DropStmt",
+                          "{\"String\":{\"sval\":\"set_config\"", "{\"String\":{\"sval\":\"pg_advisory_lock",
+                          "{\"String\":{\"sval\":\"pg_try_advisory_lock", "{\"String\":{\"sval\":\"pg_advisory_unlock"]
+
+    /// What running some SQL may do to its session.
+    public struct Effect: Equatable, Sendable {
+        /// Custom settings (with a dot in the name) it sets: PostgreSQL lists those nowhere, so they must be named.
+        public var customSettings: [String] = []
+    }
+
+    /// nil if running `sql` leaves the session as it found it; otherwise what it may change.
+    public static func effect(of sql: UnsafeRawBufferPointer) -> Effect? {
+        guard containsKeyword(sql) else { return nil }
+        let text = String(decoding: sql, as: UTF8.self)
+        let result = text.withCString { pg_query_parse($0) }
+        defer { pg_query_free_parse_result(result) }
+        // Text PostgreSQL cannot parse fails there too, and a failed statement changes nothing.
+        guard result.error == nil, let tree = result.parse_tree else { return nil }
+        let json = String(cString: tree)
+        guard markers.contains(where: { json.contains($0) }) else { return nil }
+        var effect = Effect()
+        if json.contains("."), let root = try? JSONSerialization.jsonObject(with: Data(json.utf8)) {
+            collectCustomSettings(root, into: &effect.customSettings)
+        }
+        return effect
+    }
+
+    public static func effect(of sql: String) -> Effect? {
+        var s = sql
+        return s.withUTF8 { effect(of: UnsafeRawBufferPointer($0)) }
+    }
+
+    public static func mayChangeSession(_ sql: String) -> Bool { effect(of: sql) != nil }
+
+    /// Names set by SET x.y / RESET x.y and by set_config('x.y', ...) with a literal name.
+    private static func collectCustomSettings(_ node: Any, into names: inout [String]) {
+        if let dict = node as? [String: Any] {
+            if let set = dict["VariableSetStmt"] as? [String: Any], let name = set["name"] as? String, name.contains(".") {
+                names.append(name.lowercased())
+            }
+            if let call = dict["FuncCall"] as? [String: Any], functionName(call) == "set_config",
+               let args = call["args"] as? [Any], let first = args.first as? [String: Any],
+               let constant = first["A_Const"] as? [String: Any], let str = constant["sval"] as? [String: Any],
+               let name = str["sval"] as? String, name.contains(".") {
+                names.append(name.lowercased())
+            }
+            for value in dict.values { collectCustomSettings(value, into: &names) }
+        } else if let array = node as? [Any] {
+            for value in array { collectCustomSettings(value, into: &names) }
+        }
+    }
+
+    private static func functionName(_ call: [String: Any]) -> String? {
+        guard let parts = call["funcname"] as? [Any], let last = parts.last as? [String: Any],
+              let string = last["String"] as? [String: Any] else { return nil }
+        return string["sval"] as? String
+    }
+
+    /// A case-insensitive search for any keyword; ASCII letters only, so folding is one OR.
+    static func containsKeyword(_ sql: UnsafeRawBufferPointer) -> Bool {
+        let n = sql.count
+        var i = 0
+        while i < n {
+            let c = sql[i] | 0x20
+            // Every keyword starts with one of these letters: skip the rest quickly.
+            if c == UInt8(ascii: "s") || c == UInt8(ascii: "l") || c == UInt8(ascii: "a") || c == UInt8(ascii: "h")
+                || c == UInt8(ascii: "t") || c == UInt8(ascii: "p") || c == UInt8(ascii: "d") || c == UInt8(ascii: "c") {
+                for k in keywords where k[0] == c && i + k.count <= n {
+                    var j = 1
+                    while j < k.count && sql[i + j] | 0x20 == k[j] { j += 1 }
+                    if j == k.count { return true }
+                }
+            }
+            i += 1
+        }
+        return false
+    }
+}

@@ -1,0 +1,421 @@
+// StatementRewriter as step tables over real frames: what passes, what is dropped, the frames sent in its place
+// (decoded back into FrontendMessage) and the replies the server will owe, for one or two clients sharing servers.
+import NIOCore
+import PGWire
+import PoolCore
+import Testing
+
+@Suite("StatementRewriter")
+struct StatementRewriterTests {
+    /// Numbers statement texts as the proxy's catalog does: 1, 2, ... in order of first sight.
+    final class Interner {
+        private var ids: [ByteBuffer: Int] = [:]
+
+        func id(_ tail: ByteBuffer) -> Int {
+            if let id = ids[tail] { return id }
+            let id = ids.count + 1
+            ids[tail] = id
+            return id
+        }
+    }
+
+    enum Op: Sendable, CustomStringConvertible {
+        /// Client 0 or 1 sends this message to the server it is linked to.
+        case send(Int, FrontendMessage)
+        /// Both clients are now linked to server `n` (each server has its own cache).
+        case link(Int)
+        /// The server reports a Parse it did not carry out, to this client.
+        case parseFailed(Int, FailedParse)
+
+        var description: String {
+            switch self {
+            case .send(let c, let m): "client \(c) sends \(m)"
+            case .link(let n): "link to server \(n)"
+            case .parseFailed(let c, let f): "client \(c): parse failed \(f)"
+            }
+        }
+    }
+
+    struct Step: Sendable {
+        var op: Op
+        var verdict: FrameVerdict = .pass
+        /// The frames the rewriter put in the dropped frame's place.
+        var out: [FrontendMessage] = []
+        var replies: [PendingReply] = []
+        /// Checked when set: the client's statement names (sorted), the current server's statements, and so on.
+        var names: [String]?
+        var held: Set<Int>?
+        var discarding: Bool?
+        var generation: Int?
+    }
+
+    struct Scenario: Sendable, CustomTestStringConvertible {
+        var name: String
+        var capacity = 10
+        var steps: [Step]
+        var testDescription: String { name }
+    }
+
+    // MARK: table helpers
+
+    static let q1 = "SELECT 1", q2 = "SELECT $1::int4", q3 = "SELECT 3"
+
+    static func parse(_ name: String, _ query: String, _ types: [UInt32] = []) -> FrontendMessage {
+        .parse(name: name, query: query, parameterTypes: types)
+    }
+
+    /// A Bind with parameters and formats, which the rewritten Bind must carry unchanged.
+    static func bind(_ statement: String, portal: String = "") -> FrontendMessage {
+        .bind(portal: portal, statement: statement, parameterFormats: [0, 1], parameters: [ByteBuffer(string: "42"), nil], resultFormats: [1])
+    }
+
+    static func shared(_ id: Int, generation: Int = 0) -> String { generation == 0 ? "pgswift_\(id)" : "pgswift_\(id)_\(generation)" }
+
+    static func unknown(_ name: String) -> PendingReply {
+        .synthetic(.error(sqlState: "26000", message: "prepared statement \"\(name)\" does not exist"))
+    }
+
+    static func send(
+        _ m: FrontendMessage, client: Int = 0, _ verdict: FrameVerdict, out: [FrontendMessage] = [], replies: [PendingReply] = [],
+        names: [String]? = nil, held: Set<Int>? = nil, discarding: Bool? = nil, generation: Int? = nil
+    ) -> Step {
+        Step(op: .send(client, m), verdict: verdict, out: out, replies: replies, names: names, held: held, discarding: discarding, generation: generation)
+    }
+
+    static func link(_ n: Int, held: Set<Int>? = nil) -> Step { Step(op: .link(n), held: held) }
+
+    static func failed(_ id: Int, injected: Bool, client: Int = 0, names: [String], held: Set<Int>) -> Step {
+        Step(op: .parseFailed(client, FailedParse(statement: id, injected: injected)), names: names, held: held)
+    }
+
+    /// A Parse forwarded under its shared name, as the client sent it otherwise.
+    static func forwarded(_ name: String, _ query: String, _ types: [UInt32] = [], id: Int, client: Int = 0, names: [String]? = nil) -> Step {
+        send(
+            parse(name, query, types), client: client, .drop, out: [parse(shared(id), query, types)], replies: [.parse(statement: id, injected: false)],
+            names: names)
+    }
+
+    // MARK: scenarios
+
+    static let scenarios: [Scenario] = [
+        Scenario(
+            name: "first Parse of a name: forwarded under its shared name",
+            steps: [
+                send(parse("a", q1), .drop, out: [parse("pgswift_1", q1)], replies: [.parse(statement: 1, injected: false)], names: ["a"], held: [1]),
+                send(bind("a", portal: "p"), .drop, out: [bind("pgswift_1", portal: "p")], replies: [.bind]),
+                send(.describe(.portal, name: "p"), .pass, replies: [.describe]),
+                send(.execute(portal: "p", maxRows: 0), .pass, replies: [.execute]),
+                send(.sync, .pass, replies: [.sync]),
+                send(.flush, .pass),
+                send(
+                    parse("b", q2, [23]), .drop, out: [parse("pgswift_2", q2, [23])], replies: [.parse(statement: 2, injected: false)],
+                    names: ["a", "b"], held: [1, 2]),
+            ]),
+        Scenario(
+            name: "same text from a second client on the same server: synthetic ParseComplete",
+            steps: [
+                forwarded("a", q1, id: 1),
+                send(parse("b", q1), client: 1, .drop, replies: [.synthetic(.parseComplete)], names: ["b"], held: [1]),
+                send(bind("b"), client: 1, .drop, out: [bind("pgswift_1")], replies: [.bind]),
+                send(.describe(.statement, name: "b"), client: 1, .drop, out: [.describe(.statement, name: "pgswift_1")], replies: [.describe]),
+                forwarded("c", q2, [23], id: 2, client: 1, names: ["b", "c"]),
+                send(bind("a"), .drop, out: [bind("pgswift_1")], replies: [.bind], names: ["a"]),
+            ]),
+        Scenario(
+            name: "Bind or Describe on a server without the statement: injected Parse first",
+            steps: [
+                forwarded("a", q2, [23], id: 1),
+                link(1, held: []),
+                send(
+                    bind("a"), .drop, out: [parse("pgswift_1", q2, [23]), bind("pgswift_1")], replies: [.parse(statement: 1, injected: true), .bind],
+                    held: [1]),
+                send(bind("a"), .drop, out: [bind("pgswift_1")], replies: [.bind]),
+                link(2, held: []),
+                send(
+                    .describe(.statement, name: "a"), .drop, out: [parse("pgswift_1", q2, [23]), .describe(.statement, name: "pgswift_1")],
+                    replies: [.parse(statement: 1, injected: true), .describe], held: [1]),
+                // The first server still holds it.
+                link(0, held: [1]),
+                send(bind("a"), .drop, out: [bind("pgswift_1")], replies: [.bind]),
+            ]),
+        Scenario(
+            name: "eviction at capacity: Close of the least recently used first",
+            capacity: 2,
+            steps: [
+                forwarded("a", q1, id: 1),
+                forwarded("b", q2, [23], id: 2),
+                // Using a makes b the least recently used.
+                send(bind("a"), .drop, out: [bind("pgswift_1")], replies: [.bind], held: [1, 2]),
+                send(
+                    parse("c", q3), .drop, out: [.close(.statement, name: "pgswift_2"), parse("pgswift_3", q3)],
+                    replies: [.close(injected: true), .parse(statement: 3, injected: false)], held: [1, 3]),
+                send(
+                    bind("b"), .drop, out: [.close(.statement, name: "pgswift_1"), parse("pgswift_2", q2, [23]), bind("pgswift_2")],
+                    replies: [.close(injected: true), .parse(statement: 2, injected: true), .bind], held: [2, 3]),
+                // Another client's synthetic ParseComplete counts as a use too.
+                send(parse("d", q3), client: 1, .drop, replies: [.synthetic(.parseComplete)], held: [2, 3]),
+                send(
+                    .describe(.statement, name: "a"), .drop,
+                    out: [.close(.statement, name: "pgswift_2"), parse("pgswift_1", q1), .describe(.statement, name: "pgswift_1")],
+                    replies: [.close(injected: true), .parse(statement: 1, injected: true), .describe], held: [1, 3]),
+            ]),
+        Scenario(
+            name: "Close of a statement: synthetic CloseComplete, the name forgotten, the server's copy kept",
+            steps: [
+                forwarded("a", q1, id: 1),
+                send(.close(.statement, name: "a"), .drop, replies: [.synthetic(.closeComplete)], names: [], held: [1]),
+                send(bind("a"), .drop, replies: [unknown("a")], discarding: true),
+                send(.sync, .pass, replies: [.sync], discarding: false),
+                send(parse("a", q1), .drop, replies: [.synthetic(.parseComplete)], names: ["a"], held: [1]),
+                // PostgreSQL closes a statement that does not exist without complaint.
+                send(.close(.statement, name: "never"), .drop, replies: [.synthetic(.closeComplete)], names: ["a"]),
+                send(.close(.statement, name: ""), .pass, replies: [.close(injected: false)]),
+                send(.close(.portal, name: "p"), .pass, replies: [.close(injected: false)], names: ["a"]),
+            ]),
+        Scenario(
+            name: "unknown name in Bind: 26000, then everything up to Sync dropped",
+            steps: [
+                send(bind("nope"), .drop, replies: [unknown("nope")], discarding: true),
+                send(.execute(portal: "", maxRows: 0), .drop, discarding: true),
+                send(parse("a", q1), .drop, names: [], discarding: true),
+                send(.describe(.statement, name: "a"), .drop, discarding: true),
+                send(.flush, .drop, discarding: true),
+                send(.query("SELECT 1"), .drop, discarding: true),
+                send(.sync, .pass, replies: [.sync], discarding: false),
+                send(.execute(portal: "", maxRows: 0), .pass, replies: [.execute]),
+            ]),
+        Scenario(
+            name: "unknown name in Describe: 26000; unnamed statements and portals pass",
+            steps: [
+                send(.describe(.statement, name: "nope"), .drop, replies: [unknown("nope")], discarding: true),
+                send(bind(""), .drop, discarding: true),
+                send(.sync, .pass, replies: [.sync], discarding: false),
+                send(.describe(.portal, name: ""), .pass, replies: [.describe]),
+                send(.describe(.statement, name: ""), .pass, replies: [.describe]),
+                send(bind(""), .pass, replies: [.bind]),
+                send(parse("", q1), .pass, replies: [.parse(statement: nil, injected: false)], names: []),
+            ]),
+        Scenario(
+            name: "duplicate Parse: 42P05, the first statement stays",
+            steps: [
+                forwarded("a", q1, id: 1),
+                send(
+                    parse("a", q2, [23]), .drop, replies: [.synthetic(.error(sqlState: "42P05", message: "prepared statement \"a\" already exists"))],
+                    names: ["a"], held: [1], discarding: true),
+                send(bind("a"), .drop, discarding: true),
+                send(.sync, .pass, replies: [.sync], discarding: false),
+                send(bind("a"), .drop, out: [bind("pgswift_1")], replies: [.bind]),
+            ]),
+        Scenario(
+            name: "DEALLOCATE by Query, the server holds it: rewritten to the shared name",
+            steps: [
+                forwarded("a", q1, id: 1),
+                forwarded("b", q2, [23], id: 2),
+                send(.query("DEALLOCATE a"), .drop, out: [.query("DEALLOCATE pgswift_1")], replies: [.query], names: ["b"], held: [2]),
+                send(.query("deallocate prepare B;"), .drop, out: [.query("DEALLOCATE pgswift_2")], replies: [.query], names: [], held: []),
+                send(bind("a"), .drop, replies: [unknown("a")], discarding: true),
+            ]),
+        Scenario(
+            name: "DEALLOCATE by Query, the server lacks it: synthetic DEALLOCATE",
+            steps: [
+                forwarded("a", q1, id: 1),
+                link(1),
+                send(.query("DEALLOCATE a"), .drop, replies: [.synthetic(.deallocated)], names: [], held: []),
+                link(0, held: [1]),
+            ]),
+        Scenario(
+            name: "DEALLOCATE of a name the client lacks, and other queries, pass",
+            steps: [
+                forwarded("a", q1, id: 1),
+                send(.query("DEALLOCATE zzz"), .pass, replies: [.query], names: ["a"], held: [1]),
+                send(.query("DEALLOCATE a; SELECT 1"), .pass, replies: [.query], names: ["a"], held: [1]),
+                send(.query("SELECT 1"), .pass, replies: [.query]),
+                send(.functionCall(oid: 1598, argumentFormats: [], arguments: [], resultFormat: 0), .pass, replies: [.query]),
+            ]),
+        Scenario(
+            name: "DEALLOCATE ALL: both maps cleared, shared names change generation",
+            steps: [
+                forwarded("a", q1, id: 1),
+                forwarded("b", q2, [23], id: 2, client: 1),
+                send(.query("DEALLOCATE ALL"), .pass, replies: [.query], names: [], held: [], generation: 1),
+                send(parse("a", q1), .drop, out: [parse("pgswift_1_1", q1)], replies: [.parse(statement: 1, injected: false)], names: ["a"], held: [1]),
+                // The other client keeps its names; its statement is prepared again under the new name.
+                send(
+                    bind("b"), client: 1, .drop, out: [parse("pgswift_2_1", q2, [23]), bind("pgswift_2_1")],
+                    replies: [.parse(statement: 2, injected: true), .bind], names: ["b"], held: [1, 2]),
+            ]),
+        Scenario(
+            name: "DISCARD ALL: both maps cleared, shared names change generation",
+            steps: [
+                forwarded("a", q1, id: 1),
+                send(.query(" discard all; "), .pass, replies: [.query], names: [], held: [], generation: 1),
+                forwarded("a", q1, id: 1, names: ["a"]).replacingOut([parse("pgswift_1_1", q1)]),
+                send(.query("DISCARD ALL"), .pass, replies: [.query], names: [], held: [], generation: 2),
+                send(parse("b", q1), .drop, out: [parse("pgswift_1_2", q1)], replies: [.parse(statement: 1, injected: false)], names: ["b"]),
+            ]),
+        Scenario(
+            name: "unnamed Parse of DEALLOCATE x, the server lacks x: injected Parse, then the text rewritten",
+            steps: [
+                forwarded("a", q1, id: 1),
+                link(1),
+                send(
+                    parse("", "DEALLOCATE a"), .drop, out: [parse("pgswift_1", q1), parse("", "DEALLOCATE pgswift_1")],
+                    replies: [.parse(statement: 1, injected: true), .parse(statement: nil, injected: false)], names: [], held: []),
+            ]),
+        Scenario(
+            name: "unnamed Parse of DEALLOCATE x, the server holds x: the text rewritten, parameter types kept",
+            steps: [
+                forwarded("a", q1, id: 1),
+                send(
+                    parse("", "DEALLOCATE PREPARE a;", [25]), .drop, out: [parse("", "DEALLOCATE pgswift_1", [25])],
+                    replies: [.parse(statement: nil, injected: false)], names: [], held: []),
+                send(parse("", "DEALLOCATE a"), .pass, replies: [.parse(statement: nil, injected: false)]),
+                send(parse("", "SELECT 1"), .pass, replies: [.parse(statement: nil, injected: false)]),
+            ]),
+        Scenario(
+            name: "unnamed Parse of DEALLOCATE ALL or DISCARD ALL clears both maps",
+            steps: [
+                forwarded("a", q1, id: 1),
+                send(parse("", "DEALLOCATE ALL"), .pass, replies: [.parse(statement: nil, injected: false)], names: [], held: [], generation: 1),
+                send(parse("a", q1), .drop, out: [parse("pgswift_1_1", q1)], replies: [.parse(statement: 1, injected: false)], names: ["a"]),
+                send(parse("", "DISCARD ALL"), .pass, replies: [.parse(statement: nil, injected: false)], names: [], held: [], generation: 2),
+            ]),
+        Scenario(
+            name: "parseFailed(injected: false) forgets the client's name",
+            steps: [
+                forwarded("a", q1, id: 1),
+                forwarded("b", q2, [23], id: 2, names: ["a", "b"]),
+                failed(1, injected: false, names: ["b"], held: [2]),
+                send(bind("a"), .drop, replies: [unknown("a")], discarding: true),
+                send(.sync, .pass, replies: [.sync]),
+                // The text can be prepared again, under the same shared name.
+                forwarded("a", q1, id: 1, names: ["a", "b"]),
+            ]),
+        Scenario(
+            name: "parseFailed(injected: true) keeps the client's name",
+            steps: [
+                forwarded("a", q1, id: 1),
+                link(1),
+                send(bind("a"), .drop, out: [parse("pgswift_1", q1), bind("pgswift_1")], replies: [.parse(statement: 1, injected: true), .bind]),
+                failed(1, injected: true, names: ["a"], held: []),
+                send(bind("a"), .drop, out: [parse("pgswift_1", q1), bind("pgswift_1")], replies: [.parse(statement: 1, injected: true), .bind], held: [1]),
+            ]),
+    ]
+
+    // MARK: running
+
+    /// A message as the splitter hands it over: type byte and body.
+    static func split(_ m: FrontendMessage) -> (UInt8, ByteBuffer) {
+        var frame = ByteBuffer()
+        m.encode(into: &frame)
+        let type = frame.readInteger(as: UInt8.self)!
+        _ = frame.readInteger(as: Int32.self)
+        return (type, frame)
+    }
+
+    /// One whole frame the rewriter produced, length checked, decoded back.
+    static func decode(_ frame: ByteBuffer) throws -> FrontendMessage {
+        var f = frame
+        let header = (f.readInteger(as: UInt8.self), f.readInteger(as: Int32.self))
+        let type = try #require(header.0)
+        let length = try #require(header.1)
+        #expect(Int(length) == f.readableBytes + 4, "length field of \(describeType(type))")
+        return try FrontendMessage.decode(type: type, body: f)
+    }
+
+    @Test(arguments: scenarios)
+    func steps(_ sc: Scenario) throws {
+        let interner = Interner()
+        var clients = [StatementRewriter(), StatementRewriter()]
+        var servers = (0..<3).map { _ in ServerStatementCache(capacity: sc.capacity) }
+        var current = 0
+        for (i, step) in sc.steps.enumerated() {
+            let at = Comment(rawValue: "step \(i): \(step.op)")
+            var who = 0
+            switch step.op {
+            case .send(let c, let m):
+                who = c
+                let (type, body) = Self.split(m)
+                var out: [ByteBuffer] = []
+                var replies: [PendingReply] = []
+                let verdict = try clients[c].rewrite(
+                    type: type, body: body, server: &servers[current], intern: interner.id, out: &out, replies: &replies)
+                #expect(verdict == step.verdict, at)
+                #expect(try out.map(Self.decode) == step.out, at)
+                #expect(replies == step.replies, at)
+            case .link(let n):
+                current = n
+            case .parseFailed(let c, let f):
+                who = c
+                clients[c].parseFailed(f, server: &servers[current])
+            }
+            if let names = step.names { #expect(clients[who].statements.keys.sorted() == names, at) }
+            if let held = step.held { #expect(servers[current].statements == held, at) }
+            if let discarding = step.discarding { #expect(clients[who].discarding == discarding, at) }
+            if let generation = step.generation { #expect(servers[current].generation == generation, at) }
+        }
+    }
+
+    // MARK: single cases
+
+    @Test func rememberedStatementIsACopyOfTheParseTail() throws {
+        var rewriter = StatementRewriter()
+        var server = ServerStatementCache(capacity: 10)
+        var out: [ByteBuffer] = []
+        var replies: [PendingReply] = []
+        let (type, body) = Self.split(Self.parse("a", Self.q2, [23]))
+        _ = try rewriter.rewrite(type: type, body: body, server: &server, intern: { _ in 7 }, out: &out, replies: &replies)
+        var tail = ByteBuffer(string: Self.q2)
+        tail.writeInteger(UInt8(0))
+        tail.writeInteger(Int16(1))
+        tail.writeInteger(UInt32(23))
+        let s = try #require(rewriter.statements["a"])
+        #expect(s.id == 7)
+        #expect(s.parseTail == tail)
+        #expect(try out.map(Self.decode) == [Self.parse("pgswift_7", Self.q2, [23])])
+        rewriter.removeAll()
+        #expect(rewriter.statements.isEmpty)
+    }
+
+    @Test func malformedFramesThrow() {
+        var rewriter = StatementRewriter()
+        var server = ServerStatementCache(capacity: 10)
+        var out: [ByteBuffer] = []
+        var replies: [PendingReply] = []
+        for (type, body) in [(FrontendMessage.Code.parse, "no terminator"), (FrontendMessage.Code.bind, ""), (FrontendMessage.Code.describe, "")] {
+            #expect(throws: ProtocolViolation.self) {
+                try rewriter.rewrite(type: type, body: ByteBuffer(string: body), server: &server, intern: { _ in 1 }, out: &out, replies: &replies)
+            }
+        }
+        #expect(out.isEmpty && replies.isEmpty && rewriter.statements.isEmpty)
+    }
+
+    @Test func failedParseUnderOneNameKeepsAnotherNameForTheSameText() throws {
+        // The client prepared the text as "a" on server A, moved to server B and prepared the same text as "b": forwarded
+        // there (not injected), and it failed (say, inside an aborted transaction). PostgreSQL would still hold "a".
+        let interner = Interner()
+        var rewriter = StatementRewriter()
+        var serverA = ServerStatementCache(capacity: 10), serverB = ServerStatementCache(capacity: 10)
+        var out: [ByteBuffer] = []
+        var replies: [PendingReply] = []
+        var (type, body) = Self.split(Self.parse("a", Self.q1))
+        _ = try rewriter.rewrite(type: type, body: body, server: &serverA, intern: interner.id, out: &out, replies: &replies)
+        (type, body) = Self.split(Self.parse("b", Self.q1))
+        replies = []
+        _ = try rewriter.rewrite(type: type, body: body, server: &serverB, intern: interner.id, out: &out, replies: &replies)
+        #expect(replies == [.parse(statement: 1, injected: false)])
+        rewriter.parseFailed(FailedParse(statement: 1, injected: false), server: &serverB)
+        let names = rewriter.statements.keys.sorted()
+        withKnownIssue("parseFailed(injected: false) forgets every client name of the statement, not only the one whose Parse failed") {
+            #expect(names == ["a"])
+        }
+    }
+}
+
+extension StatementRewriterTests.Step {
+    func replacingOut(_ out: [FrontendMessage]) -> Self {
+        var s = self
+        s.out = out
+        return s
+    }
+}

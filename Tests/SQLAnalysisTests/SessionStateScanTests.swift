@@ -1,0 +1,56 @@
+// Which statements may change server-session state, as the keyword scan plus libpg_query decide.
+import SQLAnalysis
+import Testing
+
+@Suite struct SessionStateScanTests {
+    @Test(arguments: [
+        "SET search_path TO app, public",
+        "set statement_timeout = '5s'",
+        "RESET ALL",
+        "reset timezone",
+        "SELECT set_config('app.user', '42', false)",
+        "BEGIN; SET LOCAL lock_timeout = '1s'; COMMIT",
+        "LISTEN jobs",
+        "UNLISTEN *",
+        "SELECT pg_advisory_lock(1)",
+        "SELECT pg_try_advisory_lock(7, 8)",
+        "SELECT pg_advisory_unlock_all()",
+        "DECLARE c CURSOR WITH HOLD FOR SELECT 1",
+        "CLOSE c",
+        "CREATE TEMP TABLE t (a int)",
+        "create temporary table t as select 1",
+        "SELECT 1 INTO TEMP t2",
+        "PREPARE q AS SELECT 1",
+        "DEALLOCATE q",
+        "DISCARD ALL",
+        "DROP TABLE t",
+        "/* c */ SET x.y = 1",
+    ])
+    func changes(_ sql: String) {
+        #expect(SessionStateScan.mayChangeSession(sql), "\(sql)")
+    }
+
+    @Test(arguments: [
+        "SELECT abalance FROM pgbench_accounts WHERE aid = 42",
+        "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid = 1",
+        "INSERT INTO settings (k) VALUES ('set search_path')",
+        "SELECT 'LISTEN x', 'pg_advisory_lock'",
+        "SELECT * FROM holdings",
+        "CREATE TABLE t (a int)",
+        "BEGIN",
+        "SELEC 1 SET",
+        "",
+    ])
+    func keeps(_ sql: String) {
+        #expect(!SessionStateScan.mayChangeSession(sql), "\(sql)")
+    }
+
+    @Test func namesCustomSettings() {
+        #expect(SessionStateScan.effect(of: "SET app.tenant = 'x'")?.customSettings == ["app.tenant"])
+        #expect(SessionStateScan.effect(of: "SELECT set_config('My.Tenant', '7', false)")?.customSettings == ["my.tenant"])
+        #expect(SessionStateScan.effect(of: "RESET app.tenant")?.customSettings == ["app.tenant"])
+        // USER is a reserved word: PostgreSQL refuses this, so it changes nothing.
+        #expect(SessionStateScan.effect(of: "SET app.user = 'x'") == nil)
+        #expect(SessionStateScan.effect(of: "SET search_path = a")?.customSettings == [])
+    }
+}
