@@ -17,9 +17,9 @@
 # same Debian release as the runtime stage.
 FROM swift:6.3-bookworm AS build
 
-# OpenSSL headers for the CLibCrypto module (links libcrypto).
+# OpenSSL headers for CLibCrypto (links libcrypto), libpg_query for CPgQuery (linked statically).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libssl-dev \
+    && apt-get install -y --no-install-recommends libssl-dev libpg-query-dev \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /build

@@ -177,3 +177,20 @@ is_pgbouncer() {
   esac
   run_clean timeout 5 "$1" --version 2>/dev/null </dev/null | head -n1 | grep -qi pgbouncer
 }
+
+# ensure_build_deps: as root, apt-get install the -dev packages the Swift build links against:
+# libssl-dev (libcrypto, for SCRAM/MD5) and libpg-query-dev (PostgreSQL's parser, for session-state analysis).
+ensure_build_deps() {
+  local p missing=()
+  for p in libssl-dev libpg-query-dev; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ "${#missing[@]}" -gt 0 ] || return 0
+  if [ "$(id -u)" != 0 ]; then
+    note "missing build packages (install them as root): ${missing[*]}"
+    return 0
+  fi
+  note "installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
