@@ -7,9 +7,6 @@ public enum SyntheticReply: Equatable, Sendable {
     case closeComplete
     /// CommandComplete "DEALLOCATE" and a ReadyForQuery: a DEALLOCATE of a statement the server never had.
     case deallocated
-    /// An error PostgreSQL would have raised (unknown or duplicate statement name); the client's messages up to
-    /// its Sync are then dropped before they reach the server, as PostgreSQL would skip them.
-    case error(sqlState: String, message: String)
 }
 
 /// One message sent to the server (or answered in its place), as the reply it will get.
@@ -17,6 +14,8 @@ public enum PendingReply: Equatable, Sendable {
     /// `statement` is the shared statement's id for a named Parse; injected ones were pgswift's, so their reply is hidden.
     case parse(statement: Int?, injected: Bool)
     case bind
+    /// pgswift's own Bind (of the statement that raises an error PostgreSQL would have raised): its reply is hidden.
+    case injectedBind
     case describe
     case execute
     case close(injected: Bool)
@@ -95,8 +94,9 @@ public struct PendingReplies: Sendable, Equatable {
             _ = pop()
             if injected { verdict = .drop }
         case BackendMessage.Code.bindComplete:
-            guard first == .bind else { return .pass }
+            guard first == .bind || first == .injectedBind else { return .pass }
             _ = pop()
+            if first == .injectedBind { verdict = .drop }
         case BackendMessage.Code.closeComplete:
             guard case .close(let injected) = first else { return .pass }
             _ = pop()

@@ -14,8 +14,8 @@ public struct ClientStatement: Sendable, Equatable {
 /// The server's cache is borrowed for the length of a link.
 public struct StatementRewriter: Sendable {
     public private(set) var statements: [String: ClientStatement] = [:]
-    /// A made-up error was answered: like PostgreSQL, skip the client's messages until its Sync.
-    public private(set) var discarding = false
+    /// Client names whose Parse went to the server and has not been answered yet, by statement: if it fails, these go.
+    private var forwardedNames: [Int: [String]] = [:]
     /// For SHOW STATS: named Parses from the client, Parses sent to servers, Binds of named statements.
     public private(set) var clientParses = 0
     public private(set) var serverParses = 0
@@ -35,10 +35,6 @@ public struct StatementRewriter: Sendable {
         type: UInt8, body: ByteBuffer, server: inout ServerStatementCache, intern: (ByteBuffer) -> Int,
         out: inout [ByteBuffer], replies: inout [PendingReply]
     ) throws -> FrameVerdict {
-        if discarding {
-            guard type == FrontendMessage.Code.sync else { return .drop }
-            discarding = false
-        }
         var body = body
         switch type {
         case FrontendMessage.Code.sync:
@@ -56,7 +52,7 @@ public struct StatementRewriter: Sendable {
                 return unnamedParse(body, server: &server, out: &out, replies: &replies)
             }
             guard statements[name] == nil else {
-                return fail("42P05", "prepared statement \"\(name)\" already exists", replies: &replies)
+                return raise("42P05", "prepared statement \"\(name)\" already exists", out: &out, replies: &replies)
             }
             // A copy, so that a remembered statement does not pin the whole read buffer it arrived in.
             let tail = allocator.buffer(buffer: body)
@@ -66,6 +62,7 @@ public struct StatementRewriter: Sendable {
             if server.use(id) {
                 replies.append(.synthetic(.parseComplete))
             } else {
+                forwardedNames[id, default: []].append(name)
                 prepare(id, tail, on: &server, injected: false, out: &out, replies: &replies)
             }
             return .drop
@@ -77,7 +74,7 @@ public struct StatementRewriter: Sendable {
                 return .pass
             }
             // Unknown names never reach the server as they are: there they could name another client's statement.
-            guard let s = statements[name] else { return unknown(name, replies: &replies) }
+            guard let s = statements[name] else { return unknown(name, out: &out, replies: &replies) }
             binds += 1
             ensurePrepared(s, on: &server, out: &out, replies: &replies)
             var frame = allocator.buffer(capacity: 5 + portal.utf8.count + 24 + body.readableBytes)
@@ -98,7 +95,7 @@ public struct StatementRewriter: Sendable {
                 replies.append(.describe)
                 return .pass
             }
-            guard let s = statements[name] else { return unknown(name, replies: &replies) }
+            guard let s = statements[name] else { return unknown(name, out: &out, replies: &replies) }
             ensurePrepared(s, on: &server, out: &out, replies: &replies)
             out.append(encode(.describe(.statement, name: server.name(of: s.id))))
             replies.append(.describe)
@@ -121,12 +118,16 @@ public struct StatementRewriter: Sendable {
         }
     }
 
-    /// Forgets what the server did not prepare after all.
+    /// Forgets what the server did not prepare after all: only the names whose own Parse failed.
     public mutating func parseFailed(_ failure: FailedParse, server: inout ServerStatementCache) {
         server.remove(failure.statement)
-        if !failure.injected {
-            statements = statements.filter { $0.value.id != failure.statement }
-        }
+        guard !failure.injected, let names = forwardedNames.removeValue(forKey: failure.statement) else { return }
+        for name in names where statements[name]?.id == failure.statement { statements[name] = nil }
+    }
+
+    /// Every message sent so far has been answered: the Parses that went to the server succeeded.
+    public mutating func repliesSettled() {
+        if !forwardedNames.isEmpty { forwardedNames.removeAll(keepingCapacity: true) }
     }
 
     public mutating func removeAll() {
@@ -142,10 +143,12 @@ public struct StatementRewriter: Sendable {
             statements.removeAll()
             server.removeAll()
         case .deallocate(let name):
-            guard let s = statements.removeValue(forKey: name) else { break }
-            // The statement must exist on this server for the DEALLOCATE to answer as PostgreSQL would.
-            ensurePrepared(s, on: &server, out: &out, replies: &replies)
-            server.remove(s.id)
+            guard statements.removeValue(forKey: name) != nil else { break }
+            // The shared statement stays on the server (as for Close). The DEALLOCATE itself must still run there, to
+            // answer (or fail, in an aborted transaction) as PostgreSQL would: it drops a throwaway statement instead.
+            let stand = "pgswift_dealloc_\(UInt32.random(in: 0...UInt32.max))"
+            out.append(encode(.parse(name: stand, query: "SELECT 1", parameterTypes: [])))
+            replies.append(.parse(statement: nil, injected: true))
             var rest = tail
             _ = rest.readNullTerminatedString()
             var frame = allocator.buffer(capacity: 64 + rest.readableBytes)
@@ -153,7 +156,7 @@ public struct StatementRewriter: Sendable {
             let start = frame.writerIndex
             frame.writeInteger(Int32(0))
             frame.writeInteger(UInt8(0))
-            frame.writeNullTerminatedString("DEALLOCATE \(server.name(of: s.id))")
+            frame.writeNullTerminatedString("DEALLOCATE \(stand)")
             frame.writeImmutableBuffer(rest)
             frame.setInteger(Int32(frame.writerIndex - start), at: start)
             out.append(frame)
@@ -164,13 +167,23 @@ public struct StatementRewriter: Sendable {
         return .pass
     }
 
-    private mutating func unknown(_ name: String, replies: inout [PendingReply]) -> FrameVerdict {
-        fail("26000", "prepared statement \"\(name)\" does not exist", replies: &replies)
+    private mutating func unknown(_ name: String, out: inout [ByteBuffer], replies: inout [PendingReply]) -> FrameVerdict {
+        raise("26000", "prepared statement \"\(name)\" does not exist", out: &out, replies: &replies)
     }
 
-    private mutating func fail(_ sqlState: String, _ message: String, replies: inout [PendingReply]) -> FrameVerdict {
-        replies.append(.synthetic(.error(sqlState: sqlState, message: message)))
-        discarding = true
+    /// Has the server raise the error PostgreSQL would have raised, so that it also fails the implicit transaction,
+    /// sets the transaction status and skips to Sync exactly as PostgreSQL does. Its Parse and Bind replies are
+    /// hidden; the error is the Execute's. The unnamed statement and portal are used: nothing of pgswift's stays on
+    /// the server, and the error ends the portal anyway.
+    private func raise(_ sqlState: String, _ message: String, out: inout [ByteBuffer], replies: inout [PendingReply]) -> FrameVerdict {
+        let text = message.replacingDollarQuotes().replacingQuotes()
+        let block = "DO $pgswift$BEGIN RAISE EXCEPTION USING ERRCODE = '\(sqlState)', MESSAGE = '\(text)'; END$pgswift$"
+        out.append(encode(.parse(name: "", query: block, parameterTypes: [])))
+        out.append(encode(.bind(portal: "", statement: "", parameterFormats: [], parameters: [], resultFormats: [])))
+        out.append(encode(.execute(portal: "", maxRows: 0)))
+        replies.append(.parse(statement: nil, injected: true))
+        replies.append(.injectedBind)
+        replies.append(.execute)
         return .drop
     }
 
@@ -182,14 +195,10 @@ public struct StatementRewriter: Sendable {
             statements.removeAll()
             server.removeAll()
         case .deallocate(let name):
-            guard let s = statements.removeValue(forKey: name) else { break }
-            if server.use(s.id) {
-                server.remove(s.id)
-                out.append(encode(.query("DEALLOCATE \(server.name(of: s.id))")))
-                replies.append(.query)
-            } else {
-                replies.append(.synthetic(.deallocated))
-            }
+            guard statements.removeValue(forKey: name) != nil else { break }
+            // The shared statement stays on the server, as for Close; the answer is made up where the server would
+            // have given it (an aborted transaction gets its error there).
+            replies.append(.synthetic(.deallocated))
             return .drop
         }
         replies.append(.query)
@@ -222,5 +231,23 @@ public struct StatementRewriter: Sendable {
         var b = allocator.buffer(capacity: 32)
         message.encode(into: &b)
         return b
+    }
+}
+
+extension String {
+    /// A message goes inside $pgswift$ quotes: it must not close them.
+    fileprivate func replacingDollarQuotes() -> String {
+        var out = self
+        while let r = out.firstRange(of: "$pgswift$") { out.replaceSubrange(r, with: "$pgswift $") }
+        return out
+    }
+
+    fileprivate func replacingQuotes() -> String {
+        var out = ""
+        for ch in self {
+            out.append(ch)
+            if ch == "'" { out.append("'") }
+        }
+        return out
     }
 }

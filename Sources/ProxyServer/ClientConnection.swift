@@ -215,15 +215,14 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
                 case .counted(let type):
                     tracker.clientSent(type)
                 case .observed(let type, let body):
-                    // Outside session mode only. What the rewriter drops while it discards never reaches the server,
-                    // so it is not counted either.
+                    // Outside session mode only.
                     guard let server = linkedServer else { return .pass }
                     if type == FrontendMessage.Code.query || type == FrontendMessage.Code.parse { inspect(type, body) }
                     guard carriesStatements else {
                         tracker.clientSent(type)
                         return .pass
                     }
-                    if !rewriter.discarding || type == FrontendMessage.Code.sync { tracker.clientSent(type) }
+                    tracker.clientSent(type)
                     return try rewriter.rewrite(type: type, body: body, server: &server.statements, intern: runtime.statementCatalog.id(for:),
                                                 out: &replacement, replies: &expected)
                 case .cut:
@@ -251,6 +250,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     func deliverFromServer(_ buffers: [ByteBuffer], answered: Int, status: TransactionStatus, atBoundary: Bool, failed: [FailedParse]) {
         guard let context, let server = linkedServer else { return }
         for f in failed { rewriter.parseFailed(f, server: &server.statements) }
+        if carriesStatements && tracker.settled(answered: answered) { rewriter.repliesSettled() }
         if buffers.count == 1 {
             counters?.sent += buffers[0].readableBytes
             context.writeAndFlush(wrapOutboundOut(buffers[0]), promise: nil)

@@ -217,9 +217,13 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
             switch reply {
             case .parseComplete: BackendMessage.parseComplete.encode(into: &out)
             case .closeComplete: BackendMessage.closeComplete.encode(into: &out)
-            case .error(let sqlState, let message): PGError(sqlState, message).encode(into: &out)
             case .deallocated:
-                BackendMessage.commandComplete(tag: "DEALLOCATE").encode(into: &out)
+                // In an aborted transaction PostgreSQL refuses the DEALLOCATE like any other command.
+                if lastStatus == .failedTransaction {
+                    PGError("25P02", "current transaction is aborted, commands ignored until end of transaction block").encode(into: &out)
+                } else {
+                    BackendMessage.commandComplete(tag: "DEALLOCATE").encode(into: &out)
+                }
                 BackendMessage.readyForQuery(lastStatus).encode(into: &out)
                 readyCount += 1
             }

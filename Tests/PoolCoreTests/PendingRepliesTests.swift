@@ -54,7 +54,8 @@ struct PendingRepliesTests {
     static func client(_ id: Int?) -> PendingReply { .parse(statement: id, injected: false) }
     static func failedParse(_ id: Int, injected: Bool = false) -> FailedParse { FailedParse(statement: id, injected: injected) }
 
-    static let unknown26000 = SyntheticReply.error(sqlState: "26000", message: "prepared statement \"x\" does not exist")
+    /// pgswift's unnamed Parse of the statement that raises an error PostgreSQL would have raised (then its Bind and Execute).
+    static let raising = PendingReply.parse(statement: nil, injected: true)
 
     static func executeEndingWith(_ end: Character) -> Scenario {
         Scenario(
@@ -140,10 +141,41 @@ struct PendingRepliesTests {
                 r("Z", .pass, needs: false, empty: true),
             ]),
         Scenario(
-            name: "synthetic error after a forwarded message",
+            name: "error raised by the server for pgswift: injected Parse and Bind hidden, the Execute's error passes and skips to Sync",
             steps: [
-                a(client(nil), needs: true), a(.synthetic(unknown26000), needs: true), a(.sync, needs: true),
-                r("1", .cutAfter, out: [unknown26000], needs: false),
+                a(client(nil), needs: true), a(raising, needs: true), a(.injectedBind, needs: true), a(.execute, needs: true),
+                a(client(2), needs: true), a(.synthetic(.parseComplete), needs: true), a(.bind, needs: true), a(.sync, needs: true),
+                a(client(nil), needs: true), a(.bind, needs: true), a(.execute, needs: true), a(.sync, needs: true),
+                r("1", .pass, needs: true),
+                r("1", .drop, needs: true),
+                r("2", .drop, needs: true),
+                // The client's Parse after it was skipped by the server: reported failed; the made-up reply goes with it.
+                r("E", .pass, failed: [failedParse(2)], needs: true),
+                r("Z", .pass, needs: true),
+                // The client's own BindComplete passes.
+                r("1", .pass, needs: true),
+                r("2", .pass, needs: true),
+                r("C", .pass, needs: false),
+                r("Z", .pass, needs: false, empty: true),
+            ]),
+        Scenario(
+            name: "pgswift's raising Parse itself fails (aborted transaction): its error passes, its Bind and Execute are skipped",
+            steps: [
+                a(raising, needs: true), a(.injectedBind, needs: true), a(.execute, needs: true), a(.sync, needs: true),
+                r("E", .pass, needs: false),
+                r("Z", .pass, needs: false, empty: true),
+            ]),
+        Scenario(
+            name: "error raised for pgswift with no Sync queued: later messages skipped until Sync",
+            steps: [
+                a(raising, needs: true), a(.injectedBind, needs: true), a(.execute, needs: true),
+                r("1", .drop, needs: true),
+                r("2", .drop, needs: true),
+                r("E", .pass, needs: false, empty: true, discarding: true),
+                a(raising, needs: false, empty: true, discarding: true),
+                a(.injectedBind, needs: false, empty: true, discarding: true),
+                a(.execute, needs: false, empty: true, discarding: true),
+                a(.sync, needs: false),
                 r("Z", .pass, needs: false, empty: true),
             ]),
         Scenario(
@@ -249,13 +281,16 @@ struct PendingRepliesTests {
         Scenario(
             name: "frames that answer nothing owed pass and pop nothing",
             steps: [
-                a(injected(1), needs: true), a(.sync, needs: true),
+                a(injected(1), needs: true), a(.injectedBind, needs: true), a(.sync, needs: true),
                 r("N", .pass, needs: true),
                 r("S", .pass, needs: true),
                 r("2", .pass, needs: true),
                 r("C", .pass, needs: true),
                 r("3", .pass, needs: true),
-                r("1", .drop, needs: false),
+                r("1", .drop, needs: true),
+                r("1", .pass, needs: true),
+                r("C", .pass, needs: true),
+                r("2", .drop, needs: false),
                 r("Z", .pass, needs: false, empty: true),
             ]),
     ]
