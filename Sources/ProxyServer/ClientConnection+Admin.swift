@@ -6,6 +6,8 @@ import PGWire
 enum AdminSession {
     /// The virtual database names of the console: ours, and PgBouncer's so existing tools and exporters work.
     static let databaseNames: Set<String> = ["pgswift", "pgbouncer"]
+    /// The console's own entry in SHOW POOLS/DATABASES/USERS/STATS, under PgBouncer's name, which exporters expect.
+    static let poolKey = PoolKey(database: "pgbouncer", user: "pgbouncer")
 }
 
 extension ClientConnection {
@@ -14,6 +16,8 @@ extension ClientConnection {
         welcomed = true
         loginTimer?.cancel()
         state = .admin(rights, busy: false)
+        statsKey = AdminSession.poolKey
+        counters = runtime.connections(on: eventLoop).counters(for: AdminSession.poolKey)
         var out = context.channel.allocator.buffer(capacity: 256)
         BackendMessage.authentication(.ok).encode(into: &out)
         // psql reads the leading number of server_version; PgBouncer's form keeps it working.
@@ -39,6 +43,7 @@ extension ClientConnection {
                 var text = body
                 let sql = text.readNullTerminatedString() ?? ""
                 state = .admin(rights, busy: true)
+                counters?.received += body.readableBytes + 5
                 AdminConsole.execute(sql, rights: rights, runtime: runtime, eventLoop: eventLoop, clientID: waiterID)
                     .hop(to: eventLoop)
                     .whenComplete { [self] result in
@@ -50,6 +55,11 @@ extension ClientConnection {
                         }
                         var out = context.channel.allocator.buffer(capacity: 1024)
                         reply.encode(into: &out)
+                        if let counters {
+                            counters.queries += 1
+                            counters.xacts += 1
+                            counters.sent += out.readableBytes
+                        }
                         if out.readableBytes > 0 { context.writeAndFlush(wrapOutboundOut(out), promise: nil) }
                         state = .admin(rights, busy: false)
                         adminRead()

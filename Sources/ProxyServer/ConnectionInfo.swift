@@ -33,11 +33,19 @@ struct ConnectionInfo: Sendable {
         Date(timeIntervalSinceNow: -Double((NIODeadline.now() - t).nanoseconds) / 1e9)
     }
 
+    /// PgBouncer prints protocol/cipher; swift-nio-ssl tells the protocol only, in PostgreSQL's spelling (pg_stat_ssl).
     static func tlsText(_ channel: Channel?) -> String {
         guard let channel else { return "" }
-        if let h = try? channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self), let v = h.tlsVersion { return "\(v)" }
-        if let h = try? channel.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self), let v = h.tlsVersion { return "\(v)" }
-        return ""
+        var version: TLSVersion?
+        if let h = try? channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self) { version = h.tlsVersion }
+        if version == nil, let h = try? channel.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self) { version = h.tlsVersion }
+        switch version {
+        case .tlsv1?: return "TLSv1"
+        case .tlsv11?: return "TLSv1.1"
+        case .tlsv12?: return "TLSv1.2"
+        case .tlsv13?: return "TLSv1.3"
+        case nil: return ""
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 # usage: tests/integration/run.sh [--only REGEX] [--keep] [--list]
 #   --only REGEX  run only the check groups whose name matches (groups: psql pgbench
 #                 asyncpg psycopg more_clients transaction prepared bad_input auth tls check_config
-#                 lifecycle)
+#                 lifecycle admin session_state)
 #   --keep        leave PostgreSQL running and keep the work directory
 #   --list        print the check groups and exit
 #
@@ -32,7 +32,7 @@ IT_DIR="$(cd "$(dirname "$(readlink -f "$0")")" && pwd)"
 . "$IT_DIR/../../scripts/lib/common.sh"
 REPO="$PGSWIFT_REPO"
 
-ALL_GROUPS=(psql pgbench asyncpg psycopg more_clients transaction prepared bad_input auth tls check_config lifecycle)
+ALL_GROUPS=(psql pgbench asyncpg psycopg more_clients transaction prepared bad_input auth tls check_config lifecycle admin session_state)
 only=""
 keep=0
 while [ $# -gt 0 ]; do
@@ -107,6 +107,8 @@ trap 'exit 130' INT TERM
 
 # Secrets for the userlist: plain for scram_user and pgswift_auth, the stored md5
 # hash for md5_user, the stored SCRAM secret for bench (SCRAM pass-through).
+# pgswift_admin and pgswift_stats are admin console logins (checks/admin.sh): they
+# never reach PostgreSQL, so it has no such roles.
 secret_of() {
   psql_super -d postgres -At -c "SELECT rolpassword FROM pg_authid WHERE rolname = '$1'"
 }
@@ -119,6 +121,8 @@ cat >"$WORK/userlist.txt" <<EOF
 "bench" "$BENCH_SECRET"
 "trust_user" ""
 "pgswift_auth" "pgswift_auth_pw"
+"pgswift_admin" "admin_pw"
+"pgswift_stats" "stats_pw"
 EOF
 # For auth_query: only the auth user is listed, every other user is looked up.
 printf '"pgswift_auth" "pgswift_auth_pw"\n' >"$WORK/userlist-authuser.txt"

@@ -28,12 +28,15 @@ protocol AdminCommand: Sendable {
     static var argument: AdminArgument { get }
     /// SHOW commands are open to stats_users; everything else needs admin_users.
     static var needsAdmin: Bool { get }
+    /// PgBouncer's answer when a required argument is missing (otherwise "invalid command").
+    static var missingArgument: String? { get }
     static func run(_ call: AdminCall) -> EventLoopFuture<AdminReply>
 }
 
 extension AdminCommand {
     static var argument: AdminArgument { .none }
     static var needsAdmin: Bool { !name.hasPrefix("SHOW ") }
+    static var missingArgument: String? { nil }
 }
 
 enum AdminConsole {
@@ -54,7 +57,12 @@ enum AdminConsole {
     /// Runs one query text; invalid text and missing rights are errors as PgBouncer words them.
     static func execute(_ text: String, rights: AdminRights, runtime: ProxyRuntime, eventLoop: EventLoop, clientID: Int) -> EventLoopFuture<AdminReply> {
         let invalid = AdminReply.error(PGError("08P01", "invalid command '\(text)', use SHOW HELP;"))
-        guard let line = AdminCommandLine.parse(text) else { return eventLoop.makeSucceededFuture(invalid) }
+        let line: AdminCommandLine
+        switch AdminCommandLine.parse(text) {
+        case .command(let l): line = l
+        case .invalid: return eventLoop.makeSucceededFuture(invalid)
+        case .badArguments: return eventLoop.makeSucceededFuture(.error(PGError("08P01", "bad arguments")))
+        }
         var key = line.verb
         var argument = line.argument
         if line.verb == "SHOW" {
@@ -69,11 +77,15 @@ enum AdminConsole {
         }
         guard let command = byName[key] else { return eventLoop.makeSucceededFuture(invalid) }
         switch (command.argument, argument) {
-        case (.none, .some), (.required, .none): return eventLoop.makeSucceededFuture(invalid)
+        case (.none, .some): return eventLoop.makeSucceededFuture(invalid)
+        case (.required, .none) where command.missingArgument == nil: return eventLoop.makeSucceededFuture(invalid)
         default: break
         }
         if command.needsAdmin && rights != .admin && !(command == SetCommand.self && SetCommand.ignored.contains(line.setting?.key ?? "")) {
             return eventLoop.makeSucceededFuture(.error(PGError("08P01", "admin access needed")))
+        }
+        if command.argument == .required && argument == nil, let message = command.missingArgument {
+            return eventLoop.makeSucceededFuture(.error(PGError("08P01", message)))
         }
         return command.run(AdminCall(runtime: runtime, argument: argument, eventLoop: eventLoop, clientID: clientID))
     }

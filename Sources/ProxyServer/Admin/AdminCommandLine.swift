@@ -12,8 +12,21 @@ struct AdminCommandLine: Equatable, Sendable {
 
     static func == (a: AdminCommandLine, b: AdminCommandLine) -> Bool { a.verb == b.verb && a.argument == b.argument }
 
-    /// nil when the text is not a valid command (the caller answers "invalid command").
-    static func parse(_ text: String) -> AdminCommandLine? {
+    enum Parsed: Equatable {
+        case command(AdminCommandLine)
+        /// Not the console's grammar: "invalid command".
+        case invalid
+        /// A word longer than PgBouncer allows (15 bytes for the command, 63 for the argument).
+        case badArguments
+    }
+
+    static func parse(_ text: String) -> Parsed {
+        guard let line = parseLine(text) else { return .invalid }
+        guard line.verb == "SET" || (line.verb.utf8.count <= 15 && (line.argument?.utf8.count ?? 0) <= 63) else { return .badArguments }
+        return .command(line)
+    }
+
+    private static func parseLine(_ text: String) -> AdminCommandLine? {
         var scanner = Scanner(Array(text.utf8))
         scanner.skipSpace()
         guard let verb = scanner.word() else { return nil }
@@ -32,7 +45,6 @@ struct AdminCommandLine: Equatable, Sendable {
         var argument: String?
         if scanner.skipSpace(), let arg = scanner.word() { argument = arg }
         guard scanner.atEnd() else { return nil }
-        guard verb.utf8.count <= 15, (argument?.utf8.count ?? 0) <= 63 else { return nil }
         return AdminCommandLine(verb: upper == "SELECT" ? "SHOW" : upper, argument: argument)
     }
 }

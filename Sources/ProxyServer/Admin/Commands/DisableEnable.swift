@@ -5,6 +5,7 @@ import PGWire
 enum DisableCommand: AdminCommand {
     static let name = "DISABLE"
     static let argument = AdminArgument.required
+    static let missingArgument: String? = "a database is required"
 
     static func run(_ call: AdminCall) -> EventLoopFuture<AdminReply> {
         let db = call.argument!
@@ -18,6 +19,7 @@ enum DisableCommand: AdminCommand {
 enum EnableCommand: AdminCommand {
     static let name = "ENABLE"
     static let argument = AdminArgument.required
+    static let missingArgument: String? = "a database is required"
 
     static func run(_ call: AdminCall) -> EventLoopFuture<AdminReply> {
         let db = call.argument!

@@ -33,6 +33,7 @@ enum KillCommand: AdminCommand {
 enum KillClientCommand: AdminCommand {
     static let name = "KILL_CLIENT"
     static let argument = AdminArgument.required
+    static let missingArgument: String? = "invalid client pointer supplied"
 
     static func run(_ call: AdminCall) -> EventLoopFuture<AdminReply> {
         guard let id = Int(call.argument!) else {

@@ -31,6 +31,10 @@ enum ShowDatabases: AdminCommand {
                     .int(limits.reservePoolSize),
                 ])
             }
+            // The console, as PgBouncer lists it.
+            let console = AdminSession.databaseNames.reduce(0) { $0 + (clientsPerDB[$1] ?? 0) }
+            t.add(["pgbouncer", .null, .int(config.int("listen_port")), "pgbouncer", "pgbouncer", 2, 0, 0,
+                   .int(Int(config.seconds("server_lifetime"))), "statement", .null, 0, 0, 0, .int(console), 0, 0, 0])
             return .table(t)
         }
     }

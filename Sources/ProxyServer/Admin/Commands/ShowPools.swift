@@ -15,6 +15,9 @@ enum ShowPools: AdminCommand {
                 ("maxwait_us", .int4), ("pool_mode", .text), ("load_balance_hosts", .text),
             ])
             let byPool = Dictionary(grouping: all.filter { $0.pool != nil }, by: { $0.pool! })
+            // The console itself, as PgBouncer lists it: a statement-mode pool whose clients are the admin sessions.
+            let consoleClients = all.filter { $0.isClient && AdminSession.databaseNames.contains($0.database) && runtime.config.database(named: $0.database) == nil }
+            t.add(["pgbouncer", "pgbouncer", .int(consoleClients.count), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, "statement", .null])
             let config = runtime.config
             for pool in runtime.allPools.sorted(by: { ($0.key.database, $0.key.user) < ($1.key.database, $1.key.user) }) {
                 let rows = byPool[pool.key] ?? []

@@ -13,6 +13,8 @@ enum ShowUsers: AdminCommand {
             for u in clientUsers where !u.isEmpty { clientsPerUser[u, default: 0] += 1 }
             var names = Set(loaded.userlist.keys).union(config.users.keys).union(runtime.allPools.map(\.key.user))
             names.formUnion(clientsPerUser.keys)
+            // The console's own user, as PgBouncer lists it.
+            names.insert("pgbouncer")
             var t = AdminTable([
                 ("name", .text), ("pool_size", .text), ("reserve_pool_size", .text), ("pool_mode", .text),
                 ("max_user_connections", .int4), ("current_connections", .int4), ("max_user_client_connections", .int4),
