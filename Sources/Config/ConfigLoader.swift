@@ -81,12 +81,10 @@ public enum ConfigLoader {
             }
         }
 
-        // Transaction and statement pooling do not yet carry SET and other session state between servers; say so.
+        // Without max_prepared_statements, transaction pooling cannot carry named statements: say so.
         let modes = [settings["pool_mode"]?.text ?? "session"] + databases.values.compactMap(\.poolMode) + users.values.compactMap(\.poolMode)
-        if let other = modes.first(where: { $0.lowercased() != "session" }) {
-            var carried = "SET and other session state"
-            if settings["max_prepared_statements"]?.text == "0" { carried = "protocol-level prepared statements (max_prepared_statements = 0), " + carried }
-            warnings.append("\(path): pool_mode \(other): this version does not yet carry \(carried) from one server connection to the next; clients that depend on it need session mode for now")
+        if let other = modes.first(where: { $0.lowercased() != "session" }), settings["max_prepared_statements"]?.text == "0" {
+            warnings.append("\(path): pool_mode \(other) with max_prepared_statements = 0: protocol-level prepared statements are not carried from one server connection to the next; clients that prepare named statements need session mode or max_prepared_statements > 0")
         }
         let config = ProxyConfig(path: path, settings: settings, databases: databases, users: users, warnings: warnings)
         // An unreadable file has already said so; its defaults' cross-checks would only add noise.

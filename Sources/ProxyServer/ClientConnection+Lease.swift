@@ -13,18 +13,13 @@ extension ClientConnection {
             server.pool?.release(server, reusable: true)
             return
         }
-        let wanted = startup.wantedParameters
-        let session = sessionSettings
-        let startupNames = startup.startupNames
+        let desired = desiredSettings
         // Same thread (the usual case, by affinity): no hop, so a transaction-mode lease costs no extra loop turn.
         let onServerLoop: @Sendable () -> Void = {
-            // Session settings first: a RESET there must not undo a startup parameter set after it.
-            var sql = server.sessionSettings.isEmpty && session.isEmpty
-                ? "" : SessionSync.statements(client: session, server: server.sessionSettings, skipping: startupNames)
-            sql += ParameterSync.statements(wanted: wanted, current: server.parameters)
+            let sql = SessionSync.statements(desired: desired, server: server.sessionSettings, reported: server.parameters)
             let proceed: (PGError?) -> Void = { error in
                 if error == nil {
-                    server.sessionSettings = session
+                    server.sessionSettings = desired
                     server.link(self)
                 }
                 let params = server.parameters
@@ -34,7 +29,18 @@ extension ClientConnection {
                     self.eventLoop.execute { self.linkCompleted(server, pool: pool, parameters: params, error: error) }
                 }
             }
-            if sql.isEmpty { proceed(nil) } else { server.runInternal(sql, done: proceed) }
+            let sync = { if sql.isEmpty { proceed(nil) } else { server.runInternal(sql, done: proceed) } }
+            guard let check = self.runtime.serverCheck(idleSince: server.lastActivity) else { return sync() }
+            server.runInternal(check) { error in
+                guard error == nil else {
+                    // A server that fails its check is closed, and the client asks the pool again.
+                    self.runtime.logger.info("server \(server.target.host):\(server.target.port) pid \(server.backendPID) failed server_check_query: \(error!.message)")
+                    pool.release(server, reusable: false)
+                    self.eventLoop.execute { if case .waiting = self.state { pool.lease(for: self) } }
+                    return
+                }
+                sync()
+            }
         }
         if server.eventLoop === eventLoop { onServerLoop() } else { server.eventLoop.execute(onServerLoop) }
     }
@@ -60,6 +66,7 @@ extension ClientConnection {
         currentPool = pool
         linkedSameLoop = server.eventLoop === eventLoop
         tracker = LinkTracker()
+        answeredOnLink = 0
         pool.noteWelcomeParameters(parameters)
         if !welcomed { sendWelcome(parameters: parameters) }
         replayHeld()

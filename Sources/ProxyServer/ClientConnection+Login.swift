@@ -114,6 +114,7 @@ extension ClientConnection {
         }
         let pool = runtime.pool(entry: entry, clientUser: startup.user, clientKeys: keys, clientPassword: password, lookedUp: lookedUpSecret)
         mode = runtime.poolMode(entry: entry, user: startup.user, config: runtime.config)
+        desiredSettings = startup.startupSettings
         statsKey = pool.key
         counters = runtime.connections(on: eventLoop).counters(for: pool.key)
         if mode != .session {

@@ -5,23 +5,39 @@ import PoolCore
 import SQLAnalysis
 
 extension ClientConnection {
-    /// The frames inspected for session-changing SQL: Query, and Parse (whose text runs at Execute).
-    static let inspectedTypes: [UInt8] = [FrontendMessage.Code.query, FrontendMessage.Code.parse]
+    /// The frames inspected for session-changing SQL: Query, Parse (whose text runs later) and Bind (which runs it).
+    static let inspectedTypes: [UInt8] = [FrontendMessage.Code.query, FrontendMessage.Code.parse, FrontendMessage.Code.bind]
 
-    /// Notes whether a Query or Parse may change the session, so the server is probed before it goes back.
+    /// Notes whether a Query, or the statement a Parse prepares or a Bind runs, may change the session, so the
+    /// server is probed before it goes back.
     func inspect(_ type: UInt8, _ body: ByteBuffer) {
-        guard !probeAfter else { return }
         body.withUnsafeReadableBytes { raw in
+            if type == FrontendMessage.Code.bind {
+                // Bind: portal, then the statement's name; a statement whose text may change the session does so each run.
+                guard let portalEnd = raw.firstIndex(of: 0) else { return }
+                let rest = raw[(portalEnd + 1)...]
+                guard let nameEnd = rest.firstIndex(of: 0),
+                      let names = sessionStatements[String(decoding: rest[rest.startIndex..<nameEnd], as: UTF8.self)] else { return }
+                probeAfter = true
+                customSettingNames.formUnion(names)
+                return
+            }
             var start = 0
+            var name: String?
             if type == FrontendMessage.Code.parse {
                 guard let nameEnd = raw.firstIndex(of: 0) else { return }
+                name = String(decoding: raw[..<nameEnd], as: UTF8.self)
                 start = nameEnd + 1
             }
             let rest = UnsafeRawBufferPointer(rebasing: raw[start...])
             let end = rest.firstIndex(of: 0) ?? rest.count
-            guard let effect = SessionStateScan.effect(of: UnsafeRawBufferPointer(rebasing: rest[..<end])) else { return }
+            guard let effect = SessionStateScan.effect(of: UnsafeRawBufferPointer(rebasing: rest[..<end])) else {
+                if let name { sessionStatements[name] = nil }
+                return
+            }
             probeAfter = true
             customSettingNames.formUnion(effect.customSettings)
+            if let name { sessionStatements[name] = effect.customSettings }
         }
     }
 
@@ -73,6 +89,7 @@ extension ClientConnection {
                 currentPool = pool
                 linkedSameLoop = server.eventLoop === eventLoop
                 tracker = LinkTracker()
+                answeredOnLink = 0
                 replayHeld()
             } else {
                 server.eventLoop.execute { pool.release(server, reusable: true) }
@@ -99,6 +116,6 @@ extension ClientConnection {
         if heldBytes > 1 << 20 { setReadingFromClient(true) }
         heldBytes = 0
         for b in early { relay(b) }
-        if !outgoing.isEmpty, let context { channelReadComplete(context: context) }
+        if !outgoing.isEmpty || !expected.isEmpty, let context { channelReadComplete(context: context) }
     }
 }

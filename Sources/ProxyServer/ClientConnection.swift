@@ -62,8 +62,14 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     /// Replies the frames in `outgoing` will get, and frames that replace the one just dropped.
     var expected: [PendingReply] = []
     var replacement: [ByteBuffer] = []
-    /// Settings the client's session has (pg_settings source 'session'), carried to every server it lands on.
-    var sessionSettings: [String: String] = [:]
+    /// What the client's own SETs left (pg_settings source 'session', as the last probe found them).
+    var sessionSettings: [String: String] = [:] {
+        didSet { desiredSettings = startup.startupSettings.merging(sessionSettings) { _, own in own } }
+    }
+    /// Its startup parameters overlaid by those: what every server it lands on must have (kept ready for each lease).
+    var desiredSettings: [String: String] = [:]
+    /// Prepared statements (by client name) whose text may change the session, with the custom settings they name.
+    var sessionStatements: [String: [String]] = [:]
     /// Custom settings (x.y) the client ever set: the probe asks for them by name.
     var customSettingNames: Set<String> = []
     /// The current transaction ran SQL that may change the session: probe before letting the server go.
@@ -73,6 +79,11 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     /// For SHOW CLIENTS: when the client last sent something, and when it began waiting for a server.
     var lastRequest = NIODeadline.now()
     var waitStarted = NIODeadline.now()
+    /// For the timeouts: when the server last delivered, what it had answered, its status, when its transaction began.
+    var lastDelivered = NIODeadline.now()
+    var answeredOnLink = 0
+    var serverStatus = TransactionStatus.idle
+    var transactionStarted: NIODeadline?
     /// This loop's counters for the client's pool (fixed at login), and that pool's key.
     var counters: PoolCounters?
     var statsKey: PoolKey?
@@ -168,7 +179,8 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        guard let server = linkedServer, !outgoing.isEmpty else { return }
+        // Replies made up in place of dropped messages travel even when no byte does.
+        guard let server = linkedServer, !outgoing.isEmpty || !expected.isEmpty else { return }
         if linkedSameLoop {
             // Same thread: hand the arrays over without copying them, then reuse their storage (emptied
             // first, as the server may answer and change this client's link before the call returns).
@@ -217,7 +229,10 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
                 case .observed(let type, let body):
                     // Outside session mode only.
                     guard let server = linkedServer else { return .pass }
-                    if type == FrontendMessage.Code.query || type == FrontendMessage.Code.parse { inspect(type, body) }
+                    if type == FrontendMessage.Code.query || type == FrontendMessage.Code.parse
+                        || (type == FrontendMessage.Code.bind && !sessionStatements.isEmpty) {
+                        inspect(type, body)
+                    }
                     guard carriesStatements else {
                         tracker.clientSent(type)
                         return .pass
@@ -249,6 +264,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     /// Server bytes for the client, with the server's ReadyForQuery count and last status at the end of them.
     func deliverFromServer(_ buffers: [ByteBuffer], answered: Int, status: TransactionStatus, atBoundary: Bool, failed: [FailedParse]) {
         guard let context, let server = linkedServer else { return }
+        noteDelivered(answered: answered, status: status)
         for f in failed { rewriter.parseFailed(f, server: &server.statements) }
         if carriesStatements && tracker.settled(answered: answered) { rewriter.repliesSettled() }
         if buffers.count == 1 {

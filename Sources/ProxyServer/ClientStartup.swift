@@ -28,15 +28,10 @@ final class ClientStartup {
     private(set) var database = ""
     /// Startup parameters the client asked for that its server session must have.
     private(set) var parametersToApply: [String: String] = [:] {
-        didSet {
-            wantedParameters = ParameterSync.wantedList(parametersToApply)
-            startupNames = Set(parametersToApply.keys.map { $0.lowercased() })
-        }
+        didSet { startupSettings = Dictionary(parametersToApply.map { ($0.key.lowercased(), $0.value) }) { _, last in last } }
     }
-    /// The same names, lower-case as pg_settings spells them.
-    private(set) var startupNames: Set<String> = []
-    /// The same, prepared once for the check made on every lease.
-    private(set) var wantedParameters: [ParameterSync.Wanted] = []
+    /// The same, by lower-case name as pg_settings spells them: where the client's session settings start from.
+    private(set) var startupSettings: [String: String] = [:]
     let cancelPID: Int32
     let cancelSecret: Int32 = Int32.random(in: Int32.min...Int32.max)
     private let started = NIODeadline.now()

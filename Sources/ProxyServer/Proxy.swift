@@ -49,6 +49,15 @@ public final class Proxy: Service, Sendable {
         let janitor = runtime.loops[0].scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [runtime] _ in
             for pool in runtime.allPools { pool.tick() }
         }
+        // Each loop sweeps its own clients for timeouts: no lock, no hop.
+        let sweeps = runtime.loops.map { loop in
+            loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [runtime] _ in
+                let limits = ClientTimeouts(runtime.config)
+                guard limits.any else { return }
+                let now = NIODeadline.now()
+                for client in runtime.connections(on: loop).clients.values { client.checkTimeouts(limits, now: now) }
+            }
+        }
         let period = Int64(max(runtime.config.seconds("stats_period"), 1) * 1000)
         let sampler = runtime.loops[0].scheduleRepeatedTask(initialDelay: .milliseconds(period), delay: .milliseconds(period)) { [runtime] _ in
             runtime.stats.sample(runtime)
@@ -74,6 +83,7 @@ public final class Proxy: Service, Sendable {
         closeListeners()
         janitor.cancel()
         sampler.cancel()
+        for s in sweeps { s.cancel() }
         await drain()
         signalTask.cancel()
         removePidfile()

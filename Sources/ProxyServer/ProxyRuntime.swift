@@ -135,6 +135,17 @@ public final class ProxyRuntime: Sendable {
 
     var isPaused: Bool { pausedQueue.withLockedValue { $0.on } }
 
+    /// The query to check a server with before lending it, when it has been idle longer than server_check_delay;
+    /// nil when no check is due. "<empty>" (the default) sends an empty query; an empty value turns checks off.
+    func serverCheck(idleSince: NIODeadline) -> String? {
+        let c = config
+        let query = c.string("server_check_query")
+        guard !query.isEmpty else { return nil }
+        let delay = c.seconds("server_check_delay")
+        guard delay == 0 || Double((NIODeadline.now() - idleSince).nanoseconds) / 1e9 > delay else { return nil }
+        return query == "<empty>" ? "" : query
+    }
+
     var allPools: [ServerPool] { pools.withLockedValue { Array($0.values) } }
 
     /// The pool for a client that authenticated as `clientUser` to `entry`; created on first use.

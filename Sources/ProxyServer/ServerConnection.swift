@@ -75,6 +75,8 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     let connectedAt = Date()
     private(set) var lastUsed = NIODeadline.now()
     var linkedClientID: Int? { linkedClient?.waiterID }
+    /// When the server last did anything for a client: server_check_delay counts from here.
+    var lastActivity: NIODeadline { max(lastUsed, lastReady) }
     /// The statements, when this loop may read them: not while a client on another loop holds the link.
     var statementsIfOwned: ServerStatementCache? {
         if case .linked = state, !linkedSameLoop { return nil }

@@ -57,14 +57,24 @@ struct SessionSnapshot: Sendable, Equatable {
 }
 
 enum SessionSync {
-    /// Statements that take a server session from the settings it has to the ones the client has.
-    /// Names in `skipping` (the client's startup parameters) are left to ParameterSync.
-    static func statements(client: [String: String], server: [String: String], skipping: Set<String>) -> String {
+    /// Statements that take a server session from the settings pgswift knows it has to the ones the client wants
+    /// (its startup parameters, overlaid by what its own SETs left). set_config, not SET, so that a list value such
+    /// as a search_path is taken as PostgreSQL took it at startup. A setting the server has never been given is
+    /// left alone when the server already reports that value (client_encoding, DateStyle... on a fresh server).
+    static func statements(desired: [String: String], server: [String: String], reported: [String: String]) -> String {
+        if desired == server { return "" }
         var sql = ""
-        for (name, value) in client.sorted(by: { $0.key < $1.key }) where server[name] != value && !skipping.contains(name) {
+        var reportedLower: [String: String]?
+        for (name, value) in desired.sorted(by: { $0.key < $1.key }) where server[name] != value {
+            if server[name] == nil {
+                if reportedLower == nil { reportedLower = Dictionary(reported.map { ($0.key.lowercased(), $0.value) }) { _, b in b } }
+                if let have = reportedLower?[name], have == value || (name != "application_name" && have.lowercased() == value.lowercased()) {
+                    continue
+                }
+            }
             sql += "SELECT pg_catalog.set_config(\(ParameterSync.quoteLiteral(name)), \(ParameterSync.quoteLiteral(value)), false);"
         }
-        for name in server.keys.sorted() where client[name] == nil && !skipping.contains(name) {
+        for name in server.keys.sorted() where desired[name] == nil {
             sql += "RESET \(name.split(separator: ".").map { ParameterSync.quoteIdentifier(String($0)) }.joined(separator: "."));"
         }
         return sql

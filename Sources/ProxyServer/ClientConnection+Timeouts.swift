@@ -1,0 +1,65 @@
+// The client-side timeouts checked once a second on each loop: query_timeout, idle_transaction_timeout,
+// transaction_timeout and client_idle_timeout, with PgBouncer's meanings.
+import Config
+import NIOCore
+import PGWire
+
+/// The four limits, read from the config once per sweep.
+struct ClientTimeouts: Sendable {
+    var query: Double
+    var idleTransaction: Double
+    var transaction: Double
+    var clientIdle: Double
+
+    init(_ c: ProxyConfig) {
+        query = c.seconds("query_timeout")
+        idleTransaction = c.seconds("idle_transaction_timeout")
+        transaction = c.seconds("transaction_timeout")
+        clientIdle = c.seconds("client_idle_timeout")
+    }
+
+    var any: Bool { query > 0 || idleTransaction > 0 || transaction > 0 || clientIdle > 0 }
+}
+
+extension ClientConnection {
+    /// Seconds from `t` to `now`.
+    private func since(_ t: NIODeadline, _ now: NIODeadline) -> Double { Double((now - t).nanoseconds) / 1e9 }
+
+    func checkTimeouts(_ limits: ClientTimeouts, now: NIODeadline) {
+        switch state {
+        case .linked:
+            let waitingForAnswer = tracker.sent > answeredOnLink
+            let quietFor = since(max(lastRequest, lastDelivered), now)
+            if waitingForAnswer {
+                if limits.query > 0, since(lastRequest, now) > limits.query {
+                    // The running query is cancelled with the client's link, which is then closed: PgBouncer's way.
+                    return sendFatal(PGError("08P01", "query_timeout", severity: "FATAL"))
+                }
+            } else if serverStatus != .idle {
+                if limits.idleTransaction > 0, quietFor > limits.idleTransaction {
+                    return sendFatal(PGError("08P01", "idle transaction timeout", severity: "FATAL"))
+                }
+            } else if limits.clientIdle > 0, quietFor > limits.clientIdle {
+                return sendFatal(PGError("08P01", "client_idle_timeout", severity: "FATAL"))
+            }
+            if limits.transaction > 0, serverStatus != .idle, let start = transactionStarted, since(start, now) > limits.transaction {
+                return sendFatal(PGError("08P01", "transaction timeout", severity: "FATAL"))
+            }
+        case .unlinked, .admin:
+            if limits.clientIdle > 0, since(max(lastRequest, lastDelivered), now) > limits.clientIdle {
+                sendFatal(PGError("08P01", "client_idle_timeout", severity: "FATAL"))
+            }
+        case .startup, .authenticating, .lookingUp, .waiting, .settling, .closed:
+            break
+        }
+    }
+
+    /// Called with every batch a server delivers: what the timeouts measure from.
+    func noteDelivered(answered: Int, status: TransactionStatus) {
+        lastDelivered = .now()
+        answeredOnLink = answered
+        if status != .idle && serverStatus == .idle { transactionStarted = lastDelivered }
+        if status == .idle { transactionStarted = nil }
+        serverStatus = status
+    }
+}
