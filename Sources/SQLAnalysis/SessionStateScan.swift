@@ -5,13 +5,15 @@ import Foundation
 /// Two stages: a scan for keywords that costs nothing measurable, then PostgreSQL's own parser (libpg_query) on the few
 /// texts that pass it, so that `UPDATE t SET x = 1` is not taken for a SET.
 public enum SessionStateScan {
-    /// Words without which no statement can touch session state. "listen" also covers UNLISTEN, "set" RESET and set_config.
-    static let keywords: [[UInt8]] = ["set", "listen", "advisory", "hold", "temp", "prepare", "deallocate", "discard",
-                                      "close", "drop", "declare"].map { Array($0.utf8) }
+    /// Statements that can change the session start with one of these words.
+    static let leadingWords: [[UInt8]] = ["set", "reset", "listen", "unlisten", "prepare", "deallocate", "discard", "close",
+                                          "declare", "create", "drop", "do", "call"].map { Array($0.utf8) }
+    /// Calls and clauses that can change it from inside any statement (SELECT set_config(...), SELECT ... INTO TEMP).
+    static let anywhereWords: [[UInt8]] = ["set_config", "advisory", "temp"].map { Array($0.utf8) }
 
     /// Parse-tree node names and function names whose presence means the session may have changed.
     /// Functions are matched as name nodes ({"String":{"sval":...}}), so a string constant with the same text is not one.
-    static let markers = ["VariableSetStmt", "DiscardStmt", "ListenStmt", "UnlistenStmt", "DeclareCursorStmt", "ClosePortalStmt",
+    static let markers = ["VariableSetStmt", "DiscardStmt", "DoStmt", "CallStmt", "ListenStmt", "UnlistenStmt", "DeclareCursorStmt", "ClosePortalStmt",
                           "\"relpersistence\":\"t\"", "PrepareStmt", "DeallocateStmt", "DropStmt",
                           "{\"String\":{\"sval\":\"set_config\"", "{\"String\":{\"sval\":\"pg_advisory_lock",
                           "{\"String\":{\"sval\":\"pg_try_advisory_lock", "{\"String\":{\"sval\":\"pg_advisory_unlock"]
@@ -24,7 +26,7 @@ public enum SessionStateScan {
 
     /// nil if running `sql` leaves the session as it found it; otherwise what it may change.
     public static func effect(of sql: UnsafeRawBufferPointer) -> Effect? {
-        guard containsKeyword(sql) else { return nil }
+        guard SQLWords.mayMatter(sql, leading: leadingWords, anywhere: anywhereWords) else { return nil }
         let text = String(decoding: sql, as: UTF8.self)
         let result = text.withCString { pg_query_parse($0) }
         defer { pg_query_free_parse_result(result) }
@@ -68,25 +70,5 @@ public enum SessionStateScan {
         guard let parts = call["funcname"] as? [Any], let last = parts.last as? [String: Any],
               let string = last["String"] as? [String: Any] else { return nil }
         return string["sval"] as? String
-    }
-
-    /// A case-insensitive search for any keyword; ASCII letters only, so folding is one OR.
-    static func containsKeyword(_ sql: UnsafeRawBufferPointer) -> Bool {
-        let n = sql.count
-        var i = 0
-        while i < n {
-            let c = sql[i] | 0x20
-            // Every keyword starts with one of these letters: skip the rest quickly.
-            if c == UInt8(ascii: "s") || c == UInt8(ascii: "l") || c == UInt8(ascii: "a") || c == UInt8(ascii: "h")
-                || c == UInt8(ascii: "t") || c == UInt8(ascii: "p") || c == UInt8(ascii: "d") || c == UInt8(ascii: "c") {
-                for k in keywords where k[0] == c && i + k.count <= n {
-                    var j = 1
-                    while j < k.count && sql[i + j] | 0x20 == k[j] { j += 1 }
-                    if j == k.count { return true }
-                }
-            }
-            i += 1
-        }
-        return false
     }
 }

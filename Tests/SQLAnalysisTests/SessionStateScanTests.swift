@@ -25,6 +25,9 @@ import Testing
         "DISCARD ALL",
         "DROP TABLE t",
         "/* c */ SET x.y = 1",
+        "-- note\nSET search_path = a",
+        "SELECT 1; set timezone = 'UTC'",
+        "DO $$BEGIN PERFORM set_config('a.b', '1', false); END$$",
     ])
     func changes(_ sql: String) {
         #expect(SessionStateScan.mayChangeSession(sql), "\(sql)")
@@ -39,6 +42,10 @@ import Testing
         "CREATE TABLE t (a int)",
         "BEGIN",
         "SELEC 1 SET",
+        "UPDATE t\nSET a = 1\nWHERE b = 2",
+        "UPDATE t SET a = 'reset; listen x' WHERE true",
+        "INSERT INTO t VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET v = excluded.v",
+        "SELECT $$ ; SET x = 1 $$",
         "",
     ])
     func keeps(_ sql: String) {
