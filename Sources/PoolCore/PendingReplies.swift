@@ -46,6 +46,9 @@ public struct PendingReplies: Sendable, Equatable {
     private var detailed = 0
     /// An extended-protocol message failed and no Sync has been sent since: the server ignores what comes.
     public private(set) var discarding = false
+    /// For each made-up reply, in order, whether it went out (true) or was skipped after an error (false): what the
+    /// client's rewriter did when it made it up must then be undone, as PostgreSQL never ran that message.
+    private var outcomes: [Bool] = []
 
     public init() {}
 
@@ -116,12 +119,20 @@ public struct PendingReplies: Sendable, Equatable {
         return verdict
     }
 
+    /// The outcomes of made-up replies since the last call, oldest first.
+    public mutating func takeOutcomes() -> [Bool] {
+        guard !outcomes.isEmpty else { return [] }
+        defer { outcomes.removeAll(keepingCapacity: true) }
+        return outcomes
+    }
+
     /// Forgets everything (the server is gone or was reset).
     public mutating func removeAll() {
         items.removeAll(keepingCapacity: true)
         head = 0
         detailed = 0
         discarding = false
+        outcomes.removeAll()
     }
 
     private func peek() -> PendingReply? {
@@ -145,10 +156,15 @@ public struct PendingReplies: Sendable, Equatable {
         while case .synthetic(let s)? = peek() {
             _ = pop()
             out.append(s)
+            outcomes.append(true)
         }
     }
 
-    private func skipped(_ reply: PendingReply, failed: inout [FailedParse]) {
-        if case .parse(let id?, let injected) = reply { failed.append(FailedParse(statement: id, injected: injected)) }
+    private mutating func skipped(_ reply: PendingReply, failed: inout [FailedParse]) {
+        switch reply {
+        case .parse(let id?, let injected): failed.append(FailedParse(statement: id, injected: injected))
+        case .synthetic: outcomes.append(false)
+        default: break
+        }
     }
 }

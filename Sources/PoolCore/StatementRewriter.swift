@@ -14,6 +14,8 @@ public struct ClientStatement: Sendable, Equatable {
 /// The server's cache is borrowed for the length of a link.
 public struct StatementRewriter: Sendable {
     public private(set) var statements: [String: ClientStatement] = [:]
+    /// For each made-up reply not yet known to have gone out: the name it changed and what the name held before.
+    private var madeUp: [(name: String, previous: ClientStatement?)] = []
     /// Client names whose Parse went to the server and has not been answered yet, by statement: if it fails, these go.
     private var forwardedNames: [Int: [String]] = [:]
     /// For SHOW STATS: named Parses from the client, Parses sent to servers, Binds of named statements.
@@ -60,6 +62,7 @@ public struct StatementRewriter: Sendable {
             statements[name] = ClientStatement(id: id, parseTail: tail)
             clientParses += 1
             if server.use(id) {
+                madeUp.append((name, nil))
                 replies.append(.synthetic(.parseComplete))
             } else {
                 forwardedNames[id, default: []].append(name)
@@ -108,7 +111,7 @@ public struct StatementRewriter: Sendable {
                 return .pass
             }
             // The server's copy stays for other clients (and this one, should it prepare the text again).
-            statements[name] = nil
+            madeUp.append((name, statements.removeValue(forKey: name)))
             replies.append(.synthetic(.closeComplete))
             return .drop
         case FrontendMessage.Code.query:
@@ -123,6 +126,15 @@ public struct StatementRewriter: Sendable {
         server.remove(failure.statement)
         guard !failure.injected, let names = forwardedNames.removeValue(forKey: failure.statement) else { return }
         for name in names where statements[name]?.id == failure.statement { statements[name] = nil }
+    }
+
+    /// The outcomes of made-up replies, oldest first: a skipped one (false) never happened, so its change is undone.
+    public mutating func madeUpRepliesResolved(_ outcomes: [Bool]) {
+        for went in outcomes {
+            guard !madeUp.isEmpty else { return }
+            let change = madeUp.removeFirst()
+            if !went { statements[change.name] = change.previous }
+        }
     }
 
     /// Every message sent so far has been answered: the Parses that went to the server succeeded.
@@ -195,9 +207,10 @@ public struct StatementRewriter: Sendable {
             statements.removeAll()
             server.removeAll()
         case .deallocate(let name):
-            guard statements.removeValue(forKey: name) != nil else { break }
+            guard let previous = statements.removeValue(forKey: name) else { break }
             // The shared statement stays on the server, as for Close; the answer is made up where the server would
             // have given it (an aborted transaction gets its error there).
+            madeUp.append((name, previous))
             replies.append(.synthetic(.deallocated))
             return .drop
         }

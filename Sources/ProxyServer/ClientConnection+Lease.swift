@@ -30,7 +30,7 @@ extension ClientConnection {
                 }
             }
             let sync = { if sql.isEmpty { proceed(nil) } else { server.runInternal(sql, done: proceed) } }
-            guard let check = self.runtime.serverCheck(idleSince: server.lastActivity) else { return sync() }
+            guard let check = server.target.check(idleSince: server.lastActivity) else { return sync() }
             server.runInternal(check) { error in
                 guard error == nil else {
                     // A server that fails its check is closed, and the client asks the pool again.

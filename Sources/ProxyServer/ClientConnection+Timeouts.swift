@@ -49,7 +49,12 @@ extension ClientConnection {
             if limits.clientIdle > 0, since(max(lastRequest, lastDelivered), now) > limits.clientIdle {
                 sendFatal(PGError("08P01", "client_idle_timeout", severity: "FATAL"))
             }
-        case .startup, .authenticating, .lookingUp, .waiting, .settling, .closed:
+        case .waiting:
+            // A request queued for a server counts as a query too (PgBouncer's meaning).
+            if limits.query > 0, since(waitStarted, now) > limits.query {
+                sendFatal(PGError("08P01", "query_timeout", severity: "FATAL"))
+            }
+        case .startup, .authenticating, .lookingUp, .settling, .closed:
             break
         }
     }

@@ -262,10 +262,11 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     }
 
     /// Server bytes for the client, with the server's ReadyForQuery count and last status at the end of them.
-    func deliverFromServer(_ buffers: [ByteBuffer], answered: Int, status: TransactionStatus, atBoundary: Bool, failed: [FailedParse]) {
+    func deliverFromServer(_ buffers: [ByteBuffer], answered: Int, status: TransactionStatus, atBoundary: Bool, failed: [FailedParse], madeUp: [Bool]) {
         guard let context, let server = linkedServer else { return }
         noteDelivered(answered: answered, status: status)
         for f in failed { rewriter.parseFailed(f, server: &server.statements) }
+        if !madeUp.isEmpty { rewriter.madeUpRepliesResolved(madeUp) }
         if carriesStatements && tracker.settled(answered: answered) { rewriter.repliesSettled() }
         if buffers.count == 1 {
             counters?.sent += buffers[0].readableBytes

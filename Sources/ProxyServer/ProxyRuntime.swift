@@ -135,16 +135,6 @@ public final class ProxyRuntime: Sendable {
 
     var isPaused: Bool { pausedQueue.withLockedValue { $0.on } }
 
-    /// The query to check a server with before lending it, when it has been idle longer than server_check_delay;
-    /// nil when no check is due. "<empty>" (the default) sends an empty query; an empty value turns checks off.
-    func serverCheck(idleSince: NIODeadline) -> String? {
-        let c = config
-        let query = c.string("server_check_query")
-        guard !query.isEmpty else { return nil }
-        let delay = c.seconds("server_check_delay")
-        guard delay == 0 || Double((NIODeadline.now() - idleSince).nanoseconds) / 1e9 > delay else { return nil }
-        return query == "<empty>" ? "" : query
-    }
 
     var allPools: [ServerPool] { pools.withLockedValue { Array($0.values) } }
 
@@ -211,7 +201,10 @@ public final class ProxyRuntime: Sendable {
             credential: credential, startupParameters: params,
             resetQuery: c.string("server_reset_query"),
             resetAlways: c.bool("server_reset_query_always"),
-            connectTimeout: c.seconds("server_connect_timeout"))
+            connectTimeout: c.seconds("server_connect_timeout"),
+            // Read once per pool (and reload), not on every lease.
+            checkQuery: c.string("server_check_query").isEmpty ? nil : (c.string("server_check_query") == "<empty>" ? "" : c.string("server_check_query")),
+            checkDelay: c.seconds("server_check_delay"))
     }
 
     /// [users] pool_mode wins over the database's, which wins over the global one (PgBouncer's order).

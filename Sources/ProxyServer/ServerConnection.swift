@@ -244,19 +244,22 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
         let answered = readyCount, status = lastStatus, boundary = splitter.atFrameBoundary
         let failed = failedParses
         if !failed.isEmpty { failedParses.removeAll() }
+        let outcomes = replies.takeOutcomes()
         if linkedSameLoop {
             // Same thread: hand the array over without copying it, then reuse its storage. The client may give
             // this server back and a waiting client may take it and write to it before the call returns, so
             // `outgoing` is emptied first and only gets its storage back if nothing was added meanwhile.
             var batch: [ByteBuffer] = []
             swap(&batch, &outgoing)
-            peer.deliverFromServer(batch, answered: answered, status: status, atBoundary: boundary, failed: failed)
+            peer.deliverFromServer(batch, answered: answered, status: status, atBoundary: boundary, failed: failed, madeUp: outcomes)
             batch.removeAll(keepingCapacity: true)
             if outgoing.isEmpty { swap(&batch, &outgoing) }
         } else {
             let batch = outgoing
             outgoing = []
-            peer.eventLoop.execute { peer.deliverFromServer(batch, answered: answered, status: status, atBoundary: boundary, failed: failed) }
+            peer.eventLoop.execute {
+                peer.deliverFromServer(batch, answered: answered, status: status, atBoundary: boundary, failed: failed, madeUp: outcomes)
+            }
         }
     }
 

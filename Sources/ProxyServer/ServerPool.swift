@@ -173,4 +173,14 @@ struct ServerTarget: Sendable {
     /// server_reset_query_always: run the reset query in transaction mode too.
     var resetAlways: Bool
     var connectTimeout: Double
+    /// server_check_query ("" = no checks; "<empty>" already turned into the empty query) and server_check_delay.
+    var checkQuery: String?
+    var checkDelay: Double
+
+    /// The query to check a server with before lending it, if it has been idle longer than server_check_delay.
+    func check(idleSince: NIODeadline) -> String? {
+        guard let checkQuery else { return nil }
+        guard checkDelay == 0 || Double((NIODeadline.now() - idleSince).nanoseconds) / 1e9 > checkDelay else { return nil }
+        return checkQuery
+    }
 }
