@@ -6,6 +6,10 @@ public struct ServerStatementCache: Sendable, Equatable {
     private var lastUse: [Int: UInt64] = [:]
     private var clock: UInt64 = 0
     public private(set) var generation = 0
+    /// The schema epoch each statement was prepared in, and the current one (set by the caller before rewriting):
+    /// a statement prepared before DDL went through may now return other columns, so it is prepared again.
+    private var preparedIn: [Int: Int] = [:]
+    public var schemaEpoch = 0
 
     public init(capacity: Int) {
         self.capacity = capacity
@@ -19,12 +23,17 @@ public struct ServerStatementCache: Sendable, Equatable {
         generation == 0 ? "pgswift_\(statement)" : "pgswift_\(statement)_\(generation)"
     }
 
-    /// True if the server holds the statement; marks it used.
+    /// True if the server holds the statement (prepared since the last DDL); marks it used.
     public mutating func use(_ statement: Int) -> Bool {
-        guard lastUse[statement] != nil else { return false }
+        guard lastUse[statement] != nil, preparedIn[statement, default: 0] >= schemaEpoch else { return false }
         clock += 1
         lastUse[statement] = clock
         return true
+    }
+
+    /// The server holds the statement, but from before the last DDL: it must be closed before it is prepared again.
+    public func isStale(_ statement: Int) -> Bool {
+        lastUse[statement] != nil && preparedIn[statement, default: 0] < schemaEpoch
     }
 
     /// Records that the statement is being prepared; returns the one to close first when the cache is full.
@@ -33,20 +42,26 @@ public struct ServerStatementCache: Sendable, Equatable {
         if lastUse[statement] == nil, capacity > 0, lastUse.count >= capacity {
             // A linear scan on eviction only: capacity is a few hundred at most, and hits never scan.
             evicted = lastUse.min { $0.value < $1.value }?.key
-            if let evicted { lastUse[evicted] = nil }
+            if let evicted {
+                lastUse[evicted] = nil
+                preparedIn[evicted] = nil
+            }
         }
         clock += 1
         lastUse[statement] = clock
+        preparedIn[statement] = schemaEpoch
         return evicted
     }
 
     public mutating func remove(_ statement: Int) {
         lastUse[statement] = nil
+        preparedIn[statement] = nil
     }
 
     /// The server dropped (or may have dropped) all its statements.
     public mutating func removeAll() {
         lastUse.removeAll()
+        preparedIn.removeAll()
         generation += 1
     }
 }

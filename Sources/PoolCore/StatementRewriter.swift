@@ -226,6 +226,11 @@ public struct StatementRewriter: Sendable {
 
     private mutating func prepare(_ id: Int, _ tail: ByteBuffer, on server: inout ServerStatementCache, injected: Bool, out: inout [ByteBuffer], replies: inout [PendingReply]) {
         serverParses += 1
+        if server.isStale(id) {
+            // Prepared before DDL went through: replaced, so its result columns are those of the table as it is now.
+            out.append(encode(.close(.statement, name: server.name(of: id))))
+            replies.append(.close(injected: true))
+        }
         if let evicted = server.insert(id) {
             out.append(encode(.close(.statement, name: server.name(of: evicted))))
             replies.append(.close(injected: true))

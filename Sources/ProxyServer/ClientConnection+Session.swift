@@ -31,6 +31,9 @@ extension ClientConnection {
             }
             let rest = UnsafeRawBufferPointer(rebasing: raw[start...])
             let end = rest.firstIndex(of: 0) ?? rest.count
+            if carriesStatements && SessionStateScan.mayChangeSchema(UnsafeRawBufferPointer(rebasing: rest[..<end])) {
+                runtime.statementCatalog.schemaChanged()
+            }
             guard let effect = SessionStateScan.effect(of: UnsafeRawBufferPointer(rebasing: rest[..<end])) else {
                 if let name { sessionStatements[name] = nil }
                 return

@@ -219,6 +219,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     // MARK: relaying
 
     func relay(_ buffer: ByteBuffer) {
+        if carriesStatements, let server = linkedServer { server.statements.schemaEpoch = runtime.statementCatalog.schemaEpoch }
         do {
             try splitter.feedDirected(buffer) { event in
                 switch event {

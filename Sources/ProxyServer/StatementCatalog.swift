@@ -22,6 +22,11 @@ final class StatementCatalog: Sendable {
         }
     }
 
+    /// Bumped by every DDL a client sends: statements prepared before it are prepared again on next use.
+    private let epochBox = NIOLockedValueBox(0)
+    var schemaEpoch: Int { epochBox.withLockedValue { $0 } }
+    func schemaChanged() { epochBox.withLockedValue { $0 += 1 } }
+
     /// The query text of a statement (for SHOW PREPARED_STATEMENTS), if it has not been purged.
     func text(of id: Int) -> String? {
         guard var tail = state.withLockedValue({ $0.texts[id] }) else { return nil }

@@ -48,6 +48,18 @@ public enum SessionStateScan {
 
     public static func mayChangeSession(_ sql: String) -> Bool { effect(of: sql) != nil }
 
+    /// DDL: after it, a prepared statement may return other columns ("cached plan must not change result type").
+    public static func mayChangeSchema(_ sql: UnsafeRawBufferPointer) -> Bool {
+        SQLWords.mayMatter(sql, leading: ddlWords, anywhere: [])
+    }
+
+    public static func mayChangeSchema(_ sql: String) -> Bool {
+        var s = sql
+        return s.withUTF8 { mayChangeSchema(UnsafeRawBufferPointer($0)) }
+    }
+
+    static let ddlWords: [[UInt8]] = ["alter", "drop", "create"].map { Array($0.utf8) }
+
     /// Names set by SET x.y / RESET x.y and by set_config('x.y', ...) with a literal name.
     private static func collectCustomSettings(_ node: Any, into names: inout [String]) {
         if let dict = node as? [String: Any] {

@@ -846,6 +846,20 @@ def pool1() -> None:
     R.run("flush_before_sync", flush_before_sync)
     R.run("named_statements_in_transactions", named_statements_in_transactions, skip=feature)
     R.run("statement_survives_new_server", statement_survives_new_server, skip=skip_unless_tracked_and_pooled())
+    R.run("ddl_through_proxy_reprepares", ddl_through_proxy_reprepares, skip=feature)
+
+
+def ddl_through_proxy_reprepares() -> None:
+    # A statement prepared before DDL that changes its result columns: PostgreSQL would say "cached plan must not
+    # change result type" on its next run; pgswift saw the DDL go through and prepares it again first.
+    with wires(2) as (a, b):
+        b.ok_query("DROP TABLE IF EXISTS it_ddl; CREATE TABLE it_ddl (x int); INSERT INTO it_ddl VALUES (1)")
+        a.prepare("it_ddl_all", "SELECT * FROM it_ddl")
+        expect(a.run("it_ddl_all") == [("1",)], "before the DDL")
+        b.ok_query("ALTER TABLE it_ddl ADD COLUMN y int DEFAULT 7")
+        r = a.bind_execute("it_ddl_all")
+        expect(not r.errors and r.rows == [("1", "7")], f"after ALTER TABLE ADD COLUMN: {r}")
+        b.ok_query("DROP TABLE it_ddl")
 
 
 def pool2() -> None:
