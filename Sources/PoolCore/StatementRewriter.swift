@@ -161,17 +161,12 @@ public struct StatementRewriter: Sendable {
             let stand = "pgswift_dealloc_\(UInt32.random(in: 0...UInt32.max))"
             out.append(encode(.parse(name: stand, query: "SELECT 1", parameterTypes: [])))
             replies.append(.parse(statement: nil, injected: true))
-            var rest = tail
-            _ = rest.readNullTerminatedString()
-            var frame = allocator.buffer(capacity: 64 + rest.readableBytes)
-            frame.writeInteger(FrontendMessage.Code.parse)
-            let start = frame.writerIndex
-            frame.writeInteger(Int32(0))
-            frame.writeInteger(UInt8(0))
-            frame.writeNullTerminatedString("DEALLOCATE \(stand)")
-            frame.writeImmutableBuffer(rest)
-            frame.setInteger(Int32(frame.writerIndex - start), at: start)
-            out.append(frame)
+            var types = tail
+            _ = types.readNullTerminatedString()
+            var query = allocator.buffer(capacity: 48 + types.readableBytes)
+            query.writeNullTerminatedString("DEALLOCATE \(stand)")
+            query.writeImmutableBuffer(types)
+            out.append(parseFrame(name: "", tail: query))
             replies.append(.parse(statement: nil, injected: false))
             return .drop
         }
@@ -235,14 +230,18 @@ public struct StatementRewriter: Sendable {
             out.append(encode(.close(.statement, name: server.name(of: evicted))))
             replies.append(.close(injected: true))
         }
-        let name = server.name(of: id)
+        out.append(parseFrame(name: server.name(of: id), tail: tail))
+        replies.append(.parse(statement: id, injected: injected))
+    }
+
+    /// A Parse frame from a name and a ready body tail (query, NUL, parameter types), without decoding the tail.
+    private func parseFrame(name: String, tail: ByteBuffer) -> ByteBuffer {
         var frame = allocator.buffer(capacity: 6 + name.utf8.count + tail.readableBytes)
         frame.writeInteger(FrontendMessage.Code.parse)
         frame.writeInteger(Int32(4 + name.utf8.count + 1 + tail.readableBytes))
         frame.writeNullTerminatedString(name)
         frame.writeImmutableBuffer(tail)
-        out.append(frame)
-        replies.append(.parse(statement: id, injected: injected))
+        return frame
     }
 
     private func encode(_ message: FrontendMessage) -> ByteBuffer {

@@ -43,7 +43,7 @@ extension ClientConnection {
                 var text = body
                 let sql = text.readNullTerminatedString() ?? ""
                 state = .admin(rights, busy: true)
-                counters?.received += body.readableBytes + 5
+                counters?.totals.received += body.readableBytes + 5
                 AdminConsole.execute(sql, rights: rights, runtime: runtime, eventLoop: eventLoop, clientID: waiterID)
                     .hop(to: eventLoop)
                     .whenComplete { [self] result in
@@ -56,9 +56,9 @@ extension ClientConnection {
                         var out = context.channel.allocator.buffer(capacity: 1024)
                         reply.encode(into: &out)
                         if let counters {
-                            counters.queries += 1
-                            counters.xacts += 1
-                            counters.sent += out.readableBytes
+                            counters.totals.queries += 1
+                            counters.totals.xacts += 1
+                            counters.totals.sent += out.readableBytes
                         }
                         if out.readableBytes > 0 { context.writeAndFlush(wrapOutboundOut(out), promise: nil) }
                         state = .admin(rights, busy: false)

@@ -59,8 +59,8 @@ extension ClientConnection {
         loginTimer?.cancel()
         state = .linked
         if let counters {
-            counters.serverAssignments += 1
-            counters.waitTime += Int((NIODeadline.now() - waitStarted).nanoseconds / 1000)
+            counters.totals.serverAssignments += 1
+            counters.totals.waitTime += Int((NIODeadline.now() - waitStarted).nanoseconds / 1000)
         }
         linkedServer = server
         currentPool = pool

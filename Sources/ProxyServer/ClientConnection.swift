@@ -137,7 +137,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
         var buffer = unwrapInboundIn(data)
         lastRequest = .now()
         if linkedServer != nil {
-            counters?.received += buffer.readableBytes
+            counters?.totals.received += buffer.readableBytes
             relay(buffer)
             return
         }
@@ -145,10 +145,10 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
         case .linked:
             relay(buffer)
         case .waiting, .settling:
-            counters?.received += buffer.readableBytes
+            counters?.totals.received += buffer.readableBytes
             hold(buffer)
         case .unlinked(let pool):
-            counters?.received += buffer.readableBytes
+            counters?.totals.received += buffer.readableBytes
             if buffer.readableBytes == 5 && buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) == FrontendMessage.Code.terminate {
                 // Terminate between transactions needs no server.
                 finish(reason: "client close request")
@@ -270,11 +270,11 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
         if !madeUp.isEmpty { rewriter.madeUpRepliesResolved(madeUp) }
         if carriesStatements && tracker.settled(answered: answered) { rewriter.repliesSettled() }
         if buffers.count == 1 {
-            counters?.sent += buffers[0].readableBytes
+            counters?.totals.sent += buffers[0].readableBytes
             context.writeAndFlush(wrapOutboundOut(buffers[0]), promise: nil)
         } else {
             for b in buffers {
-                counters?.sent += b.readableBytes
+                counters?.totals.sent += b.readableBytes
                 context.write(wrapOutboundOut(b), promise: nil)
             }
             context.flush()
@@ -362,9 +362,9 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
         let registry = runtime.connections(on: eventLoop)
         if registry.clients.removeValue(forKey: waiterID) != nil, let counters {
             // The client leaves the registry, so what its rewriter counted moves into the pool's totals.
-            counters.clientParses += rewriter.clientParses
-            counters.serverParses += rewriter.serverParses
-            counters.binds += rewriter.binds
+            counters.totals.clientParses += rewriter.clientParses
+            counters.totals.serverParses += rewriter.serverParses
+            counters.totals.binds += rewriter.binds
         }
         if admitted {
             admitted = false

@@ -17,7 +17,7 @@ final class LoopConnections: @unchecked Sendable {
     /// This loop's totals per database, with what live clients' statement rewriters counted so far.
     func totalsByDatabase() -> [String: StatsTotals] {
         var out: [String: StatsTotals] = [:]
-        for (key, c) in counters { c.add(to: &out[key.database, default: StatsTotals()]) }
+        for (key, c) in counters { out[key.database] = (out[key.database] ?? StatsTotals()) + c.totals }
         for client in clients.values {
             guard let key = client.statsKey else { continue }
             out[key.database, default: StatsTotals()].clientParses += client.rewriter.clientParses

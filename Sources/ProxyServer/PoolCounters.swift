@@ -3,35 +3,10 @@ import NIOCore
 
 /// Loop-confined, like `LoopConnections` that holds it. SHOW STATS sums every loop's counters for a database.
 final class PoolCounters: @unchecked Sendable {
-    var serverAssignments = 0
-    var xacts = 0
-    var queries = 0
-    var received = 0
-    var sent = 0
-    /// Microseconds.
-    var xactTime = 0
-    var queryTime = 0
-    var waitTime = 0
-    var clientParses = 0
-    var serverParses = 0
-    var binds = 0
-
-    func add(to t: inout StatsTotals) {
-        t.serverAssignments += serverAssignments
-        t.xacts += xacts
-        t.queries += queries
-        t.received += received
-        t.sent += sent
-        t.xactTime += xactTime
-        t.queryTime += queryTime
-        t.waitTime += waitTime
-        t.clientParses += clientParses
-        t.serverParses += serverParses
-        t.binds += binds
-    }
+    var totals = StatsTotals()
 }
 
-/// The same figures, summed, as a value (per database in SHOW STATS).
+/// PgBouncer's eleven figures (times in microseconds), per pool on one loop, or summed per database.
 struct StatsTotals: Sendable, Equatable {
     var serverAssignments = 0
     var xacts = 0
@@ -45,35 +20,21 @@ struct StatsTotals: Sendable, Equatable {
     var serverParses = 0
     var binds = 0
 
+    /// In PgBouncer 1.25's column order.
+    static let fields: [any WritableKeyPath<StatsTotals, Int> & Sendable] = [
+        \.serverAssignments, \.xacts, \.queries, \.received, \.sent, \.xactTime, \.queryTime, \.waitTime,
+        \.clientParses, \.serverParses, \.binds,
+    ]
+
     static func + (a: StatsTotals, b: StatsTotals) -> StatsTotals {
         var s = a
-        s.serverAssignments += b.serverAssignments
-        s.xacts += b.xacts
-        s.queries += b.queries
-        s.received += b.received
-        s.sent += b.sent
-        s.xactTime += b.xactTime
-        s.queryTime += b.queryTime
-        s.waitTime += b.waitTime
-        s.clientParses += b.clientParses
-        s.serverParses += b.serverParses
-        s.binds += b.binds
+        for f in fields { s[keyPath: f] += b[keyPath: f] }
         return s
     }
 
     static func - (a: StatsTotals, b: StatsTotals) -> StatsTotals {
         var s = a
-        s.serverAssignments -= b.serverAssignments
-        s.xacts -= b.xacts
-        s.queries -= b.queries
-        s.received -= b.received
-        s.sent -= b.sent
-        s.xactTime -= b.xactTime
-        s.queryTime -= b.queryTime
-        s.waitTime -= b.waitTime
-        s.clientParses -= b.clientParses
-        s.serverParses -= b.serverParses
-        s.binds -= b.binds
+        for f in fields { s[keyPath: f] -= b[keyPath: f] }
         return s
     }
 }

@@ -277,13 +277,13 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     private func countReady() {
         guard let counters else { return }
         let now = NIODeadline.now()
-        counters.queries += 1
+        counters.totals.queries += 1
         // Pipelined queries: each is timed from the end of the one before, so the times add up to the busy time.
-        counters.queryTime += Int((now - max(lastWrite, lastReady)).nanoseconds / 1000)
+        counters.totals.queryTime += Int((now - max(lastWrite, lastReady)).nanoseconds / 1000)
         lastReady = now
         if lastStatus == .idle {
-            counters.xacts += 1
-            counters.xactTime += Int((now - (transactionStart ?? lastWrite)).nanoseconds / 1000)
+            counters.totals.xacts += 1
+            counters.totals.xactTime += Int((now - (transactionStart ?? lastWrite)).nanoseconds / 1000)
             transactionStart = nil
         }
     }

@@ -76,8 +76,7 @@ enum StatsColumns {
                                "wait_time", "client_parse_count", "server_parse_count", "bind_count"]
 
     static func totals(_ t: StatsTotals) -> [AdminValue] {
-        [t.serverAssignments, t.xacts, t.queries, t.received, t.sent, t.xactTime, t.queryTime, t.waitTime, t.clientParses,
-         t.serverParses, t.binds].map { .int($0) }
+        StatsTotals.fields.map { .int(t[keyPath: $0]) }
     }
 
     static func averages(_ a: StatsAverages) -> [AdminValue] {
