@@ -194,7 +194,7 @@ public enum KnownSettings {
                     "Cancel a query that runs longer than this (meant as a backstop beyond statement_timeout); 0 turns it off."),
         SettingSpec("query_wait_timeout", .duration(unit: .seconds), "120", .implemented,
                     "Disconnect a client whose query has waited this long for a server connection; 0 lets it wait forever."),
-        SettingSpec("cancel_wait_timeout", .duration(unit: .seconds), "10", .acceptedWithWarning,
+        SettingSpec("cancel_wait_timeout", .duration(unit: .seconds), "10", .implemented,
                     "Drop a cancel request that could not be forwarded to a server within this time; 0 lets it wait forever."),
         SettingSpec("client_idle_timeout", .duration(unit: .seconds), "0", .implemented,
                     "Close a client connection that has been idle this long; 0 turns it off."),

@@ -37,9 +37,15 @@ final class CancelRegistry: Sendable {
         return client != nil
     }
 
-    /// Opens a fresh connection to the server and sends its own key, as PostgreSQL expects.
-    func sendCancel(host: String, port: Int, pid: Int32, secret: Int32, on loop: EventLoop) {
-        guard pid != 0 else { return }
+    /// Opens a fresh connection to the server and sends its own key, as PostgreSQL expects. `done` runs once
+    /// PostgreSQL has closed that connection, which it does after signalling the backend (twice: the process and
+    /// its group), or after `wait` seconds at most: until then the backend may still receive the cancel.
+    func sendCancel(host: String, port: Int, pid: Int32, secret: Int32, on loop: EventLoop, wait: Double = 10,
+                    done: (@Sendable () -> Void)? = nil) {
+        guard pid != 0 else {
+            done?()
+            return
+        }
         var buffer = ByteBuffer()
         StartupPacket.cancel(processID: pid, secretKey: secret).encode(into: &buffer)
         let packet = buffer
@@ -47,11 +53,12 @@ final class CancelRegistry: Sendable {
         let future = host.hasPrefix("/")
             ? bootstrap.connect(unixDomainSocketPath: "\(host)/.s.PGSQL.\(port)")
             : bootstrap.connect(host: host, port: port)
+        future.whenFailure { _ in done?() }
         future.whenSuccess { channel in
-            channel.writeAndFlush(packet).whenComplete { _ in
-                // The server closes the connection once it has read the request.
-                channel.close(promise: nil)
-            }
+            channel.closeFuture.whenComplete { _ in done?() }
+            channel.writeAndFlush(packet, promise: nil)
+            let limit = wait > 0 ? wait : 10
+            loop.scheduleTask(in: .milliseconds(Int64(limit * 1000))) { channel.close(promise: nil) }
         }
     }
 }

@@ -51,7 +51,8 @@ extension ClientConnection {
         state = .settling(pool)
         linkedServer = nil
         let onServerLoop: @Sendable () -> Void = {
-            server.probeSession(custom: customNames) { result in
+            // A cancel still on its way could hit the probe; it waits for them like a release does.
+            server.whenCancelsDone { server.probeSession(custom: customNames) { result in
                 // Pinned: the server stays this client's, so it is linked again before anyone else can lease it.
                 if case .success(let s) = result, !s.pinReasons.isEmpty { server.link(self) }
                 if self.eventLoop.inEventLoop {
@@ -59,7 +60,7 @@ extension ClientConnection {
                 } else {
                     self.eventLoop.execute { self.probed(server, pool: pool, result) }
                 }
-            }
+            } }
         }
         if server.eventLoop === eventLoop { onServerLoop() } else { server.eventLoop.execute(onServerLoop) }
     }

@@ -92,7 +92,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
         self.waiterID = runtime.nextID()
         self.eventLoop = context.eventLoop
         self.runtime = runtime
-        self.inbound = context.channel.allocator.buffer(capacity: 512)
+        self.inbound = context.channel.allocator.buffer(capacity: 0)
         let maxPacket = runtime.config.bytes("max_packet_size")
         self.splitter = FrameSplitter(
             intercept: FrameTypeSet([FrontendMessage.Code.terminate]),
@@ -269,6 +269,11 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
         for f in failed { rewriter.parseFailed(f, server: &server.statements) }
         if !madeUp.isEmpty { rewriter.madeUpRepliesResolved(madeUp) }
         if carriesStatements && tracker.settled(answered: answered) { rewriter.repliesSettled() }
+        if mode == .statement && status != .idle
+            && tracker.decide(mode: mode, answered: answered, status: status, atBoundary: atBoundary && splitter.atFrameBoundary) == .refuseTransaction {
+            // The transaction's BEGIN is not passed on as a success: the client gets the refusal instead.
+            return considerRelease(answered: answered, status: status, atBoundary: atBoundary)
+        }
         if buffers.count == 1 {
             counters?.totals.sent += buffers[0].readableBytes
             context.writeAndFlush(wrapOutboundOut(buffers[0]), promise: nil)
@@ -300,7 +305,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
         switch state {
         case .linked:
             guard let server = linkedServer else { return }
-            runtime.cancelRegistry.sendCancel(host: server.target.host, port: server.target.port, pid: server.backendPID, secret: server.backendSecret, on: eventLoop)
+            if server.eventLoop === eventLoop { server.forwardCancel(for: self) } else { server.eventLoop.execute { server.forwardCancel(for: self) } }
         case .waiting(let pool) where welcomed:
             // Still queued for a server: the held request never runs; it fails as a cancelled query would.
             pool.cancelWait(self)

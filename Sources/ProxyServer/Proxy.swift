@@ -122,6 +122,9 @@ public final class Proxy: Service, Sendable {
             .serverChannelOption(.backlog, value: Int32(c.int("listen_backlog")))
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.autoRead, value: true)
+            // Each idle client keeps its last receive buffer: start small (it grows for clients that send a lot),
+            // since PgBouncer-style deployments hold thousands of mostly idle clients.
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65536))
         if tcp && c.bool("so_reuseport") {
             b = b.serverChannelOption(ChannelOptions.Types.SocketOption(level: .socket, name: NIOBSDSocket.Option(rawValue: SO_REUSEPORT)), value: 1)
         }

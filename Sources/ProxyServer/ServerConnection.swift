@@ -69,6 +69,10 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     private var transactionStart: NIODeadline?
     /// Settings this session has that differ from a fresh one (as the last probe or sync left them).
     var sessionSettings: [String: String] = [:]
+    /// Cancel requests sent to this server that PostgreSQL has not finished with: until then the server stays out of
+    /// the pool, or the cancel's second signal could hit the next client's query (PgBouncer's sv_being_canceled).
+    private var cancelsInFlight = 0
+    private var afterCancels: [() -> Void] = []
     /// RECONNECT: close instead of reusing when released.
     var closeNeeded = false
     /// For SHOW SERVERS.
@@ -417,6 +421,31 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
         linkedSameLoop = peer.eventLoop === eventLoop
     }
 
+    /// A client asked to cancel its query: forwarded only while this server still runs that client's request.
+    func forwardCancel(for client: ClientConnection) {
+        eventLoop.preconditionInEventLoop()
+        guard linkedClient === client, case .linked = state else { return }
+        cancelsInFlight += 1
+        let loop = eventLoop
+        runtime.cancelRegistry.sendCancel(host: target.host, port: target.port, pid: backendPID, secret: backendSecret, on: loop,
+                                          wait: runtime.config.seconds("cancel_wait_timeout")) { [self] in
+            loop.execute { self.cancelFinished() }
+        }
+    }
+
+    private func cancelFinished() {
+        cancelsInFlight -= 1
+        guard cancelsInFlight == 0, !afterCancels.isEmpty else { return }
+        let waiting = afterCancels
+        afterCancels = []
+        for go in waiting { go() }
+    }
+
+    /// Runs `go` (giving the server back) once no cancel sent to it is still on its way.
+    func whenCancelsDone(_ go: @escaping () -> Void) {
+        if cancelsInFlight == 0 { go() } else { afterCancels.append(go) }
+    }
+
     /// The client lets go of the server while pgswift still uses it (the session probe).
     func unlinkForInternalUse() {
         linkedClient = nil
@@ -479,14 +508,16 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         if target.resetQuery.isEmpty || !(reset || target.resetAlways) {
-            pool?.release(self, reusable: true)
+            whenCancelsDone { self.pool?.release(self, reusable: true) }
             return
         }
         // DISCARD ALL (the usual reset) drops prepared statements and settings; any other reset query might too.
         statements.removeAll()
         sessionSettings = [:]
-        runInternal(target.resetQuery) { error in
-            self.pool?.release(self, reusable: error == nil && self.lastStatus == .idle)
+        whenCancelsDone {
+            self.runInternal(self.target.resetQuery) { error in
+                self.pool?.release(self, reusable: error == nil && self.lastStatus == .idle)
+            }
         }
     }
 
