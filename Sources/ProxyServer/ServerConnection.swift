@@ -31,12 +31,12 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     /// Strong: pools live as long as the process, and a weak reference would put every retain of the pool
     /// (one per lease) on the runtime's slow side-table path.
     let pool: ServerPool?
-    private let runtime: ProxyRuntime
+    let runtime: ProxyRuntime
     var state = State.connecting
     var context: ChannelHandlerContext?
-    private(set) var parameters: [String: String] = [:]
-    private(set) var backendPID: Int32 = 0
-    private(set) var backendSecret: Int32 = 0
+    var parameters: [String: String] = [:]
+    var backendPID: Int32 = 0
+    var backendSecret: Int32 = 0
     var splitter: FrameSplitter
     /// For pgswift's own queries, which also need the rows (auth_query).
     var internalSplitter = FrameSplitter(
@@ -52,7 +52,7 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     var internalError: PGError?
     private var budgetReleased = false
     /// The linked client, kept outside `state` so the data path reads it without copying the enum.
-    private var linkedClient: ClientConnection?
+    private(set) var linkedClient: ClientConnection?
     private var linkedSameLoop = false
     /// Shared prepared statements this server holds. While linked, the client's loop reads and changes it
     /// (the link hands it over); otherwise only this loop does.
@@ -71,8 +71,8 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     var sessionSettings: [String: String] = [:]
     /// Cancel requests sent to this server that PostgreSQL has not finished with: until then the server stays out of
     /// the pool, or the cancel's second signal could hit the next client's query (PgBouncer's sv_being_canceled).
-    private var cancelsInFlight = 0
-    private var afterCancels: [() -> Void] = []
+    var cancelsInFlight = 0
+    var afterCancels: [() -> Void] = []
     /// RECONNECT: close instead of reusing when released.
     var closeNeeded = false
     /// For SHOW SERVERS.
@@ -154,14 +154,6 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         sendStartup(context: context)
-    }
-
-    private func sendStartup(context: ChannelHandlerContext) {
-        let machine = ServerLoginMachine(user: target.user, credential: target.credential)
-        state = .login(machine, context.channel.allocator.buffer(capacity: 256))
-        var out = context.channel.allocator.buffer(capacity: 128)
-        ServerLoginMachine.startupPacket(user: target.user, database: target.database, parameters: target.startupParameters).encode(into: &out)
-        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -292,73 +284,6 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    /// The server said 'S' (start TLS) or 'N' (plaintext only) to our SSLRequest.
-    private func tlsAnswer(context: ChannelHandlerContext, _ pending: ByteBuffer) {
-        guard let answer = pending.getInteger(at: pending.readerIndex, as: UInt8.self) else { return }
-        guard pending.readableBytes == 1 else {
-            // Anything after the answer would be read before the handshake: refuse it.
-            return loginFailed(context: context, .serverUnreachable("server sent unexpected data after its TLS answer"))
-        }
-        let mode = runtime.config.string("server_tls_sslmode")
-        switch answer {
-        case UInt8(ascii: "S"):
-            guard let tls = runtime.loaded.serverTLS else { return }
-            do {
-                let hostname = target.host.isIPAddress || target.host.hasPrefix("/") ? nil : target.host
-                try context.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: hostname), position: .first)
-            } catch {
-                return loginFailed(context: context, .serverUnreachable("TLS setup to server failed: \(error)"))
-            }
-            sendStartup(context: context)
-        case UInt8(ascii: "N") where mode == "prefer" || mode == "allow":
-            sendStartup(context: context)
-        case UInt8(ascii: "N"):
-            loginFailed(context: context, .serverUnreachable("server does not accept TLS but server_tls_sslmode is \(mode)"))
-        default:
-            loginFailed(context: context, .serverUnreachable("server sent an invalid answer to SSLRequest"))
-        }
-    }
-
-    private func loginFailed(context: ChannelHandlerContext, _ error: PGError) {
-        state = .closed
-        context.close(promise: nil)
-        pool?.connectFailed(error)
-    }
-
-    private func loginRead(context: ChannelHandlerContext, machine: inout ServerLoginMachine, pending: inout ByteBuffer) {
-        do {
-            while let (type, body) = try WholeFrameReader.next(&pending, maxLength: 1 << 20) {
-                let message = try BackendMessage.decode(type: type, body: body)
-                switch machine.receive(message) {
-                case .send(let m):
-                    var out = context.channel.allocator.buffer(capacity: 128)
-                    m.encode(into: &out)
-                    context.writeAndFlush(wrapOutboundOut(out), promise: nil)
-                case .wait:
-                    continue
-                case .ready(let params, let pid, let key):
-                    parameters = params
-                    backendPID = pid
-                    backendSecret = key
-                    state = .idle
-                    runtime.logger.debug("new server connection \(target.host):\(target.port) pid \(pid) for \(target.database)/\(target.user)")
-                    pool?.connected(self)
-                    return
-                case .fail(let error):
-                    state = .closed
-                    context.close(promise: nil)
-                    pool?.connectFailed(error)
-                    return
-                }
-            }
-            state = .login(machine, pending)
-        } catch {
-            state = .closed
-            context.close(promise: nil)
-            pool?.connectFailed(.serverUnreachable("server sent a malformed login message: \(error)"))
-        }
-    }
-
     /// Gives back this connection's max_db_connections/max_user_connections slot, once.
     func releaseBudget() {
         eventLoop.execute { [self] in
@@ -419,31 +344,6 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
         transactionStart = nil
         linkedClient = peer
         linkedSameLoop = peer.eventLoop === eventLoop
-    }
-
-    /// A client asked to cancel its query: forwarded only while this server still runs that client's request.
-    func forwardCancel(for client: ClientConnection) {
-        eventLoop.preconditionInEventLoop()
-        guard linkedClient === client, case .linked = state else { return }
-        cancelsInFlight += 1
-        let loop = eventLoop
-        runtime.cancelRegistry.sendCancel(host: target.host, port: target.port, pid: backendPID, secret: backendSecret, on: loop,
-                                          wait: runtime.config.seconds("cancel_wait_timeout")) { [self] in
-            loop.execute { self.cancelFinished() }
-        }
-    }
-
-    private func cancelFinished() {
-        cancelsInFlight -= 1
-        guard cancelsInFlight == 0, !afterCancels.isEmpty else { return }
-        let waiting = afterCancels
-        afterCancels = []
-        for go in waiting { go() }
-    }
-
-    /// Runs `go` (giving the server back) once no cancel sent to it is still on its way.
-    func whenCancelsDone(_ go: @escaping () -> Void) {
-        if cancelsInFlight == 0 { go() } else { afterCancels.append(go) }
     }
 
     /// The client lets go of the server while pgswift still uses it (the session probe).
