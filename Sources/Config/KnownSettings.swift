@@ -236,6 +236,8 @@ public enum KnownSettings {
                     "Number of event-loop threads; 0 starts one per CPU core."),
         SettingSpec("shutdown_timeout", .duration(unit: .seconds), "30", .pgswift,
                     "On SIGINT/SIGTERM, how long to let clients finish before closing the connections that remain."),
+        SettingSpec("session_pinning", .choice(["pin", "refuse"]), "pin", .pgswift,
+                    "Transaction mode: state that cannot move between servers (LISTEN, advisory locks, WITH HOLD cursors, temp tables, SQL PREPARE) pins the client to its server (pin), or the statement is refused with an error (refuse)."),
     ]
 
     /// Keys allowed inside a [databases] entry's connection string, as PgBouncer 1.25 accepts them.

@@ -9,8 +9,10 @@ extension ClientConnection {
     static let inspectedTypes: [UInt8] = [FrontendMessage.Code.query, FrontendMessage.Code.parse, FrontendMessage.Code.bind]
 
     /// Notes whether a Query, or the statement a Parse prepares or a Bind runs, may change the session, so the
-    /// server is probed before it goes back.
-    func inspect(_ type: UInt8, _ body: ByteBuffer) {
+    /// server is probed before it goes back. Returns true when it would pin the client (for session_pinning).
+    @discardableResult
+    func inspect(_ type: UInt8, _ body: ByteBuffer) -> Bool {
+        var pins = false
         body.withUnsafeReadableBytes { raw in
             if type == FrontendMessage.Code.bind {
                 // Bind: portal, then the statement's name; a statement whose text may change the session does so each run.
@@ -39,9 +41,38 @@ extension ClientConnection {
                 return
             }
             probeAfter = true
+            pins = effect.pins
             customSettingNames.formUnion(effect.customSettings)
             if let name { sessionStatements[name] = effect.customSettings }
         }
+        return pins
+    }
+
+    /// With session_pinning = refuse, what replaces a Query or Parse whose SQL would pin the client: the same message
+    /// with SQL that has the server raise the error, so the transaction fails there as any failed statement would.
+    /// nil when pinning is allowed.
+    func refusal(_ type: UInt8, _ body: ByteBuffer) -> (frame: ByteBuffer, body: ByteBuffer, name: String)? {
+        guard runtime.config.string("session_pinning") == "refuse" else { return nil }
+        let raise = "DO $pgswift$BEGIN RAISE EXCEPTION USING ERRCODE = '0A000', MESSAGE = 'statements that keep state on one "
+            + "server (LISTEN, session advisory locks, WITH HOLD cursors, temporary tables, PREPARE) are not allowed in "
+            + "transaction pooling (session_pinning = refuse)'; END$pgswift$"
+        var newBody = ByteBufferAllocator().buffer(capacity: raise.utf8.count + 64)
+        var name = ""
+        if type == FrontendMessage.Code.parse {
+            var rest = body
+            name = rest.readNullTerminatedString() ?? ""
+            _ = rest.readNullTerminatedString()
+            newBody.writeNullTerminatedString(name)
+            newBody.writeNullTerminatedString(raise)
+            newBody.writeImmutableBuffer(rest)
+        } else {
+            newBody.writeNullTerminatedString(raise)
+        }
+        var frame = ByteBufferAllocator().buffer(capacity: newBody.readableBytes + 5)
+        frame.writeInteger(type)
+        frame.writeInteger(Int32(newBody.readableBytes + 4))
+        frame.writeImmutableBuffer(newBody)
+        return (frame, newBody, name)
     }
 
     /// The transaction is over and may have changed the session: hold the client's next bytes, ask the server.

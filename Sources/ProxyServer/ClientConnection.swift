@@ -230,9 +230,21 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
                 case .observed(let type, let body):
                     // Outside session mode only.
                     guard let server = linkedServer else { return .pass }
+                    var body = body
                     if type == FrontendMessage.Code.query || type == FrontendMessage.Code.parse
                         || (type == FrontendMessage.Code.bind && !sessionStatements.isEmpty) {
-                        inspect(type, body)
+                        if inspect(type, body), let refused = refusal(type, body) {
+                            // session_pinning = refuse: the statement is replaced by one that raises the error.
+                            tracker.clientSent(type)
+                            if type == FrontendMessage.Code.query || !carriesStatements || refused.name.isEmpty {
+                                replacement.append(refused.frame)
+                                if carriesStatements {
+                                    expected.append(type == FrontendMessage.Code.query ? .query : .parse(statement: nil, injected: false))
+                                }
+                                return .drop
+                            }
+                            body = refused.body
+                        }
                     }
                     guard carriesStatements else {
                         tracker.clientSent(type)

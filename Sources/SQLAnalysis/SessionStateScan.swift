@@ -22,7 +22,14 @@ public enum SessionStateScan {
     public struct Effect: Equatable, Sendable {
         /// Custom settings (with a dot in the name) it sets: PostgreSQL lists those nowhere, so they must be named.
         public var customSettings: [String] = []
+        /// It may create state that cannot move to another server (LISTEN, a session advisory lock, a WITH HOLD
+        /// cursor, a temp table, SQL PREPARE), as opposed to settings or undoing such state.
+        public var pins = false
     }
+
+    /// The markers of `Effect.pins`.
+    static let pinMarkers = ["ListenStmt", "DeclareCursorStmt", "\"relpersistence\":\"t\"", "PrepareStmt",
+                             "{\"String\":{\"sval\":\"pg_advisory_lock", "{\"String\":{\"sval\":\"pg_try_advisory_lock"]
 
     /// nil if running `sql` leaves the session as it found it; otherwise what it may change.
     public static func effect(of sql: UnsafeRawBufferPointer) -> Effect? {
@@ -35,6 +42,11 @@ public enum SessionStateScan {
         let json = String(cString: tree)
         guard markers.contains(where: { json.contains($0) }) else { return nil }
         var effect = Effect()
+        // A DECLARE without WITH HOLD ends with its transaction: only the hold option (0x20 in the options bits) pins.
+        effect.pins = pinMarkers.contains { marker in
+            guard json.contains(marker) else { return false }
+            return marker != "DeclareCursorStmt" || declaresHold(json)
+        }
         if json.contains("."), let root = try? JSONSerialization.jsonObject(with: Data(json.utf8)) {
             collectCustomSettings(root, into: &effect.customSettings)
         }
@@ -59,6 +71,24 @@ public enum SessionStateScan {
     }
 
     static let ddlWords: [[UInt8]] = ["alter", "drop", "create"].map { Array($0.utf8) }
+
+    /// True if a DECLARE in the tree has the WITH HOLD option bit (CURSOR_OPT_HOLD = 0x20).
+    private static func declaresHold(_ json: String) -> Bool {
+        guard let root = try? JSONSerialization.jsonObject(with: Data(json.utf8)) else { return true }
+        var found = false
+        func walk(_ node: Any) {
+            if let dict = node as? [String: Any] {
+                if let declare = dict["DeclareCursorStmt"] as? [String: Any], let options = declare["options"] as? Int, options & 0x20 != 0 {
+                    found = true
+                }
+                for v in dict.values { walk(v) }
+            } else if let array = node as? [Any] {
+                for v in array { walk(v) }
+            }
+        }
+        walk(root)
+        return found
+    }
 
     /// Names set by SET x.y / RESET x.y and by set_config('x.y', ...) with a literal name.
     private static func collectCustomSettings(_ node: Any, into names: inout [String]) {

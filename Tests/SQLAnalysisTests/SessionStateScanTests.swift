@@ -60,4 +60,14 @@ import Testing
         #expect(SessionStateScan.effect(of: "SET app.user = 'x'") == nil)
         #expect(SessionStateScan.effect(of: "SET search_path = a")?.customSettings == [])
     }
+
+    @Test(arguments: [
+        ("LISTEN jobs", true), ("SELECT pg_advisory_lock(1)", true), ("SELECT pg_try_advisory_lock(1)", true),
+        ("DECLARE c CURSOR WITH HOLD FOR SELECT 1", true), ("CREATE TEMP TABLE t (a int)", true), ("PREPARE q AS SELECT 1", true),
+        ("DECLARE c CURSOR FOR SELECT 1", false), ("SET search_path = a", false), ("UNLISTEN *", false),
+        ("SELECT pg_advisory_unlock(1)", false), ("DROP TABLE t", false), ("DISCARD ALL", false),
+    ])
+    func pins(_ sql: String, _ expected: Bool) {
+        #expect(SessionStateScan.effect(of: sql)?.pins == expected, "\(sql)")
+    }
 }

@@ -24,6 +24,12 @@ group_session_state() {
     python_check session_state_checks.py pool2
     ss_no_server_leak 2
   fi
+  # pgswift's own key: PgBouncer would refuse the config, so it gets the check's skip instead.
+  if [ "$PROXY_KIND" = pgswift ]; then
+    if use_proxy ss-refuse "${SS_SETTINGS[@]}" default_pool_size=2 session_pinning=refuse; then
+      python_check session_state_checks.py refuse
+    fi
+  fi
   proxy_stop
 }
 

@@ -859,8 +859,43 @@ def discard_all() -> None:
         h1.execute("SELECT pg_advisory_unlock_all()")
 
 
+def refused_statements() -> None:
+    # session_pinning = refuse: each statement that would pin is answered with 0A000 by the server itself, the
+    # transaction it was in fails like any failed statement, and the client stays free to move between servers.
+    statements = ["LISTEN ss_refused", "SELECT pg_advisory_lock(4242)", "CREATE TEMP TABLE ss_refused_t (a int)",
+                  "PREPARE ss_refused_p AS SELECT 1", "DECLARE ss_c CURSOR WITH HOLD FOR SELECT 1"]
+    with connect("ss-refuse-a") as a:
+        a.autocommit = True
+        for sql in statements:
+            try:
+                a.execute(sql)
+                raise AssertionError(f"{sql!r} was allowed")
+            except psycopg.errors.FeatureNotSupported as e:
+                expect("session_pinning = refuse" in str(e), f"{sql!r}: {e}")
+        expect(a.execute("SELECT 1").fetchone() == (1,), "the client works after the refusals")
+        # Inside a transaction the refusal fails the transaction, as any error would.
+        a.autocommit = False
+        try:
+            a.execute("SELECT 1")
+            a.execute("LISTEN ss_refused")
+            raise AssertionError("LISTEN was allowed inside a transaction")
+        except psycopg.errors.FeatureNotSupported:
+            a.rollback()
+        a.autocommit = True
+        # What does not pin still works: settings, a plain cursor, UNLISTEN, advisory unlock.
+        a.execute("SET statement_timeout = '9s'")
+        expect(a.execute("SHOW statement_timeout").fetchone() == ("9s",), "SET still carried")
+        expect(a.execute("SELECT pg_try_advisory_xact_lock(4242)").fetchone() == (True,), "transaction-level lock")
+        a.execute("UNLISTEN *")
+        listening = a.execute("SELECT count(*) FROM pg_listening_channels()").fetchone()[0]
+        expect(listening == 0, f"{listening} channels listened to after the refusals")
+
+
 def main() -> None:
     part = sys.argv[1]
+    if part == "refuse":
+        R.run("refused_statements", refused_statements, skip="PgBouncer has no session_pinning" if PGB else None)
+        return
     if part == "pool1":
         R.run("baseline", read_baseline)
         R.run("one_server", one_server)
