@@ -25,6 +25,8 @@ struct ConnectionInfo: Sendable {
     var poolMode: String
     var closeNeeded = false
     var pinned = ""
+    /// A server with a cancel request on its way (SHOW POOLS sv_active_cancel / sv_being_canceled).
+    var cancelInFlight = false
 
     /// The `ptr`/`link` columns: an opaque handle that pairs a client row with its server row.
     static func handle(_ id: Int) -> String { "0x" + String(id, radix: 16) }
@@ -91,7 +93,7 @@ extension ServerConnection {
         let stateText: String
         switch state {
         case .linked: stateText = "active"
-        case .idle: stateText = "idle"
+        case .idle: stateText = afterCancels.isEmpty ? "idle" : "being_canceled"
         case .internalQuery: stateText = "tested"
         case .connecting, .tlsRequested, .login: stateText = "new"
         case .closed: stateText = "closed"
@@ -102,6 +104,6 @@ extension ServerConnection {
             remote: channel?.remoteAddress, local: channel?.localAddress, connectedAt: connectedAt,
             requestAt: ConnectionInfo.wallClock(lastUsed), waitSeconds: 0, link: linkedClientID, remotePID: Int(backendPID),
             tls: ConnectionInfo.tlsText(channel), applicationName: linkedApplicationName, preparedStatements: statementsIfOwned?.count ?? 0,
-            pool: pool?.key, poolMode: "", closeNeeded: closeNeeded)
+            pool: pool?.key, poolMode: "", closeNeeded: closeNeeded, cancelInFlight: cancelsInFlight > 0)
     }
 }

@@ -28,7 +28,8 @@ enum ShowPools: AdminCommand {
                 let mode = config.database(named: pool.key.database).map { runtime.poolMode(entry: $0, user: pool.key.user, config: config) }
                 t.add([
                     .text(pool.key.database), .text(pool.key.user), count(true, ["active", "idle"]), count(true, ["waiting"]), 0, 0,
-                    count(false, ["active"]), 0, 0, count(false, ["idle"]), 0, count(false, ["tested"]), count(false, ["new"]),
+                    count(false, ["active"]), .int(rows.filter { !$0.isClient && $0.state == "active" && $0.cancelInFlight }.count),
+                    count(false, ["being_canceled"]), count(false, ["idle"]), 0, count(false, ["tested"]), count(false, ["new"]),
                     .int(Int(maxWait)), .int(Int((maxWait - maxWait.rounded(.down)) * 1_000_000)),
                     .text(mode?.rawValue ?? "session"), .null,
                 ])
