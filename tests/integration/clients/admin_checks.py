@@ -333,6 +333,7 @@ TABLES: dict[str, Table] = {
     "STATS_TOTALS": Table(STATS_TOTALS_125, STATS_PAIR_118),
     "STATS_AVERAGES": Table(STATS_AVERAGES_125, STATS_PAIR_118),
     "TOTALS": Table(cols("name:t value:n"), cols("name:t value:n")),
+    "MEM": Table(cols("name:t size:i4 used:i4 free:i4 memtotal:i4"), cols("name:t size:i4 used:i4 free:i4 memtotal:i4")),
 }
 
 
@@ -1347,7 +1348,8 @@ def part_commands() -> None:
                 expect(closed, "the bench client is still connected after KILL bench")
                 expect(any((e.get("S"), e.get("M")) == ("FATAL", "database removed") for e in errs), f"victim got {errs}")
                 expect(wait_for(lambda: not pg("SELECT 1 FROM pg_stat_activity WHERE datname = 'bench' AND usename = 'bench'"), 5),
-                       "bench's server connections survived KILL")
+                       f"bench's server connections survived KILL: {pg('SELECT pid, state, application_name, backend_start, left(query, 60) FROM pg_stat_activity WHERE datname = %s AND usename = %s', 'bench', 'bench')}; "
+                       f"SHOW SERVERS {[(r['database'], r['state'], r['remote_pid']) for r in con.rows('SHOW SERVERS')]}")
                 expect(db_row(con, "bench")["paused"] == "1", "a killed database is not left paused")
                 # A client arriving now must wait for RESUME.
                 late["bg"] = Background(lambda: login_and_query(44))

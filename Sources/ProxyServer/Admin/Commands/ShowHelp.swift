@@ -7,7 +7,7 @@ enum ShowHelp: AdminCommand {
     static func run(_ call: AdminCall) -> EventLoopFuture<AdminReply> {
         let lines = [
             "SHOW HELP|CONFIG|DATABASES|POOLS|CLIENTS|SERVERS|USERS|VERSION",
-            "SHOW LISTS|STATE|PREPARED_STATEMENTS",
+            "SHOW LISTS|MEM|STATE|PREPARED_STATEMENTS",
             "SHOW STATS|STATS_TOTALS|STATS_AVERAGES|TOTALS",
             "SET key = arg",
             "RELOAD",
