@@ -46,8 +46,8 @@ public struct PendingReplies: Sendable, Equatable {
     private var detailed = 0
     /// An extended-protocol message failed and no Sync has been sent since: the server ignores what comes.
     public private(set) var discarding = false
-    /// For each made-up reply, in order, whether it went out (true) or was skipped after an error (false): what the
-    /// client's rewriter did when it made it up must then be undone, as PostgreSQL never ran that message.
+    /// For each made-up reply and each injected Close, in order, whether it went out / ran (true) or was skipped
+    /// after an error (false): what the client's rewriter did for it must then be undone, as PostgreSQL never ran it.
     private var outcomes: [Bool] = []
 
     public init() {}
@@ -103,7 +103,10 @@ public struct PendingReplies: Sendable, Equatable {
         case BackendMessage.Code.closeComplete:
             guard case .close(let injected) = first else { return .pass }
             _ = pop()
-            if injected { verdict = .drop }
+            if injected {
+                verdict = .drop
+                outcomes.append(true)
+            }
         case BackendMessage.Code.rowDescription, BackendMessage.Code.noData:
             guard first == .describe else { return .pass }
             _ = pop()
@@ -163,7 +166,7 @@ public struct PendingReplies: Sendable, Equatable {
     private mutating func skipped(_ reply: PendingReply, failed: inout [FailedParse]) {
         switch reply {
         case .parse(let id?, let injected): failed.append(FailedParse(statement: id, injected: injected))
-        case .synthetic: outcomes.append(false)
+        case .synthetic, .close(injected: true): outcomes.append(false)
         default: break
         }
     }

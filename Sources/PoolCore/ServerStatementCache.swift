@@ -53,6 +53,14 @@ public struct ServerStatementCache: Sendable, Equatable {
         return evicted
     }
 
+    /// The server still holds the statement although it was taken off (its Close was skipped after an error): it is
+    /// known again, as stale, so that its next use closes it before preparing it.
+    public mutating func markStale(_ statement: Int) {
+        clock += 1
+        lastUse[statement] = clock
+        preparedIn[statement] = -1
+    }
+
     public mutating func remove(_ statement: Int) {
         lastUse[statement] = nil
         preparedIn[statement] = nil

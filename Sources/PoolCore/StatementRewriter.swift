@@ -14,8 +14,13 @@ public struct ClientStatement: Sendable, Equatable {
 /// The server's cache is borrowed for the length of a link.
 public struct StatementRewriter: Sendable {
     public private(set) var statements: [String: ClientStatement] = [:]
-    /// For each made-up reply not yet known to have gone out: the name it changed and what the name held before.
-    private var madeUp: [(name: String, previous: ClientStatement?)] = []
+    /// For each made-up reply and injected Close not yet known to have run, in the order sent: the client name a
+    /// made-up reply changed (and what it held before), or the statement an injected Close took off the server.
+    private enum Pending {
+        case name(String, previous: ClientStatement?)
+        case closed(Int)
+    }
+    private var madeUp: [Pending] = []
     /// Client names whose Parse went to the server and has not been answered yet, by statement: if it fails, these go.
     private var forwardedNames: [Int: [String]] = [:]
     /// For SHOW STATS: named Parses from the client, Parses sent to servers, Binds of named statements.
@@ -62,7 +67,7 @@ public struct StatementRewriter: Sendable {
             statements[name] = ClientStatement(id: id, parseTail: tail)
             clientParses += 1
             if server.use(id) {
-                madeUp.append((name, nil))
+                madeUp.append(.name(name, previous: nil))
                 replies.append(.synthetic(.parseComplete))
             } else {
                 forwardedNames[id, default: []].append(name)
@@ -111,7 +116,7 @@ public struct StatementRewriter: Sendable {
                 return .pass
             }
             // The server's copy stays for other clients (and this one, should it prepare the text again).
-            madeUp.append((name, statements.removeValue(forKey: name)))
+            madeUp.append(.name(name, previous: statements.removeValue(forKey: name)))
             replies.append(.synthetic(.closeComplete))
             return .drop
         case FrontendMessage.Code.query:
@@ -128,18 +133,25 @@ public struct StatementRewriter: Sendable {
         for name in names where statements[name]?.id == failure.statement { statements[name] = nil }
     }
 
-    /// The outcomes of made-up replies, oldest first: a skipped one (false) never happened, so its change is undone.
-    public mutating func madeUpRepliesResolved(_ outcomes: [Bool]) {
+    /// The outcomes of made-up replies and injected Closes, oldest first: a skipped one (false) never happened, so
+    /// its change is undone (a statement whose Close was skipped is still on the server, to be closed before reuse).
+    public mutating func madeUpRepliesResolved(_ outcomes: [Bool], server: inout ServerStatementCache) {
         for went in outcomes {
             guard !madeUp.isEmpty else { return }
-            let change = madeUp.removeFirst()
-            if !went { statements[change.name] = change.previous }
+            switch madeUp.removeFirst() {
+            case .name(let name, let previous):
+                if !went { statements[name] = previous }
+            case .closed(let id):
+                if !went { server.markStale(id) }
+            }
         }
     }
 
     /// Every message sent so far has been answered: the Parses that went to the server succeeded.
     public mutating func repliesSettled() {
         if !forwardedNames.isEmpty { forwardedNames.removeAll(keepingCapacity: true) }
+        // Their outcomes came with the same delivery; anything left has no reply coming (a link that ended early).
+        if !madeUp.isEmpty { madeUp.removeAll(keepingCapacity: true) }
     }
 
     public mutating func removeAll() {
@@ -205,7 +217,7 @@ public struct StatementRewriter: Sendable {
             guard let previous = statements.removeValue(forKey: name) else { break }
             // The shared statement stays on the server, as for Close; the answer is made up where the server would
             // have given it (an aborted transaction gets its error there).
-            madeUp.append((name, previous))
+            madeUp.append(.name(name, previous: previous))
             replies.append(.synthetic(.deallocated))
             return .drop
         }
@@ -225,10 +237,12 @@ public struct StatementRewriter: Sendable {
             // Prepared before DDL went through: replaced, so its result columns are those of the table as it is now.
             out.append(encode(.close(.statement, name: server.name(of: id))))
             replies.append(.close(injected: true))
+            madeUp.append(.closed(id))
         }
         if let evicted = server.insert(id) {
             out.append(encode(.close(.statement, name: server.name(of: evicted))))
             replies.append(.close(injected: true))
+            madeUp.append(.closed(evicted))
         }
         out.append(parseFrame(name: server.name(of: id), tail: tail))
         replies.append(.parse(statement: id, injected: injected))

@@ -62,7 +62,10 @@ extension ClientConnection {
                         }
                         if out.readableBytes > 0 { context.writeAndFlush(wrapOutboundOut(out), promise: nil) }
                         state = .admin(rights, busy: false)
-                        adminRead()
+                        // Next command on a later turn of the loop: answers that are ready at once must not recurse
+                        // through a long pipeline of commands.
+                        if inbound.readableBytes > 0 { eventLoop.execute { self.adminRead() } }
+                        if inbound.readableBytes < 1 << 20 { setReadingFromClient(true) }
                     }
             case FrontendMessage.Code.terminate:
                 close()

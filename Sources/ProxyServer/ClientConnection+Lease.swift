@@ -49,11 +49,11 @@ extension ClientConnection {
         guard case .waiting = state, context != nil else {
             // The client left while its parameters were being applied.
             let reset = mode == .session
-            server.eventLoop.execute { if error == nil { server.release(clean: true, reset: reset) } else { pool.release(server, reusable: true) } }
+            server.eventLoop.execute { if error == nil { server.release(clean: true, reset: reset) } else { pool.release(server, reusable: !server.closeNeeded) } }
             return
         }
         if let error {
-            server.eventLoop.execute { pool.release(server, reusable: true) }
+            server.eventLoop.execute { pool.release(server, reusable: !server.closeNeeded) }
             return sendFatal(PGError(error.sqlState, error.message, severity: "FATAL"))
         }
         loginTimer?.cancel()

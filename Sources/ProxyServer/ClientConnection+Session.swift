@@ -9,10 +9,10 @@ extension ClientConnection {
     static let inspectedTypes: [UInt8] = [FrontendMessage.Code.query, FrontendMessage.Code.parse, FrontendMessage.Code.bind]
 
     /// Notes whether a Query, or the statement a Parse prepares or a Bind runs, may change the session, so the
-    /// server is probed before it goes back. Returns true when it would pin the client (for session_pinning).
+    /// server is probed before it goes back. Returns what the SQL may do, if anything.
     @discardableResult
-    func inspect(_ type: UInt8, _ body: ByteBuffer) -> Bool {
-        var pins = false
+    func inspect(_ type: UInt8, _ body: ByteBuffer) -> SessionStateScan.Effect? {
+        var found: SessionStateScan.Effect?
         body.withUnsafeReadableBytes { raw in
             if type == FrontendMessage.Code.bind {
                 // Bind: portal, then the statement's name; a statement whose text may change the session does so each run.
@@ -41,11 +41,11 @@ extension ClientConnection {
                 return
             }
             probeAfter = true
-            pins = effect.pins
+            found = effect
             customSettingNames.formUnion(effect.customSettings)
             if let name { sessionStatements[name] = effect.customSettings }
         }
-        return pins
+        return found
     }
 
     /// With session_pinning = refuse, what replaces a Query or Parse whose SQL would pin the client: the same message
@@ -105,7 +105,7 @@ extension ClientConnection {
                 if pinnedNow {
                     server.release(clean: true, reset: true, mustClear: true)
                 } else {
-                    pool.release(server, reusable: (try? result.get()) != nil)
+                    pool.release(server, reusable: (try? result.get()) != nil && !server.closeNeeded)
                 }
             }
             return
@@ -127,7 +127,7 @@ extension ClientConnection {
                 answeredOnLink = 0
                 replayHeld()
             } else {
-                server.eventLoop.execute { pool.release(server, reusable: true) }
+                server.eventLoop.execute { pool.release(server, reusable: !server.closeNeeded) }
                 moveOn(pool)
             }
         }

@@ -54,7 +54,12 @@ extension ClientConnection {
             if limits.query > 0, since(waitStarted, now) > limits.query {
                 sendFatal(PGError("08P01", "query_timeout", severity: "FATAL"))
             }
-        case .startup, .authenticating, .lookingUp, .settling, .closed:
+        case .settling:
+            // The session probe is a query too; a server that stops answering it must not hold the client forever.
+            if limits.query > 0, since(lastDelivered, now) > limits.query {
+                sendFatal(PGError("08P01", "query_timeout", severity: "FATAL"))
+            }
+        case .startup, .authenticating, .lookingUp, .closed:
             break
         }
     }

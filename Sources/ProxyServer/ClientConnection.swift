@@ -5,6 +5,7 @@ import NIOCore
 import NIOSSL
 import PGWire
 import PoolCore
+import SQLAnalysis
 
 /// Mutable state is touched only on `eventLoop`; callbacks from pools and servers hop there first.
 final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @unchecked Sendable {
@@ -165,6 +166,8 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
             processLogin()
         case .admin:
             inbound.writeBuffer(&buffer)
+            // A console that sends faster than its commands are answered is held back by TCP, not by memory.
+            if inbound.readableBytes >= 1 << 20 { setReadingFromClient(false) }
             adminRead()
         case .closed:
             break
@@ -231,9 +234,11 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
                     // Outside session mode only.
                     guard let server = linkedServer else { return .pass }
                     var body = body
+                    var effect: SessionStateScan.Effect?
                     if type == FrontendMessage.Code.query || type == FrontendMessage.Code.parse
                         || (type == FrontendMessage.Code.bind && !sessionStatements.isEmpty) {
-                        if inspect(type, body), let refused = refusal(type, body) {
+                        effect = inspect(type, body)
+                        if effect?.pins == true, let refused = refusal(type, body) {
                             // session_pinning = refuse: the statement is replaced by one that raises the error.
                             tracker.clientSent(type)
                             if type == FrontendMessage.Code.query || !carriesStatements || refused.name.isEmpty {
@@ -251,8 +256,12 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
                         return .pass
                     }
                     tracker.clientSent(type)
-                    return try rewriter.rewrite(type: type, body: body, server: &server.statements, intern: runtime.statementCatalog.id(for:),
-                                                out: &replacement, replies: &expected)
+                    let verdict = try rewriter.rewrite(type: type, body: body, server: &server.statements, intern: runtime.statementCatalog.id(for:),
+                                                       out: &replacement, replies: &expected)
+                    // A DEALLOCATE or DISCARD the rewriter let through (in a multi-statement query, inside a DO block, or
+                    // naming a statement the client does not have) may drop shared statements: forget them all (new names).
+                    if verdict == .pass, effect?.dropsStatements == true { server.statements.removeAll() }
+                    return verdict
                 case .cut:
                     outgoing.append(contentsOf: replacement)
                     replacement.removeAll(keepingCapacity: true)
@@ -275,11 +284,13 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     }
 
     /// Server bytes for the client, with the server's ReadyForQuery count and last status at the end of them.
-    func deliverFromServer(_ buffers: [ByteBuffer], answered: Int, status: TransactionStatus, atBoundary: Bool, failed: [FailedParse], madeUp: [Bool]) {
-        guard let context, let server = linkedServer else { return }
+    func deliverFromServer(_ buffers: [ByteBuffer], from sender: ServerConnection, answered: Int, status: TransactionStatus,
+                           atBoundary: Bool, failed: [FailedParse], madeUp: [Bool]) {
+        // A batch still on its way from a server this client has since let go of says nothing about the current one.
+        guard let context, let server = linkedServer, server === sender else { return }
         noteDelivered(answered: answered, status: status)
         for f in failed { rewriter.parseFailed(f, server: &server.statements) }
-        if !madeUp.isEmpty { rewriter.madeUpRepliesResolved(madeUp) }
+        if !madeUp.isEmpty { rewriter.madeUpRepliesResolved(madeUp, server: &server.statements) }
         if carriesStatements && tracker.settled(answered: answered) { rewriter.repliesSettled() }
         if mode == .statement && status != .idle
             && tracker.decide(mode: mode, answered: answered, status: status, atBoundary: atBoundary && splitter.atFrameBoundary) == .refuseTransaction {

@@ -247,14 +247,14 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
             // `outgoing` is emptied first and only gets its storage back if nothing was added meanwhile.
             var batch: [ByteBuffer] = []
             swap(&batch, &outgoing)
-            peer.deliverFromServer(batch, answered: answered, status: status, atBoundary: boundary, failed: failed, madeUp: outcomes)
+            peer.deliverFromServer(batch, from: self, answered: answered, status: status, atBoundary: boundary, failed: failed, madeUp: outcomes)
             batch.removeAll(keepingCapacity: true)
             if outgoing.isEmpty { swap(&batch, &outgoing) }
         } else {
             let batch = outgoing
             outgoing = []
             peer.eventLoop.execute {
-                peer.deliverFromServer(batch, answered: answered, status: status, atBoundary: boundary, failed: failed, madeUp: outcomes)
+                peer.deliverFromServer(batch, from: self, answered: answered, status: status, atBoundary: boundary, failed: failed, madeUp: outcomes)
             }
         }
     }

@@ -25,6 +25,8 @@ public enum SessionStateScan {
         /// It may create state that cannot move to another server (LISTEN, a session advisory lock, a WITH HOLD
         /// cursor, a temp table, SQL PREPARE), as opposed to settings or undoing such state.
         public var pins = false
+        /// It deallocates or discards prepared statements (DEALLOCATE, DISCARD), possibly ones a proxy shares.
+        public var dropsStatements = false
     }
 
     /// The markers of `Effect.pins`.
@@ -47,6 +49,7 @@ public enum SessionStateScan {
             guard json.contains(marker) else { return false }
             return marker != "DeclareCursorStmt" || declaresHold(json)
         }
+        effect.dropsStatements = json.contains("DeallocateStmt") || json.contains("DiscardStmt")
         if json.contains("."), let root = try? JSONSerialization.jsonObject(with: Data(json.utf8)) {
             collectCustomSettings(root, into: &effect.customSettings)
         }

@@ -44,11 +44,11 @@ struct MadeUpRepliesTests {
         try send(.parse(name: "b", query: "SELECT 1", parameterTypes: []))
         try send(.close(.statement, name: "a"))
         #expect(rewriter.statements.keys.sorted() == ["b"])
-        rewriter.madeUpRepliesResolved([false, false])
+        rewriter.madeUpRepliesResolved([false, false], server: &server)
         #expect(rewriter.statements.keys.sorted() == ["a"])
         // One that went out stays done.
         try send(.close(.statement, name: "a"))
-        rewriter.madeUpRepliesResolved([true])
+        rewriter.madeUpRepliesResolved([true], server: &server)
         #expect(rewriter.statements.isEmpty)
     }
 }
@@ -63,7 +63,8 @@ struct StaleStatementTests {
         FrontendMessage.parse(name: "a", query: "SELECT * FROM t", parameterTypes: []).encode(into: &frame)
         frame.moveReaderIndex(forwardBy: 5)
         _ = try rewriter.rewrite(type: FrontendMessage.Code.parse, body: frame, server: &server, intern: { _ in 1 }, out: &out, replies: &replies)
-        #expect(server.use(1) && !server.isStale(1))
+        let used = server.use(1)
+        #expect(used && !server.isStale(1))
         server.schemaEpoch = 1
         #expect(server.isStale(1))
         out = []
@@ -73,6 +74,43 @@ struct StaleStatementTests {
         bind.moveReaderIndex(forwardBy: 5)
         _ = try rewriter.rewrite(type: FrontendMessage.Code.bind, body: bind, server: &server, intern: { _ in 1 }, out: &out, replies: &replies)
         #expect(replies == [.close(injected: true), .parse(statement: 1, injected: true), .bind])
-        #expect(!server.isStale(1) && server.use(1))
+        let reused = server.use(1)
+        #expect(!server.isStale(1) && reused)
+    }
+}
+
+@Suite("Injected Closes skipped after an error")
+struct SkippedCloseTests {
+    @Test func evictedStatementComesBackStaleWhenItsCloseIsSkipped() throws {
+        var server = ServerStatementCache(capacity: 1)
+        var rewriter = StatementRewriter()
+        var out: [ByteBuffer] = [], replies: [PendingReply] = []
+        var ids: [String: Int] = [:]
+        func send(_ m: FrontendMessage) throws {
+            var frame = ByteBuffer()
+            m.encode(into: &frame)
+            let type = frame.readInteger(as: UInt8.self)!
+            _ = frame.readInteger(as: Int32.self)
+            _ = try rewriter.rewrite(type: type, body: frame, server: &server, intern: { tail in
+                let text = String(buffer: tail)
+                if let id = ids[text] { return id }
+                ids[text] = ids.count + 1
+                return ids.count
+            }, out: &out, replies: &replies)
+        }
+        try send(.parse(name: "a", query: "SELECT 1", parameterTypes: []))
+        rewriter.repliesSettled()
+        replies = []
+        // "b" evicts statement 1 (capacity 1): an injected Close goes first, and the server skips it after an error.
+        try send(.parse(name: "b", query: "SELECT 2", parameterTypes: []))
+        #expect(replies == [.close(injected: true), .parse(statement: 2, injected: false)])
+        let held = server.use(1)
+        #expect(!held)
+        rewriter.madeUpRepliesResolved([false], server: &server)
+        // Statement 1 is still on the server: its next use closes it before preparing it again.
+        #expect(server.isStale(1))
+        replies = []
+        try send(.bind(portal: "", statement: "a", parameterFormats: [], parameters: [], resultFormats: []))
+        #expect(replies.first == .close(injected: true))
     }
 }
