@@ -49,11 +49,11 @@ extension ClientConnection {
         guard case .waiting = state, context != nil else {
             // The client left while its parameters were being applied.
             let reset = mode == .session
-            server.eventLoop.execute { if error == nil { server.release(clean: true, reset: reset) } else { pool.release(server, reusable: !server.closeNeeded) } }
+            server.eventLoop.execute { if error == nil { server.release(clean: true, reset: reset) } else { pool.release(server, reusable: true) } }
             return
         }
         if let error {
-            server.eventLoop.execute { pool.release(server, reusable: !server.closeNeeded) }
+            server.eventLoop.execute { pool.release(server, reusable: true) }
             return sendFatal(PGError(error.sqlState, error.message, severity: "FATAL"))
         }
         loginTimer?.cancel()
@@ -72,15 +72,16 @@ extension ClientConnection {
         replayHeld()
         if mode != .session, linkedServer != nil {
             // Nothing asked of the server yet (the welcome's lease): outside session mode it goes back at once.
-            considerRelease(answered: 0, status: .idle, atBoundary: true)
+            act(on: tracker.decide(mode: mode, answered: 0, status: .idle, atBoundary: splitter.atFrameBoundary))
         }
     }
 
-    /// Outside session mode: after the server answered, give it back if the client is between transactions.
-    func considerRelease(answered: Int, status: TransactionStatus, atBoundary: Bool) {
+    /// Outside session mode, what LinkTracker decided after the server answered: give the server back if the client
+    /// is between transactions, or refuse a transaction in statement mode.
+    func act(on decision: LinkDecision) {
         // Read from the plain properties: matching `state` here would copy its payload on every answer.
         guard let server = linkedServer, let pool = currentPool else { return }
-        switch tracker.decide(mode: mode, answered: answered, status: status, atBoundary: atBoundary && splitter.atFrameBoundary) {
+        switch decision {
         case .keep:
             return
         case .release:

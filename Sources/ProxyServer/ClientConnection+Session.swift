@@ -105,7 +105,7 @@ extension ClientConnection {
                 if pinnedNow {
                     server.release(clean: true, reset: true, mustClear: true)
                 } else {
-                    pool.release(server, reusable: (try? result.get()) != nil && !server.closeNeeded)
+                    pool.release(server, reusable: (try? result.get()) != nil)
                 }
             }
             return
@@ -127,7 +127,7 @@ extension ClientConnection {
                 answeredOnLink = 0
                 replayHeld()
             } else {
-                server.eventLoop.execute { pool.release(server, reusable: !server.closeNeeded) }
+                server.eventLoop.execute { pool.release(server, reusable: true) }
                 moveOn(pool)
             }
         }

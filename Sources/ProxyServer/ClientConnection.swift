@@ -292,10 +292,11 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
         for f in failed { rewriter.parseFailed(f, server: &server.statements) }
         if !madeUp.isEmpty { rewriter.madeUpRepliesResolved(madeUp, server: &server.statements) }
         if carriesStatements && tracker.settled(answered: answered) { rewriter.repliesSettled() }
-        if mode == .statement && status != .idle
-            && tracker.decide(mode: mode, answered: answered, status: status, atBoundary: atBoundary && splitter.atFrameBoundary) == .refuseTransaction {
+        let decision = mode == .session
+            ? LinkDecision.keep : tracker.decide(mode: mode, answered: answered, status: status, atBoundary: atBoundary && splitter.atFrameBoundary)
+        if decision == .refuseTransaction {
             // The transaction's BEGIN is not passed on as a success: the client gets the refusal instead.
-            return considerRelease(answered: answered, status: status, atBoundary: atBoundary)
+            return act(on: decision)
         }
         if buffers.count == 1 {
             counters?.totals.sent += buffers[0].readableBytes
@@ -307,9 +308,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
             }
             context.flush()
         }
-        if mode != .session {
-            considerRelease(answered: answered, status: status, atBoundary: atBoundary)
-        }
+        if decision != .keep { act(on: decision) }
     }
 
     func serverWentAway(_ error: PGError) {

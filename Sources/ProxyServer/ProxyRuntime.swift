@@ -117,9 +117,14 @@ public final class ProxyRuntime: Sendable {
         for go in released { go() }
     }
 
-    /// Runs `go` once neither the whole pooler nor `database` is paused.
+    /// Runs `go` once neither the whole pooler nor `database` is paused. Called for every lease, so the common case
+    /// (nothing paused) allocates nothing beyond `go`.
     func whenNotPaused(database: String, _ go: @escaping @Sendable () -> Void) {
-        whenNotPaused { [databases] in databases.whenNotPaused(database, go) }
+        let queued = pausedQueue.withLockedValue { p -> Bool in
+            if p.on { p.queue.append { [databases] in databases.whenNotPaused(database, go) } }
+            return p.on
+        }
+        if !queued { databases.whenNotPaused(database, go) }
     }
 
     /// Runs `go` now, or on RESUME when paused.

@@ -85,8 +85,11 @@ final class ServerPool: Sendable {
         }
     }
 
+    /// A server marked by RECONNECT is never reused; its flag lives on its own loop, so the release is decided there.
     func release(_ server: ServerConnection, reusable: Bool) {
-        let actions = state.withLockedValue { $0.machine.release(server.id, reusable: reusable, now: runtime.now()) }
+        guard server.eventLoop.inEventLoop else { return server.eventLoop.execute { self.release(server, reusable: reusable) } }
+        let keep = reusable && !server.closeNeeded
+        let actions = state.withLockedValue { $0.machine.release(server.id, reusable: keep, now: runtime.now()) }
         run(actions)
     }
 
