@@ -154,10 +154,6 @@ public struct StatementRewriter: Sendable {
         if !madeUp.isEmpty { madeUp.removeAll(keepingCapacity: true) }
     }
 
-    public mutating func removeAll() {
-        statements.removeAll()
-    }
-
     /// An unnamed Parse passes, but a DEALLOCATE or DISCARD ALL sent this way must still be honoured.
     private mutating func unnamedParse(_ tail: ByteBuffer, server: inout ServerStatementCache, out: inout [ByteBuffer], replies: inout [PendingReply]) -> FrameVerdict {
         switch StatementCommand.classify(tail) {
@@ -195,9 +191,7 @@ public struct StatementRewriter: Sendable {
     /// hidden; the error is the Execute's. The unnamed statement and portal are used: nothing of pgswift's stays on
     /// the server, and the error ends the portal anyway.
     private func raise(_ sqlState: String, _ message: String, out: inout [ByteBuffer], replies: inout [PendingReply]) -> FrameVerdict {
-        let text = message.replacingDollarQuotes().replacingQuotes()
-        let block = "DO $pgswift$BEGIN RAISE EXCEPTION USING ERRCODE = '\(sqlState)', MESSAGE = '\(text)'; END$pgswift$"
-        out.append(encode(.parse(name: "", query: block, parameterTypes: [])))
+        out.append(encode(.parse(name: "", query: RaisedError.sql(sqlState: sqlState, message: message), parameterTypes: [])))
         out.append(encode(.bind(portal: "", statement: "", parameterFormats: [], parameters: [], resultFormats: [])))
         out.append(encode(.execute(portal: "", maxRows: 0)))
         replies.append(.parse(statement: nil, injected: true))
@@ -262,23 +256,5 @@ public struct StatementRewriter: Sendable {
         var b = allocator.buffer(capacity: 32)
         message.encode(into: &b)
         return b
-    }
-}
-
-extension String {
-    /// A message goes inside $pgswift$ quotes: it must not close them.
-    fileprivate func replacingDollarQuotes() -> String {
-        var out = self
-        while let r = out.firstRange(of: "$pgswift$") { out.replaceSubrange(r, with: "$pgswift $") }
-        return out
-    }
-
-    fileprivate func replacingQuotes() -> String {
-        var out = ""
-        for ch in self {
-            out.append(ch)
-            if ch == "'" { out.append("'") }
-        }
-        return out
     }
 }

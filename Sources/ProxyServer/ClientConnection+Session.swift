@@ -53,9 +53,8 @@ extension ClientConnection {
     /// nil when pinning is allowed.
     func refusal(_ type: UInt8, _ body: ByteBuffer) -> (frame: ByteBuffer, body: ByteBuffer, name: String)? {
         guard runtime.config.string("session_pinning") == "refuse" else { return nil }
-        let raise = "DO $pgswift$BEGIN RAISE EXCEPTION USING ERRCODE = '0A000', MESSAGE = 'statements that keep state on one "
-            + "server (LISTEN, session advisory locks, WITH HOLD cursors, temporary tables, PREPARE) are not allowed in "
-            + "transaction pooling (session_pinning = refuse)'; END$pgswift$"
+        let raise = RaisedError.sql(sqlState: "0A000", message: "statements that keep state on one server (LISTEN, session "
+            + "advisory locks, WITH HOLD cursors, temporary tables, PREPARE) are not allowed in transaction pooling (session_pinning = refuse)")
         var newBody = ByteBufferAllocator().buffer(capacity: raise.utf8.count + 64)
         var name = ""
         if type == FrontendMessage.Code.parse {

@@ -30,7 +30,7 @@ public enum SessionStateScan {
     }
 
     /// The markers of `Effect.pins`.
-    static let pinMarkers = ["ListenStmt", "DeclareCursorStmt", "\"relpersistence\":\"t\"", "PrepareStmt",
+    static let pinMarkers = ["ListenStmt", "\"relpersistence\":\"t\"", "PrepareStmt",
                              "{\"String\":{\"sval\":\"pg_advisory_lock", "{\"String\":{\"sval\":\"pg_try_advisory_lock"]
 
     /// nil if running `sql` leaves the session as it found it; otherwise what it may change.
@@ -44,14 +44,15 @@ public enum SessionStateScan {
         let json = String(cString: tree)
         guard markers.contains(where: { json.contains($0) }) else { return nil }
         var effect = Effect()
-        // A DECLARE without WITH HOLD ends with its transaction: only the hold option (0x20 in the options bits) pins.
-        effect.pins = pinMarkers.contains { marker in
-            guard json.contains(marker) else { return false }
-            return marker != "DeclareCursorStmt" || declaresHold(json)
-        }
+        effect.pins = pinMarkers.contains { json.contains($0) }
         effect.dropsStatements = json.contains("DeallocateStmt") || json.contains("DiscardStmt")
-        if json.contains("."), let root = try? JSONSerialization.jsonObject(with: Data(json.utf8)) {
-            collectCustomSettings(root, into: &effect.customSettings)
+        // The tree is decoded (once) only for what substring tests cannot tell: custom setting names, and whether a
+        // DECLARE is WITH HOLD (one without it ends with its transaction and pins nothing).
+        let declares = json.contains("DeclareCursorStmt")
+        if declares || json.contains("."), let root = try? JSONSerialization.jsonObject(with: Data(json.utf8)) {
+            var holds = false
+            walk(root, names: &effect.customSettings, holds: &holds)
+            if declares && holds { effect.pins = true }
         }
         return effect
     }
@@ -75,26 +76,9 @@ public enum SessionStateScan {
 
     static let ddlWords: [[UInt8]] = ["alter", "drop", "create"].map { Array($0.utf8) }
 
-    /// True if a DECLARE in the tree has the WITH HOLD option bit (CURSOR_OPT_HOLD = 0x20).
-    private static func declaresHold(_ json: String) -> Bool {
-        guard let root = try? JSONSerialization.jsonObject(with: Data(json.utf8)) else { return true }
-        var found = false
-        func walk(_ node: Any) {
-            if let dict = node as? [String: Any] {
-                if let declare = dict["DeclareCursorStmt"] as? [String: Any], let options = declare["options"] as? Int, options & 0x20 != 0 {
-                    found = true
-                }
-                for v in dict.values { walk(v) }
-            } else if let array = node as? [Any] {
-                for v in array { walk(v) }
-            }
-        }
-        walk(root)
-        return found
-    }
-
-    /// Names set by SET x.y / RESET x.y and by set_config('x.y', ...) with a literal name.
-    private static func collectCustomSettings(_ node: Any, into names: inout [String]) {
+    /// One pass over the parse tree: names set by SET x.y / RESET x.y / set_config('x.y', ...) with a literal name,
+    /// and whether a DECLARE has the WITH HOLD option bit (CURSOR_OPT_HOLD = 0x20).
+    private static func walk(_ node: Any, names: inout [String], holds: inout Bool) {
         if let dict = node as? [String: Any] {
             if let set = dict["VariableSetStmt"] as? [String: Any], let name = set["name"] as? String, name.contains(".") {
                 names.append(name.lowercased())
@@ -105,9 +89,12 @@ public enum SessionStateScan {
                let name = str["sval"] as? String, name.contains(".") {
                 names.append(name.lowercased())
             }
-            for value in dict.values { collectCustomSettings(value, into: &names) }
+            if let declare = dict["DeclareCursorStmt"] as? [String: Any], let options = declare["options"] as? Int, options & 0x20 != 0 {
+                holds = true
+            }
+            for value in dict.values { walk(value, names: &names, holds: &holds) }
         } else if let array = node as? [Any] {
-            for value in array { collectCustomSettings(value, into: &names) }
+            for value in array { walk(value, names: &names, holds: &holds) }
         }
     }
 

@@ -467,8 +467,6 @@ struct StatementRewriterTests {
         #expect(s.id == 7)
         #expect(s.parseTail == tail)
         #expect(try out.map(Self.decode) == [Self.parse("pgswift_7", Self.q2, [23])])
-        rewriter.removeAll()
-        #expect(rewriter.statements.isEmpty)
     }
 
     @Test func malformedFramesThrow() {

@@ -594,6 +594,14 @@ def part_console() -> None:
             expect(items["used_servers"] >= 1, f"used_servers {items['used_servers']}")
         R.run("show_lists_values", lists)
 
+        def mem() -> None:
+            # Counts, not only columns: the clients this check holds are live objects of known size.
+            rows = {r[0]: (int(r[1]), int(r[2]), int(r[4])) for r in con.ok("SHOW MEM").rows}
+            size, used, total = rows.get("client_cache", (0, 0, 0))
+            expect(used >= 3 and size > 0 and total == size * used, f"client_cache {rows.get('client_cache')}")
+            expect(rows.get("server_cache", (0, 0, 0))[1] >= 1, f"server_cache {rows.get('server_cache')}")
+        R.run("show_mem_values", mem, skip="PgBouncer: its slab caches count differently" if PGB else None)
+
         def state() -> None:
             r = con.ok("SHOW STATE")
             expect(r.rows == [("active", "yes"), ("paused", "no"), ("suspended", "no")], f"rows {r.rows}")

@@ -7,13 +7,7 @@ enum DisableCommand: AdminCommand {
     static let argument = AdminArgument.required
     static let missingArgument: String? = "a database is required"
 
-    static func run(_ call: AdminCall) -> EventLoopFuture<AdminReply> {
-        let db = call.argument!
-        if let refusal = AdminTarget.refuse(db, verb: "disable", call.runtime) { return call.eventLoop.makeSucceededFuture(refusal) }
-        call.runtime.databases.setDisabled(db, true)
-        call.runtime.logger.info("DISABLE \(db) from the admin console: new logins are refused")
-        return call.eventLoop.makeSucceededFuture(.done(tag: "DISABLE"))
-    }
+    static func run(_ call: AdminCall) -> EventLoopFuture<AdminReply> { setDisabled(call, true) }
 }
 
 enum EnableCommand: AdminCommand {
@@ -21,11 +15,14 @@ enum EnableCommand: AdminCommand {
     static let argument = AdminArgument.required
     static let missingArgument: String? = "a database is required"
 
-    static func run(_ call: AdminCall) -> EventLoopFuture<AdminReply> {
-        let db = call.argument!
-        if let refusal = AdminTarget.refuse(db, verb: "enable", call.runtime) { return call.eventLoop.makeSucceededFuture(refusal) }
-        call.runtime.databases.setDisabled(db, false)
-        call.runtime.logger.info("ENABLE \(db) from the admin console")
-        return call.eventLoop.makeSucceededFuture(.done(tag: "ENABLE"))
-    }
+    static func run(_ call: AdminCall) -> EventLoopFuture<AdminReply> { setDisabled(call, false) }
+}
+
+private func setDisabled(_ call: AdminCall, _ on: Bool) -> EventLoopFuture<AdminReply> {
+    let db = call.argument!
+    let verb = on ? "disable" : "enable"
+    if let refusal = AdminTarget.refuse(db, verb: verb, call.runtime) { return call.eventLoop.makeSucceededFuture(refusal) }
+    call.runtime.databases.setDisabled(db, on)
+    call.runtime.logger.info("\(verb.uppercased()) \(db) from the admin console\(on ? ": new logins are refused" : "")")
+    return call.eventLoop.makeSucceededFuture(.done(tag: verb.uppercased()))
 }

@@ -9,7 +9,7 @@ enum ShowLists: AdminCommand {
         return runtime.gather { loop in loop.clients.values.map { $0.info() } + loop.servers.values.map { $0.info() } }.map { all in
             let loaded = runtime.loaded
             let clients = all.filter(\.isClient)
-            let users = Set(loaded.userlist.keys).union(loaded.config.users.keys).union(runtime.allPools.map(\.key.user))
+            let users = ShowUsers.names(runtime, clientUsers: clients.map(\.user).filter { !$0.isEmpty })
             let rows: [(String, Int)] = [
                 ("databases", loaded.config.databases.count), ("users", users.count), ("peers", 0), ("pools", runtime.allPools.count),
                 ("peer_pools", 0), ("free_clients", 0), ("used_clients", clients.filter { $0.state != "login" }.count),

@@ -11,10 +11,7 @@ enum ShowUsers: AdminCommand {
             let config = loaded.config
             var clientsPerUser: [String: Int] = [:]
             for u in clientUsers where !u.isEmpty { clientsPerUser[u, default: 0] += 1 }
-            var names = Set(loaded.userlist.keys).union(config.users.keys).union(runtime.allPools.map(\.key.user))
-            names.formUnion(clientsPerUser.keys)
-            // The console's own user, as PgBouncer lists it.
-            names.insert("pgbouncer")
+            let names = Self.names(runtime, clientUsers: clientsPerUser.keys)
             var t = AdminTable([
                 ("name", .text), ("pool_size", .text), ("reserve_pool_size", .text), ("pool_mode", .text),
                 ("max_user_connections", .int4), ("current_connections", .int4), ("max_user_client_connections", .int4),
@@ -31,5 +28,14 @@ enum ShowUsers: AdminCommand {
             }
             return .table(t)
         }
+    }
+
+    /// Users of auth_file and [users], of pools and of connected clients, and the console's own (PgBouncer lists it).
+    static func names(_ runtime: ProxyRuntime, clientUsers: some Sequence<String>) -> Set<String> {
+        let loaded = runtime.loaded
+        var names = Set(loaded.userlist.keys).union(loaded.config.users.keys).union(runtime.allPools.map(\.key.user))
+        names.formUnion(clientUsers)
+        names.insert("pgbouncer")
+        return names
     }
 }
