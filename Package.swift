@@ -8,7 +8,7 @@ let hotPathSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unche
 
 let package = Package(
     name: "pgswift",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "pgswift", targets: ["pgswift"]),
         .library(name: "PGWire", targets: ["PGWire"]),

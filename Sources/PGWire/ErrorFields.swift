@@ -22,6 +22,12 @@ public struct ErrorFields: Equatable, Sendable {
     public var sqlState: String? { self["C"] }
     public var message: String? { self["M"] }
 
+    /// The fields of an ErrorResponse or NoticeResponse body; nil if it is malformed.
+    public static func parse(_ body: ByteBuffer) -> ErrorFields? {
+        var b = body
+        return try? decode(&b)
+    }
+
     static func decode(_ b: inout ByteBuffer) throws -> ErrorFields {
         var fields: [(code: UInt8, value: String)] = []
         while true {

@@ -122,6 +122,19 @@ public struct PendingReplies: Sendable, Equatable {
         return verdict
     }
 
+    /// The server failed the head entry, a Bind, and that Bind's batch (up to its Sync) is all that is outstanding:
+    /// the batch could be sent again as if the failure never happened (see `abandonBatch`).
+    public var failedBindIsAlone: Bool {
+        guard peek() == .bind, let sync = items[head...].firstIndex(of: .sync) else { return false }
+        return sync == items.count - 1 && !items[head..<sync].contains(.query)
+    }
+
+    /// Forgets the failed batch (see `failedBindIsAlone`) as the server does, Sync included: what it made up or
+    /// injected counts as skipped. Its ReadyForQuery is the caller's to hide.
+    public mutating func abandonBatch(failed: inout [FailedParse]) {
+        while let e = pop() { skipped(e, failed: &failed) }
+    }
+
     /// The outcomes of made-up replies since the last call, oldest first.
     public mutating func takeOutcomes() -> [Bool] {
         guard !outcomes.isEmpty else { return [] }

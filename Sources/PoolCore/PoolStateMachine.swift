@@ -12,11 +12,15 @@ public struct PoolLimits: Sendable, Equatable {
     public var queryWaitTimeout: Double
     /// server_login_retry: after a failed connect, new clients get that error at once for this long.
     public var loginRetry: Double
+    /// How long a client on another event loop may have waited before a released server goes to it rather than to
+    /// a client on the server's own loop (a hop between threads costs more than the wait it saves, below this).
+    public var affinityGrace: Double
 
     public init(poolSize: Int = 20, minPoolSize: Int = 0, reservePoolSize: Int = 0, reservePoolTimeout: Double = 5,
                 serverLifetime: Double = 3600, serverIdleTimeout: Double = 600, queryWaitTimeout: Double = 120,
-                loginRetry: Double = 15) {
+                loginRetry: Double = 15, affinityGrace: Double = 0.003) {
         self.loginRetry = loginRetry
+        self.affinityGrace = affinityGrace
         self.poolSize = poolSize
         self.minPoolSize = minPoolSize
         self.reservePoolSize = reservePoolSize
@@ -27,6 +31,8 @@ public struct PoolLimits: Sendable, Equatable {
     }
 }
 
+/// The proxy uses it with Int identifiers: its entry points are specialised for those here, so calls from another
+/// module do not look up generic metadata on every lease and release.
 public struct PoolStateMachine<ServerID: Hashable & Sendable, WaiterID: Hashable & Sendable>: Sendable {
     public enum Action: Equatable, Sendable {
         /// Open one new server connection, preferably on event loop `affinity`.
@@ -40,20 +46,47 @@ public struct PoolStateMachine<ServerID: Hashable & Sendable, WaiterID: Hashable
         var createdAt: Double
         var idleSince: Double?
         var affinity: Int
+        /// Order of the last release, to find the most recently released across loops.
+        var released = 0
     }
 
     struct Waiter: Sendable {
         var id: WaiterID
         var since: Double
         var affinity: Int
+        /// Arrival order across every loop's queue.
+        var order: Int
+    }
+
+    /// One event loop's waiting clients, first come first served.
+    struct Queue: Sendable {
+        var items: [Waiter] = []
+        var head = 0
+        var first: Waiter? { head < items.count ? items[head] : nil }
+
+        mutating func pop() -> Waiter {
+            let w = items[head]
+            head += 1
+            if head == items.count {
+                items.removeAll(keepingCapacity: true)
+                head = 0
+            } else if head > 64 && head * 2 > items.count {
+                items.removeFirst(head)
+                head = 0
+            }
+            return w
+        }
     }
 
     public var limits: PoolLimits
     private(set) var servers: [ServerID: Server] = [:]
-    /// Idle servers, most recently used last (reused first: its caches are warm).
-    private(set) var idle: [ServerID] = []
-    private(set) var waiters: [Waiter] = []
-    private var waiterHead = 0
+    /// Idle servers per event loop, most recently released last (reused first: its caches are warm).
+    private var idleByLoop: [[ServerID]] = []
+    public private(set) var idleCount = 0
+    private var queues: [Queue] = []
+    public private(set) var waitingCount = 0
+    private var arrivals = 0
+    private var releases = 0
     public private(set) var connecting = 0
     /// The last failed connect, while no connect has succeeded since.
     private(set) var lastFailure: (at: Double, error: PGErrorInfo)?
@@ -62,13 +95,11 @@ public struct PoolStateMachine<ServerID: Hashable & Sendable, WaiterID: Hashable
         self.limits = limits
     }
 
-    public var activeCount: Int { servers.count - idle.count }
-    public var idleCount: Int { idle.count }
+    public var activeCount: Int { servers.count - idleCount }
     public var openCount: Int { servers.count }
-    public var waitingCount: Int { waiters.count - waiterHead }
     /// Seconds the longest-waiting client has waited.
     public func longestWait(now: Double) -> Double {
-        waiterHead < waiters.count ? now - waiters[waiterHead].since : 0
+        oldestQueue().map { now - queues[$0].first!.since } ?? 0
     }
 
     private var capacity: Int { limits.poolSize == 0 ? Int.max : limits.poolSize }
@@ -78,6 +109,7 @@ public struct PoolStateMachine<ServerID: Hashable & Sendable, WaiterID: Hashable
         return now - f.at < limits.loginRetry
     }
 
+    @_specialize(exported: true, where ServerID == Int, WaiterID == Int)
     public mutating func lease(_ waiter: WaiterID, affinity: Int, now: Double) -> [Action] {
         if let server = takeIdle(affinity: affinity) {
             return [.assign(server, to: waiter)]
@@ -86,7 +118,10 @@ public struct PoolStateMachine<ServerID: Hashable & Sendable, WaiterID: Hashable
         if servers.isEmpty && connecting == 0, inRetryWindow(now), let f = lastFailure {
             return [.fail(waiter, f.error)]
         }
-        waiters.append(Waiter(id: waiter, since: now, affinity: affinity))
+        while queues.count <= affinity { queues.append(Queue()) }
+        queues[affinity].items.append(Waiter(id: waiter, since: now, affinity: affinity, order: arrivals))
+        arrivals += 1
+        waitingCount += 1
         if servers.count + connecting < capacity {
             connecting += 1
             return [.connect(affinity: affinity)]
@@ -95,39 +130,47 @@ public struct PoolStateMachine<ServerID: Hashable & Sendable, WaiterID: Hashable
     }
 
     /// A client stopped waiting (it disconnected or was cancelled).
+    @_specialize(exported: true, where ServerID == Int, WaiterID == Int)
     public mutating func cancelWait(_ waiter: WaiterID) -> Bool {
-        guard let i = waiters[waiterHead...].firstIndex(where: { $0.id == waiter }) else { return false }
-        waiters.remove(at: i)
-        return true
+        for q in queues.indices {
+            if let i = queues[q].items[queues[q].head...].firstIndex(where: { $0.id == waiter }) {
+                queues[q].items.remove(at: i)
+                waitingCount -= 1
+                return true
+            }
+        }
+        return false
     }
 
+    @_specialize(exported: true, where ServerID == Int, WaiterID == Int)
     public mutating func connected(_ server: ServerID, affinity: Int, now: Double) -> [Action] {
         precondition(connecting > 0, "connected without a pending connect")
         connecting -= 1
         lastFailure = nil
         servers[server] = Server(createdAt: now, idleSince: nil, affinity: affinity)
-        if let w = popWaiter() {
+        if let w = popWaiter(preferring: affinity, now: now) {
             return [.assign(server, to: w.id)]
         }
-        servers[server]!.idleSince = now
-        idle.append(server)
+        makeIdle(server, now: now)
         return []
     }
 
     /// A connect attempt failed: the longest waiter hears why; if nothing else can serve the rest, they hear it too.
+    @_specialize(exported: true, where ServerID == Int, WaiterID == Int)
     public mutating func connectFailed(_ error: PGErrorInfo, now: Double) -> [Action] {
         precondition(connecting > 0, "connect failure without a pending connect")
         connecting -= 1
         lastFailure = (now, error)
         var actions: [Action] = []
-        if let w = popWaiter() { actions.append(.fail(w.id, error)) }
+        if let w = popOldest() { actions.append(.fail(w.id, error)) }
         if servers.isEmpty && connecting == 0 {
-            while let w = popWaiter() { actions.append(.fail(w.id, error)) }
+            while let w = popOldest() { actions.append(.fail(w.id, error)) }
         }
         return actions
     }
 
     /// A client is done with `server`; `reusable` says the server is idle and clean.
+    @_specialize(exported: true, where ServerID == Int, WaiterID == Int)
     public mutating func release(_ server: ServerID, reusable: Bool, now: Double) -> [Action] {
         guard let s = servers[server] else { return [] }
         // server_lifetime 0 means a server is used once (PgBouncer's meaning), so it expires at its first release.
@@ -135,27 +178,30 @@ public struct PoolStateMachine<ServerID: Hashable & Sendable, WaiterID: Hashable
         if !reusable || expired {
             servers[server] = nil
             var actions: [Action] = [.close(server)]
-            if waitingCount > 0 && servers.count + connecting < capacity {
+            if let head = oldestQueue(), servers.count + connecting < capacity {
                 connecting += 1
-                actions.append(.connect(affinity: waiters[waiterHead].affinity))
+                actions.append(.connect(affinity: queues[head].first!.affinity))
             }
             return actions
         }
-        if let w = popWaiter() {
+        if let w = popWaiter(preferring: s.affinity, now: now) {
             return [.assign(server, to: w.id)]
         }
-        servers[server]!.idleSince = now
-        idle.append(server)
+        makeIdle(server, now: now)
         return []
     }
 
     /// The server's connection went away on its own; its place goes to a new connection if a client is waiting.
+    @_specialize(exported: true, where ServerID == Int, WaiterID == Int)
     public mutating func closed(_ server: ServerID) -> [Action] {
-        guard servers.removeValue(forKey: server) != nil else { return [] }
-        if let i = idle.firstIndex(of: server) { idle.remove(at: i) }
-        if waitingCount > 0 && servers.count + connecting < capacity {
+        guard let s = servers.removeValue(forKey: server) else { return [] }
+        if s.idleSince != nil, s.affinity < idleByLoop.count, let i = idleByLoop[s.affinity].firstIndex(of: server) {
+            idleByLoop[s.affinity].remove(at: i)
+            idleCount -= 1
+        }
+        if let head = oldestQueue(), servers.count + connecting < capacity {
             connecting += 1
-            return [.connect(affinity: waiters[waiterHead].affinity)]
+            return [.connect(affinity: queues[head].first!.affinity)]
         }
         return []
     }
@@ -168,53 +214,66 @@ public struct PoolStateMachine<ServerID: Hashable & Sendable, WaiterID: Hashable
     }
 
     /// Starts connects for waiters no pending connect will serve, as room allows (after deferrals, closes, retry windows).
+    @_specialize(exported: true, where ServerID == Int, WaiterID == Int)
     public mutating func refill(now: Double) -> [Action] {
         var actions: [Action] = []
-        guard !inRetryWindow(now) else { return actions }
+        guard !inRetryWindow(now), let head = oldestQueue() else { return actions }
+        let affinity = queues[head].first!.affinity
         while waitingCount > connecting && servers.count + connecting < capacity {
             connecting += 1
-            actions.append(.connect(affinity: waiters[waiterHead].affinity))
+            actions.append(.connect(affinity: affinity))
         }
         return actions
     }
 
     /// Closes every idle server at once (RECONNECT, shutdown); busy ones are closed as they come back.
+    @_specialize(exported: true, where ServerID == Int, WaiterID == Int)
     public mutating func closeAllIdle() -> [Action] {
-        let closing = idle
-        idle = []
-        for id in closing { servers[id] = nil }
-        return closing.map { .close($0) }
+        var actions: [Action] = []
+        for loop in idleByLoop.indices {
+            for id in idleByLoop[loop] {
+                servers[id] = nil
+                actions.append(.close(id))
+            }
+            idleByLoop[loop].removeAll()
+        }
+        idleCount = 0
+        return actions
     }
 
     /// Periodic housekeeping: wait timeouts, reserve pool, idle and lifetime closes, min_pool_size.
+    @_specialize(exported: true, where ServerID == Int, WaiterID == Int)
     public mutating func tick(now: Double, affinity: Int = 0) -> [Action] {
         var actions: [Action] = []
         if limits.queryWaitTimeout > 0 {
-            while waiterHead < waiters.count && now - waiters[waiterHead].since >= limits.queryWaitTimeout {
-                let w = popWaiter()!
+            while let q = oldestQueue(), now - queues[q].first!.since >= limits.queryWaitTimeout {
+                let w = popOldest()!
                 actions.append(.fail(w.id, PGErrorInfo(sqlState: "08P01", message: "query_wait_timeout")))
             }
         }
-        if waitingCount > 0 && limits.reservePoolSize > 0 && longestWait(now: now) >= limits.reservePoolTimeout
+        if let head = oldestQueue(), limits.reservePoolSize > 0 && longestWait(now: now) >= limits.reservePoolTimeout
             && connecting == 0 && servers.count - limits.reservePoolSize < capacity  // capacity may be Int.max
         {
             connecting += 1
-            actions.append(.connect(affinity: waiters[waiterHead].affinity))
+            actions.append(.connect(affinity: queues[head].first!.affinity))
         }
-        var keep: [ServerID] = []
-        for id in idle {
-            let s = servers[id]!
-            let idleTooLong = limits.serverIdleTimeout > 0 && now - (s.idleSince ?? now) >= limits.serverIdleTimeout
-                && servers.count > limits.minPoolSize
-            let tooOld = limits.serverLifetime > 0 && now - s.createdAt >= limits.serverLifetime
-            if idleTooLong || tooOld {
-                servers[id] = nil
-                actions.append(.close(id))
-            } else {
-                keep.append(id)
+        for loop in idleByLoop.indices {
+            var keep: [ServerID] = []
+            for id in idleByLoop[loop] {
+                let s = servers[id]!
+                let idleTooLong = limits.serverIdleTimeout > 0 && now - (s.idleSince ?? now) >= limits.serverIdleTimeout
+                    && servers.count > limits.minPoolSize
+                let tooOld = limits.serverLifetime > 0 && now - s.createdAt >= limits.serverLifetime
+                if idleTooLong || tooOld {
+                    servers[id] = nil
+                    idleCount -= 1
+                    actions.append(.close(id))
+                } else {
+                    keep.append(id)
+                }
             }
+            idleByLoop[loop] = keep
         }
-        idle = keep
         if !inRetryWindow(now) {
             while servers.count + connecting < min(limits.minPoolSize, capacity) {
                 connecting += 1
@@ -224,23 +283,64 @@ public struct PoolStateMachine<ServerID: Hashable & Sendable, WaiterID: Hashable
         return actions + refill(now: now)
     }
 
-    private mutating func takeIdle(affinity: Int) -> ServerID? {
-        guard !idle.isEmpty else { return nil }
-        if let i = idle.lastIndex(where: { servers[$0]!.affinity == affinity }) {
-            return idle.remove(at: i)
-        }
-        return idle.removeLast()
+    private mutating func makeIdle(_ server: ServerID, now: Double) {
+        let loop = servers[server]!.affinity
+        servers[server]!.idleSince = now
+        servers[server]!.released = releases
+        releases += 1
+        while idleByLoop.count <= loop { idleByLoop.append([]) }
+        idleByLoop[loop].append(server)
+        idleCount += 1
     }
 
-    private mutating func popWaiter() -> Waiter? {
-        guard waiterHead < waiters.count else { return nil }
-        let w = waiters[waiterHead]
-        waiterHead += 1
-        if waiterHead > 64 && waiterHead * 2 > waiters.count {
-            waiters.removeFirst(waiterHead)
-            waiterHead = 0
+    /// The most recently released idle server on the client's loop, else the most recently released anywhere.
+    private mutating func takeIdle(affinity: Int) -> ServerID? {
+        guard idleCount > 0 else { return nil }
+        var loop = affinity
+        if loop >= idleByLoop.count || idleByLoop[loop].isEmpty {
+            var best = -1
+            for l in idleByLoop.indices {
+                guard let last = idleByLoop[l].last else { continue }
+                let order = servers[last]!.released
+                if best < 0 || order > servers[idleByLoop[best].last!]!.released { best = l }
+            }
+            loop = best
         }
-        return w
+        let id = idleByLoop[loop].removeLast()
+        servers[id]!.idleSince = nil
+        idleCount -= 1
+        return id
+    }
+
+    /// The queue whose first waiter arrived first, if anyone waits.
+    private func oldestQueue() -> Int? {
+        guard waitingCount > 0 else { return nil }
+        var best: Int?
+        for q in queues.indices {
+            guard let w = queues[q].first else { continue }
+            if best == nil || w.order < queues[best!].first!.order { best = q }
+        }
+        return best
+    }
+
+    private mutating func popOldest() -> Waiter? {
+        guard let q = oldestQueue() else { return nil }
+        waitingCount -= 1
+        return queues[q].pop()
+    }
+
+    /// A server on loop `affinity` goes to that loop's longest waiter, so the client and the server share a thread,
+    /// unless a client on another loop has waited longer than `limits.affinityGrace`: each loop is served first come,
+    /// first served, and no loop's clients wait much longer than another's.
+    private mutating func popWaiter(preferring affinity: Int, now: Double) -> Waiter? {
+        guard let oldest = oldestQueue() else { return nil }
+        if oldest != affinity, affinity < queues.count, queues[affinity].first != nil,
+           now - queues[oldest].first!.since < limits.affinityGrace {
+            waitingCount -= 1
+            return queues[affinity].pop()
+        }
+        waitingCount -= 1
+        return queues[oldest].pop()
     }
 }
 

@@ -4,6 +4,16 @@ import PGWire
 import PoolCore
 
 extension ClientConnection {
+    /// Asks `pool` for a server, once neither the pooler nor the database is paused (checked without a lock or a
+    /// closure when nothing is, as for every transaction in transaction mode).
+    func requestServer(from pool: ServerPool) {
+        if runtime.mayBePaused {
+            runtime.whenNotPaused(database: pool.key.database) { pool.lease(for: self) }
+        } else {
+            pool.lease(for: self)
+        }
+    }
+
     // MARK: PoolWaiter
 
     func serverAssigned(_ server: ServerConnection) {
@@ -14,35 +24,49 @@ extension ClientConnection {
             return
         }
         let desired = desiredSettings
-        // Same thread (the usual case, by affinity): no hop, so a transaction-mode lease costs no extra loop turn.
-        let onServerLoop: @Sendable () -> Void = {
-            let sql = SessionSync.statements(desired: desired, server: server.sessionSettings, reported: server.parameters)
-            let proceed: (PGError?) -> Void = { error in
-                if error == nil {
-                    server.sessionSettings = desired
-                    server.link(self)
-                }
-                let params = server.parameters
-                if self.eventLoop.inEventLoop {
-                    self.linkCompleted(server, pool: pool, parameters: params, error: error)
-                } else {
-                    self.eventLoop.execute { self.linkCompleted(server, pool: pool, parameters: params, error: error) }
-                }
-            }
-            let sync = { if sql.isEmpty { proceed(nil) } else { server.runInternal(sql, done: proceed) } }
-            guard let check = server.target.check(idleSince: server.lastActivity) else { return sync() }
-            server.runInternal(check) { error in
-                guard error == nil else {
-                    // A server that fails its check is closed, and the client asks the pool again.
-                    self.runtime.logger.info("server \(server.target.host):\(server.target.port) pid \(server.backendPID) failed server_check_query: \(error!.message)")
-                    pool.release(server, reusable: false)
-                    self.eventLoop.execute { if case .waiting = self.state { pool.lease(for: self) } }
-                    return
-                }
-                sync()
-            }
+        // Same thread (the usual case, by affinity): no hop and no closure, so a lease costs no extra loop turn.
+        if server.eventLoop === eventLoop {
+            prepareLink(server, pool: pool, desired: desired)
+        } else {
+            server.eventLoop.execute { self.prepareLink(server, pool: pool, desired: desired) }
         }
-        if server.eventLoop === eventLoop { onServerLoop() } else { server.eventLoop.execute(onServerLoop) }
+    }
+
+    /// On the server's loop: checks the server if server_check_delay says so, then brings its settings in line.
+    private func prepareLink(_ server: ServerConnection, pool: ServerPool, desired: [String: String]) {
+        guard let check = server.target.check(idleSince: server.lastActivity) else {
+            return syncSettings(server, pool: pool, desired: desired)
+        }
+        server.runInternal(check) { error in
+            guard error == nil else {
+                // A server that fails its check is closed, and the client asks the pool again.
+                self.runtime.logger.info("server \(server.target.host):\(server.target.port) pid \(server.backendPID) failed server_check_query: \(error!.message)")
+                pool.release(server, reusable: false)
+                self.eventLoop.execute { if case .waiting = self.state { pool.lease(for: self) } }
+                return
+            }
+            self.syncSettings(server, pool: pool, desired: desired)
+        }
+    }
+
+    /// On the server's loop: applies the client's settings where the server's differ, then links the two.
+    private func syncSettings(_ server: ServerConnection, pool: ServerPool, desired: [String: String]) {
+        let sql = SessionSync.statements(desired: desired, server: server.sessionSettings, reported: server.parameters)
+        if sql.isEmpty { return settled(server, pool: pool, desired: desired, error: nil) }
+        server.runInternal(sql) { error in self.settled(server, pool: pool, desired: desired, error: error) }
+    }
+
+    private func settled(_ server: ServerConnection, pool: ServerPool, desired: [String: String], error: PGError?) {
+        if error == nil {
+            server.sessionSettings = desired
+            server.link(self)
+        }
+        if eventLoop.inEventLoop {
+            linkCompleted(server, pool: pool, parameters: server.parameters, error: error)
+        } else {
+            let params = server.parameters
+            eventLoop.execute { self.linkCompleted(server, pool: pool, parameters: params, error: error) }
+        }
     }
 
     func linkCompleted(_ server: ServerConnection, pool: ServerPool, parameters: [String: String], error: PGError?) {
@@ -67,7 +91,6 @@ extension ClientConnection {
         linkedSameLoop = server.eventLoop === eventLoop
         tracker = LinkTracker()
         answeredOnLink = 0
-        pool.noteWelcomeParameters(parameters)
         if !welcomed { sendWelcome(parameters: parameters) }
         replayHeld()
         if mode != .session, linkedServer != nil {

@@ -116,7 +116,7 @@ extension ClientConnection {
         }
         let pool = runtime.pool(entry: entry, clientUser: startup.user, clientKeys: keys, clientPassword: password, lookedUp: lookedUpSecret)
         mode = runtime.poolMode(entry: entry, user: startup.user, config: runtime.config)
-        desiredSettings = startup.startupSettings
+        desiredSettings = runtime.canonical(startup.startupSettings)
         statsKey = pool.key
         counters = runtime.connections(on: eventLoop).counters(for: pool.key)
         if mode != .session {
@@ -133,7 +133,7 @@ extension ClientConnection {
         }
         state = .waiting(pool)
         waitStarted = .now()
-        runtime.whenNotPaused(database: pool.key.database) { pool.lease(for: self) }
+        requestServer(from: pool)
     }
 
     /// AuthenticationOk, the server's parameters (with the client's own startup values), our key, ReadyForQuery.

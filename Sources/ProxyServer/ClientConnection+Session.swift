@@ -33,10 +33,9 @@ extension ClientConnection {
             }
             let rest = UnsafeRawBufferPointer(rebasing: raw[start...])
             let end = rest.firstIndex(of: 0) ?? rest.count
-            if carriesStatements && SessionStateScan.mayChangeSchema(UnsafeRawBufferPointer(rebasing: rest[..<end])) {
-                runtime.statementCatalog.schemaChanged()
-            }
-            guard let effect = SessionStateScan.effect(of: UnsafeRawBufferPointer(rebasing: rest[..<end])) else {
+            let (effect, changesSchema) = SessionStateScan.classify(UnsafeRawBufferPointer(rebasing: rest[..<end]))
+            if carriesStatements && changesSchema { runtime.statementCatalog.schemaChanged() }
+            guard let effect else {
                 if let name { sessionStatements[name] = nil }
                 return
             }
@@ -140,7 +139,7 @@ extension ClientConnection {
         }
         state = .waiting(pool)
         waitStarted = .now()
-        runtime.whenNotPaused(database: pool.key.database) { pool.lease(for: self) }
+        requestServer(from: pool)
     }
 
     /// Sends what the client said while it had no server, now that it has one.

@@ -33,6 +33,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
 
     let waiterID: Int
     let eventLoop: EventLoop
+    let loopIndex: Int
     let runtime: ProxyRuntime
     var state = State.startup
     var context: ChannelHandlerContext?
@@ -60,12 +61,14 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     /// Transaction or statement mode with max_prepared_statements > 0: named statements follow the client.
     var carriesStatements = false
     var rewriter = StatementRewriter()
+    /// The batch being answered, kept for one retry after a stale cached plan (ClientConnection+Retry).
+    var lastBatch = RetryableBatch()
     /// Replies the frames in `outgoing` will get, and frames that replace the one just dropped.
     var expected: [PendingReply] = []
     var replacement: [ByteBuffer] = []
     /// What the client's own SETs left (pg_settings source 'session', as the last probe found them).
     var sessionSettings: [String: String] = [:] {
-        didSet { desiredSettings = startup.startupSettings.merging(sessionSettings) { _, own in own } }
+        didSet { desiredSettings = runtime.canonical(startup.startupSettings.merging(sessionSettings) { _, own in own }) }
     }
     /// Its startup parameters overlaid by those: what every server it lands on must have (kept ready for each lease).
     var desiredSettings: [String: String] = [:]
@@ -92,6 +95,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     init(context: ChannelHandlerContext, runtime: ProxyRuntime, tlsAvailable: Bool) {
         self.waiterID = runtime.nextID()
         self.eventLoop = context.eventLoop
+        self.loopIndex = runtime.loopIndex(of: context.eventLoop)
         self.runtime = runtime
         self.inbound = context.channel.allocator.buffer(capacity: 0)
         let maxPacket = runtime.config.bytes("max_packet_size")
@@ -160,7 +164,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
             hold(buffer)
             state = .waiting(pool)
             waitStarted = lastRequest
-            runtime.whenNotPaused(database: pool.key.database) { pool.lease(for: self) }
+            requestServer(from: pool)
         case .startup, .authenticating, .lookingUp:
             inbound.writeBuffer(&buffer)
             processLogin()
@@ -256,6 +260,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
                         return .pass
                     }
                     tracker.clientSent(type)
+                    lastBatch.record(type, body)
                     let verdict = try rewriter.rewrite(type: type, body: body, server: &server.statements, intern: runtime.statementCatalog.id(for:),
                                                        out: &replacement, replies: &expected)
                     // A DEALLOCATE or DISCARD the rewriter let through (in a multi-statement query, inside a DO block, or
@@ -291,7 +296,10 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
         noteDelivered(answered: answered, status: status)
         for f in failed { rewriter.parseFailed(f, server: &server.statements) }
         if !madeUp.isEmpty { rewriter.madeUpRepliesResolved(madeUp, server: &server.statements) }
-        if carriesStatements && tracker.settled(answered: answered) { rewriter.repliesSettled() }
+        if carriesStatements && tracker.settled(answered: answered) {
+            rewriter.repliesSettled()
+            lastBatch.answered()
+        }
         let decision = mode == .session
             ? LinkDecision.keep : tracker.decide(mode: mode, answered: answered, status: status, atBoundary: atBoundary && splitter.atFrameBoundary)
         if decision == .refuseTransaction {

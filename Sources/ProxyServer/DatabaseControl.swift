@@ -1,5 +1,6 @@
 // Per-database switches of the admin console: PAUSE db / KILL db (clients queue), DISABLE db (logins refused).
 import NIOConcurrencyHelpers
+import Synchronization
 
 final class DatabaseControl: Sendable {
     private struct Entry {
@@ -9,6 +10,10 @@ final class DatabaseControl: Sendable {
     }
 
     private let state = NIOLockedValueBox<[String: Entry]>([:])
+    /// How many databases are paused, read without the lock on every lease.
+    private let pausedCount = Atomic<Int>(0)
+
+    var anyPaused: Bool { pausedCount.load(ordering: .relaxed) > 0 }
 
     func isPaused(_ db: String) -> Bool { state.withLockedValue { $0[db]?.paused ?? false } }
     func isDisabled(_ db: String) -> Bool { state.withLockedValue { $0[db]?.disabled ?? false } }
@@ -24,6 +29,7 @@ final class DatabaseControl: Sendable {
             var e = s[db, default: Entry()]
             guard e.paused != on else { return (false, []) }
             e.paused = on
+            pausedCount.add(on ? 1 : -1, ordering: .sequentiallyConsistent)
             let queued = on ? [] : e.queue
             if !on { e.queue = [] }
             s[db] = e

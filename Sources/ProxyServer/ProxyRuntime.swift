@@ -7,6 +7,7 @@ import NIOPosix
 import NIOSSL
 import PGWire
 import PoolCore
+import Synchronization
 
 /// A config snapshot with the auth_file it names, swapped as one value on reload.
 struct LoadedConfig: Sendable {
@@ -50,6 +51,8 @@ public final class ProxyRuntime: Sendable {
     private let clients = NIOLockedValueBox<Int>(0)
     /// While paused, authenticated clients queue here instead of asking a pool for a server.
     private let pausedQueue = NIOLockedValueBox<(on: Bool, queue: [@Sendable () -> Void])>((false, []))
+    /// Set (before the queue) while the whole pooler is paused: read without a lock on every lease.
+    private let pausedFlag = Atomic<Bool>(false)
 
     init(loaded: LoadedConfig, threads: Int, logger: Logger) {
         self.current = NIOLockedValueBox(loaded)
@@ -108,14 +111,35 @@ public final class ProxyRuntime: Sendable {
     func clientGone() { clients.withLockedValue { $0 -= 1 } }
 
     func setPaused(_ on: Bool) {
+        if on { pausedFlag.store(true, ordering: .sequentiallyConsistent) }
         let released = pausedQueue.withLockedValue { p -> [@Sendable () -> Void] in
             p.on = on
+            if !on { pausedFlag.store(false, ordering: .sequentiallyConsistent) }
             guard !on else { return [] }
             defer { p.queue = [] }
             return p.queue
         }
         for go in released { go() }
     }
+
+    /// Distinct combinations of client settings, each stored once: clients with the same settings then share one
+    /// dictionary, and the check on every lease that a server already has them is an identity comparison.
+    private let settingsTable = NIOLockedValueBox<Set<[String: String]>>([])
+
+    func canonical(_ settings: [String: String]) -> [String: String] {
+        guard !settings.isEmpty else { return settings }
+        return settingsTable.withLockedValue { table in
+            if let i = table.firstIndex(of: settings) { return table[i] }
+            // Bounded: past this many combinations, sharing simply starts over.
+            if table.count >= 4096 { table.removeAll() }
+            table.insert(settings)
+            return settings
+        }
+    }
+
+    /// PAUSE or KILL is in force somewhere: a lease must go through `whenNotPaused`. A lease that reads false while a
+    /// PAUSE is being set goes ahead, as it would have just before; PAUSE waits for its server to come back.
+    var mayBePaused: Bool { pausedFlag.load(ordering: .relaxed) || databases.anyPaused }
 
     /// Runs `go` once neither the whole pooler nor `database` is paused. Called for every lease, so the common case
     /// (nothing paused) allocates nothing beyond `go`.

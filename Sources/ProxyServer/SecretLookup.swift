@@ -7,6 +7,7 @@ import PoolCore
 final class SecretLookup: PoolWaiter, @unchecked Sendable {
     let waiterID: Int
     let eventLoop: EventLoop
+    let loopIndex: Int
     private let pool: ServerPool
     private let query: String
     private let user: String
@@ -17,6 +18,7 @@ final class SecretLookup: PoolWaiter, @unchecked Sendable {
          completion: @escaping (Result<ClientSecret?, PGError>) -> Void) {
         self.waiterID = runtime.nextID()
         self.eventLoop = loop
+        self.loopIndex = runtime.loopIndex(of: loop)
         self.pool = pool
         self.query = query
         self.user = user

@@ -63,6 +63,8 @@ extension ServerConnection {
                     backendSecret = key
                     state = .idle
                     runtime.logger.debug("new server connection \(target.host):\(target.port) pid \(pid) for \(target.database)/\(target.user)")
+                    // What clients welcomed before they get a server are told (a paused or busy pool).
+                    pool?.noteWelcomeParameters(params)
                     pool?.connected(self)
                     return
                 case .fail(let error):

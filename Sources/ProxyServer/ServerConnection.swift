@@ -46,14 +46,16 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     /// The first row an internal query returned.
     var internalRow: [ByteBuffer?]?
     /// ReadyForQuery messages received while linked, and the status the last one carried.
-    private(set) var readyCount = 0
-    private(set) var lastStatus = TransactionStatus.idle
-    private var outgoing: [ByteBuffer] = []
+    var readyCount = 0
+    var lastStatus = TransactionStatus.idle
+    var outgoing: [ByteBuffer] = []
+    /// A failure held back while its batch may be sent again (ServerConnection+Retry).
+    var held = HeldFailure()
     var internalError: PGError?
     private var budgetReleased = false
     /// The linked client, kept outside `state` so the data path reads it without copying the enum.
     private(set) var linkedClient: ClientConnection?
-    private var linkedSameLoop = false
+    private(set) var linkedSameLoop = false
     /// Shared prepared statements this server holds. While linked, the client's loop reads and changes it
     /// (the link hands it over); otherwise only this loop does.
     var statements: ServerStatementCache
@@ -61,7 +63,7 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     var replies = PendingReplies()
     /// Made-up replies due at the next `.cut`, and Parses the server did not carry out, for the client.
     private var synthesized: [SyntheticReply] = []
-    private var failedParses: [FailedParse] = []
+    var failedParses: [FailedParse] = []
     /// This loop's counters for the pool, and the marks query and transaction times are measured from.
     private var counters: PoolCounters?
     private var lastWrite = NIODeadline.now()
@@ -193,9 +195,14 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
                 case .bytes(let b):
                     outgoing.append(b)
                 case .observed(let type, var body):
+                    if let verdict = retryVerdict(type, body) { return verdict }
                     observe(type, &body)
                     if !replies.isEmpty { return replies.received(type, out: &synthesized, failed: &failedParses) }
                 case .cut:
+                    if !held.release.isEmpty {
+                        outgoing.append(contentsOf: held.release)
+                        held.release.removeAll()
+                    }
                     appendSynthesized()
                 case .intercepted, .counted:
                     break
@@ -232,10 +239,11 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         deliverToClient()
+        if held.askClient { askClientToRetry() }
     }
 
     /// Hands what the server said (and what was made up for it) to the linked client.
-    private func deliverToClient() {
+    func deliverToClient() {
         guard let peer = linkedClient, !outgoing.isEmpty else { return }
         let answered = readyCount, status = lastStatus, boundary = splitter.atFrameBoundary
         let failed = failedParses
@@ -270,7 +278,7 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     /// A query ended (and, back to idle, a transaction): PgBouncer's xact/query counts and times.
-    private func countReady() {
+    func countReady() {
         guard let counters else { return }
         let now = NIODeadline.now()
         counters.totals.queries += 1
@@ -349,6 +357,7 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     /// The client lets go of the server while pgswift still uses it (the session probe).
     func unlinkForInternalUse() {
         linkedClient = nil
+        held = HeldFailure()
         replies.removeAll()
         synthesized.removeAll()
         failedParses.removeAll()
@@ -359,6 +368,8 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     /// (transaction mode with prepared statements carried; empty otherwise).
     func writeFromClient(_ buffers: [ByteBuffer], expected: [PendingReply]) {
         guard let context, linkedClient != nil else { return }
+        // The client sent more while deciding on a retry (on its thread): its failure goes first, as it happened.
+        if held.asked { releaseHeld() }
         lastWrite = .now()
         if transactionStart == nil { transactionStart = lastWrite }
         if !expected.isEmpty {
@@ -394,7 +405,8 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
         guard case .linked = state else { return }
         state = .idle
         linkedClient = nil
-        let clean = clientClean && lastStatus == .idle && splitter.atFrameBoundary && replies.isEmpty
+        let clean = clientClean && lastStatus == .idle && splitter.atFrameBoundary && replies.isEmpty && !held.awaitingReady
+        held = HeldFailure()
         replies.removeAll()
         synthesized.removeAll()
         failedParses.removeAll()
@@ -408,7 +420,12 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         if target.resetQuery.isEmpty || !(reset || target.resetAlways) {
-            whenCancelsDone { self.pool?.release(self, reusable: true) }
+            // Every transaction comes here in transaction mode: no closure unless a cancel is on its way.
+            if cancelsInFlight == 0 {
+                pool?.release(self, reusable: true)
+            } else {
+                whenCancelsDone { self.pool?.release(self, reusable: true) }
+            }
             return
         }
         // DISCARD ALL (the usual reset) drops prepared statements and settings; any other reset query might too.

@@ -10,6 +10,8 @@ import PoolCore
 protocol PoolWaiter: AnyObject, Sendable {
     var waiterID: Int { get }
     var eventLoop: EventLoop { get }
+    /// The index of `eventLoop` among the runtime's loops (the pool's affinity).
+    var loopIndex: Int { get }
     func serverAssigned(_ server: ServerConnection)
     func poolFailed(_ error: PGError)
 }
@@ -54,8 +56,7 @@ final class ServerPool: Sendable {
 
     /// Room may have appeared (a server of this database or user closed): serve waiters that were deferred.
     func refill() {
-        let actions = state.withLockedValue { $0.machine.refill(now: runtime.now()) }
-        run(actions)
+        perform(state.withLockedValue { Self.resolve($0.machine.refill(now: runtime.now()), &$0) })
     }
 
     struct Counts: Sendable {
@@ -70,12 +71,17 @@ final class ServerPool: Sendable {
     }
 
     func lease(for waiter: any PoolWaiter) {
-        let affinity = runtime.loopIndex(of: waiter.eventLoop)
-        let actions = state.withLockedValue { s -> [PoolStateMachine<Int, Int>.Action] in
+        let affinity = waiter.loopIndex
+        let steps = state.withLockedValue { s -> [Step] in
+            let actions = s.machine.lease(waiter.waiterID, affinity: affinity, now: runtime.now())
+            // An idle server at once (the usual case): no need to file the waiter.
+            if actions.count == 1, case .assign(let id, _) = actions[0], let server = s.servers[id] {
+                return [.assign(server, waiter)]
+            }
             s.waiters[waiter.waiterID] = waiter
-            return s.machine.lease(waiter.waiterID, affinity: affinity, now: runtime.now())
+            return Self.resolve(actions, &s)
         }
-        run(actions)
+        perform(steps)
     }
 
     func cancelWait(_ waiter: any PoolWaiter) {
@@ -89,78 +95,84 @@ final class ServerPool: Sendable {
     func release(_ server: ServerConnection, reusable: Bool) {
         guard server.eventLoop.inEventLoop else { return server.eventLoop.execute { self.release(server, reusable: reusable) } }
         let keep = reusable && !server.closeNeeded
-        let actions = state.withLockedValue { $0.machine.release(server.id, reusable: keep, now: runtime.now()) }
-        run(actions)
+        perform(state.withLockedValue { Self.resolve($0.machine.release(server.id, reusable: keep, now: runtime.now()), &$0) })
     }
 
     func serverClosed(_ server: ServerConnection) {
-        let actions = state.withLockedValue { s -> [PoolStateMachine<Int, Int>.Action] in
+        perform(state.withLockedValue { s in
             s.servers[server.id] = nil
-            return s.machine.closed(server.id)
-        }
-        run(actions)
+            return Self.resolve(s.machine.closed(server.id), &s)
+        })
     }
 
     func tick() {
-        let actions = state.withLockedValue { $0.machine.tick(now: runtime.now()) }
-        run(actions)
+        perform(state.withLockedValue { Self.resolve($0.machine.tick(now: runtime.now()), &$0) })
     }
 
     /// Closes every idle server (RECONNECT, shutdown); busy ones close when released.
     func closeIdle() {
-        let idle = state.withLockedValue { s -> [ServerConnection] in
-            s.machine.closeAllIdle().compactMap { if case .close(let id) = $0 { return s.servers.removeValue(forKey: id) } else { return nil } }
-        }
-        for server in idle { server.close() }
+        perform(state.withLockedValue { Self.resolve($0.machine.closeAllIdle(), &$0) })
     }
 
-    private func run(_ actions: [PoolStateMachine<Int, Int>.Action]) {
-        for action in actions {
+    /// An action of the machine with the objects it names, looked up under the same lock that decided it.
+    private enum Step {
+        case connect(affinity: Int, target: ServerTarget, limits: (database: Int, user: Int))
+        /// A nil server closed between the decision and now; a nil waiter left meanwhile.
+        case assign(ServerConnection?, (any PoolWaiter)?)
+        case fail(any PoolWaiter, PGErrorInfo)
+        case close(ServerConnection)
+    }
+
+    private static func resolve(_ actions: [PoolStateMachine<Int, Int>.Action], _ s: inout State) -> [Step] {
+        actions.compactMap { action -> Step? in
             switch action {
-            case .connect(let affinity):
-                let (target, limits) = state.withLockedValue { ($0.target, $0.budgetLimits) }
+            case .connect(let affinity): .connect(affinity: affinity, target: s.target, limits: s.budgetLimits)
+            case .assign(let serverID, let waiterID): .assign(s.servers[serverID], s.waiters.removeValue(forKey: waiterID))
+            case .fail(let waiterID, let info): s.waiters.removeValue(forKey: waiterID).map { .fail($0, info) }
+            case .close(let serverID): s.servers.removeValue(forKey: serverID).map { .close($0) }
+            }
+        }
+    }
+
+    private func perform(_ steps: [Step]) {
+        for step in steps {
+            switch step {
+            case .connect(let affinity, let target, let limits):
                 guard runtime.budget.acquire(database: key.database, user: key.user, maxDatabase: limits.database, maxUser: limits.user) else {
                     // At max_db_connections/max_user_connections: wait for a slot (refilled when any server closes).
                     state.withLockedValue { $0.machine.connectDeferred() }
                     continue
                 }
                 ServerConnection.connect(target: target, pool: self, runtime: runtime, on: runtime.eventLoop(at: affinity))
-            case .assign(let serverID, let waiterID):
-                let (server, waiter) = state.withLockedValue { s in (s.servers[serverID], s.waiters.removeValue(forKey: waiterID)) }
-                guard let server else {
-                    // The server closed between the decision and now: the client asks again.
-                    if let waiter { lease(for: waiter) }
-                    continue
+            case .assign(let server, let waiter):
+                switch (server, waiter) {
+                case (let server?, let waiter?): waiter.serverAssigned(server)
+                // The waiter left between the decision and now: give the server straight back.
+                case (let server?, nil): release(server, reusable: true)
+                // The server closed between the decision and now: the client asks again.
+                case (nil, let waiter?): lease(for: waiter)
+                case (nil, nil): break
                 }
-                if let waiter {
-                    waiter.serverAssigned(server)
-                } else {
-                    // The waiter left between the decision and now: give the server straight back.
-                    release(server, reusable: true)
-                }
-            case .fail(let waiterID, let info):
-                let waiter = state.withLockedValue { $0.waiters.removeValue(forKey: waiterID) }
-                waiter?.poolFailed(PGError(info.sqlState, info.message, severity: "FATAL"))
-            case .close(let serverID):
-                let server = state.withLockedValue { $0.servers.removeValue(forKey: serverID) }
-                server?.close()
+            case .fail(let waiter, let info):
+                waiter.poolFailed(PGError(info.sqlState, info.message, severity: "FATAL"))
+            case .close(let server):
+                server.close()
             }
         }
     }
 
     func connected(_ server: ServerConnection) {
-        let actions = state.withLockedValue { s -> [PoolStateMachine<Int, Int>.Action] in
+        let affinity = runtime.loopIndex(of: server.eventLoop)
+        perform(state.withLockedValue { s in
             s.servers[server.id] = server
-            return s.machine.connected(server.id, affinity: runtime.loopIndex(of: server.eventLoop), now: runtime.now())
-        }
-        run(actions)
+            return Self.resolve(s.machine.connected(server.id, affinity: affinity, now: runtime.now()), &s)
+        })
     }
 
     func connectFailed(_ error: PGError) {
         runtime.logger.warning("pool \(key): server connection failed: \(error.message)")
         let now = runtime.now()
-        let actions = state.withLockedValue { $0.machine.connectFailed(PGErrorInfo(sqlState: error.sqlState, message: error.message), now: now) }
-        run(actions)
+        perform(state.withLockedValue { Self.resolve($0.machine.connectFailed(PGErrorInfo(sqlState: error.sqlState, message: error.message), now: now), &$0) })
     }
 }
 

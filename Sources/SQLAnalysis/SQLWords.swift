@@ -3,8 +3,54 @@
 /// Cheap enough for every query: no allocation, one pass. It errs towards "may matter" (the full parser decides),
 /// never the other way, so a statement hidden behind a comment or in a multi-statement string is still seen.
 enum SQLWords {
+    /// Words to look for, lower case, with the set of their first bytes so most positions are rejected by one test.
+    struct WordSet: Sendable {
+        let words: [[UInt8]]
+        private let firsts: (UInt64, UInt64, UInt64, UInt64)
+
+        init(_ words: [String]) {
+            self.words = words.map { Array($0.lowercased().utf8) }
+            var bits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+            for w in self.words where !w.isEmpty {
+                let b = Int(w[0])
+                switch b >> 6 {
+                case 0: bits.0 |= 1 << UInt64(b & 63)
+                case 1: bits.1 |= 1 << UInt64(b & 63)
+                case 2: bits.2 |= 1 << UInt64(b & 63)
+                default: bits.3 |= 1 << UInt64(b & 63)
+                }
+            }
+            firsts = bits
+        }
+
+        var isEmpty: Bool { words.isEmpty }
+
+        func mayStart(_ lowered: UInt8) -> Bool {
+            let bit = UInt64(1) << UInt64(lowered & 63)
+            switch lowered >> 6 {
+            case 0: return firsts.0 & bit != 0
+            case 1: return firsts.1 & bit != 0
+            case 2: return firsts.2 & bit != 0
+            default: return firsts.3 & bit != 0
+            }
+        }
+    }
+
+    /// What one pass found: a statement starting with a `leading` word or an `anywhere` word outside literals and
+    /// comments (`matched`), and a statement starting with a `second` word (`second`).
+    struct Findings: Equatable {
+        var matched = false
+        var second = false
+    }
+
     /// True if a statement starts with one of `leading`, or any of `anywhere` occurs outside literals and comments.
-    static func mayMatter(_ sql: UnsafeRawBufferPointer, leading: [[UInt8]], anywhere: [[UInt8]]) -> Bool {
+    static func mayMatter(_ sql: UnsafeRawBufferPointer, leading: WordSet, anywhere: WordSet) -> Bool {
+        scan(sql, leading: leading, anywhere: anywhere, second: WordSet([])).matched
+    }
+
+    /// One pass for two questions; it stops as soon as both are answered.
+    static func scan(_ sql: UnsafeRawBufferPointer, leading: WordSet, anywhere: WordSet, second: WordSet) -> Findings {
+        var found = Findings()
         let n = sql.count
         var i = 0
         var atStatementStart = true
@@ -44,12 +90,16 @@ enum SQLWords {
             }
             var end = i
             while end < n && isWordByte(sql[end]) { end += 1 }
-            if atStatementStart && matches(sql, i, end, leading) { return true }
-            if containsAny(sql, i, end, anywhere) { return true }
+            if atStatementStart {
+                if !found.matched && matches(sql, i, end, leading) { found.matched = true }
+                if !found.second && matches(sql, i, end, second) { found.second = true }
+            }
+            if !found.matched && containsAny(sql, i, end, anywhere) { found.matched = true }
+            if found.matched && (found.second || second.isEmpty) { return found }
             atStatementStart = false
             i = end
         }
-        return false
+        return found
     }
 
     /// ASCII letters folded to lower case; every other byte as it is ('_' must stay '_').
@@ -62,8 +112,9 @@ enum SQLWords {
     }
 
     /// The word sql[start..<end] equals one of `words` (ASCII, any case).
-    private static func matches(_ sql: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ words: [[UInt8]]) -> Bool {
-        words.contains { w in
+    private static func matches(_ sql: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ set: WordSet) -> Bool {
+        guard set.mayStart(lower(sql[start])) else { return false }
+        return set.words.contains { w in
             guard w.count == end - start else { return false }
             for k in 0..<w.count where lower(sql[start + k]) != w[k] { return false }
             return true
@@ -71,14 +122,13 @@ enum SQLWords {
     }
 
     /// One of `words` occurs inside the word sql[start..<end] (temp in "temporary", advisory in "pg_advisory_lock").
-    private static func containsAny(_ sql: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ words: [[UInt8]]) -> Bool {
-        for w in words where w.count <= end - start {
-            var p = start
-            while p + w.count <= end {
+    private static func containsAny(_ sql: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ set: WordSet) -> Bool {
+        guard !set.isEmpty else { return false }
+        for p in start..<end where set.mayStart(lower(sql[p])) {
+            for w in set.words where p + w.count <= end {
                 var k = 0
                 while k < w.count && lower(sql[p + k]) == w[k] { k += 1 }
                 if k == w.count { return true }
-                p += 1
             }
         }
         return false

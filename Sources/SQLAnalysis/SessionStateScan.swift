@@ -6,10 +6,10 @@ import Foundation
 /// texts that pass it, so that `UPDATE t SET x = 1` is not taken for a SET.
 public enum SessionStateScan {
     /// Statements that can change the session start with one of these words.
-    static let leadingWords: [[UInt8]] = ["set", "reset", "listen", "unlisten", "prepare", "deallocate", "discard", "close",
-                                          "declare", "create", "drop", "do", "call"].map { Array($0.utf8) }
+    static let leadingWords = SQLWords.WordSet(["set", "reset", "listen", "unlisten", "prepare", "deallocate", "discard", "close",
+                                                "declare", "create", "drop", "do", "call"])
     /// Calls and clauses that can change it from inside any statement (SELECT set_config(...), SELECT ... INTO TEMP).
-    static let anywhereWords: [[UInt8]] = ["set_config", "advisory", "temp"].map { Array($0.utf8) }
+    static let anywhereWords = SQLWords.WordSet(["set_config", "advisory", "temp"])
 
     /// Parse-tree node names and function names whose presence means the session may have changed.
     /// Functions are matched as name nodes ({"String":{"sval":...}}), so a string constant with the same text is not one.
@@ -36,6 +36,17 @@ public enum SessionStateScan {
     /// nil if running `sql` leaves the session as it found it; otherwise what it may change.
     public static func effect(of sql: UnsafeRawBufferPointer) -> Effect? {
         guard SQLWords.mayMatter(sql, leading: leadingWords, anywhere: anywhereWords) else { return nil }
+        return parsedEffect(of: sql)
+    }
+
+    /// Both questions a proxy asks of every statement, in one pass over the text: what it may do to the session,
+    /// and whether it may change the schema (see `mayChangeSchema`).
+    public static func classify(_ sql: UnsafeRawBufferPointer) -> (effect: Effect?, changesSchema: Bool) {
+        let found = SQLWords.scan(sql, leading: leadingWords, anywhere: anywhereWords, second: ddlWords)
+        return (found.matched ? parsedEffect(of: sql) : nil, found.second)
+    }
+
+    private static func parsedEffect(of sql: UnsafeRawBufferPointer) -> Effect? {
         let text = String(decoding: sql, as: UTF8.self)
         let result = text.withCString { pg_query_parse($0) }
         defer { pg_query_free_parse_result(result) }
@@ -66,7 +77,7 @@ public enum SessionStateScan {
 
     /// DDL: after it, a prepared statement may return other columns ("cached plan must not change result type").
     public static func mayChangeSchema(_ sql: UnsafeRawBufferPointer) -> Bool {
-        SQLWords.mayMatter(sql, leading: ddlWords, anywhere: [])
+        SQLWords.mayMatter(sql, leading: ddlWords, anywhere: SQLWords.WordSet([]))
     }
 
     public static func mayChangeSchema(_ sql: String) -> Bool {
@@ -74,7 +85,7 @@ public enum SessionStateScan {
         return s.withUTF8 { mayChangeSchema(UnsafeRawBufferPointer($0)) }
     }
 
-    static let ddlWords: [[UInt8]] = ["alter", "drop", "create"].map { Array($0.utf8) }
+    static let ddlWords = SQLWords.WordSet(["alter", "drop", "create"])
 
     /// One pass over the parse tree: names set by SET x.y / RESET x.y / set_config('x.y', ...) with a literal name,
     /// and whether a DECLARE has the WITH HOLD option bit (CURSOR_OPT_HOLD = 0x20).

@@ -318,6 +318,45 @@ struct PendingRepliesTests {
         }
     }
 
+    /// Which failed Binds may be sent again (cached plan must not change result type): only a Bind at the head of
+    /// the one batch outstanding.
+    @Test(arguments: [
+        ([PendingReply.bind, .execute, .sync], true),
+        ([PendingReply.bind, .describe, .execute, .sync], true),
+        ([PendingReply.bind, .execute], false),
+        ([PendingReply.bind, .execute, .sync, .bind, .execute, .sync], false),
+        ([PendingReply.bind, .execute, .sync, .query], false),
+        ([PendingReply.execute, .sync], false),
+        ([PendingReply.injectedBind, .execute, .sync], false),
+    ])
+    func failedBindIsAlone(_ queue: [PendingReply], _ alone: Bool) {
+        var q = PendingReplies()
+        var out: [SyntheticReply] = []
+        var failed: [FailedParse] = []
+        for r in queue { q.append(r, out: &out, failed: &failed) }
+        #expect(q.failedBindIsAlone == alone)
+    }
+
+    @Test func abandonedBatchIsForgottenWithItsSkippedReplies() {
+        var q = PendingReplies()
+        var out: [SyntheticReply] = []
+        var failed: [FailedParse] = []
+        // Bind, a Close of a client name (answered by pgswift), Execute, Sync.
+        for r in [PendingReply.bind, .synthetic(.closeComplete), .execute, .sync] { q.append(r, out: &out, failed: &failed) }
+        #expect(q.failedBindIsAlone)
+        q.abandonBatch(failed: &failed)
+        #expect(q.isEmpty && !q.needsFrames && !q.discarding)
+        #expect(failed.isEmpty)
+        // The made-up CloseComplete never went out: its change is undone.
+        #expect(q.takeOutcomes() == [false])
+        // Sent again, the batch is answered normally.
+        for r in [PendingReply.bind, .execute, .sync] { q.append(r, out: &out, failed: &failed) }
+        #expect(q.received(UInt8(ascii: "2"), out: &out, failed: &failed) == .pass)
+        #expect(q.received(UInt8(ascii: "C"), out: &out, failed: &failed) == .pass)
+        #expect(q.received(UInt8(ascii: "Z"), out: &out, failed: &failed) == .pass)
+        #expect(q.isEmpty)
+    }
+
     @Test func countFollowsTheQueue() {
         var q = PendingReplies()
         var out: [SyntheticReply] = []

@@ -154,6 +154,39 @@ struct PoolStateMachineTests {
             at(6, .release("s1")),
             at(6, .release("s2"), [], PoolCounts(open: 2, idle: 2)),
         ]),
+        PoolScenario(name: "a released server goes to a waiter on its own loop unless another loop's waiter is past the grace",
+                     limits: PoolLimits(poolSize: 2, affinityGrace: 0.003), steps: [
+            at(0, .lease("a", affinity: 0), [.connect(affinity: 0)]),
+            at(0, .lease("b", affinity: 1), [.connect(affinity: 1)]),
+            at(1, .connected("s1", affinity: 0), [.assign("s1", to: "a")]),
+            at(1, .connected("s2", affinity: 1), [.assign("s2", to: "b")]),
+            at(2.000, .lease("c", affinity: 1)),
+            at(2.001, .lease("d", affinity: 0), [], PoolCounts(open: 2, active: 2, waiting: 2)),
+            // c came first but has waited 2 ms: s1 stays on loop 0 with d.
+            at(2.002, .release("s1"), [.assign("s1", to: "d")], PoolCounts(open: 2, active: 2, waiting: 1)),
+            at(2.010, .lease("e", affinity: 0)),
+            // c has now waited 20 ms: it gets s1 although e waits on s1's loop.
+            at(2.020, .release("s1"), [.assign("s1", to: "c")]),
+            // Nobody left on loop 1: s2 crosses to e.
+            at(2.021, .release("s2"), [.assign("s2", to: "e")], PoolCounts(open: 2, active: 2)),
+        ]),
+        PoolScenario(name: "a new server goes to a waiter on its own loop first", limits: PoolLimits(poolSize: 2), steps: [
+            at(0, .lease("a", affinity: 0), [.connect(affinity: 0)]),
+            at(0, .lease("b", affinity: 1), [.connect(affinity: 1)]),
+            at(0.001, .connected("s2", affinity: 1), [.assign("s2", to: "b")], PoolCounts(open: 1, active: 1, connecting: 1, waiting: 1)),
+            at(0.002, .connected("s1", affinity: 0), [.assign("s1", to: "a")]),
+        ]),
+        PoolScenario(name: "waiters on several loops keep first come, first served past the grace", limits: PoolLimits(poolSize: 1), steps: [
+            at(0, .lease("a", affinity: 0), [.connect(affinity: 0)]),
+            at(1, .connected("s1", affinity: 0), [.assign("s1", to: "a")]),
+            at(2, .lease("b", affinity: 1)),
+            at(3, .lease("c", affinity: 2)),
+            at(4, .lease("d", affinity: 0)),
+            at(5, .release("s1"), [.assign("s1", to: "b")]),
+            at(6, .release("s1"), [.assign("s1", to: "c")]),
+            at(7, .cancelWait("d", returns: true)),
+            at(8, .release("s1"), [], PoolCounts(open: 1, idle: 1)),
+        ]),
         PoolScenario(name: "pool_size 0 puts no cap on connections", limits: PoolLimits(poolSize: 0), steps: [
             at(0, .lease("a"), [.connect(affinity: 0)]),
             at(0, .lease("b", affinity: 1), [.connect(affinity: 1)]),

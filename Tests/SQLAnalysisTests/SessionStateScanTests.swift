@@ -71,3 +71,26 @@ import Testing
         #expect(SessionStateScan.effect(of: sql)?.pins == expected, "\(sql)")
     }
 }
+
+/// `classify` answers both of a proxy's questions in one pass; it must agree with asking them one at a time.
+@Suite struct SessionStateClassifyTests {
+    @Test(arguments: [
+        ("SELECT abalance FROM pgbench_accounts WHERE aid = 42", false, false),
+        ("SET search_path = a; ALTER TABLE t ADD COLUMN c int", true, true),
+        ("ALTER TABLE t ADD COLUMN c int; SET search_path = a", true, true),
+        ("CREATE TEMP TABLE t (a int)", true, true),
+        ("CREATE TABLE t (a int)", false, true),
+        ("SELECT 1; drop table t", true, true),
+        ("UPDATE t SET a = 'alter table' WHERE true", false, false),
+        ("SELECT pg_advisory_lock(1); SELECT 2", true, false),
+        ("/* alter */ select temp_value from t", false, false),
+    ])
+    func agreesWithSeparateQuestions(_ sql: String, _ session: Bool, _ schema: Bool) {
+        var text = sql
+        let (effect, changesSchema) = text.withUTF8 { SessionStateScan.classify(UnsafeRawBufferPointer($0)) }
+        #expect((effect != nil) == session, "\(sql)")
+        #expect(changesSchema == schema, "\(sql)")
+        #expect(SessionStateScan.mayChangeSession(sql) == session, "\(sql)")
+        #expect(SessionStateScan.mayChangeSchema(sql) == schema, "\(sql)")
+    }
+}

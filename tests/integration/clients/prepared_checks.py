@@ -847,6 +847,11 @@ def pool1() -> None:
     R.run("named_statements_in_transactions", named_statements_in_transactions, skip=feature)
     R.run("statement_survives_new_server", statement_survives_new_server, skip=skip_unless_tracked_and_pooled())
     R.run("ddl_through_proxy_reprepares", ddl_through_proxy_reprepares, skip=feature)
+    # PostgreSQL itself fails these (it is what pgswift hides), and PgBouncer 1.18 passes the failure on.
+    retry = NO_TRACKING or ("PostgreSQL itself reports the stale cached plan" if DIRECT else None)
+    R.run("ddl_elsewhere_retried", ddl_elsewhere_retried, skip=retry)
+    R.run("ddl_elsewhere_in_transaction_not_retried", ddl_elsewhere_in_transaction_not_retried, skip=retry)
+    R.run("ddl_elsewhere_psycopg", ddl_elsewhere_psycopg, skip=retry)
 
 
 def ddl_through_proxy_reprepares() -> None:
@@ -860,6 +865,74 @@ def ddl_through_proxy_reprepares() -> None:
         r = a.bind_execute("it_ddl_all")
         expect(not r.errors and r.rows == [("1", "7")], f"after ALTER TABLE ADD COLUMN: {r}")
         b.ok_query("DROP TABLE it_ddl")
+
+
+def direct_ddl(sql: str) -> None:
+    """DDL that does not pass through the proxy (a migration run against PostgreSQL itself)."""
+    with psycopg.connect(superuser_dsn(TEST_DB), autocommit=True) as c:
+        c.execute(sql)
+
+
+def ddl_elsewhere_retried() -> None:
+    # PostgreSQL fails the Bind with "cached plan must not change result type"; outside a transaction block pgswift
+    # prepares the statement again and sends the Bind/Execute once more, so the client sees only the new rows.
+    table = f"{TAG}_elsewhere"
+    with wires(1) as (a,):
+        a.ok_query(f"DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (x int); INSERT INTO {table} VALUES (1)")
+        try:
+            a.prepare("it_elsewhere", f"SELECT * FROM {table}")
+            a.prepare("it_elsewhere_n", f"SELECT count(*) FROM {table} WHERE x = $1::int")
+            expect(a.run("it_elsewhere") == [("1",)], "before the DDL")
+            direct_ddl(f"ALTER TABLE {table} ADD COLUMN y int DEFAULT 7")
+            r = a.bind_execute("it_elsewhere")
+            expect(r.kinds == "2DCZ" and r.rows == [("1", "7")] and r.status == "I", f"after ALTER TABLE elsewhere: {r}")
+            # With a Describe of the portal, as libpq's PQsendQueryPrepared sends it: the new row description.
+            r = a.send(pgwire.bind_msg("", "it_elsewhere", ()), pgwire.describe_msg("P", ""), pgwire.execute_msg(), pgwire.SYNC)
+            expect(r.kinds == "2TDCZ" and r.rows == [("1", "7")], f"Bind/Describe/Execute: {r}")
+            direct_ddl(f"ALTER TABLE {table} ADD COLUMN z text DEFAULT 'z'")
+            r = a.send(pgwire.bind_msg("", "it_elsewhere", ()), pgwire.describe_msg("P", ""), pgwire.execute_msg(), pgwire.SYNC)
+            expect(r.kinds == "2TDCZ" and r.rows == [("1", "7", "z")], f"second DDL, same statement: {r}")
+            # Unchanged result columns never failed; other statements still work.
+            expect(a.value("it_elsewhere_n", "1") == "1", "another statement on the table")
+            expect(a.ok_query("SELECT 5") == [("5",)], "simple query after the retries")
+        finally:
+            a.query(f"DROP TABLE IF EXISTS {table}")
+
+
+def ddl_elsewhere_in_transaction_not_retried() -> None:
+    # Inside a transaction block the failure aborts the client's transaction: it must see it, as with PostgreSQL.
+    table = f"{TAG}_elsewhere_tx"
+    with wires(1) as (a,):
+        a.ok_query(f"DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (x int); INSERT INTO {table} VALUES (1)")
+        try:
+            a.prepare("it_elsewhere_tx", f"SELECT * FROM {table}")
+            expect(a.run("it_elsewhere_tx") == [("1",)], "before the DDL")
+            direct_ddl(f"ALTER TABLE {table} ADD COLUMN y int DEFAULT 7")
+            a.ok_query("BEGIN")
+            r = a.bind_execute("it_elsewhere_tx")
+            expect(r.kinds == "EZ" and r.errors == ["0A000"] and r.status == "E", f"inside BEGIN: {r}")
+            expect(a.query("ROLLBACK").status == "I", "ROLLBACK")
+            # Outside the block, the same statement is retried and works.
+            r = a.bind_execute("it_elsewhere_tx")
+            expect(r.kinds == "2DCZ" and r.rows == [("1", "7")], f"after ROLLBACK: {r}")
+        finally:
+            a.query(f"DROP TABLE IF EXISTS {table}")
+
+
+def ddl_elsewhere_psycopg() -> None:
+    table = f"{TAG}_elsewhere_pg3"
+    with pg3_connect(autocommit=True) as c:
+        c.execute(f"DROP TABLE IF EXISTS {table}")
+        c.execute(f"CREATE TABLE {table} (x int)")
+        c.execute(f"INSERT INTO {table} VALUES (1)")
+        try:
+            for _ in range(2):
+                expect(c.execute(f"SELECT * FROM {table} WHERE x = %s", (1,)).fetchall() == [(1,)], "before the DDL")
+            direct_ddl(f"ALTER TABLE {table} ADD COLUMN y text DEFAULT 'new'")
+            got = c.execute(f"SELECT * FROM {table} WHERE x = %s", (1,)).fetchall()
+            expect(got == [(1, "new")], f"after ALTER TABLE elsewhere: {got}")
+        finally:
+            c.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def pool2() -> None:
