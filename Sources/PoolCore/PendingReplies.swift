@@ -23,6 +23,8 @@ public enum PendingReply: Equatable, Sendable {
     case sync
     /// Query or FunctionCall: answered up to ReadyForQuery, or not at all while discarding.
     case query
+    /// CopyDone or CopyFail: no reply of its own, but it ends copy-in mode (see `received` for CopyInResponse).
+    case copyEnd
     case synthetic(SyntheticReply)
 }
 
@@ -49,6 +51,11 @@ public struct PendingReplies: Sendable, Equatable {
     /// For each made-up reply and each injected Close, in order, whether it went out / ran (true) or was skipped
     /// after an error (false): what the client's rewriter did for it must then be undone, as PostgreSQL never ran it.
     private var outcomes: [Bool] = []
+    /// An Execute started COPY FROM STDIN (CopyInResponse) and the client has not ended the copy yet: PostgreSQL
+    /// ignores the Syncs it receives meanwhile, so they get no ReadyForQuery.
+    public private(set) var copyIn = false
+    /// Syncs PostgreSQL ignored in copy-in mode, not yet taken by the caller (which counts them as answered).
+    private var ignoredSyncs = 0
 
     public init() {}
 
@@ -58,6 +65,18 @@ public struct PendingReplies: Sendable, Equatable {
 
     /// Records a message sent (or answered in its place). Synthetic replies that are due at once go to `out`.
     public mutating func append(_ reply: PendingReply, out: inout [SyntheticReply], failed: inout [FailedParse]) {
+        if reply == .copyEnd {
+            if copyIn {
+                copyIn = false
+                return
+            }
+            // Sent before the CopyInResponse arrived: kept as a marker where the copy will end, if one begins.
+            guard items[head...].contains(.execute) else { return }
+        }
+        if copyIn && reply == .sync {
+            ignoredSyncs += 1
+            return
+        }
         if discarding {
             if reply == .sync {
                 discarding = false
@@ -81,7 +100,31 @@ public struct PendingReplies: Sendable, Equatable {
                 if e == .sync || e == .query { break }
                 skipped(e, failed: &failed)
             }
+        case BackendMessage.Code.copyInResponse:
+            // COPY FROM STDIN by Execute: the Syncs sent after it and before the copy's end are ignored by PostgreSQL.
+            guard first == .execute else { return .pass }
+            var i = head + 1
+            copyIn = true
+            while i < items.count {
+                switch items[i] {
+                case .sync:
+                    items.remove(at: i)
+                    ignoredSyncs += 1
+                    continue
+                case .copyEnd:
+                    items.remove(at: i)
+                    detailed -= 1
+                    copyIn = false
+                default:
+                    i += 1
+                    continue
+                }
+                break
+            }
+            return .pass
         case BackendMessage.Code.errorResponse:
+            // An error ends copy-in mode: PostgreSQL then discards messages up to the next Sync, which it answers.
+            copyIn = false
             // A Query keeps going to its ReadyForQuery; any other message fails and the server skips to the next Sync.
             guard first != .sync && first != .query else { return .pass }
             _ = pop()
@@ -135,6 +178,12 @@ public struct PendingReplies: Sendable, Equatable {
         while let e = pop() { skipped(e, failed: &failed) }
     }
 
+    /// Syncs PostgreSQL ignored in copy-in mode since the last call: answered, as far as counting goes.
+    public mutating func takeIgnoredSyncs() -> Int {
+        defer { ignoredSyncs = 0 }
+        return ignoredSyncs
+    }
+
     /// The outcomes of made-up replies since the last call, oldest first.
     public mutating func takeOutcomes() -> [Bool] {
         guard !outcomes.isEmpty else { return [] }
@@ -148,6 +197,8 @@ public struct PendingReplies: Sendable, Equatable {
         head = 0
         detailed = 0
         discarding = false
+        copyIn = false
+        ignoredSyncs = 0
         outcomes.removeAll()
     }
 
@@ -167,12 +218,17 @@ public struct PendingReplies: Sendable, Equatable {
         return e
     }
 
-    /// Synthetic replies at the head are due now: nothing the server owes comes before them.
+    /// Synthetic replies at the head are due now: nothing the server owes comes before them. A copy-end marker at the
+    /// head has outlived the Executes before it: none of them began a copy.
     private mutating func pump(_ out: inout [SyntheticReply]) {
-        while case .synthetic(let s)? = peek() {
+        while let e = peek() {
+            if case .synthetic(let s) = e {
+                out.append(s)
+                outcomes.append(true)
+            } else if e != .copyEnd {
+                return
+            }
             _ = pop()
-            out.append(s)
-            outcomes.append(true)
         }
     }
 

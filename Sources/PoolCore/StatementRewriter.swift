@@ -35,7 +35,7 @@ public struct StatementRewriter: Sendable {
     public static let types: [UInt8] = [
         FrontendMessage.Code.parse, FrontendMessage.Code.bind, FrontendMessage.Code.describe, FrontendMessage.Code.close,
         FrontendMessage.Code.query, FrontendMessage.Code.execute, FrontendMessage.Code.sync, FrontendMessage.Code.flush,
-        FrontendMessage.Code.functionCall,
+        FrontendMessage.Code.functionCall, FrontendMessage.Code.copyDone, FrontendMessage.Code.copyFail,
     ]
 
     public mutating func rewrite(
@@ -52,6 +52,9 @@ public struct StatementRewriter: Sendable {
             return .pass
         case FrontendMessage.Code.functionCall:
             replies.append(.query)
+            return .pass
+        case FrontendMessage.Code.copyDone, FrontendMessage.Code.copyFail:
+            replies.append(.copyEnd)
             return .pass
         case FrontendMessage.Code.parse:
             let name = try body.readCString("Parse")

@@ -107,7 +107,7 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
         BackendMessage.Code.readyForQuery, BackendMessage.Code.parameterStatus, BackendMessage.Code.errorResponse,
         BackendMessage.Code.parseComplete, BackendMessage.Code.bindComplete, BackendMessage.Code.closeComplete,
         BackendMessage.Code.rowDescription, BackendMessage.Code.noData, BackendMessage.Code.commandComplete,
-        BackendMessage.Code.emptyQueryResponse, BackendMessage.Code.portalSuspended,
+        BackendMessage.Code.emptyQueryResponse, BackendMessage.Code.portalSuspended, BackendMessage.Code.copyInResponse,
     ])
 
     static func connect(target: ServerTarget, pool: ServerPool, runtime: ProxyRuntime, on loop: EventLoop) {
@@ -269,7 +269,9 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
 
     func observe(_ type: UInt8, _ body: inout ByteBuffer) {
         if type == BackendMessage.Code.readyForQuery {
-            readyCount += 1
+            // Syncs PostgreSQL ignored during a COPY FROM STDIN run by Execute count as answered with this one (not
+            // before: the link must hold until the copy's own ReadyForQuery).
+            readyCount += 1 + replies.takeIgnoredSyncs()
             if let raw = body.readInteger(as: UInt8.self), let s = TransactionStatus(rawValue: raw) { lastStatus = s }
             if linkedClient != nil { countReady() }
         } else if type == BackendMessage.Code.parameterStatus, let name = body.readNullTerminatedString(), let value = body.readNullTerminatedString() {

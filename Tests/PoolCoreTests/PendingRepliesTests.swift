@@ -357,6 +357,68 @@ struct PendingRepliesTests {
         #expect(q.isEmpty)
     }
 
+    /// COPY FROM STDIN run by Execute: PostgreSQL ignores the Syncs it receives in copy-in mode; they are counted as
+    /// answered with the copy's own ReadyForQuery, and the queue stays in step.
+    @Test(arguments: [false, true])
+    func copyInByExecute(copyEndBeforeCopyIn: Bool) {
+        var q = PendingReplies()
+        var out: [SyntheticReply] = []
+        var failed: [FailedParse] = []
+        func got(_ t: Character) -> FrameVerdict { q.received(t.asciiValue!, out: &out, failed: &failed) }
+        // libpq's PQexecParams: Parse, Bind, Describe, Execute, Sync; after the data, CopyDone and another Sync.
+        for r in [Self.client(nil), .bind, .describe, .execute, .sync] { q.append(r, out: &out, failed: &failed) }
+        #expect(got("1") == .pass && got("2") == .pass && got("n") == .pass)
+        if copyEndBeforeCopyIn {
+            // A client that streams its data without waiting for CopyInResponse.
+            q.append(.copyEnd, out: &out, failed: &failed)
+            q.append(.sync, out: &out, failed: &failed)
+        }
+        #expect(got("G") == .pass)
+        if !copyEndBeforeCopyIn {
+            #expect(q.copyIn)
+            q.append(.copyEnd, out: &out, failed: &failed)
+            q.append(.sync, out: &out, failed: &failed)
+        }
+        #expect(!q.copyIn)
+        #expect(got("C") == .pass)
+        #expect(q.count == 1)
+        #expect(got("Z") == .pass)
+        #expect(q.isEmpty && !q.needsFrames)
+        #expect(q.takeIgnoredSyncs() == 1)
+        #expect(q.takeIgnoredSyncs() == 0)
+        #expect(failed.isEmpty && out.isEmpty)
+    }
+
+    @Test func copyInFailureEndsCopyMode() {
+        var q = PendingReplies()
+        var out: [SyntheticReply] = []
+        var failed: [FailedParse] = []
+        for r in [PendingReply.bind, .execute, .sync] { q.append(r, out: &out, failed: &failed) }
+        _ = q.received(UInt8(ascii: "2"), out: &out, failed: &failed)
+        _ = q.received(UInt8(ascii: "G"), out: &out, failed: &failed)
+        #expect(q.copyIn && q.count == 1)
+        // Bad data: the error ends the copy, and PostgreSQL answers the next Sync the client sends.
+        _ = q.received(UInt8(ascii: "E"), out: &out, failed: &failed)
+        #expect(!q.copyIn && q.discarding)
+        q.append(.copyEnd, out: &out, failed: &failed)
+        q.append(.sync, out: &out, failed: &failed)
+        #expect(!q.discarding && q.count == 1)
+        _ = q.received(UInt8(ascii: "Z"), out: &out, failed: &failed)
+        #expect(q.isEmpty && q.takeIgnoredSyncs() == 1)
+    }
+
+    @Test func copyEndWithoutCopyIsForgotten() {
+        var q = PendingReplies()
+        var out: [SyntheticReply] = []
+        var failed: [FailedParse] = []
+        // An Execute that was no COPY, and a stray CopyDone after it (PostgreSQL ignores those too).
+        for r in [PendingReply.bind, .execute, .copyEnd, .bind, .execute, .sync] { q.append(r, out: &out, failed: &failed) }
+        for t: Character in ["2", "C", "2", "C"] { #expect(q.received(t.asciiValue!, out: &out, failed: &failed) == .pass) }
+        #expect(q.count == 1)
+        _ = q.received(UInt8(ascii: "Z"), out: &out, failed: &failed)
+        #expect(q.isEmpty && !q.needsFrames && q.takeIgnoredSyncs() == 0)
+    }
+
     @Test func countFollowsTheQueue() {
         var q = PendingReplies()
         var out: [SyntheticReply] = []

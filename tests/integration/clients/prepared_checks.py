@@ -852,6 +852,7 @@ def pool1() -> None:
     R.run("ddl_elsewhere_retried", ddl_elsewhere_retried, skip=retry)
     R.run("ddl_elsewhere_in_transaction_not_retried", ddl_elsewhere_in_transaction_not_retried, skip=retry)
     R.run("ddl_elsewhere_psycopg", ddl_elsewhere_psycopg, skip=retry)
+    R.run("copy_in_by_execute", copy_in_by_execute)
 
 
 def ddl_through_proxy_reprepares() -> None:
@@ -933,6 +934,40 @@ def ddl_elsewhere_psycopg() -> None:
             expect(got == [(1, "new")], f"after ALTER TABLE elsewhere: {got}")
         finally:
             c.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def copy_in_by_execute() -> None:
+    # libpq's PQexecParams("COPY ... FROM STDIN") then PQputCopyEnd: a Sync right after the Execute, which PostgreSQL
+    # ignores in copy-in mode, and another after CopyDone. The server must go back to the pool afterwards (on a
+    # pool of one, the second client would otherwise wait for ever) and both clients stay in step.
+    table = f"{TAG}_copy"
+    with wires(2) as (a, b):
+        a.ok_query(f"DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (x int, y text)")
+        try:
+            for rnd in range(3):
+                a.conn.send(pgwire.parse_msg("", f"COPY {table} FROM STDIN") + pgwire.bind_msg("", "") + pgwire.describe_msg("P", "")
+                            + pgwire.execute_msg() + pgwire.SYNC)
+                kinds = ""
+                while not kinds.endswith("G"):
+                    f = a.conn.read_frame()
+                    expect(f.type not in ("E", "Z"), f"before CopyInResponse: {kinds + f.type} {f.body!r}")
+                    kinds += f.type if f.type not in ASYNC_FRAMES else ""
+                expect(kinds == "12nG", f"round {rnd}: frames before the data {kinds!r}")
+                rows = b"".join(pgwire.message(b"d", f"{rnd * 10 + k}\trow {k}\n".encode()) for k in range(5))
+                r = a.send(rows, pgwire.message(b"c"), pgwire.SYNC)
+                expect(r.kinds == "CZ" and r.tags == ["COPY 5"] and r.status == "I", f"round {rnd}: after CopyDone: {r}")
+                expect(b.ok_query(f"SELECT count(*) FROM {table}") == [(str(5 * (rnd + 1)),)], f"round {rnd}: the other client")
+                expect(a.ok_query("SELECT 7") == [("7",)], f"round {rnd}: the copying client afterwards")
+            # Bad data: the copy fails, and the Sync after CopyDone is the one PostgreSQL answers.
+            a.conn.send(pgwire.parse_msg("", f"COPY {table} FROM STDIN") + pgwire.bind_msg("", "") + pgwire.execute_msg() + pgwire.SYNC)
+            while a.conn.read_frame().type != "G":
+                pass
+            r = a.send(pgwire.message(b"d", b"not a number\tx\n"), pgwire.message(b"c"), pgwire.SYNC)
+            expect(r.errors == ["22P02"] and r.kinds.endswith("Z") and r.status == "I", f"bad data: {r}")
+            expect(b.ok_query(f"SELECT count(*) FROM {table}") == [("15",)], "the other client after the failed copy")
+            expect(a.ok_query("SELECT 8") == [("8",)], "the copying client after the failed copy")
+        finally:
+            a.query(f"DROP TABLE IF EXISTS {table}")
 
 
 def pool2() -> None:
