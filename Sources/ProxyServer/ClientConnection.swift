@@ -330,41 +330,6 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
         context?.channel.setOption(ChannelOptions.autoRead, value: on).whenComplete { _ in }
     }
 
-    func cancelRequested() {
-        guard eventLoop.inEventLoop else { return eventLoop.execute { self.cancelRequested() } }
-        switch state {
-        case .linked:
-            guard let server = linkedServer else { return }
-            if server.eventLoop === eventLoop { server.forwardCancel(for: self) } else { server.eventLoop.execute { server.forwardCancel(for: self) } }
-        case .waiting(let pool) where welcomed:
-            // Still queued for a server: the held request never runs; it fails as a cancelled query would.
-            pool.cancelWait(self)
-            answerHeldAsCancelled()
-            state = .unlinked(pool)
-        case .startup, .authenticating, .lookingUp, .waiting, .unlinked, .closed, .admin, .settling:
-            break
-        }
-    }
-
-    /// Answers the requests held for a server with 57014 and one ReadyForQuery per Query/Sync/FunctionCall.
-    private func answerHeldAsCancelled() {
-        guard let context else { return }
-        var scan = FrameSplitter(intercept: FrameTypeSet(), observe: FrameTypeSet(),
-                                 count: FrameTypeSet([FrontendMessage.Code.query, FrontendMessage.Code.sync, FrontendMessage.Code.functionCall]),
-                                 maxFrameLength: Int(Int32.max))
-        var requests = 0
-        for b in held {
-            try? scan.feed(b) { if case .counted = $0 { requests += 1 } }
-        }
-        if heldBytes > 1 << 20 { setReadingFromClient(true) }
-        held = []
-        heldBytes = 0
-        var out = context.channel.allocator.buffer(capacity: 128)
-        PGError.queryCanceled("canceling statement due to user request").encode(into: &out)
-        for _ in 0..<max(requests, 1) { BackendMessage.readyForQuery(.idle).encode(into: &out) }
-        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
-    }
-
     // MARK: ending
 
     /// Gives the server back (clean or not) and forgets the client; safe to call more than once.

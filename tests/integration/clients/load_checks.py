@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import random
 import resource
+import socket
 import statistics
 import struct
 import sys
@@ -367,10 +368,23 @@ def queued_cancel() -> None:
                 wait_for, lambda: pg(ACTIVE_SLEEPS, USER, TEST_DB, "%pg_sleep(4)%")[0][0] == POOL, 3, 0.05)
             expect(ok, "the holders' pg_sleep(4) did not all start")
             queued = [asyncio.ensure_future(w.execute("SELECT pg_sleep(10)")) for w in waiters]
-            await asyncio.sleep(0.5)
+            # A raw client queued with half a Query sent: its cancel finds no request to stop, and once the rest of
+            # the message arrives the query runs normally (the half kept, not thrown away mid-message).
+            raw = await asyncio.to_thread(pgwire.RawConn.connect, PROXY_HOST, PROXY_PORT)
+            await asyncio.to_thread(raw.login, USER, TEST_DB, PASSWORD)
+            whole = pgwire.message(b"Q", pgwire.cstr("SELECT 'whole' || 41 + 1"))
+            await asyncio.to_thread(raw.send, whole[:9])
+            await asyncio.sleep(0.3)
+            pid, key = raw.backend_key
+            cancel = socket.create_connection((PROXY_HOST, PROXY_PORT), timeout=5)
+            cancel.sendall(struct.pack("!IIIi", 16, 80877102, pid, key))
+            await asyncio.sleep(0.3)
+            cancel.close()
+            await asyncio.to_thread(raw.send, whole[9:])
+            await asyncio.sleep(0.2)
             row = await asyncio.to_thread(pool_row)
             print(f"SHOW POOLS with the queue: {row}", file=sys.stderr)
-            expect(row is not None and int(row["cl_waiting"]) == QUEUED, f"{QUEUED} clients should wait: {row}")
+            expect(row is not None and int(row["cl_waiting"]) == QUEUED + 1, f"{QUEUED + 1} clients should wait: {row}")
             expect(not any(t.done() for t in queued), "a queued query ended before its cancel")
             # All at once: the queue is cancelled while every server runs a holder's query.
             times = await asyncio.gather(*(cancel_and_wait(w, t, f"queued client {k}", errors)
@@ -392,6 +406,13 @@ def queued_cancel() -> None:
                     r = await res.fetchone()
                     if r is None or r[1] != k:
                         errors.append(f"holder {k}: got {r}")
+            frames = await asyncio.to_thread(raw.read_until_ready)
+            got_raw = [pgwire.data_row_values(f.body) for f in frames if f.type == "D"]
+            if got_raw != [("whole42",)] or any(f.type == "E" for f in frames):
+                errors.append(f"half-sent query cancelled or garbled: {[(f.type, f.body[:60]) for f in frames]}")
+            if await asyncio.to_thread(raw.simple_query, "SELECT 'after'") != [("after",)]:
+                errors.append("the raw client is out of step after the half-sent query")
+            await asyncio.to_thread(raw.terminate)
             for k, w in enumerate(waiters):
                 r = await (await w.execute("SELECT %s::int", (k,))).fetchone()
                 if r != (k,):

@@ -1,0 +1,47 @@
+// A CancelRequest for this client: forwarded to the server running its request, or answered here while it waits.
+import NIOCore
+import PGWire
+
+extension ClientConnection {
+    func cancelRequested() {
+        guard eventLoop.inEventLoop else { return eventLoop.execute { self.cancelRequested() } }
+        switch state {
+        case .linked:
+            guard let server = linkedServer else { return }
+            if server.eventLoop === eventLoop { server.forwardCancel(for: self) } else { server.eventLoop.execute { server.forwardCancel(for: self) } }
+        case .waiting(let pool) where welcomed:
+            // Still queued for a server: the held request never runs; it fails as a cancelled query would. A request
+            // still arriving has not started, so the cancel finds nothing to stop (as PostgreSQL's would).
+            guard let requests = heldRequests() else { return }
+            pool.cancelWait(self)
+            answerHeldAsCancelled(requests: requests)
+            state = .unlinked(pool)
+        case .startup, .authenticating, .lookingUp, .waiting, .unlinked, .closed, .admin, .settling:
+            break
+        }
+    }
+
+    /// How many requests (Query/Sync/FunctionCall) the held bytes hold; nil unless they end between frames.
+    private func heldRequests() -> Int? {
+        var scan = FrameSplitter(intercept: FrameTypeSet(), observe: FrameTypeSet(),
+                                 count: FrameTypeSet([FrontendMessage.Code.query, FrontendMessage.Code.sync, FrontendMessage.Code.functionCall]),
+                                 maxFrameLength: Int(Int32.max))
+        var requests = 0
+        for b in held {
+            try? scan.feed(b) { if case .counted = $0 { requests += 1 } }
+        }
+        return scan.atFrameBoundary ? requests : nil
+    }
+
+    /// Answers the requests held for a server with 57014 and one ReadyForQuery per Query/Sync/FunctionCall.
+    private func answerHeldAsCancelled(requests: Int) {
+        guard let context else { return }
+        if heldBytes > 1 << 20 { setReadingFromClient(true) }
+        held = []
+        heldBytes = 0
+        var out = context.channel.allocator.buffer(capacity: 128)
+        PGError.queryCanceled("canceling statement due to user request").encode(into: &out)
+        for _ in 0..<max(requests, 1) { BackendMessage.readyForQuery(.idle).encode(into: &out) }
+        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+    }
+}
