@@ -290,9 +290,11 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
 
     /// Server bytes for the client, with the server's ReadyForQuery count and last status at the end of them.
     func deliverFromServer(_ buffers: [ByteBuffer], from sender: ServerConnection, answered: Int, status: TransactionStatus,
-                           atBoundary: Bool, failed: [FailedParse], madeUp: [Bool]) {
+                           atBoundary: Bool, failed: [FailedParse], madeUp: [Bool], settingReported: Bool) {
         // A batch still on its way from a server this client has since let go of says nothing about the current one.
         guard let context, let server = linkedServer, server === sender else { return }
+        // Changed by SQL the scan did not flag (a function that calls set_config): the probe finds what it was.
+        if settingReported && mode != .session { probeAfter = true }
         noteDelivered(answered: answered, status: status)
         for f in failed { rewriter.parseFailed(f, server: &server.statements) }
         if !madeUp.isEmpty { rewriter.madeUpRepliesResolved(madeUp, server: &server.statements) }

@@ -49,6 +49,8 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     var readyCount = 0
     var lastStatus = TransactionStatus.idle
     var outgoing: [ByteBuffer] = []
+    /// The server reported a setting (ParameterStatus) while linked, since the last delivery.
+    private var settingReported = false
     /// A failure held back while its batch may be sent again (ServerConnection+Retry).
     var held = HeldFailure()
     var internalError: PGError?
@@ -249,20 +251,24 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
         let failed = failedParses
         if !failed.isEmpty { failedParses.removeAll() }
         let outcomes = replies.takeOutcomes()
+        let reported = settingReported
+        settingReported = false
         if linkedSameLoop {
             // Same thread: hand the array over without copying it, then reuse its storage. The client may give
             // this server back and a waiting client may take it and write to it before the call returns, so
             // `outgoing` is emptied first and only gets its storage back if nothing was added meanwhile.
             var batch: [ByteBuffer] = []
             swap(&batch, &outgoing)
-            peer.deliverFromServer(batch, from: self, answered: answered, status: status, atBoundary: boundary, failed: failed, madeUp: outcomes)
+            peer.deliverFromServer(batch, from: self, answered: answered, status: status, atBoundary: boundary, failed: failed, madeUp: outcomes,
+                                       settingReported: reported)
             batch.removeAll(keepingCapacity: true)
             if outgoing.isEmpty { swap(&batch, &outgoing) }
         } else {
             let batch = outgoing
             outgoing = []
             peer.eventLoop.execute {
-                peer.deliverFromServer(batch, from: self, answered: answered, status: status, atBoundary: boundary, failed: failed, madeUp: outcomes)
+                peer.deliverFromServer(batch, from: self, answered: answered, status: status, atBoundary: boundary, failed: failed, madeUp: outcomes,
+                                       settingReported: reported)
             }
         }
     }
@@ -276,6 +282,8 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
             if linkedClient != nil { countReady() }
         } else if type == BackendMessage.Code.parameterStatus, let name = body.readNullTerminatedString(), let value = body.readNullTerminatedString() {
             parameters[name] = value
+            // A reported setting changed by the client's SQL, possibly where no scan can see it (inside a function).
+            if linkedClient != nil { settingReported = true }
         }
     }
 
@@ -360,6 +368,7 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     func unlinkForInternalUse() {
         linkedClient = nil
         held = HeldFailure()
+        settingReported = false
         replies.removeAll()
         synthesized.removeAll()
         failedParses.removeAll()

@@ -265,6 +265,24 @@ def reported_interleave() -> None:
                 same(state(c), want[who], f"round {i}: {who.upper()} after its own SET")
 
 
+def setting_changed_in_function() -> None:
+    # The SQL only calls a function; the function changes TimeZone (a reported setting). PostgreSQL's ParameterStatus
+    # tells the proxy, which must then treat it as the client's own SET: carried for it, reset for the others.
+    fn = "it_ss_set_zone"
+    with Clients() as cs:
+        a, cl = cs.open("ss-fn-a"), cs.open("ss-fn-c")
+        a.execute(f"CREATE OR REPLACE FUNCTION {fn}(z text) RETURNS text LANGUAGE plpgsql AS "
+                  "$f$ BEGIN PERFORM set_config('TimeZone', z, false); RETURN z; END $f$")
+        try:
+            for zone in ("Asia/Tokyo", "Pacific/Chatham"):
+                expect(value(a, f"SELECT {fn}(%s)", (zone,)) == zone, "the function's answer")
+                same(state(cl), defaults("ss-fn-c"), f"the other client after {zone}")
+                same(state(a), {**defaults("ss-fn-a"), "TimeZone": zone}, f"the calling client after {zone}")
+        finally:
+            a.execute(f"DROP FUNCTION IF EXISTS {fn}(text)")
+            scrub(a)
+
+
 def set_application_name() -> None:
     # Each client also sent application_name at startup (as libpq does): its later SET must win over that.
     with Clients() as cs:
@@ -901,6 +919,7 @@ def main() -> None:
         R.run("one_server", one_server)
         R.run("set_interleave", set_interleave, skip=NO_TRACKING)
         R.run("reported_interleave", reported_interleave)
+        R.run("setting_changed_in_function", setting_changed_in_function, skip=NO_TRACKING)
         R.run("set_application_name", set_application_name)
         R.run("reset_application_name", reset_application_name,
               skip="PgBouncer 1.18 lets RESET return the server connection's own startup value" if PGB else None)
