@@ -23,7 +23,7 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CLibCrypto", path: "Sources/CLibCrypto"),
         .systemLibrary(name: "CPgQuery", path: "Sources/CPgQuery"),
-        .target(name: "SQLAnalysis", dependencies: ["CPgQuery"]),
+        .target(name: "SQLAnalysis", dependencies: ["CPgQuery"], swiftSettings: hotPathSettings),
         .target(
             name: "PGWire",
             dependencies: [
@@ -33,7 +33,7 @@ let package = Package(
             swiftSettings: hotPathSettings
         ),
         .target(name: "Config"),
-        .target(name: "PoolCore", dependencies: ["PGWire", .product(name: "NIOCore", package: "swift-nio")]),
+        .target(name: "PoolCore", dependencies: ["PGWire", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: hotPathSettings),
         .target(
             name: "ProxyServer",
             dependencies: [

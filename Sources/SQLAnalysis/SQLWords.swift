@@ -3,16 +3,39 @@
 /// Cheap enough for every query: no allocation, one pass. It errs towards "may matter" (the full parser decides),
 /// never the other way, so a statement hidden behind a comment or in a multi-statement string is still seen.
 enum SQLWords {
+    /// A word of at most 16 bytes packed into two integers, so a set of them is plain data (no reference counting
+    /// while a scan walks it).
+    struct PackedWord: Sendable {
+        let lo: UInt64
+        let hi: UInt64
+        let count: Int
+
+        init(_ bytes: [UInt8]) {
+            precondition(bytes.count <= 16, "keywords are at most 16 bytes")
+            var lo: UInt64 = 0, hi: UInt64 = 0
+            for (k, b) in bytes.enumerated() {
+                if k < 8 { lo |= UInt64(b) << UInt64(8 * k) } else { hi |= UInt64(b) << UInt64(8 * (k - 8)) }
+            }
+            self.lo = lo
+            self.hi = hi
+            self.count = bytes.count
+        }
+
+        func byte(_ k: Int) -> UInt8 {
+            k < 8 ? UInt8(truncatingIfNeeded: lo >> UInt64(8 * k)) : UInt8(truncatingIfNeeded: hi >> UInt64(8 * (k - 8)))
+        }
+    }
+
     /// Words to look for, lower case, with the set of their first bytes so most positions are rejected by one test.
     struct WordSet: Sendable {
-        let words: [[UInt8]]
+        let words: [PackedWord]
         private let firsts: (UInt64, UInt64, UInt64, UInt64)
 
         init(_ words: [String]) {
-            self.words = words.map { Array($0.lowercased().utf8) }
+            self.words = words.map { PackedWord(Array($0.lowercased().utf8)) }
             var bits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-            for w in self.words where !w.isEmpty {
-                let b = Int(w[0])
+            for w in self.words where w.count > 0 {
+                let b = Int(w.byte(0))
                 switch b >> 6 {
                 case 0: bits.0 |= 1 << UInt64(b & 63)
                 case 1: bits.1 |= 1 << UInt64(b & 63)
@@ -114,11 +137,12 @@ enum SQLWords {
     /// The word sql[start..<end] equals one of `words` (ASCII, any case).
     private static func matches(_ sql: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ set: WordSet) -> Bool {
         guard set.mayStart(lower(sql[start])) else { return false }
-        return set.words.contains { w in
-            guard w.count == end - start else { return false }
-            for k in 0..<w.count where lower(sql[start + k]) != w[k] { return false }
-            return true
+        for w in set.words where w.count == end - start {
+            var k = 0
+            while k < w.count && lower(sql[start + k]) == w.byte(k) { k += 1 }
+            if k == w.count { return true }
         }
+        return false
     }
 
     /// One of `words` occurs inside the word sql[start..<end] (temp in "temporary", advisory in "pg_advisory_lock").
@@ -126,8 +150,8 @@ enum SQLWords {
         guard !set.isEmpty else { return false }
         for p in start..<end where set.mayStart(lower(sql[p])) {
             for w in set.words where p + w.count <= end {
-                var k = 0
-                while k < w.count && lower(sql[p + k]) == w[k] { k += 1 }
+                var k = 1
+                while k < w.count && lower(sql[p + k]) == w.byte(k) { k += 1 }
                 if k == w.count { return true }
             }
         }
