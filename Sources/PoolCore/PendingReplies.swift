@@ -73,9 +73,13 @@ public struct PendingReplies: Sendable, Equatable {
             // Sent before the CopyInResponse arrived: kept as a marker where the copy will end, if one begins.
             guard items[head...].contains(.execute) else { return }
         }
-        if copyIn && reply == .sync {
-            ignoredSyncs += 1
-            return
+        if copyIn {
+            if reply == .sync {
+                ignoredSyncs += 1
+                return
+            }
+            // Anything but Sync or Flush in copy-in mode makes PostgreSQL fail the copy; the next Sync is answered.
+            copyIn = false
         }
         if discarding {
             if reply == .sync {
@@ -103,7 +107,7 @@ public struct PendingReplies: Sendable, Equatable {
         case BackendMessage.Code.copyInResponse:
             // COPY FROM STDIN by Execute: the Syncs sent after it and before the copy's end are ignored by PostgreSQL.
             guard first == .execute else { return .pass }
-            var i = head + 1
+            let i = head + 1
             copyIn = true
             while i < items.count {
                 switch items[i] {
@@ -116,8 +120,8 @@ public struct PendingReplies: Sendable, Equatable {
                     detailed -= 1
                     copyIn = false
                 default:
-                    i += 1
-                    continue
+                    // Another message sent behind the COPY fails it (PostgreSQL answers the Sync after that).
+                    copyIn = false
                 }
                 break
             }

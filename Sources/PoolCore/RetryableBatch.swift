@@ -5,10 +5,14 @@ import PGWire
 
 /// The messages of the client's current extended-protocol batch, while it has the one shape that can be sent again
 /// safely: a Bind of a named statement, then only Describe, Execute and Flush, up to Sync (what drivers send to run a
-/// prepared statement). Anything else has effects a second run could not undo, so it is not kept.
+/// prepared statement). Anything else has effects a second run could not undo, so it is not kept. It is replayable
+/// only with a Describe of the portal (libpq's PQsendQueryPrepared sends one): the failure means the rows changed
+/// shape, and a client that decodes them with a row description it cached (asyncpg, pgjdbc) must see the failure
+/// instead, which makes it prepare the statement again itself.
 public struct RetryableBatch: Sendable {
     public private(set) var frames: [(type: UInt8, body: ByteBuffer)] = []
     private var shapeHolds = false
+    private var describesPortal = false
     /// The last message ended a batch (Sync, or a simple-protocol message).
     private var ended = true
     private var bytes = 0
@@ -25,10 +29,13 @@ public struct RetryableBatch: Sendable {
             frames.removeAll(keepingCapacity: true)
             bytes = 0
             retried = false
+            describesPortal = false
             shapeHolds = type == FrontendMessage.Code.bind && Self.bindsNamedStatement(body)
         } else if shapeHolds {
             switch type {
-            case FrontendMessage.Code.describe, FrontendMessage.Code.execute, FrontendMessage.Code.flush, FrontendMessage.Code.sync: break
+            case FrontendMessage.Code.describe:
+                if body.readableBytes > 0, body.getInteger(at: body.readerIndex, as: UInt8.self) == UInt8(ascii: "P") { describesPortal = true }
+            case FrontendMessage.Code.execute, FrontendMessage.Code.flush, FrontendMessage.Code.sync: break
             default: shapeHolds = false
             }
         }
@@ -44,7 +51,7 @@ public struct RetryableBatch: Sendable {
     }
 
     /// A complete batch of the right shape, not yet sent twice.
-    public var replayable: Bool { ended && shapeHolds && !retried && !frames.isEmpty }
+    public var replayable: Bool { ended && shapeHolds && describesPortal && !retried && !frames.isEmpty }
 
     public mutating func markRetried() { retried = true }
 

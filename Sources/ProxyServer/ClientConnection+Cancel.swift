@@ -21,16 +21,26 @@ extension ClientConnection {
         }
     }
 
-    /// How many requests (Query/Sync/FunctionCall) the held bytes hold; nil unless they end between frames.
+    /// How many requests (Query/Sync/FunctionCall) the held bytes hold; nil unless they end with one, between frames
+    /// (extended-protocol messages still waiting for their Sync are no request yet: the cancel finds nothing to stop).
     private func heldRequests() -> Int? {
+        let ends: [UInt8] = [FrontendMessage.Code.query, FrontendMessage.Code.sync, FrontendMessage.Code.functionCall]
         var scan = FrameSplitter(intercept: FrameTypeSet(), observe: FrameTypeSet(),
-                                 count: FrameTypeSet([FrontendMessage.Code.query, FrontendMessage.Code.sync, FrontendMessage.Code.functionCall]),
+                                 count: FrameTypeSet(ends + [
+                                     FrontendMessage.Code.parse, FrontendMessage.Code.bind, FrontendMessage.Code.describe,
+                                     FrontendMessage.Code.execute, FrontendMessage.Code.close, FrontendMessage.Code.flush,
+                                 ]),
                                  maxFrameLength: Int(Int32.max))
         var requests = 0
+        var endsWithRequest = false
         for b in held {
-            try? scan.feed(b) { if case .counted = $0 { requests += 1 } }
+            try? scan.feed(b) {
+                guard case .counted(let type) = $0 else { return }
+                endsWithRequest = ends.contains(type)
+                if endsWithRequest { requests += 1 }
+            }
         }
-        return scan.atFrameBoundary ? requests : nil
+        return scan.atFrameBoundary && endsWithRequest ? requests : nil
     }
 
     /// Answers the requests held for a server with 57014 and one ReadyForQuery per Query/Sync/FunctionCall.
@@ -41,7 +51,7 @@ extension ClientConnection {
         heldBytes = 0
         var out = context.channel.allocator.buffer(capacity: 128)
         PGError.queryCanceled("canceling statement due to user request").encode(into: &out)
-        for _ in 0..<max(requests, 1) { BackendMessage.readyForQuery(.idle).encode(into: &out) }
+        for _ in 0..<requests { BackendMessage.readyForQuery(.idle).encode(into: &out) }
         context.writeAndFlush(wrapOutboundOut(out), promise: nil)
     }
 }

@@ -122,7 +122,7 @@ extension ClientConnection {
         if mode != .session {
             // Query and Parse are read for session-changing SQL; with prepared statements carried, all the rest too.
             carriesStatements = runtime.config.int("max_prepared_statements") > 0
-            splitter.observe = FrameTypeSet(carriesStatements ? StatementRewriter.types : Self.inspectedTypes)
+            splitter.observe = FrameTypeSet(carriesStatements ? StatementRewriter.types : Self.inspectedTypes + Self.countedTypes)
         }
         if mode != .session, let known = pool.welcomeParameters {
             // Outside session mode the welcome needs no server: the pool knows what its servers report,

@@ -7,6 +7,21 @@ import SQLAnalysis
 extension ClientConnection {
     /// The frames inspected for session-changing SQL: Query, Parse (whose text runs later) and Bind (which runs it).
     static let inspectedTypes: [UInt8] = [FrontendMessage.Code.query, FrontendMessage.Code.parse, FrontendMessage.Code.bind]
+    /// Without prepared statements carried, the messages whose replies are still counted (so that COPY FROM STDIN run
+    /// by Execute, where PostgreSQL ignores the Syncs sent during the copy, keeps client and server in step).
+    static let countedTypes: [UInt8] = [FrontendMessage.Code.execute, FrontendMessage.Code.sync, FrontendMessage.Code.functionCall,
+                                        FrontendMessage.Code.copyDone, FrontendMessage.Code.copyFail]
+
+    /// The reply a message of `type` will get, for the server's reply queue when statements are not carried.
+    static func countedReply(_ type: UInt8) -> PendingReply? {
+        switch type {
+        case FrontendMessage.Code.execute: .execute
+        case FrontendMessage.Code.sync: .sync
+        case FrontendMessage.Code.query, FrontendMessage.Code.functionCall: .query
+        case FrontendMessage.Code.copyDone, FrontendMessage.Code.copyFail: .copyEnd
+        default: nil
+        }
+    }
 
     /// Notes whether a Query, or the statement a Parse prepares or a Bind runs, may change the session, so the
     /// server is probed before it goes back. Returns what the SQL may do, if anything.

@@ -249,6 +249,8 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
                                 replacement.append(refused.frame)
                                 if carriesStatements {
                                     expected.append(type == FrontendMessage.Code.query ? .query : .parse(statement: nil, injected: false))
+                                } else if type == FrontendMessage.Code.query {
+                                    expected.append(.query)
                                 }
                                 return .drop
                             }
@@ -257,6 +259,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
                     }
                     guard carriesStatements else {
                         tracker.clientSent(type)
+                        if let reply = Self.countedReply(type) { expected.append(reply) }
                         return .pass
                     }
                     tracker.clientSent(type)

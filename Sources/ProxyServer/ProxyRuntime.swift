@@ -111,10 +111,10 @@ public final class ProxyRuntime: Sendable {
     func clientGone() { clients.withLockedValue { $0 -= 1 } }
 
     func setPaused(_ on: Bool) {
-        if on { pausedFlag.store(true, ordering: .sequentiallyConsistent) }
         let released = pausedQueue.withLockedValue { p -> [@Sendable () -> Void] in
             p.on = on
-            if !on { pausedFlag.store(false, ordering: .sequentiallyConsistent) }
+            // Under the lock, so concurrent PAUSE and RESUME leave the flag as they leave the queue.
+            pausedFlag.store(on, ordering: .sequentiallyConsistent)
             guard !on else { return [] }
             defer { p.queue = [] }
             return p.queue

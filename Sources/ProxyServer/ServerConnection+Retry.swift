@@ -45,10 +45,13 @@ extension ServerConnection {
             }
             return .drop
         }
-        // Only outside a transaction block (the failed implicit transaction left nothing behind), and only when the batch
-        // is all that is outstanding (nothing after it has reached the server).
-        guard type == BackendMessage.Code.errorResponse, lastStatus == .idle, replies.failedBindIsAlone,
-              Self.isCachedPlanError(body) else { return nil }
+        guard type == BackendMessage.Code.errorResponse, !replies.isEmpty, Self.isCachedPlanError(body) else { return nil }
+        // DDL happened elsewhere and which statements it touched is unknown: every shared statement is prepared anew
+        // on its next use, wherever, so a client that prepares the statement again (asyncpg, pgjdbc) gets a fresh one.
+        runtime.statementCatalog.schemaChanged()
+        // Sent again only outside a transaction block (the failed implicit transaction left nothing behind), and only
+        // when the batch is all that is outstanding (nothing after it has reached the server).
+        guard lastStatus == .idle, replies.failedBindIsAlone else { return nil }
         replies.abandonBatch(failed: &failedParses)
         held.error = Self.frame(type, body)
         held.awaitingReady = true

@@ -1,6 +1,7 @@
 // Numbers distinct prepared-statement texts (query and parameter types) so that clients preparing the same one share it on a server.
 import NIOConcurrencyHelpers
 import NIOCore
+import Synchronization
 
 /// Locked, but touched only when a client sends a named Parse, never on Bind or Execute.
 final class StatementCatalog: Sendable {
@@ -22,10 +23,11 @@ final class StatementCatalog: Sendable {
         }
     }
 
-    /// Bumped by every DDL a client sends: statements prepared before it are prepared again on next use.
-    private let epochBox = NIOLockedValueBox(0)
-    var schemaEpoch: Int { epochBox.withLockedValue { $0 } }
-    func schemaChanged() { epochBox.withLockedValue { $0 += 1 } }
+    /// Bumped by every DDL a client sends (and every stale-plan failure): statements prepared before it are prepared
+    /// again on next use. Read on every client read in transaction mode, so an atomic rather than a lock.
+    private let epoch = Atomic<Int>(0)
+    var schemaEpoch: Int { epoch.load(ordering: .acquiring) }
+    func schemaChanged() { epoch.add(1, ordering: .releasing) }
 
     /// The query text of a statement (for SHOW PREPARED_STATEMENTS), if it has not been purged.
     func text(of id: Int) -> String? {

@@ -150,7 +150,7 @@ enum SQLWords {
         guard !set.isEmpty else { return false }
         for p in start..<end where set.mayStart(lower(sql[p])) {
             for w in set.words where p + w.count <= end {
-                var k = 1
+                var k = 0
                 while k < w.count && lower(sql[p + k]) == w.byte(k) { k += 1 }
                 if k == w.count { return true }
             }

@@ -407,6 +407,31 @@ struct PendingRepliesTests {
         #expect(q.isEmpty && q.takeIgnoredSyncs() == 1)
     }
 
+    @Test func messageBehindCopyFailsIt() {
+        var q = PendingReplies()
+        var out: [SyntheticReply] = []
+        var failed: [FailedParse] = []
+        // COPY by Execute with its Sync, and another batch pipelined behind it before the data: PostgreSQL ignores
+        // the first Sync, fails the copy at the Bind (08P01) and answers the second Sync.
+        for r in [PendingReply.bind, .execute, .sync, .bind, .execute, .sync] { q.append(r, out: &out, failed: &failed) }
+        _ = q.received(UInt8(ascii: "2"), out: &out, failed: &failed)
+        _ = q.received(UInt8(ascii: "G"), out: &out, failed: &failed)
+        #expect(!q.copyIn && q.count == 4)
+        _ = q.received(UInt8(ascii: "E"), out: &out, failed: &failed)
+        #expect(q.count == 1)
+        _ = q.received(UInt8(ascii: "Z"), out: &out, failed: &failed)
+        #expect(q.isEmpty && q.takeIgnoredSyncs() == 1)
+        // A message appended during copy-in other than Sync also ends it: a later Sync is answered.
+        for r in [PendingReply.bind, .execute, .sync] { q.append(r, out: &out, failed: &failed) }
+        _ = q.received(UInt8(ascii: "2"), out: &out, failed: &failed)
+        _ = q.received(UInt8(ascii: "G"), out: &out, failed: &failed)
+        #expect(q.copyIn && q.takeIgnoredSyncs() == 1)
+        q.append(.query, out: &out, failed: &failed)
+        #expect(!q.copyIn)
+        q.append(.sync, out: &out, failed: &failed)
+        #expect(q.count == 3 && q.takeIgnoredSyncs() == 0)
+    }
+
     @Test func copyEndWithoutCopyIsForgotten() {
         var q = PendingReplies()
         var out: [SyntheticReply] = []

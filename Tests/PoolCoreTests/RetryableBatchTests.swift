@@ -14,6 +14,7 @@ struct RetryableBatchTests {
         var type: UInt8 {
             switch self {
             case .bind: FrontendMessage.Code.bind
+            case .other("d"): FrontendMessage.Code.describe
             case .other(let c): c.asciiValue!
             }
         }
@@ -24,6 +25,12 @@ struct RetryableBatchTests {
                 b.writeNullTerminatedString("")
                 b.writeNullTerminatedString(name)
                 b.writeBytes([0, 0, 0, 0, 0, 0])
+            } else if case .other("D") = self {
+                // Describe of the (unnamed) portal.
+                b.writeBytes([UInt8(ascii: "P"), 0])
+            } else if case .other("d") = self {
+                // Describe of a statement: lower-case d in these tables, sent as 'D'.
+                b.writeBytes([UInt8(ascii: "S"), 0])
             } else {
                 b.writeBytes([0])
             }
@@ -48,17 +55,24 @@ struct RetryableBatchTests {
     }
 
     static let scenarios: [Scenario] = [
-        Scenario(name: "Bind of a named statement, Execute, Sync", messages: [.bind("s1"), .other("E"), .other("S")], replayable: true, frames: 3),
-        Scenario(name: "with Describe of the portal (libpq)", messages: [.bind("s1"), .other("D"), .other("E"), .other("S")], replayable: true, frames: 4),
-        Scenario(name: "not before its Sync", messages: [.bind("s1"), .other("E")], replayable: false, frames: 2),
-        Scenario(name: "an unnamed statement's Bind", messages: [.bind(""), .other("E"), .other("S")], replayable: false, frames: 0),
-        Scenario(name: "a Parse first", messages: [.other("P"), .bind("s1"), .other("E"), .other("S")], replayable: false, frames: 0),
-        Scenario(name: "two Binds in one batch", messages: [.bind("s1"), .other("E"), .bind("s2"), .other("E"), .other("S")], replayable: false, frames: 0),
-        Scenario(name: "a Close inside", messages: [.bind("s1"), .other("C"), .other("E"), .other("S")], replayable: false, frames: 0),
-        Scenario(name: "the batch after a simple query", messages: [.other("Q"), .bind("s1"), .other("E"), .other("S")], replayable: true, frames: 3),
+        Scenario(name: "Bind of a named statement, Describe of the portal, Execute, Sync (libpq)",
+                 messages: [.bind("s1"), .other("D"), .other("E"), .other("S")], replayable: true, frames: 4),
+        Scenario(name: "without a Describe of the portal the client may hold an old row description",
+                 messages: [.bind("s1"), .other("E"), .other("S")], replayable: false, frames: 3),
+        Scenario(name: "a Describe of the statement is not one of the portal",
+                 messages: [.bind("s1"), .other("d"), .other("E"), .other("S")], replayable: false, frames: 4),
+        Scenario(name: "not before its Sync", messages: [.bind("s1"), .other("D"), .other("E")], replayable: false, frames: 3),
+        Scenario(name: "an unnamed statement's Bind", messages: [.bind(""), .other("D"), .other("E"), .other("S")], replayable: false, frames: 0),
+        Scenario(name: "a Parse first", messages: [.other("P"), .bind("s1"), .other("D"), .other("E"), .other("S")], replayable: false, frames: 0),
+        Scenario(name: "two Binds in one batch", messages: [.bind("s1"), .other("D"), .other("E"), .bind("s2"), .other("E"), .other("S")],
+                 replayable: false, frames: 0),
+        Scenario(name: "a Close inside", messages: [.bind("s1"), .other("D"), .other("C"), .other("E"), .other("S")], replayable: false, frames: 0),
+        Scenario(name: "the batch after a simple query", messages: [.other("Q"), .bind("s1"), .other("D"), .other("E"), .other("S")],
+                 replayable: true, frames: 4),
         Scenario(name: "only the latest batch", messages: [.bind("s1"), .other("E"), .other("S"), .bind("s2"), .other("D"), .other("E"), .other("S")],
                  replayable: true, frames: 4),
-        Scenario(name: "a replayable batch followed by a Query", messages: [.bind("s1"), .other("E"), .other("S"), .other("Q")], replayable: false, frames: 0),
+        Scenario(name: "a replayable batch followed by a Query", messages: [.bind("s1"), .other("D"), .other("E"), .other("S"), .other("Q")],
+                 replayable: false, frames: 0),
     ]
 
     @Test(arguments: scenarios)
@@ -71,11 +85,11 @@ struct RetryableBatchTests {
 
     @Test func retriedOnceThenNewBatchAgain() {
         var batch = RetryableBatch()
-        for m: Msg in [.bind("s1"), .other("E"), .other("S")] { batch.record(m.type, m.body) }
+        for m: Msg in [.bind("s1"), .other("D"), .other("E"), .other("S")] { batch.record(m.type, m.body) }
         #expect(batch.replayable)
         batch.markRetried()
         #expect(!batch.replayable)
-        for m: Msg in [.bind("s1"), .other("E"), .other("S")] { batch.record(m.type, m.body) }
+        for m: Msg in [.bind("s1"), .other("D"), .other("E"), .other("S")] { batch.record(m.type, m.body) }
         #expect(batch.replayable)
         batch.answered()
         #expect(!batch.replayable && batch.frames.isEmpty)

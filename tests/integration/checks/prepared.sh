@@ -17,6 +17,10 @@ group_prepared() {
   if use_proxy prep-tx1 pool_mode=transaction default_pool_size=1; then
     python_check prepared_checks.py pool1
   fi
+  # Statements not carried (max_prepared_statements = 0): COPY by Execute must still keep client and server in step.
+  if use_proxy prep-untracked pool_mode=transaction default_pool_size=1 max_prepared_statements=0; then
+    python_check prepared_checks.py untracked
+  fi
   # PgBouncer 1.18 does not know max_prepared_statements; its eviction checks skip themselves.
   local limit=(max_prepared_statements=3)
   if [ "$PROXY_KIND" = pgbouncer ]; then limit=(); fi

@@ -1,9 +1,10 @@
 """Protocol-level prepared statements through a transaction-pooling proxy: driver caches, raw Parse/Bind/Close, DEALLOCATE, eviction.
 
-usage: prepared_checks.py pool2|pool1|evict
+usage: prepared_checks.py pool2|pool1|evict|untracked
   pool2  pool_mode=transaction, default_pool_size=2: asyncpg, psycopg 3, statements carried to a server that never saw them
   pool1  default_pool_size=1: raw-protocol clients taking turns on one server connection
   evict  default_pool_size=1, max_prepared_statements=3: more statements than a server may keep
+  untracked  default_pool_size=1, max_prepared_statements=0: statements not carried (COPY by Execute)
 
 PROXY_KIND=postgres (with PROXY_HOST/PROXY_PORT pointing at PostgreSQL itself) validates the checks
 against plain session semantics; checks that look at the proxy's pool are then skipped.
@@ -850,6 +851,8 @@ def pool1() -> None:
     # PostgreSQL itself fails these (it is what pgswift hides), and PgBouncer 1.18 passes the failure on.
     retry = NO_TRACKING or ("PostgreSQL itself reports the stale cached plan" if DIRECT else None)
     R.run("ddl_elsewhere_retried", ddl_elsewhere_retried, skip=retry)
+    R.run("ddl_elsewhere_without_describe", ddl_elsewhere_without_describe, skip=NO_TRACKING)
+    R.run("ddl_elsewhere_asyncpg", run_async(ddl_elsewhere_asyncpg), skip=NO_TRACKING)
     R.run("ddl_elsewhere_in_transaction_not_retried", ddl_elsewhere_in_transaction_not_retried, skip=retry)
     R.run("ddl_elsewhere_psycopg", ddl_elsewhere_psycopg, skip=retry)
     R.run("copy_in_by_execute", copy_in_by_execute)
@@ -875,9 +878,11 @@ def direct_ddl(sql: str) -> None:
 
 
 def ddl_elsewhere_retried() -> None:
-    # PostgreSQL fails the Bind with "cached plan must not change result type"; outside a transaction block pgswift
-    # prepares the statement again and sends the Bind/Execute once more, so the client sees only the new rows.
+    # PostgreSQL fails the Bind with "cached plan must not change result type". With a Describe of the portal in the
+    # batch (libpq's PQsendQueryPrepared) the client learns the new columns, so outside a transaction block pgswift
+    # prepares the statement again and sends the batch once more: the client sees only the new rows.
     table = f"{TAG}_elsewhere"
+    portal_batch = (pgwire.describe_msg("P", ""), pgwire.execute_msg(), pgwire.SYNC)
     with wires(1) as (a,):
         a.ok_query(f"DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (x int); INSERT INTO {table} VALUES (1)")
         try:
@@ -885,13 +890,10 @@ def ddl_elsewhere_retried() -> None:
             a.prepare("it_elsewhere_n", f"SELECT count(*) FROM {table} WHERE x = $1::int")
             expect(a.run("it_elsewhere") == [("1",)], "before the DDL")
             direct_ddl(f"ALTER TABLE {table} ADD COLUMN y int DEFAULT 7")
-            r = a.bind_execute("it_elsewhere")
-            expect(r.kinds == "2DCZ" and r.rows == [("1", "7")] and r.status == "I", f"after ALTER TABLE elsewhere: {r}")
-            # With a Describe of the portal, as libpq's PQsendQueryPrepared sends it: the new row description.
-            r = a.send(pgwire.bind_msg("", "it_elsewhere", ()), pgwire.describe_msg("P", ""), pgwire.execute_msg(), pgwire.SYNC)
-            expect(r.kinds == "2TDCZ" and r.rows == [("1", "7")], f"Bind/Describe/Execute: {r}")
+            r = a.send(pgwire.bind_msg("", "it_elsewhere", ()), *portal_batch)
+            expect(r.kinds == "2TDCZ" and r.rows == [("1", "7")] and r.status == "I", f"after ALTER TABLE elsewhere: {r}")
             direct_ddl(f"ALTER TABLE {table} ADD COLUMN z text DEFAULT 'z'")
-            r = a.send(pgwire.bind_msg("", "it_elsewhere", ()), pgwire.describe_msg("P", ""), pgwire.execute_msg(), pgwire.SYNC)
+            r = a.send(pgwire.bind_msg("", "it_elsewhere", ()), *portal_batch)
             expect(r.kinds == "2TDCZ" and r.rows == [("1", "7", "z")], f"second DDL, same statement: {r}")
             # Unchanged result columns never failed; other statements still work.
             expect(a.value("it_elsewhere_n", "1") == "1", "another statement on the table")
@@ -900,9 +902,31 @@ def ddl_elsewhere_retried() -> None:
             a.query(f"DROP TABLE IF EXISTS {table}")
 
 
+def ddl_elsewhere_without_describe() -> None:
+    # Bind/Execute without a Describe: the client decodes rows with the row description it has, so it must see the
+    # failure (as from PostgreSQL); preparing the text again under a new name (what drivers then do) gets a fresh
+    # statement, although the server's shared one was prepared before the DDL.
+    table = f"{TAG}_elsewhere_nd"
+    with wires(1) as (a,):
+        a.ok_query(f"DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (x int); INSERT INTO {table} VALUES (1)")
+        try:
+            a.prepare("it_nd_1", f"SELECT * FROM {table}")
+            expect(a.run("it_nd_1") == [("1",)], "before the DDL")
+            direct_ddl(f"ALTER TABLE {table} ADD COLUMN y int DEFAULT 7")
+            r = a.bind_execute("it_nd_1")
+            expect(r.kinds == "EZ" and r.errors == ["0A000"] and r.status == "I", f"without Describe: {r}")
+            a.prepare("it_nd_2", f"SELECT * FROM {table}")
+            r = a.send(pgwire.describe_msg("S", "it_nd_2"), pgwire.SYNC)
+            expect(r.kinds == "tTZ", f"Describe of the statement prepared again: {r}")
+            expect(a.run("it_nd_2") == [("1", "7")], "the statement prepared again")
+        finally:
+            a.query(f"DROP TABLE IF EXISTS {table}")
+
+
 def ddl_elsewhere_in_transaction_not_retried() -> None:
     # Inside a transaction block the failure aborts the client's transaction: it must see it, as with PostgreSQL.
     table = f"{TAG}_elsewhere_tx"
+    portal_batch = (pgwire.describe_msg("P", ""), pgwire.execute_msg(), pgwire.SYNC)
     with wires(1) as (a,):
         a.ok_query(f"DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (x int); INSERT INTO {table} VALUES (1)")
         try:
@@ -910,14 +934,32 @@ def ddl_elsewhere_in_transaction_not_retried() -> None:
             expect(a.run("it_elsewhere_tx") == [("1",)], "before the DDL")
             direct_ddl(f"ALTER TABLE {table} ADD COLUMN y int DEFAULT 7")
             a.ok_query("BEGIN")
-            r = a.bind_execute("it_elsewhere_tx")
+            r = a.send(pgwire.bind_msg("", "it_elsewhere_tx", ()), *portal_batch)
             expect(r.kinds == "EZ" and r.errors == ["0A000"] and r.status == "E", f"inside BEGIN: {r}")
             expect(a.query("ROLLBACK").status == "I", "ROLLBACK")
-            # Outside the block, the same statement is retried and works.
-            r = a.bind_execute("it_elsewhere_tx")
-            expect(r.kinds == "2DCZ" and r.rows == [("1", "7")], f"after ROLLBACK: {r}")
+            # Outside the block the same statement works, prepared anew.
+            r = a.send(pgwire.bind_msg("", "it_elsewhere_tx", ()), *portal_batch)
+            expect(r.kinds == "2TDCZ" and r.rows == [("1", "7")], f"after ROLLBACK: {r}")
         finally:
             a.query(f"DROP TABLE IF EXISTS {table}")
+
+
+async def ddl_elsewhere_asyncpg() -> None:
+    # asyncpg caches statements and their row descriptions and sends Bind/Execute/Sync only: on the failure it
+    # prepares the statement again itself, which must then reach a fresh server-side statement.
+    table = f"{TAG}_elsewhere_apg"
+    conn = await apg_connect()
+    try:
+        await conn.execute(f"DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (x int); INSERT INTO {table} VALUES (1)")
+        for _ in range(2):
+            got = [tuple(r) for r in await conn.fetch(f"SELECT * FROM {table}")]
+            expect(got == [(1,)], f"before the DDL: {got}")
+        await asyncio.to_thread(direct_ddl, f"ALTER TABLE {table} ADD COLUMN y text DEFAULT 'new'")
+        got = [tuple(r) for r in await conn.fetch(f"SELECT * FROM {table}")]
+        expect(got == [(1, "new")], f"after ALTER TABLE elsewhere: {got}")
+    finally:
+        await conn.execute(f"DROP TABLE IF EXISTS {table}")
+        await conn.close()
 
 
 def ddl_elsewhere_psycopg() -> None:
@@ -998,7 +1040,11 @@ def evict() -> None:
     R.run("psycopg_beyond_limit", psycopg_beyond_limit, skip=feature)
 
 
-MODES = {"pool1": pool1, "pool2": pool2, "evict": evict}
+def untracked() -> None:
+    R.run("copy_in_by_execute_untracked", copy_in_by_execute)
+
+
+MODES = {"pool1": pool1, "pool2": pool2, "evict": evict, "untracked": untracked}
 if MODE not in MODES:
     raise SystemExit(f"usage: prepared_checks.py {'|'.join(MODES)}")
 MODES[MODE]()
