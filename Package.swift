@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "pgswift", targets: ["pgswift"]),
         .library(name: "PGWire", targets: ["PGWire"]),
+        .library(name: "ResponseOptimizer", targets: ["ResponseOptimizer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -19,10 +20,26 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     ],
     targets: [
         .systemLibrary(name: "CLibCrypto", path: "Sources/CLibCrypto"),
         .systemLibrary(name: "CPgQuery", path: "Sources/CPgQuery"),
+        .systemLibrary(name: "CBrotli", path: "Sources/CBrotli"),
+        .systemLibrary(name: "CDeflate", path: "Sources/CDeflate"),
+        .target(
+            name: "ResponseOptimizer",
+            dependencies: [
+                "CBrotli", "CDeflate", "CLibCrypto",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "ResponseOptimizerExample",
+            dependencies: ["ResponseOptimizer", .product(name: "Hummingbird", package: "hummingbird")],
+            path: "Examples/ResponseOptimizerExample"
+        ),
         .target(name: "SQLAnalysis", dependencies: ["CPgQuery"], swiftSettings: hotPathSettings),
         .target(
             name: "PGWire",
@@ -53,6 +70,14 @@ let package = Package(
                 "ProxyServer", "Config",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "ResponseOptimizerTests",
+            dependencies: [
+                "ResponseOptimizer", "CBrotli", "CDeflate",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
         .testTarget(name: "PGWireTests", dependencies: ["PGWire", .product(name: "NIOCore", package: "swift-nio")],

@@ -179,10 +179,11 @@ is_pgbouncer() {
 }
 
 # ensure_build_deps: as root, apt-get install the -dev packages the Swift build links against:
-# libssl-dev (libcrypto, for SCRAM/MD5) and libpg-query-dev (PostgreSQL's parser, for session-state analysis).
+# libssl-dev (libcrypto, for SCRAM/MD5 and ETags), libpg-query-dev (PostgreSQL's parser, for session-state analysis),
+# zlib1g-dev and libbrotli-dev (ResponseOptimizer's gzip, deflate and br); and curl, which the HTTP checks use.
 ensure_build_deps() {
   local p missing=()
-  for p in libssl-dev libpg-query-dev; do
+  for p in libssl-dev libpg-query-dev zlib1g-dev libbrotli-dev curl; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
   [ "${#missing[@]}" -gt 0 ] || return 0

@@ -1,0 +1,79 @@
+// Content-Encoding negotiated per request: whole bodies compressed at once, streamed ones chunk by chunk.
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+enum Compression {
+    /// Media types whose bodies are already compressed: compressing again costs CPU and saves nothing.
+    static let compressedTypes: Set<String> = [
+        "application/zip", "application/gzip", "application/x-gzip", "application/x-bzip2", "application/x-xz", "application/zstd",
+        "application/x-7z-compressed", "application/x-rar-compressed", "application/pdf", "application/octet-stream",
+        "application/wasm", "font/woff", "font/woff2",
+    ]
+
+    static func isCompressible(_ contentType: String?) -> Bool {
+        guard let ct = contentType?.split(separator: ";").first?.trimmingSpaces().lowercased() else { return false }
+        if compressedTypes.contains(ct) { return false }
+        if ct.hasPrefix("image/") { return ct == "image/svg+xml" }
+        if ct.hasPrefix("video/") || ct.hasPrefix("audio/") { return false }
+        return true
+    }
+
+    static func addVary(_ headers: inout HTTPFields) {
+        let vary = headers[values: .vary].flatMap { $0.split(separator: ",").map { $0.trimmingSpaces().lowercased() } }
+        if !vary.contains("accept-encoding") && !vary.contains("*") { headers.append(HTTPField(name: .vary, value: "Accept-Encoding")) }
+    }
+
+    static func apply(to response: Response, request: Request, configuration: ResponseOptimizerConfiguration) async throws -> Response {
+        let status = response.status.code
+        guard configuration.compressionEnabled, request.method != .head, status >= 200, status != 204, status != 206, status != 304,
+              response.headers[.contentEncoding] == nil, isCompressible(response.headers[.contentType]),
+              !(response.headers[.cacheControl]?.lowercased().contains("no-transform") ?? false)
+        else { return response }
+        var out = response
+        addVary(&out.headers)
+        let coding = AcceptEncoding.negotiate(request.headers[values: .acceptEncoding].joinedOrNil, offered: configuration.codings)
+        guard coding != .identity else { return out }
+        if let length = out.body.contentLength, length < configuration.compressionThreshold { return out }
+        out.headers[.contentEncoding] = coding.rawValue
+        if let tag = out.headers[.eTag].flatMap(EntityTag.init(parsing:)) { out.headers[.eTag] = tag.coded(coding).description }
+        if let body = try await out.collectedBody(limit: configuration.streamingThreshold) {
+            out.body = ResponseBody(byteBuffer: try BodyEncoders.compress(body, as: coding, level: configuration.zlibLevel,
+                                                                            brotliQuality: configuration.brotliQuality))
+            return out
+        }
+        // Streamed (or too large to hold): each piece is compressed and flushed as it comes, the length is unknown.
+        let original = out.body
+        let level = configuration.zlibLevel, quality = configuration.brotliQuality
+        out.body = ResponseBody { writer in
+            let encoder = try BodyEncoders.make(coding, level: level, brotliQuality: quality)!
+            let box = EncoderBox(encoder)
+            try await original.write(EncodingWriter(inner: writer, box: box))
+        }
+        return out
+    }
+}
+
+/// Not Sendable by nature (one response's compressor), used by one writer at a time.
+final class EncoderBox: @unchecked Sendable {
+    let encoder: BodyEncoder
+    init(_ encoder: BodyEncoder) { self.encoder = encoder }
+}
+
+/// Compresses what a body writes, chunk by chunk, into the real writer.
+struct EncodingWriter: ResponseBodyWriter {
+    var inner: any ResponseBodyWriter
+    let box: EncoderBox
+
+    mutating func write(_ buffer: ByteBuffer) async throws {
+        let out = try box.encoder.encode(buffer, flush: true, finish: false)
+        if out.readableBytes > 0 { try await inner.write(out) }
+    }
+
+    consuming func finish(_ trailingHeaders: HTTPFields?) async throws {
+        let tail = try box.encoder.encode(ByteBuffer(), flush: false, finish: true)
+        var inner = self.inner
+        if tail.readableBytes > 0 { try await inner.write(tail) }
+        try await inner.finish(trailingHeaders)
+    }
+}

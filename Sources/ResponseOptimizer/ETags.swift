@@ -1,0 +1,25 @@
+// Strong ETags from the body for GET and HEAD responses, and the If-None-Match / If-Match checks against them.
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+enum ETags {
+    /// The response with an ETag (the handler's own, or the body's hash when the body is small enough to hold), and
+    /// what the request's preconditions say about it (nil when there was nothing to check).
+    static func tag(_ response: Response, request: Request, configuration: ResponseOptimizerConfiguration) async throws -> (Response, PreconditionOutcome?) {
+        let method = request.method
+        guard method == .get || method == .head, response.status == .ok else { return (response, nil) }
+        var out = response
+        if out.headers[.eTag] == nil {
+            guard out.headers[.contentEncoding] == nil, let body = try await out.collectedBody(limit: configuration.streamingThreshold) else {
+                return (out, nil)
+            }
+            out.headers[.eTag] = EntityTag(body: body).description
+            out.body = ResponseBody(byteBuffer: body)
+        }
+        guard let current = out.headers[.eTag].flatMap(EntityTag.init(parsing:)) else { return (out, nil) }
+        let outcome = Preconditions.evaluate(method: method.rawValue, ifMatch: request.headers[values: .ifMatch].joinedOrNil,
+                                             ifNoneMatch: request.headers[values: .ifNoneMatch].joinedOrNil, current: current)
+        return (out, outcome)
+    }
+}

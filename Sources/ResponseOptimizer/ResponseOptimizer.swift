@@ -1,0 +1,2 @@
+// ResponseOptimizer: Hummingbird middleware for compression, ETags, partial responses and streaming.
+import Hummingbird
