@@ -36,6 +36,11 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "CompressionBench",
+            dependencies: ["ResponseOptimizer", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Benchmarks/CompressionBench"
+        ),
+        .executableTarget(
             name: "ResponseOptimizerExample",
             dependencies: ["ResponseOptimizer", .product(name: "Hummingbird", package: "hummingbird")],
             path: "Examples/ResponseOptimizerExample"

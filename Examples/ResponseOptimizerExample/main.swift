@@ -54,10 +54,13 @@ await precomputed.register("report", ttl: .seconds(10), refreshAhead: .seconds(3
 }
 
 let router = Router()
-// The version callback lets the middleware answer 304 and 412 for /catalogue before the handler builds anything.
-router.add(middleware: ResponseOptimizerMiddleware(configuration: configuration, version: { request, _ in
-    request.uri.path == "/catalogue" ? String(catalogue.version) : nil
-}))
+// RESPONSE_OPTIMIZER=off serves the same routes without the middleware (the baseline of scripts/bench-http).
+if ProcessInfo.processInfo.environment["RESPONSE_OPTIMIZER"] != "off" {
+    // The version callback lets the middleware answer 304 and 412 for /catalogue before the handler builds anything.
+    router.add(middleware: ResponseOptimizerMiddleware(configuration: configuration, version: { request, _ in
+        request.uri.path == "/catalogue" ? String(catalogue.version) : nil
+    }))
+}
 router.get("/catalogue") { _, _ in json(catalogue.json()) }
 router.put("/catalogue") { request, _ in
     let name = request.uri.queryParameters["name"].map(String.init) ?? "catalogue"
@@ -87,6 +90,8 @@ router.get("/export") { request, _ in
     })
 }
 router.get("/report") { _, _ in try await precomputed.response("report") }
+// Under the compression threshold: what the middleware costs when it has nothing to compress.
+router.get("/small") { _, _ in json(#"{"id":42,"name":"small","tags":["a","b","c"],"owner":{"name":"o","email":"o@example.com"}}"#) }
 router.get("/health") { _, _ in "ok" }
 
 let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), services: [precomputed])

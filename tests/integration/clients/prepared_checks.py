@@ -877,71 +877,66 @@ def direct_ddl(sql: str) -> None:
         c.execute(sql)
 
 
+def run_portal(w: Wire, name: str) -> Reply:
+    """Bind, Describe of the portal, Execute, Sync: how libpq's PQsendQueryPrepared runs a statement."""
+    return w.send(pgwire.bind_msg("", name, ()), pgwire.describe_msg("P", ""), pgwire.execute_msg(), pgwire.SYNC)
+
+
+@contextmanager
+def table_changed_elsewhere(suffix: str, statement: str) -> Iterator[tuple[Wire, str]]:
+    """A one-row table (x = 1), `statement` prepared on it and run once, then a column added by DDL that does not pass
+    through the proxy; yields the client and the table, which is dropped afterwards."""
+    table = f"{TAG}_{suffix}"
+    with wires(1) as (a,):
+        a.ok_query(f"DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (x int); INSERT INTO {table} VALUES (1)")
+        try:
+            a.prepare(statement, f"SELECT * FROM {table}")
+            expect(a.run(statement) == [("1",)], "before the DDL")
+            direct_ddl(f"ALTER TABLE {table} ADD COLUMN y int DEFAULT 7")
+            yield a, table
+        finally:
+            a.query(f"DROP TABLE IF EXISTS {table}")
+
+
 def ddl_elsewhere_retried() -> None:
     # PostgreSQL fails the Bind with "cached plan must not change result type". With a Describe of the portal in the
     # batch (libpq's PQsendQueryPrepared) the client learns the new columns, so outside a transaction block pgswift
     # prepares the statement again and sends the batch once more: the client sees only the new rows.
-    table = f"{TAG}_elsewhere"
-    portal_batch = (pgwire.describe_msg("P", ""), pgwire.execute_msg(), pgwire.SYNC)
-    with wires(1) as (a,):
-        a.ok_query(f"DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (x int); INSERT INTO {table} VALUES (1)")
-        try:
-            a.prepare("it_elsewhere", f"SELECT * FROM {table}")
-            a.prepare("it_elsewhere_n", f"SELECT count(*) FROM {table} WHERE x = $1::int")
-            expect(a.run("it_elsewhere") == [("1",)], "before the DDL")
-            direct_ddl(f"ALTER TABLE {table} ADD COLUMN y int DEFAULT 7")
-            r = a.send(pgwire.bind_msg("", "it_elsewhere", ()), *portal_batch)
-            expect(r.kinds == "2TDCZ" and r.rows == [("1", "7")] and r.status == "I", f"after ALTER TABLE elsewhere: {r}")
-            direct_ddl(f"ALTER TABLE {table} ADD COLUMN z text DEFAULT 'z'")
-            r = a.send(pgwire.bind_msg("", "it_elsewhere", ()), *portal_batch)
-            expect(r.kinds == "2TDCZ" and r.rows == [("1", "7", "z")], f"second DDL, same statement: {r}")
-            # Unchanged result columns never failed; other statements still work.
-            expect(a.value("it_elsewhere_n", "1") == "1", "another statement on the table")
-            expect(a.ok_query("SELECT 5") == [("5",)], "simple query after the retries")
-        finally:
-            a.query(f"DROP TABLE IF EXISTS {table}")
+    with table_changed_elsewhere("elsewhere", "it_elsewhere") as (a, table):
+        a.prepare("it_elsewhere_n", f"SELECT count(*) FROM {table} WHERE x = $1::int")
+        r = run_portal(a, "it_elsewhere")
+        expect(r.kinds == "2TDCZ" and r.rows == [("1", "7")] and r.status == "I", f"after ALTER TABLE elsewhere: {r}")
+        direct_ddl(f"ALTER TABLE {table} ADD COLUMN z text DEFAULT 'z'")
+        r = run_portal(a, "it_elsewhere")
+        expect(r.kinds == "2TDCZ" and r.rows == [("1", "7", "z")], f"second DDL, same statement: {r}")
+        # Unchanged result columns never failed; other statements still work.
+        expect(a.value("it_elsewhere_n", "1") == "1", "another statement on the table")
+        expect(a.ok_query("SELECT 5") == [("5",)], "simple query after the retries")
 
 
 def ddl_elsewhere_without_describe() -> None:
     # Bind/Execute without a Describe: the client decodes rows with the row description it has, so it must see the
     # failure (as from PostgreSQL); preparing the text again under a new name (what drivers then do) gets a fresh
     # statement, although the server's shared one was prepared before the DDL.
-    table = f"{TAG}_elsewhere_nd"
-    with wires(1) as (a,):
-        a.ok_query(f"DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (x int); INSERT INTO {table} VALUES (1)")
-        try:
-            a.prepare("it_nd_1", f"SELECT * FROM {table}")
-            expect(a.run("it_nd_1") == [("1",)], "before the DDL")
-            direct_ddl(f"ALTER TABLE {table} ADD COLUMN y int DEFAULT 7")
-            r = a.bind_execute("it_nd_1")
-            expect(r.kinds == "EZ" and r.errors == ["0A000"] and r.status == "I", f"without Describe: {r}")
-            a.prepare("it_nd_2", f"SELECT * FROM {table}")
-            r = a.send(pgwire.describe_msg("S", "it_nd_2"), pgwire.SYNC)
-            expect(r.kinds == "tTZ", f"Describe of the statement prepared again: {r}")
-            expect(a.run("it_nd_2") == [("1", "7")], "the statement prepared again")
-        finally:
-            a.query(f"DROP TABLE IF EXISTS {table}")
+    with table_changed_elsewhere("elsewhere_nd", "it_nd_1") as (a, table):
+        r = a.bind_execute("it_nd_1")
+        expect(r.kinds == "EZ" and r.errors == ["0A000"] and r.status == "I", f"without Describe: {r}")
+        a.prepare("it_nd_2", f"SELECT * FROM {table}")
+        r = a.send(pgwire.describe_msg("S", "it_nd_2"), pgwire.SYNC)
+        expect(r.kinds == "tTZ", f"Describe of the statement prepared again: {r}")
+        expect(a.run("it_nd_2") == [("1", "7")], "the statement prepared again")
 
 
 def ddl_elsewhere_in_transaction_not_retried() -> None:
     # Inside a transaction block the failure aborts the client's transaction: it must see it, as with PostgreSQL.
-    table = f"{TAG}_elsewhere_tx"
-    portal_batch = (pgwire.describe_msg("P", ""), pgwire.execute_msg(), pgwire.SYNC)
-    with wires(1) as (a,):
-        a.ok_query(f"DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (x int); INSERT INTO {table} VALUES (1)")
-        try:
-            a.prepare("it_elsewhere_tx", f"SELECT * FROM {table}")
-            expect(a.run("it_elsewhere_tx") == [("1",)], "before the DDL")
-            direct_ddl(f"ALTER TABLE {table} ADD COLUMN y int DEFAULT 7")
-            a.ok_query("BEGIN")
-            r = a.send(pgwire.bind_msg("", "it_elsewhere_tx", ()), *portal_batch)
-            expect(r.kinds == "EZ" and r.errors == ["0A000"] and r.status == "E", f"inside BEGIN: {r}")
-            expect(a.query("ROLLBACK").status == "I", "ROLLBACK")
-            # Outside the block the same statement works, prepared anew.
-            r = a.send(pgwire.bind_msg("", "it_elsewhere_tx", ()), *portal_batch)
-            expect(r.kinds == "2TDCZ" and r.rows == [("1", "7")], f"after ROLLBACK: {r}")
-        finally:
-            a.query(f"DROP TABLE IF EXISTS {table}")
+    with table_changed_elsewhere("elsewhere_tx", "it_elsewhere_tx") as (a, _):
+        a.ok_query("BEGIN")
+        r = run_portal(a, "it_elsewhere_tx")
+        expect(r.kinds == "EZ" and r.errors == ["0A000"] and r.status == "E", f"inside BEGIN: {r}")
+        expect(a.query("ROLLBACK").status == "I", "ROLLBACK")
+        # Outside the block the same statement works, prepared anew.
+        r = run_portal(a, "it_elsewhere_tx")
+        expect(r.kinds == "2TDCZ" and r.rows == [("1", "7")], f"after ROLLBACK: {r}")
 
 
 async def ddl_elsewhere_asyncpg() -> None:
