@@ -6,6 +6,7 @@ import NIOCore
 /// Receives what a ResponseBody writes. A class box: ResponseBodyWriter's finish is consuming.
 final class CollectedBody: @unchecked Sendable {
     var buffer = ByteBuffer()
+    var written = false
     var trailers: HTTPFields?
 }
 
@@ -13,6 +14,12 @@ struct CollectingWriter: ResponseBodyWriter {
     let box: CollectedBody
 
     mutating func write(_ buffer: ByteBuffer) async throws {
+        // A body written in one piece (the usual case) is kept as it is, not copied.
+        if !box.written {
+            box.written = true
+            box.buffer = buffer
+            return
+        }
         var b = buffer
         box.buffer.writeBuffer(&b)
     }

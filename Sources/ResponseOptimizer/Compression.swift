@@ -32,9 +32,10 @@ enum Compression {
         else { return response }
         var out = response
         addVary(&out.headers)
+        // Small bodies first: the usual case for API responses, decided without reading Accept-Encoding.
+        if let length = out.body.contentLength, length < configuration.compressionThreshold { return out }
         let coding = AcceptEncoding.negotiate(request.headers[values: .acceptEncoding].joinedOrNil, offered: configuration.codings)
         guard coding != .identity else { return out }
-        if let length = out.body.contentLength, length < configuration.compressionThreshold { return out }
         out.headers[.contentEncoding] = coding.rawValue
         if let tag = out.headers[.eTag].flatMap(EntityTag.init(parsing:)) { out.headers[.eTag] = tag.coded(coding).description }
         if let body = try await out.collectedBody(limit: configuration.streamingThreshold) {

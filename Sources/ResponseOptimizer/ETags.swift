@@ -10,16 +10,22 @@ enum ETags {
         let method = request.method
         guard method == .get || method == .head, response.status == .ok else { return (response, nil) }
         var out = response
-        if out.headers[.eTag] == nil {
+        let current: EntityTag
+        if let own = out.headers[.eTag] {
+            guard let parsed = EntityTag(parsing: own) else { return (out, nil) }
+            current = parsed
+        } else {
             guard out.headers[.contentEncoding] == nil, let body = try await out.collectedBody(limit: configuration.streamingThreshold) else {
                 return (out, nil)
             }
-            out.headers[.eTag] = EntityTag(body: body).description
+            current = EntityTag(body: body)
+            out.headers[.eTag] = current.description
             out.body = ResponseBody(byteBuffer: body)
         }
-        guard let current = out.headers[.eTag].flatMap(EntityTag.init(parsing:)) else { return (out, nil) }
-        let outcome = Preconditions.evaluate(method: method.rawValue, ifMatch: request.headers[values: .ifMatch].joinedOrNil,
-                                             ifNoneMatch: request.headers[values: .ifNoneMatch].joinedOrNil, current: current)
+        let ifMatch = request.headers[values: .ifMatch], ifNoneMatch = request.headers[values: .ifNoneMatch]
+        guard !ifMatch.isEmpty || !ifNoneMatch.isEmpty else { return (out, nil) }
+        let outcome = Preconditions.evaluate(method: method.rawValue, ifMatch: ifMatch.joinedOrNil, ifNoneMatch: ifNoneMatch.joinedOrNil,
+                                             current: current)
         return (out, outcome)
     }
 }

@@ -17,7 +17,13 @@ public struct EntityTag: Sendable, Equatable, CustomStringConvertible {
         body.withUnsafeReadableBytes { raw in
             _ = SHA256(raw.bindMemory(to: UInt8.self).baseAddress, raw.count, &digest)
         }
-        self.init(opaque: digest.prefix(16).map { String($0, radix: 16).leftPadded(2) }.joined())
+        let hex: [UInt8] = Array("0123456789abcdef".utf8)
+        var text = [UInt8](repeating: 0, count: 32)
+        for k in 0..<16 {
+            text[2 * k] = hex[Int(digest[k] >> 4)]
+            text[2 * k + 1] = hex[Int(digest[k] & 0x0F)]
+        }
+        self.init(opaque: String(decoding: text, as: UTF8.self))
     }
 
     /// A strong tag from a version the application keeps (a row version, an update counter, a content hash).

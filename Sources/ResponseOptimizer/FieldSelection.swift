@@ -20,6 +20,12 @@ public struct FieldSelection: Sendable, Equatable {
         if let f = fields.first(where: { $0.name == name }) { return (true, f.sub) }
         return (all, nil)
     }
+
+    /// The same for a member name given as its UTF-8 bytes (no escapes in it), compared without making a String.
+    func sub(forUTF8 name: ArraySlice<UInt8>) -> (keep: Bool, sub: FieldSelection?) {
+        for f in fields where f.name.utf8.count == name.count && f.name.utf8.elementsEqual(name) { return (true, f.sub) }
+        return (all, nil)
+    }
 }
 
 /// A malformed `fields` expression; `position` is the 1-based character where it goes wrong.

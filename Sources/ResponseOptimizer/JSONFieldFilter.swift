@@ -79,12 +79,18 @@ public enum JSONFieldFilter {
             while true {
                 skipSpace()
                 let keyStart = i
-                let key = try string()
+                let plain = try plainString()
+                let (keep, sub): (Bool, FieldSelection?)
+                if let plain {
+                    (keep, sub) = selection.sub(forUTF8: bytes[plain])
+                } else {
+                    i = keyStart
+                    (keep, sub) = selection.sub(for: try string())
+                }
                 let keyEnd = i
                 skipSpace()
                 try expect(UInt8(ascii: ":"))
                 skipSpace()
-                let (keep, sub) = selection.sub(for: key)
                 if keep {
                     if !first { out.append(UInt8(ascii: ",")) }
                     first = false
@@ -103,6 +109,22 @@ public enum JSONFieldFilter {
                 out.append(UInt8(ascii: "}"))
                 return
             }
+        }
+
+        /// Moves past a string with no escapes in it and returns the range of its bytes between the quotes; nil (and
+        /// somewhere inside the string) if it has an escape, which `string()` then decodes from the start.
+        mutating func plainString() throws(MalformedJSON) -> Range<Int>? {
+            try expect(UInt8(ascii: "\""))
+            let start = i
+            while let c = peek {
+                if c == UInt8(ascii: "\"") {
+                    i += 1
+                    return start..<(i - 1)
+                }
+                if c == UInt8(ascii: "\\") { return nil }
+                i += 1
+            }
+            throw MalformedJSON(offset: i)
         }
 
         /// A string, decoded (member names are compared decoded, so `"na\u006de"` is `name`).
@@ -155,17 +177,31 @@ public enum JSONFieldFilter {
             return String(scalars)
         }
 
+        /// Moves past a string, escapes included, without decoding it.
+        mutating func skipString() throws(MalformedJSON) {
+            try expect(UInt8(ascii: "\""))
+            while let c = peek {
+                i += 1
+                if c == UInt8(ascii: "\"") { return }
+                if c == UInt8(ascii: "\\") {
+                    guard peek != nil else { break }
+                    i += 1
+                }
+            }
+            throw MalformedJSON(offset: i)
+        }
+
         /// Moves past one value without looking inside more than it must.
         mutating func skipValue() throws(MalformedJSON) {
             guard let c = peek else { throw MalformedJSON(offset: i) }
             switch c {
             case UInt8(ascii: "\""):
-                _ = try string()
+                try skipString()
             case UInt8(ascii: "{"), UInt8(ascii: "["):
                 var depth = 0
                 while let d = peek {
                     if d == UInt8(ascii: "\"") {
-                        _ = try string()
+                        try skipString()
                         continue
                     }
                     i += 1

@@ -5,7 +5,8 @@ import NIOCore
 
 enum PartialResponses {
     static func apply(to response: Response, request: Request, configuration: ResponseOptimizerConfiguration) async throws -> Response {
-        guard let expression = request.uri.queryParameters["fields"].map(String.init), !expression.isEmpty else { return response }
+        guard request.uri.query?.contains("fields=") == true,
+              let expression = request.uri.queryParameters["fields"].map(String.init), !expression.isEmpty else { return response }
         let selection: FieldSelection
         do {
             selection = try FieldSelection.parse(expression)
