@@ -35,6 +35,10 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .target(
+            name: "StatusHTTP",
+            dependencies: ["ResponseOptimizer", .product(name: "Hummingbird", package: "hummingbird")]
+        ),
         .executableTarget(
             name: "CompressionBench",
             dependencies: ["ResponseOptimizer", .product(name: "NIOCore", package: "swift-nio")],
@@ -59,7 +63,7 @@ let package = Package(
         .target(
             name: "ProxyServer",
             dependencies: [
-                "PGWire", "PoolCore", "Config", "SQLAnalysis",
+                "PGWire", "PoolCore", "Config", "SQLAnalysis", "StatusHTTP",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -75,6 +79,14 @@ let package = Package(
                 "ProxyServer", "Config",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "StatusHTTPTests",
+            dependencies: [
+                "StatusHTTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
         .testTarget(

@@ -236,6 +236,10 @@ public enum KnownSettings {
                     "Number of event-loop threads; 0 starts one per CPU core."),
         SettingSpec("shutdown_timeout", .duration(unit: .seconds), "30", .pgswift,
                     "On SIGINT/SIGTERM, how long to let clients finish before closing the connections that remain."),
+        SettingSpec("status_addr", .string, "127.0.0.1", .pgswift,
+                    "Address of the HTTP status port (health, readiness); loopback unless said otherwise."),
+        SettingSpec("status_port", .integer(min: 0, max: 65535), "0", .pgswift,
+                    "Port of the HTTP status port: GET /health (200 while the process serves) and GET /ready (200 only when every configured database's server answers; 503 with the reason otherwise). 0 = off."),
         SettingSpec("session_pinning", .choice(["pin", "refuse"]), "pin", .pgswift,
                     "Transaction mode: state that cannot move between servers (LISTEN, advisory locks, WITH HOLD cursors, temp tables, SQL PREPARE) pins the client to its server (pin), or the statement is refused with an error (refuse)."),
     ]

@@ -45,6 +45,7 @@ public final class Proxy: Service, Sendable {
                 }
             })
         try await bind()
+        let statusPort = startStatusPort()
         writePidfile()
         let janitor = runtime.loops[0].scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [runtime] _ in
             for pool in runtime.allPools { pool.tick() }
@@ -86,6 +87,9 @@ public final class Proxy: Service, Sendable {
         for s in sweeps { s.cancel() }
         await drain()
         signalTask.cancel()
+        // Health answers for as long as clients are being drained; only then does the status port stop.
+        statusPort?.cancel()
+        _ = await statusPort?.value
         removePidfile()
         try? await runtime.group.shutdownGracefully()
     }

@@ -39,7 +39,8 @@ public struct ResponseOptimizerMiddleware<Context: RequestContext>: RouterMiddle
                 return notModified(tag, coding: negotiated(request), from: response)
             }
         }
-        return try await Compression.apply(to: response, request: request, configuration: configuration)
+        response = try await Compression.apply(to: response, request: request, configuration: configuration)
+        return Streaming.apply(to: response, configuration: configuration)
     }
 
     private func evaluate(_ request: Request, _ tag: EntityTag) -> PreconditionOutcome {

@@ -126,6 +126,19 @@ extension Array where Element: Sendable {
         }
     }
 
+    @Test func knownLengthBodiesOverTheThresholdGoOutChunked() async throws {
+        let config = ResponseOptimizerConfiguration(compressionEnabled: false, streamingThreshold: 1000)
+        try await makeApp(config).test(.router) { client in
+            try await client.execute(uri: "/doc", method: .get) { r in
+                #expect(r.headers[.contentLength] == nil && r.headers[.eTag] == nil)
+                #expect(String(buffer: r.body) == bigJSON)
+            }
+            try await client.execute(uri: "/small", method: .get) { r in
+                #expect(r.headers[.contentLength] == String(r.body.readableBytes), "under the threshold: kept whole")
+            }
+        }
+    }
+
     @Test func bodiesOverTheStreamingThresholdAreNotHeld() async throws {
         let config = ResponseOptimizerConfiguration(streamingThreshold: 1000)
         try await makeApp(config).test(.router) { client in

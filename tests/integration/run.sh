@@ -32,7 +32,7 @@ IT_DIR="$(cd "$(dirname "$(readlink -f "$0")")" && pwd)"
 . "$IT_DIR/../../scripts/lib/common.sh"
 REPO="$PGSWIFT_REPO"
 
-ALL_GROUPS=(psql pgbench asyncpg psycopg more_clients transaction prepared bad_input auth tls check_config lifecycle admin session_state timeouts load response_optimizer)
+ALL_GROUPS=(psql pgbench asyncpg psycopg more_clients transaction prepared bad_input auth tls check_config lifecycle admin session_state timeouts load response_optimizer status_port)
 only=""
 keep=0
 while [ $# -gt 0 ]; do

@@ -134,10 +134,17 @@ PYEOF
 
   # Settings from the environment; a bad value stops the example with the variable named.
   p=""
-  if ro_start RESPONSE_COMPRESSION_ENABLED=false RESPONSE_ETAG_ENABLED=no; then
+  if ro_start RESPONSE_COMPRESSION_ENABLED=false RESPONSE_ETAG_ENABLED=no RESPONSE_STREAMING_THRESHOLD=4k; then
     curl -s -D "$d/h-off" -o /dev/null -H 'Accept-Encoding: gzip' "$RO_URL/items/1"
     [ -z "$(ro_header "$d/h-off" content-encoding)" ] || p+=" compressed with RESPONSE_COMPRESSION_ENABLED=false;"
     [ -z "$(ro_header "$d/h-off" etag)" ] || p+=" ETag with RESPONSE_ETAG_ENABLED=no;"
+    # Over the 4 KiB streaming threshold a body goes out chunked; under it, with its length.
+    curl -s -D "$d/h-big" -o "$d/big" "$RO_URL/catalogue"
+    [ "$(ro_header "$d/h-big" transfer-encoding)" = chunked ] && [ -z "$(ro_header "$d/h-big" content-length)" ] \
+      || p+=" a 26 KB body over RESPONSE_STREAMING_THRESHOLD=4k was not chunked;"
+    "$PY" -c 'import json,sys; assert len(json.load(open(sys.argv[1]))["items"]) == 200' "$d/big" 2>>"$WORK/logs/ro.log" || p+=" chunked body broken;"
+    curl -s -D "$d/h-sm" -o /dev/null "$RO_URL/small"
+    [ -n "$(ro_header "$d/h-sm" content-length)" ] || p+=" a small body lost its Content-Length;"
   else
     p+=" did not start with the switches off;"
   fi

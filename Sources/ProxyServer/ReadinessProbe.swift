@@ -1,0 +1,100 @@
+// Is each configured database's server up? A PostgreSQL-level answer (SSLRequest) from each, cached for a second.
+import Config
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import StatusHTTP
+
+/// Asks each database's server for its one-byte SSLRequest answer ('S' or 'N'): that is PostgreSQL (not just an open
+/// port) and needs no login. Results are kept for a second, so probes hitting /ready often cost the servers nothing.
+final class ReadinessProbe: Sendable {
+    private let runtime: ProxyRuntime
+    private let cache = NIOLockedValueBox<(at: NIODeadline, result: [DatabaseReadiness])?>(nil)
+
+    init(runtime: ProxyRuntime) {
+        self.runtime = runtime
+    }
+
+    func check() async -> [DatabaseReadiness] {
+        if let c = cache.withLockedValue({ $0 }), NIODeadline.now() - c.at < .seconds(1) { return c.result }
+        let config = runtime.config
+        var targets: [(name: String, host: String, port: Int)] = []
+        for (name, entry) in config.databases.sorted(by: { $0.key < $1.key }) where name != "*" {
+            var host = entry.host ?? ""
+            if host.isEmpty { host = config.string("unix_socket_dir").isEmpty ? "127.0.0.1" : config.string("unix_socket_dir") }
+            targets.append((name, host, entry.port ?? 5432))
+        }
+        let timeout = max(min(config.seconds("server_connect_timeout"), 5), 0.5)
+        let result = await withTaskGroup(of: (Int, DatabaseReadiness).self) { group in
+            for (i, t) in targets.enumerated() {
+                group.addTask { (i, await self.probe(name: t.name, host: t.host, port: t.port, timeout: timeout)) }
+            }
+            var out = [DatabaseReadiness?](repeating: nil, count: targets.count)
+            for await (i, r) in group { out[i] = r }
+            return out.compactMap { $0 }
+        }
+        cache.withLockedValue { $0 = (NIODeadline.now(), result) }
+        return result
+    }
+
+    private func probe(name: String, host: String, port: Int, timeout: Double) async -> DatabaseReadiness {
+        let unix = host.hasPrefix("/")
+        let endpoint = unix ? "\(host)/.s.PGSQL.\(port)" : "\(host):\(port)"
+        let answer = runtime.loops[0].makePromise(of: UInt8.self)
+        let bootstrap = ClientBootstrap(group: runtime.loops[0])
+            .connectTimeout(.milliseconds(Int64(timeout * 1000)))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(SSLRequestAnswer(answer)) }
+            }
+        do {
+            let channel = try await (unix ? bootstrap.connect(unixDomainSocketPath: endpoint) : bootstrap.connect(host: host, port: port)).get()
+            let timer = channel.eventLoop.scheduleTask(in: .milliseconds(Int64(timeout * 1000))) {
+                answer.fail(ProbeError(message: "no answer within \(timeout)s"))
+            }
+            defer {
+                timer.cancel()
+                channel.close(promise: nil)
+            }
+            let byte = try await answer.futureResult.get()
+            guard byte == UInt8(ascii: "S") || byte == UInt8(ascii: "N") else {
+                return DatabaseReadiness(name: name, endpoint: endpoint, reachable: false, detail: "not a PostgreSQL server (answered \(byte))")
+            }
+            return DatabaseReadiness(name: name, endpoint: endpoint, reachable: true)
+        } catch {
+            answer.fail(ProbeError(message: "gone"))
+            return DatabaseReadiness(name: name, endpoint: endpoint, reachable: false, detail: "\(error)")
+        }
+    }
+}
+
+struct ProbeError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
+
+/// Sends SSLRequest on connect and reports the first byte of the answer.
+private final class SSLRequestAnswer: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    private let answer: EventLoopPromise<UInt8>
+
+    init(_ answer: EventLoopPromise<UInt8>) {
+        self.answer = answer
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        var out = context.channel.allocator.buffer(capacity: 8)
+        out.writeInteger(Int32(8))
+        out.writeInteger(Int32(80_877_103))
+        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = unwrapInboundIn(data)
+        if let byte = buffer.readInteger(as: UInt8.self) { answer.succeed(byte) }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        answer.fail(ProbeError(message: "closed without an answer"))
+    }
+}

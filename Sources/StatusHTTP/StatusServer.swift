@@ -1,0 +1,89 @@
+// The status port: health and readiness over HTTP for load balancers and Kubernetes probes (Hummingbird, through ResponseOptimizer).
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import ResponseOptimizer
+
+/// Whether one configured database has a reachable primary, as the proxy last found out.
+public struct DatabaseReadiness: Sendable, Equatable {
+    public var name: String
+    /// host:port or the socket path the proxy connects to.
+    public var endpoint: String
+    public var reachable: Bool
+    /// Why not, when not reachable.
+    public var detail: String
+
+    public init(name: String, endpoint: String, reachable: Bool, detail: String = "") {
+        self.name = name
+        self.endpoint = endpoint
+        self.reachable = reachable
+        self.detail = detail
+    }
+}
+
+/// What the status port reads from the running proxy (closures, so this module knows nothing of the proxy's types).
+public struct StatusSources: Sendable {
+    public var readiness: @Sendable () async -> [DatabaseReadiness]
+
+    public init(readiness: @escaping @Sendable () async -> [DatabaseReadiness]) {
+        self.readiness = readiness
+    }
+}
+
+public enum StatusServer {
+    /// The HTTP application for `status_addr`:`status_port`, on the proxy's own event loops.
+    public static func application(host: String, port: Int, group: any EventLoopGroup, sources: StatusSources,
+                                   logger: Logger) -> some ApplicationProtocol {
+        Application(router: router(sources: sources), configuration: .init(address: .hostname(host, port: port), serverName: "pgswift"),
+                    eventLoopGroupProvider: .shared(group), logger: logger)
+    }
+
+    /// The routes, separate from the server so that tests can drive them with Hummingbird's test client.
+    public static func router(sources: StatusSources) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: ResponseOptimizerMiddleware())
+        // 200 for as long as the process answers at all (a liveness probe).
+        router.get("/health") { _, _ in json(#"{"status":"ok"}"#) }
+        router.get("/ready") { _, _ in
+            let databases = await sources.readiness()
+            let down = databases.filter { !$0.reachable }
+            let items = databases.map {
+                #"{"name":\#(quote($0.name)),"endpoint":\#(quote($0.endpoint)),"reachable":\#($0.reachable)"#
+                    + ($0.detail.isEmpty ? "" : #","detail":\#(quote($0.detail))"#) + "}"
+            }.joined(separator: ",")
+            if databases.isEmpty {
+                return json(#"{"status":"not ready","reason":"no databases are configured","databases":[]}"#, status: .serviceUnavailable)
+            }
+            guard down.isEmpty else {
+                let reason = down.map { "database \($0.name): primary \($0.endpoint) is not reachable (\($0.detail))" }.joined(separator: "; ")
+                return json(#"{"status":"not ready","reason":\#(quote(reason)),"databases":[\#(items)]}"#, status: .serviceUnavailable)
+            }
+            return json(#"{"status":"ready","databases":[\#(items)]}"#)
+        }
+        return router
+    }
+
+    static func json(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json; charset=utf-8"
+        // Probes must see the state as it is now.
+        headers[.cacheControl] = "no-store"
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case _ where u.value < 0x20:
+                let hex = String(u.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,49 @@
+# The HTTP status port (status_addr, status_port): /health and /ready under curl, with every database up and with one down.
+# shellcheck shell=bash
+# Sourced by run.sh (defines group_status_port). PgBouncer has no status port.
+
+group_status_port() {
+  if pgbouncer_skip status_health "has no HTTP status port"; then return 0; fi
+  local sp=$((PROXY_PORT + 9)) d="$WORK/status" p st
+  local url="http://127.0.0.1:$sp"
+  mkdir -p "$d"
+  if use_proxy status status_port="$sp"; then
+    p=""
+    st="$(curl -s -D "$d/h" -o "$d/health" -w '%{http_code}' "$url/health")"
+    [ "$st" = 200 ] && grep -q '"status":"ok"' "$d/health" || p+=" /health: $st $(head -c 100 "$d/health");"
+    tr -d '\r' <"$d/h" | grep -qi '^cache-control: no-store' || p+=" no Cache-Control: no-store;"
+    if [ -z "$p" ]; then result_ok status_health; else result_fail status_health "$p"; fi
+
+    p=""
+    st="$(curl -s -o "$d/ready" -w '%{http_code}' "$url/ready")"
+    [ "$st" = 200 ] || p+=" /ready with PostgreSQL up: $st $(head -c 300 "$d/ready");"
+    "$PY" - "$d/ready" 2>>"$WORK/logs/status.log" <<'PYEOF' || p+=" /ready body: $(head -c 300 "$d/ready");"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["status"] == "ready"
+assert sorted(x["name"] for x in d["databases"]) == ["bench", "pgswift_test", "postgres"], d
+assert all(x["reachable"] for x in d["databases"])
+PYEOF
+    # Clients are served as before, with the status port on.
+    [ "$(proxy_psql -c 'SELECT 41 + 1')" = 42 ] || p+=" pooling broke with the status port on;"
+    if [ -z "$p" ]; then result_ok status_ready; else result_fail status_ready "$p"; fi
+  fi
+
+  # One database whose server is not there: 503, naming it and why; /health still 200.
+  local dead=$((PROXY_PORT + 11))
+  if use_proxy status-down status_port="$sp" "db:ghost=host=127.0.0.1 port=$dead dbname=ghost"; then
+    p=""
+    st="$(curl -s -o "$d/down" -w '%{http_code}' "$url/ready")"
+    [ "$st" = 503 ] || p+=" /ready with a database down: $st;"
+    grep -q "database ghost: primary 127.0.0.1:$dead is not reachable" "$d/down" || p+=" reason: $(head -c 300 "$d/down");"
+    st="$(curl -s -o /dev/null -w '%{http_code}' "$url/health")"
+    [ "$st" = 200 ] || p+=" /health with a database down: $st;"
+    if [ -z "$p" ]; then result_ok status_ready_database_down; else result_fail status_ready_database_down "$p"; fi
+  fi
+
+  # Off by default: nothing listens on the port.
+  if use_proxy status-off; then
+    if curl -s -o /dev/null "$url/health"; then result_fail status_off_by_default "something answered on $url"
+    else result_ok status_off_by_default; fi
+  fi
+}
