@@ -37,25 +37,10 @@ enum PartialResponses {
     static func badRequest(_ error: FieldSelectionError) -> Response {
         let message = "invalid fields expression at character \(error.position): \(error.message)"
         var body = ByteBuffer()
-        body.writeString("{\"error\":\(jsonString(message)),\"position\":\(error.position),\"fields\":\(jsonString(error.expression))}")
+        body.writeString("{\"error\":\(JSONText.quote(message)),\"position\":\(error.position),\"fields\":\(JSONText.quote(error.expression))}")
         var headers = HTTPFields()
         headers[.contentType] = "application/json; charset=utf-8"
         return Response(status: .badRequest, headers: headers, body: ResponseBody(byteBuffer: body))
     }
 
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where u.value < 0x20: out += "\\u" + String(u.value, radix: 16).leftPadded(4)
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
-    }
 }

@@ -49,15 +49,15 @@ public enum StatusServer {
             let databases = await sources.readiness()
             let down = databases.filter { !$0.reachable }
             let items = databases.map {
-                #"{"name":\#(quote($0.name)),"endpoint":\#(quote($0.endpoint)),"reachable":\#($0.reachable)"#
-                    + ($0.detail.isEmpty ? "" : #","detail":\#(quote($0.detail))"#) + "}"
+                #"{"name":\#(JSONText.quote($0.name)),"endpoint":\#(JSONText.quote($0.endpoint)),"reachable":\#($0.reachable)"#
+                    + ($0.detail.isEmpty ? "" : #","detail":\#(JSONText.quote($0.detail))"#) + "}"
             }.joined(separator: ",")
             if databases.isEmpty {
                 return json(#"{"status":"not ready","reason":"no databases are configured","databases":[]}"#, status: .serviceUnavailable)
             }
             guard down.isEmpty else {
                 let reason = down.map { "database \($0.name): primary \($0.endpoint) is not reachable (\($0.detail))" }.joined(separator: "; ")
-                return json(#"{"status":"not ready","reason":\#(quote(reason)),"databases":[\#(items)]}"#, status: .serviceUnavailable)
+                return json(#"{"status":"not ready","reason":\#(JSONText.quote(reason)),"databases":[\#(items)]}"#, status: .serviceUnavailable)
             }
             return json(#"{"status":"ready","databases":[\#(items)]}"#)
         }
@@ -70,20 +70,5 @@ public enum StatusServer {
         // Probes must see the state as it is now.
         headers[.cacheControl] = "no-store"
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
-    }
-
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case _ where u.value < 0x20:
-                let hex = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
     }
 }
