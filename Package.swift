@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         .systemLibrary(name: "CLibCrypto", path: "Sources/CLibCrypto"),
@@ -59,11 +60,16 @@ let package = Package(
             swiftSettings: hotPathSettings
         ),
         .target(name: "Config"),
-        .target(name: "PoolCore", dependencies: ["PGWire", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: hotPathSettings),
+        .target(
+            name: "PoolCore",
+            dependencies: ["PGWire", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Histogram", package: "hdrhistogram-swift")],
+            swiftSettings: hotPathSettings
+        ),
         .target(
             name: "ProxyServer",
             dependencies: [
                 "PGWire", "PoolCore", "Config", "SQLAnalysis", "StatusHTTP",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -101,7 +107,9 @@ let package = Package(
                     resources: []),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "SQLAnalysisTests", dependencies: ["SQLAnalysis"]),
-        .testTarget(name: "PoolCoreTests", dependencies: ["PoolCore", "PGWire", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "PoolCoreTests", dependencies: [
+            "PoolCore", "PGWire", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

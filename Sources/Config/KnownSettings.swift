@@ -240,6 +240,12 @@ public enum KnownSettings {
                     "Address of the HTTP status port (health, readiness); loopback unless said otherwise."),
         SettingSpec("status_port", .integer(min: 0, max: 65535), "0", .pgswift,
                     "Port of the HTTP status port: GET /health (200 while the process serves) and GET /ready (200 only when every configured database's server answers; 503 with the reason otherwise). 0 = off."),
+        SettingSpec("target_p50_ms", .integer(min: 1, max: 3_600_000), "100", .pgswift,
+                    "Query latency target for the median (status port SLA compliance); TARGET_P50_MS in the environment wins."),
+        SettingSpec("target_p95_ms", .integer(min: 1, max: 3_600_000), "300", .pgswift,
+                    "Query latency target for the 95th percentile; TARGET_P95_MS in the environment wins."),
+        SettingSpec("target_p99_ms", .integer(min: 1, max: 3_600_000), "500", .pgswift,
+                    "Query latency target for the 99th percentile; TARGET_P99_MS in the environment wins."),
         SettingSpec("session_pinning", .choice(["pin", "refuse"]), "pin", .pgswift,
                     "Transaction mode: state that cannot move between servers (LISTEN, advisory locks, WITH HOLD cursors, temp tables, SQL PREPARE) pins the client to its server (pin), or the statement is refused with an error (refuse)."),
     ]

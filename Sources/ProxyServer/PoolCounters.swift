@@ -1,9 +1,12 @@
 // Traffic counters of one pool on one event loop: plain integers, because only that loop ever changes them.
 import NIOCore
+import PoolCore
 
 /// Loop-confined, like `LoopConnections` that holds it. SHOW STATS sums every loop's counters for a database.
 final class PoolCounters: @unchecked Sendable {
     var totals = StatsTotals()
+    /// Query times over the last minute, for the status port's percentiles.
+    var latency = LatencyWindow()
 }
 
 /// PgBouncer's eleven figures (times in microseconds), per pool on one loop, or summed per database.

@@ -293,7 +293,9 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
         let now = NIODeadline.now()
         counters.totals.queries += 1
         // Pipelined queries: each is timed from the end of the one before, so the times add up to the busy time.
-        counters.totals.queryTime += Int((now - max(lastWrite, lastReady)).nanoseconds / 1000)
+        let micros = Int((now - max(lastWrite, lastReady)).nanoseconds / 1000)
+        counters.totals.queryTime += micros
+        counters.latency.record(microseconds: UInt64(max(micros, 0)), now: Double(now.uptimeNanoseconds) / 1e9)
         lastReady = now
         if lastStatus == .idle {
             counters.totals.xacts += 1

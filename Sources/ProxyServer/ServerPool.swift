@@ -60,13 +60,13 @@ final class ServerPool: Sendable {
     }
 
     struct Counts: Sendable {
-        var active = 0, idle = 0, connecting = 0, waiting = 0, maxWait = 0.0
+        var active = 0, idle = 0, connecting = 0, waiting = 0, maxWait = 0.0, size = 0
     }
 
     func counts(now: Double) -> Counts {
         state.withLockedValue {
             Counts(active: $0.machine.activeCount, idle: $0.machine.idleCount, connecting: $0.machine.connecting,
-                   waiting: $0.machine.waitingCount, maxWait: $0.machine.longestWait(now: now))
+                   waiting: $0.machine.waitingCount, maxWait: $0.machine.longestWait(now: now), size: $0.machine.limits.poolSize)
         }
     }
 

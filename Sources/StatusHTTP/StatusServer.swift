@@ -25,9 +25,12 @@ public struct DatabaseReadiness: Sendable, Equatable {
 /// What the status port reads from the running proxy (closures, so this module knows nothing of the proxy's types).
 public struct StatusSources: Sendable {
     public var readiness: @Sendable () async -> [DatabaseReadiness]
+    public var performance: @Sendable () async -> PerformanceReport
 
-    public init(readiness: @escaping @Sendable () async -> [DatabaseReadiness]) {
+    public init(readiness: @escaping @Sendable () async -> [DatabaseReadiness],
+                performance: @escaping @Sendable () async -> PerformanceReport) {
         self.readiness = readiness
+        self.performance = performance
     }
 }
 
@@ -61,6 +64,7 @@ public enum StatusServer {
             }
             return json(#"{"status":"ready","databases":[\#(items)]}"#)
         }
+        router.get("/api/v1/performance/metrics") { _, _ in json(await sources.performance().json) }
         return router
     }
 

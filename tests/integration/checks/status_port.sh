@@ -7,7 +7,7 @@ group_status_port() {
   local sp=$((PROXY_PORT + 9)) d="$WORK/status" p st
   local url="http://127.0.0.1:$sp"
   mkdir -p "$d"
-  if use_proxy status status_port="$sp"; then
+  if use_proxy status status_port="$sp" target_p99_ms=20; then
     p=""
     st="$(curl -s -D "$d/h" -o "$d/health" -w '%{http_code}' "$url/health")"
     [ "$st" = 200 ] && grep -q '"status":"ok"' "$d/health" || p+=" /health: $st $(head -c 100 "$d/health");"
@@ -27,6 +27,41 @@ PYEOF
     # Clients are served as before, with the status port on.
     [ "$(proxy_psql -c 'SELECT 41 + 1')" = 42 ] || p+=" pooling broke with the status port on;"
     if [ -z "$p" ]; then result_ok status_ready; else result_fail status_ready "$p"; fi
+
+    # Latency over the window: 40 quick queries and 3 of 100 ms; p99 then misses its 20 ms target, p50 does not.
+    p=""
+    for _ in $(seq 1 40); do proxy_psql -c 'SELECT 1' >/dev/null; done
+    for _ in 1 2 3; do proxy_psql -c 'SELECT pg_sleep(0.1)' >/dev/null; done
+    st="$(curl -s -o "$d/perf" -w '%{http_code}' "$url/api/v1/performance/metrics")"
+    [ "$st" = 200 ] || p+=" status $st;"
+    "$PY" - "$d/perf" 2>>"$WORK/logs/status.log" <<'PYEOF' || p+=" report: $(head -c 400 "$d/perf");"
+import json, sys
+d = json.load(open(sys.argv[1]))
+o = d["overall"]
+assert d["targets_ms"] == {"p50": 100, "p95": 300, "p99": 20}, d["targets_ms"]
+assert o["queries"] >= 43, o
+assert 0 < o["p50_ms"] < 50 and o["p99_ms"] >= 90, o
+assert o["sla"] == {"p50": True, "p95": True, "p99": False, "compliant": False}, o["sla"]
+db = {x["name"]: x["latency"] for x in d["databases"]}
+assert db["pgswift_test"]["queries"] >= 43, db
+assert o["queries_per_second"] > 0
+pool = [x for x in d["pools"] if x["database"] == "pgswift_test"]
+assert pool and pool[0]["size"] == 20 and 0 <= pool[0]["utilisation"] <= 1, d["pools"]
+PYEOF
+    if [ -z "$p" ]; then result_ok status_performance; else result_fail status_performance "$p"; fi
+  fi
+
+  # TARGET_P50_MS in the environment wins over the file's (default) target.
+  if TARGET_P50_MS=0.001 use_proxy status-env status_port="$sp"; then
+    p=""
+    for _ in $(seq 1 5); do proxy_psql -c 'SELECT 1' >/dev/null; done
+    curl -s -o "$d/perf-env" "$url/api/v1/performance/metrics"
+    "$PY" - "$d/perf-env" 2>>"$WORK/logs/status.log" <<'PYEOF' || p+=" report: $(head -c 300 "$d/perf-env");"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["targets_ms"]["p50"] == 0.001 and d["overall"]["sla"]["p50"] is False, d
+PYEOF
+    if [ -z "$p" ]; then result_ok status_targets_from_environment; else result_fail status_targets_from_environment "$p"; fi
   fi
 
   # One database whose server is not there: 503, naming it and why; /health still 200.

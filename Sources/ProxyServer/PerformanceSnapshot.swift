@@ -1,0 +1,40 @@
+// The status port's performance report: every loop's latency windows merged per database, and each pool's use.
+import Histogram
+import NIOCore
+import PoolCore
+import StatusHTTP
+
+extension ProxyRuntime {
+    /// Visits each loop for its windows (no lock on the data path), merges them, and reads the pools' counts.
+    func performance(targets: SLATargets) async -> PerformanceReport {
+        let nowSeconds = Double(NIODeadline.now().uptimeNanoseconds) / 1e9
+        let parts = (try? await gather { registry -> [(String, Histogram<UInt32>)] in
+            registry.counters.map { key, counters in
+                var h = LatencyWindow.emptyHistogram()
+                counters.latency.merge(into: &h, now: nowSeconds)
+                return (key.database, h)
+            }
+        }.get()) ?? []
+        var byDatabase: [String: Histogram<UInt32>] = [:]
+        var all = LatencyWindow.emptyHistogram()
+        for (db, h) in parts where h.totalCount > 0 {
+            byDatabase[db, default: LatencyWindow.emptyHistogram()].add(h)
+            all.add(h)
+        }
+        // Early on the window is not full yet: rates are over the time the proxy has been up.
+        let window = LatencyWindow().windowSeconds
+        let span = min(window, max(nowSeconds - Double(startedAt.uptimeNanoseconds) / 1e9, 1))
+        func summary(_ h: Histogram<UInt32>) -> LatencySummary {
+            guard h.totalCount > 0 else { return LatencySummary(queries: 0, queriesPerSecond: 0, p50Ms: 0, p95Ms: 0, p99Ms: 0) }
+            return LatencySummary(queries: h.totalCount, queriesPerSecond: Double(h.totalCount) / span,
+                                  p50Ms: Double(h.valueAtPercentile(50)) / 1000, p95Ms: Double(h.valueAtPercentile(95)) / 1000,
+                                  p99Ms: Double(h.valueAtPercentile(99)) / 1000)
+        }
+        let pools = allPools.map { pool -> PoolUsage in
+            let c = pool.counts(now: now())
+            return PoolUsage(database: pool.key.database, user: pool.key.user, active: c.active, idle: c.idle, waiting: c.waiting, size: c.size)
+        }.sorted { ($0.database, $0.user) < ($1.database, $1.user) }
+        return PerformanceReport(windowSeconds: window, overall: summary(all),
+                                 databases: byDatabase.keys.sorted().map { ($0, summary(byDatabase[$0]!)) }, pools: pools, targets: targets)
+    }
+}
