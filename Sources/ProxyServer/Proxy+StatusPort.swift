@@ -1,11 +1,24 @@
 // Starts the HTTP status port (status_addr:status_port) on the proxy's own event loops.
 import Logging
+import ServiceLifecycle
 import StatusHTTP
 
+/// The running status server: its own service group, stopped gracefully once the proxy has drained its clients.
+struct StatusPortHandle: Sendable {
+    let group: ServiceGroup
+    let task: Task<Void, Never>
+
+    func stop() async {
+        await group.triggerGracefulShutdown()
+        _ = await task.value
+    }
+}
+
 extension Proxy {
-    /// The status server's task, or nil when status_port is 0. A port that cannot be bound is logged, not fatal:
-    /// the pooler itself keeps serving.
-    func startStatusPort() -> Task<Void, Never>? {
+    /// The status server, or nil when status_port is 0. A port that cannot be bound is logged, not fatal: the pooler
+    /// itself keeps serving. It runs in a group of its own, detached from the proxy's, so that SIGTERM does not stop it
+    /// before the clients have drained (health keeps answering meanwhile).
+    func startStatusPort() -> StatusPortHandle? {
         let c = runtime.config
         let port = c.int("status_port")
         guard port > 0 else { return nil }
@@ -23,13 +36,15 @@ extension Proxy {
         let app = StatusServer.application(host: host, port: port, group: runtime.group, sources: sources, logger: logger)
         let logger = self.logger
         logger.info("status port on http://\(host):\(port) (/health, /ready, /api/v1/performance/metrics)")
-        return Task {
+        let group = ServiceGroup(configuration: .init(services: [.init(service: app)], gracefulShutdownSignals: [],
+                                                      logger: Logger(label: "pgswift.status") { _ in SwiftLogNoOpLogHandler() }))
+        let task = Task.detached {
             do {
-                try await app.run()
-            } catch is CancellationError {
+                try await group.run()
             } catch {
                 logger.error("status port \(host):\(port) stopped: \(error)")
             }
         }
+        return StatusPortHandle(group: group, task: task)
     }
 }

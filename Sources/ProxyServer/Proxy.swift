@@ -88,8 +88,7 @@ public final class Proxy: Service, Sendable {
         await drain()
         signalTask.cancel()
         // Health answers for as long as clients are being drained; only then does the status port stop.
-        statusPort?.cancel()
-        _ = await statusPort?.value
+        await statusPort?.stop()
         removePidfile()
         try? await runtime.group.shutdownGracefully()
     }
