@@ -32,7 +32,8 @@ extension Proxy {
             func target(_ key: String) -> Double { env[key.uppercased()].flatMap(Double.init) ?? Double(c.int(key)) }
             return SLATargets(p50Ms: target("target_p50_ms"), p95Ms: target("target_p95_ms"), p99Ms: target("target_p99_ms"))
         }
-        let sources = StatusSources(readiness: { await probe.check() }, performance: { await runtime.performance(targets: targets()) })
+        let sources = StatusSources(readiness: { await probe.check() }, performance: { await runtime.performance(targets: targets()) },
+                                    draining: { runtime.draining.load(ordering: .relaxed) })
         let app = StatusServer.application(host: host, port: port, group: runtime.group, sources: sources, logger: logger)
         let logger = self.logger
         logger.info("status port on http://\(host):\(port) (/health, /ready, /api/v1/performance/metrics)")

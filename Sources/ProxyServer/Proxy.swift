@@ -80,6 +80,7 @@ public final class Proxy: Service, Sendable {
             }
         }
         try? await gracefulShutdown()
+        runtime.draining.store(true, ordering: .relaxed)
         logger.info("got shutdown signal: no new connections; waiting up to \(runtime.config.seconds("shutdown_timeout"))s for clients to finish")
         closeListeners()
         janitor.cancel()

@@ -51,6 +51,8 @@ public final class ProxyRuntime: Sendable {
     private let clients = NIOLockedValueBox<Int>(0)
     /// While paused, authenticated clients queue here instead of asking a pool for a server.
     private let pausedQueue = NIOLockedValueBox<(on: Bool, queue: [@Sendable () -> Void])>((false, []))
+    /// Set once shutdown has begun (listeners closed, clients draining): the status port's /ready answers 503.
+    let draining = Atomic<Bool>(false)
     /// Set (before the queue) while the whole pooler is paused: read without a lock on every lease.
     private let pausedFlag = Atomic<Bool>(false)
 

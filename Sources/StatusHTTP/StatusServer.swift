@@ -26,11 +26,15 @@ public struct DatabaseReadiness: Sendable, Equatable {
 public struct StatusSources: Sendable {
     public var readiness: @Sendable () async -> [DatabaseReadiness]
     public var performance: @Sendable () async -> PerformanceReport
+    /// The proxy is shutting down (draining its clients): not ready for new ones, whatever the databases say.
+    public var draining: @Sendable () -> Bool
 
     public init(readiness: @escaping @Sendable () async -> [DatabaseReadiness],
-                performance: @escaping @Sendable () async -> PerformanceReport) {
+                performance: @escaping @Sendable () async -> PerformanceReport,
+                draining: @escaping @Sendable () -> Bool = { false }) {
         self.readiness = readiness
         self.performance = performance
+        self.draining = draining
     }
 }
 
@@ -49,6 +53,9 @@ public enum StatusServer {
         // 200 for as long as the process answers at all (a liveness probe).
         router.get("/health") { _, _ in json(#"{"status":"ok"}"#) }
         router.get("/ready") { _, _ in
+            if sources.draining() {
+                return json(#"{"status":"not ready","reason":"shutting down: new clients are not accepted"}"#, status: .serviceUnavailable)
+            }
             let databases = await sources.readiness()
             let down = databases.filter { !$0.reachable }
             let items = databases.map {

@@ -70,4 +70,15 @@ import Testing
             }
         }
     }
+
+    @Test func notReadyWhileDraining() async throws {
+        let up = [DatabaseReadiness(name: "app", endpoint: "127.0.0.1:5432", reachable: true)]
+        let sources = StatusSources(readiness: { up }, performance: { Self.report }, draining: { true })
+        try await Application(router: StatusServer.router(sources: sources)).test(.router) { client in
+            try await client.execute(uri: "/ready", method: .get) { r in
+                #expect(r.status == .serviceUnavailable && String(buffer: r.body).contains("shutting down"))
+            }
+            try await client.execute(uri: "/health", method: .get) { r in #expect(r.status == .ok) }
+        }
+    }
 }

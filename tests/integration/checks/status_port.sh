@@ -76,6 +76,27 @@ PYEOF
     if [ -z "$p" ]; then result_ok status_ready_database_down; else result_fail status_ready_database_down "$p"; fi
   fi
 
+  # Shutting down with a client still busy: /ready turns 503 (load balancers stop sending clients) while /health
+  # stays 200, and the client's query still completes.
+  if use_proxy status-drain status_port="$sp" shutdown_timeout=10; then
+    p=""
+    local busy="$d/busy.out" bpid
+    proxy_psql -c 'SELECT pg_sleep(2), 7' >"$busy" 2>&1 &
+    bpid=$!
+    sleep 0.7
+    kill -TERM "$(cat "$PROXY_PIDFILE")"
+    sleep 0.3
+    st="$(curl -s -o "$d/drain" -w '%{http_code}' "$url/ready")"
+    [ "$st" = 503 ] && grep -q 'shutting down' "$d/drain" || p+=" /ready while draining: $st $(head -c 200 "$d/drain");"
+    st="$(curl -s -o /dev/null -w '%{http_code}' "$url/health")"
+    [ "$st" = 200 ] || p+=" /health while draining: $st;"
+    wait "$bpid" || p+=" the busy client failed: $(cat "$busy");"
+    grep -q '|7$' "$busy" || p+=" the busy client got: $(cat "$busy");"
+    CURRENT_PROXY=""
+    wait_tcp_free "$PROXY_HOST" "$PROXY_PORT" 15 || p+=" the proxy did not exit after the drain;"
+    if [ -z "$p" ]; then result_ok status_ready_while_draining; else result_fail status_ready_while_draining "$p"; fi
+  fi
+
   # Off by default: nothing listens on the port.
   if use_proxy status-off; then
     if curl -s -o /dev/null "$url/health"; then result_fail status_off_by_default "something answered on $url"
