@@ -221,10 +221,15 @@ public final class ProxyRuntime: Sendable {
         }
     }
 
+    /// Where a database's server is: its host, else (as PgBouncer) the Unix socket directory, else localhost.
+    static func serverHost(_ entry: DatabaseEntry, _ c: ProxyConfig) -> String {
+        if let host = entry.host, !host.isEmpty { return host }
+        return c.string("unix_socket_dir").isEmpty ? "127.0.0.1" : c.string("unix_socket_dir")
+    }
+
     private func makeTarget(entry: DatabaseEntry, clientUser: String, credential: ServerCredential, config loaded: LoadedConfig) -> ServerTarget {
         let c = loaded.config
-        var host = entry.host ?? ""
-        if host.isEmpty { host = c.string("unix_socket_dir").isEmpty ? "127.0.0.1" : c.string("unix_socket_dir") }
+        let host = Self.serverHost(entry, c)
         var params = entry.startupParameters
         if params["application_name"] == nil { params["application_name"] = "pgswift" }
         return ServerTarget(

@@ -20,9 +20,7 @@ final class ReadinessProbe: Sendable {
         let config = runtime.config
         var targets: [(name: String, host: String, port: Int)] = []
         for (name, entry) in config.databases.sorted(by: { $0.key < $1.key }) where name != "*" {
-            var host = entry.host ?? ""
-            if host.isEmpty { host = config.string("unix_socket_dir").isEmpty ? "127.0.0.1" : config.string("unix_socket_dir") }
-            targets.append((name, host, entry.port ?? 5432))
+            targets.append((name, ProxyRuntime.serverHost(entry, config), entry.port ?? 5432))
         }
         let timeout = max(min(config.seconds("server_connect_timeout"), 5), 0.5)
         let result = await withTaskGroup(of: (Int, DatabaseReadiness).self) { group in
