@@ -50,7 +50,9 @@ extension ClientConnection {
         held = []
         heldBytes = 0
         var out = context.channel.allocator.buffer(capacity: 128)
-        PGError.queryCanceled("canceling statement due to user request").encode(into: &out)
+        let error = PGError.queryCanceled("canceling statement due to user request")
+        countError(error)
+        error.encode(into: &out)
         for _ in 0..<requests { BackendMessage.readyForQuery(.idle).encode(into: &out) }
         context.writeAndFlush(wrapOutboundOut(out), promise: nil)
     }

@@ -84,7 +84,9 @@ extension ClientConnection {
         state = .linked
         if let counters {
             counters.totals.serverAssignments += 1
-            counters.totals.waitTime += Int((NIODeadline.now() - waitStarted).nanoseconds / 1000)
+            let waited = (NIODeadline.now() - waitStarted).nanoseconds
+            counters.totals.waitTime += Int(waited / 1000)
+            counters.timers?.wait.recordNanoseconds(waited)
         }
         linkedServer = server
         currentPool = pool

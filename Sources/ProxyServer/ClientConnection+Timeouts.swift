@@ -73,3 +73,22 @@ extension ClientConnection {
         serverStatus = status
     }
 }
+
+extension ClientConnection {
+    /// The messages pgswift closes a client with when one of its timeouts fires, by the setting's name.
+    static let timeoutSettings: [String: String] = [
+        "query_timeout": "query_timeout", "query_wait_timeout": "query_wait_timeout",
+        "idle transaction timeout": "idle_transaction_timeout", "transaction timeout": "transaction_timeout",
+        "client_idle_timeout": "client_idle_timeout",
+    ]
+
+    /// Counts an error pgswift itself sends (for /metrics and the tuning advice), with the timeout behind it if any.
+    func countError(_ error: PGError) {
+        let registry = runtime.connections(on: eventLoop)
+        let database = startup.database
+        registry.proxyErrors[DatabaseCode(database: database, code: error.sqlState), default: 0] += 1
+        if let setting = Self.timeoutSettings[error.message] {
+            registry.timeouts[DatabaseCode(database: database, code: setting), default: 0] += 1
+        }
+    }
+}

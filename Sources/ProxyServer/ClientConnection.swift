@@ -392,6 +392,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     /// Sends a FATAL ErrorResponse and closes; the server link, if any, is released first.
     func sendFatal(_ error: PGError) {
         guard let context else { return }
+        countError(error)
         if case .closed = state {} else {
             finish(reason: error.message)
         }

@@ -52,31 +52,21 @@ struct ConnectionInfo: Sendable {
 }
 
 extension ClientConnection {
-    func info() -> ConnectionInfo {
-        let stateText: String
-        var pool: PoolKey?
-        var wait = 0.0
+    /// The SHOW CLIENTS state, the pool and how long the client has waited for a server: all the metrics need.
+    func poolState() -> (state: String, pool: PoolKey?, wait: Double) {
         switch state {
-        case .linked:
-            stateText = "active"
-            pool = currentPool?.key
-        case .unlinked(let p):
-            stateText = "idle"
-            pool = p.key
-        case .settling(let p):
-            stateText = "active"
-            pool = p.key
-        case .waiting(let p):
-            stateText = welcomed ? "waiting" : "login"
-            pool = p.key
-            wait = Double((NIODeadline.now() - waitStarted).nanoseconds) / 1e9
-        case .admin:
-            stateText = "idle"
-        case .startup, .authenticating, .lookingUp:
-            stateText = "login"
-        case .closed:
-            stateText = "closed"
+        case .linked: ("active", currentPool?.key, 0)
+        case .unlinked(let p): ("idle", p.key, 0)
+        case .settling(let p): ("active", p.key, 0)
+        case .waiting(let p): (welcomed ? "waiting" : "login", p.key, Double((NIODeadline.now() - waitStarted).nanoseconds) / 1e9)
+        case .admin: ("idle", nil, 0)
+        case .startup, .authenticating, .lookingUp: ("login", nil, 0)
+        case .closed: ("closed", nil, 0)
         }
+    }
+
+    func info() -> ConnectionInfo {
+        let (stateText, pool, wait) = poolState()
         let channel = context?.channel
         return ConnectionInfo(
             isClient: true, id: waiterID, user: startup.user, database: startup.database, state: stateText,
@@ -89,15 +79,18 @@ extension ClientConnection {
 }
 
 extension ServerConnection {
-    func info() -> ConnectionInfo {
-        let stateText: String
+    /// The SHOW SERVERS state.
+    var stateText: String {
         switch state {
-        case .linked: stateText = "active"
-        case .idle: stateText = afterCancels.isEmpty ? "idle" : "being_canceled"
-        case .internalQuery: stateText = "tested"
-        case .connecting, .tlsRequested, .login: stateText = "new"
-        case .closed: stateText = "closed"
+        case .linked: "active"
+        case .idle: afterCancels.isEmpty ? "idle" : "being_canceled"
+        case .internalQuery: "tested"
+        case .connecting, .tlsRequested, .login: "new"
+        case .closed: "closed"
         }
+    }
+
+    func info() -> ConnectionInfo {
         let channel = context?.channel
         return ConnectionInfo(
             isClient: false, id: id, user: target.user, database: pool?.key.database ?? target.database, state: stateText,

@@ -6,10 +6,20 @@ final class LoopConnections: @unchecked Sendable {
     var servers: [Int: ServerConnection] = [:]
     /// By pool; kept after the pool's connections close, so totals never go backwards.
     var counters: [PoolKey: PoolCounters] = [:]
+    /// Errors pgswift itself sent to clients (not PostgreSQL's), by database and SQLSTATE.
+    var proxyErrors: [DatabaseCode: Int] = [:]
+    /// Clients closed by one of the timeouts, by database and the timeout's setting name.
+    var timeouts: [DatabaseCode: Int] = [:]
+    /// Set when the status port is on: the pools' counters then carry the latency histograms.
+    let metrics: ProxyMetrics?
+
+    init(metrics: ProxyMetrics?) {
+        self.metrics = metrics
+    }
 
     func counters(for key: PoolKey) -> PoolCounters {
         if let c = counters[key] { return c }
-        let c = PoolCounters()
+        let c = PoolCounters(timers: metrics?.timers(database: key.database))
         counters[key] = c
         return c
     }
@@ -26,4 +36,10 @@ final class LoopConnections: @unchecked Sendable {
         }
         return out
     }
+}
+
+/// A database and a code (a SQLSTATE, or a timeout's name), as the error and timeout counts are kept.
+struct DatabaseCode: Hashable, Sendable {
+    var database: String
+    var code: String
 }

@@ -7,6 +7,14 @@ final class PoolCounters: @unchecked Sendable {
     var totals = StatsTotals()
     /// Query times over the last minute, for the status port's percentiles.
     var latency = LatencyWindow()
+    /// ErrorResponses PostgreSQL sent to this pool's clients, by SQLSTATE.
+    var errors: [String: Int] = [:]
+    /// The status port's histograms (nil when it is off).
+    let timers: DatabaseTimers?
+
+    init(timers: DatabaseTimers?) {
+        self.timers = timers
+    }
 }
 
 /// PgBouncer's eleven figures (times in microseconds), per pool on one loop, or summed per database.

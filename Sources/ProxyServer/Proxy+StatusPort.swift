@@ -33,10 +33,11 @@ extension Proxy {
             return SLATargets(p50Ms: target("target_p50_ms"), p95Ms: target("target_p95_ms"), p99Ms: target("target_p99_ms"))
         }
         let sources = StatusSources(readiness: { await probe.check() }, performance: { await runtime.performance(targets: targets()) },
-                                    draining: { runtime.draining.load(ordering: .relaxed) })
+                                    draining: { runtime.draining.load(ordering: .relaxed) },
+                                    metrics: { await runtime.metrics?.exposition(runtime.metricsSnapshot()) ?? [] })
         let app = StatusServer.application(host: host, port: port, group: runtime.group, sources: sources, logger: logger)
         let logger = self.logger
-        logger.info("status port on http://\(host):\(port) (/health, /ready, /api/v1/performance/metrics)")
+        logger.info("status port on http://\(host):\(port) (/health, /ready, /metrics, /api/v1/performance/metrics)")
         let group = ServiceGroup(configuration: .init(services: [.init(service: app)], gracefulShutdownSignals: [],
                                                       logger: Logger(label: "pgswift.status") { _ in SwiftLogNoOpLogHandler() }))
         let task = Task.detached {

@@ -37,6 +37,8 @@ public final class ProxyRuntime: Sendable {
     let statementCatalog = StatementCatalog()
     let stats = StatsSampler()
     let databases = DatabaseControl()
+    /// The Prometheus registry, when the status port is on.
+    let metrics: ProxyMetrics?
     private let registries: [LoopConnections]
     private let controlBox = NIOLockedValueBox<ProxyControl?>(nil)
     var control: ProxyControl? {
@@ -61,7 +63,9 @@ public final class ProxyRuntime: Sendable {
         self.logger = logger
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         self.loops = Array(group.makeIterator())
-        self.registries = loops.map { _ in LoopConnections() }
+        let metrics = loaded.config.int("status_port") > 0 ? ProxyMetrics(version: PgswiftVersion.current) : nil
+        self.metrics = metrics
+        self.registries = loops.map { _ in LoopConnections(metrics: metrics) }
     }
 
     /// The connections living on `loop`; touch it only on that loop.

@@ -14,6 +14,10 @@ extension ServerConnection {
                     outgoing.append(b)
                 case .observed(let type, var body):
                     if let verdict = retryVerdict(type, body) { return verdict }
+                    if type == BackendMessage.Code.errorResponse, let counters {
+                        // Counted as the client will see it (an error held back for a retry is not).
+                        counters.errors[ErrorFields.parse(body)?.sqlState ?? "XX000", default: 0] += 1
+                    }
                     observe(type, &body)
                     if !replies.isEmpty { return replies.received(type, out: &synthesized, failed: &failedParses) }
                 case .cut:
@@ -109,13 +113,17 @@ extension ServerConnection {
         let now = NIODeadline.now()
         counters.totals.queries += 1
         // Pipelined queries: each is timed from the end of the one before, so the times add up to the busy time.
-        let micros = Int((now - max(lastWrite, lastReady)).nanoseconds / 1000)
+        let nanos = (now - max(lastWrite, lastReady)).nanoseconds
+        let micros = Int(nanos / 1000)
         counters.totals.queryTime += micros
+        counters.timers?.query.recordNanoseconds(nanos)
         counters.latency.record(microseconds: UInt64(max(micros, 0)), now: Double(now.uptimeNanoseconds) / 1e9)
         lastReady = now
         if lastStatus == .idle {
             counters.totals.xacts += 1
-            counters.totals.xactTime += Int((now - (transactionStart ?? lastWrite)).nanoseconds / 1000)
+            let nanos = (now - (transactionStart ?? lastWrite)).nanoseconds
+            counters.totals.xactTime += Int(nanos / 1000)
+            counters.timers?.transaction.recordNanoseconds(nanos)
             transactionStart = nil
         }
     }

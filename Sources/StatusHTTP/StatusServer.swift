@@ -28,13 +28,17 @@ public struct StatusSources: Sendable {
     public var performance: @Sendable () async -> PerformanceReport
     /// The proxy is shutting down (draining its clients): not ready for new ones, whatever the databases say.
     public var draining: @Sendable () -> Bool
+    /// The Prometheus text exposition (version 0.0.4).
+    public var metrics: @Sendable () async -> [UInt8]
 
     public init(readiness: @escaping @Sendable () async -> [DatabaseReadiness],
                 performance: @escaping @Sendable () async -> PerformanceReport,
-                draining: @escaping @Sendable () -> Bool = { false }) {
+                draining: @escaping @Sendable () -> Bool = { false },
+                metrics: @escaping @Sendable () async -> [UInt8] = { [] }) {
         self.readiness = readiness
         self.performance = performance
         self.draining = draining
+        self.metrics = metrics
     }
 }
 
@@ -72,6 +76,12 @@ public enum StatusServer {
             return json(#"{"status":"ready","databases":[\#(items)]}"#)
         }
         router.get("/api/v1/performance/metrics") { _, _ in json(await sources.performance().json) }
+        router.get("/metrics") { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            headers[.cacheControl] = "no-store"
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: await sources.metrics())))
+        }
         return router
     }
 

@@ -1,0 +1,15 @@
+# GET /metrics on the status port (Prometheus text through swift-prometheus), checked by promtool and against the traffic.
+# shellcheck shell=bash
+# Sourced by run.sh (defines group_metrics; the checks are clients/metrics_checks.py). PgBouncer has no status port.
+
+group_metrics() {
+  if pgbouncer_skip metrics "has no HTTP status port"; then return 0; fi
+  local sp=$((PROXY_PORT + 9))
+  if ! command -v promtool >/dev/null; then result_fail metrics_promtool "promtool not found (Debian package prometheus)"; return 0; fi
+  if use_proxy metrics status_port="$sp" pool_mode=transaction; then
+    STATUS_URL="http://127.0.0.1:$sp" python_check metrics_checks.py metrics
+  fi
+  if use_proxy metrics-waits status_port="$sp" pool_mode=transaction default_pool_size=1 query_wait_timeout=1; then
+    STATUS_URL="http://127.0.0.1:$sp" python_check metrics_checks.py waits
+  fi
+}

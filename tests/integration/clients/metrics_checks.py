@@ -1,0 +1,203 @@
+"""GET /metrics on the status port: Prometheus text that promtool accepts, with figures that match the traffic sent.
+
+usage: metrics_checks.py PART
+  metrics   the proxy's pool of 20 (transaction mode): counters, histograms, errors by SQLSTATE, pool gauges
+  waits     a pool of 1 with query_wait_timeout = 1: a queued client, its wait in the histogram, the timeout counted
+checks/metrics.sh starts the proxy for each part; STATUS_URL is the status port's base URL.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+import psycopg
+
+from harness import PASSWORD, PROXY_HOST, PROXY_PORT, TEST_DB, USER, Results, expect, proxy_dsn
+
+R = Results("metrics")
+STATUS_URL = os.environ["STATUS_URL"]
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def scrape() -> str:
+    with urllib.request.urlopen(STATUS_URL + "/metrics", timeout=10) as r:
+        expect(r.status == 200, f"status {r.status}")
+        ctype = r.headers.get("Content-Type", "")
+        expect(ctype.startswith("text/plain; version=0.0.4"), f"Content-Type {ctype!r}")
+        return r.read().decode()
+
+
+def samples(text: str) -> list[tuple[str, dict[str, str], float]]:
+    out = []
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = SAMPLE.match(line)
+        expect(m is not None, f"unparsable line {line!r}")
+        labels = dict(LABEL.findall(m.group(3) or ""))
+        out.append((m.group(1), labels, float(m.group(4))))
+    return out
+
+
+def value(all_samples, name: str, **labels: str) -> float:
+    """The one sample of `name` whose labels include `labels`."""
+    found = [v for n, l, v in all_samples if n == name and all(l.get(k) == x for k, x in labels.items())]
+    expect(len(found) == 1, f"{name}{labels}: {len(found)} samples")
+    return found[0]
+
+
+def promtool(text: str) -> None:
+    p = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True, timeout=60)
+    expect(p.returncode == 0 and not p.stdout.strip() and not p.stderr.strip(),
+           f"promtool exit {p.returncode}: {(p.stdout + p.stderr)[:400]}")
+
+
+def histogram_consistent(all_samples, name: str, **labels: str) -> tuple[float, float]:
+    """Buckets never decrease, +Inf equals _count; returns (count, sum)."""
+    buckets = sorted(((float(l["le"]), v) for n, l, v in all_samples
+                      if n == name + "_bucket" and all(l.get(k) == x for k, x in labels.items())), key=lambda b: b[0])
+    expect(buckets and buckets[-1][0] == math.inf, f"{name}{labels}: no +Inf bucket")
+    expect(all(a[1] <= b[1] for a, b in zip(buckets, buckets[1:])), f"{name}{labels}: buckets decrease {buckets}")
+    count = value(all_samples, name + "_count", **labels)
+    expect(buckets[-1][1] == count, f"{name}{labels}: +Inf {buckets[-1][1]} != count {count}")
+    return count, value(all_samples, name + "_sum", **labels)
+
+
+def part_metrics() -> None:
+    user = {"database": TEST_DB, "user": USER}
+    db = {"database": TEST_DB}
+    # No automatic prepare: psycopg's fifth execution of a query adds a Parse round trip of its own.
+    conn = psycopg.connect(proxy_dsn(), autocommit=True, prepare_threshold=None)
+    conn.execute("SELECT 1").fetchall()
+    before = samples(scrape())
+    q0 = value(before, "pgswift_queries_total", **db)
+    sent0 = value(before, "pgswift_sent_bytes_total", **db)
+
+    def traffic() -> None:
+        for _ in range(30):
+            conn.execute("SELECT 1").fetchall()
+        for _ in range(2):
+            try:
+                conn.execute("SELECT 1/0")
+            except psycopg.errors.DivisionByZero:
+                pass
+        conn.execute("SELECT pg_sleep(0.3)")
+        with conn.transaction():
+            conn.execute("SELECT 1")
+            conn.execute("SELECT 2")
+    traffic()
+    text = scrape()
+    s = samples(text)
+
+    def counters() -> None:
+        q = value(s, "pgswift_queries_total", **db) - q0
+        # 30 + 2 failed + sleep + BEGIN, two selects, COMMIT (psycopg's transaction block).
+        expect(q == 37, f"queries grew by {q}, expected 37")
+        expect(value(s, "pgswift_sent_bytes_total", **db) > sent0, "sent bytes did not grow")
+        expect(value(s, "pgswift_errors_total", sqlstate="22012", origin="server", **db) == 2, "22012 count")
+        expect(value(s, "pgswift_transactions_total", **db) >= 34, "transactions")
+    R.run("counters_match_traffic", counters)
+
+    def histograms() -> None:
+        count, total = histogram_consistent(s, "pgswift_query_duration_seconds", **db)
+        expect(count == value(s, "pgswift_queries_total", **db), f"histogram count {count} != queries_total")
+        expect(total >= 0.3, f"sum {total}s does not hold the 0.3 s sleep")
+        slow = [v for n, l, v in s if n == "pgswift_query_duration_seconds_bucket" and l.get("database") == TEST_DB and l["le"] == "0.25"]
+        expect(slow and slow[0] == count - 1, f"exactly one query above 250 ms: le=0.25 has {slow}, count {count}")
+        histogram_consistent(s, "pgswift_transaction_duration_seconds", **db)
+        histogram_consistent(s, "pgswift_client_wait_duration_seconds", **db)
+    R.run("latency_histograms", histograms)
+
+    def pool_gauges() -> None:
+        expect(value(s, "pgswift_pool_size", **user) == 20, "pool size")
+        expect(value(s, "pgswift_pool_clients", state="idle", **user) >= 1, "idle client (this one)")
+        expect(value(s, "pgswift_pool_servers", state="idle", **user) >= 1, "idle server")
+        expect(value(s, "pgswift_pool_wait_queue_length", **user) == 0, "queue")
+        expect(value(s, "pgswift_clients_connected") >= 1, "clients connected")
+        expect(value(s, "pgswift_build_info", version=value_label(s, "pgswift_build_info", "version")) == 1, "build info")
+    R.run("pool_gauges", pool_gauges)
+
+    def proxy_errors() -> None:
+        try:
+            psycopg.connect(proxy_dsn(dbname="no_such_db")).close()
+        except psycopg.OperationalError:
+            pass
+        t = samples(scrape())
+        expect(value(t, "pgswift_errors_total", database="no_such_db", sqlstate="3D000", origin="pgswift") == 1, "3D000 not counted")
+    R.run("proxy_errors_by_sqlstate", proxy_errors)
+
+    R.run("promtool_check_metrics", lambda: promtool(scrape()))
+    conn.close()
+
+
+def value_label(all_samples, name: str, label: str) -> str:
+    return next(l[label] for n, l, v in all_samples if n == name)
+
+
+def part_waits() -> None:
+    user = {"database": TEST_DB, "user": USER}
+    db = {"database": TEST_DB}
+    holder = psycopg.connect(proxy_dsn(), autocommit=True)
+    waiter_done = threading.Event()
+    outcome: list[str] = []
+
+    def hold() -> None:
+        holder.execute("SELECT pg_sleep(2.5)")
+
+    def wait_behind() -> None:
+        try:
+            with psycopg.connect(proxy_dsn(), autocommit=True) as c:
+                c.execute("SELECT 1")
+            outcome.append("served")
+        except psycopg.OperationalError as e:
+            outcome.append(str(e))
+        waiter_done.set()
+
+    h = threading.Thread(target=hold)
+    h.start()
+    time.sleep(0.3)
+    w = threading.Thread(target=wait_behind)
+    w.start()
+    time.sleep(0.4)
+    during = samples(scrape())
+    w.join(10)
+    h.join(10)
+    after = samples(scrape())
+
+    def queued() -> None:
+        expect(value(during, "pgswift_pool_wait_queue_length", **user) == 1, "queue length while a client waits")
+        expect(value(during, "pgswift_pool_clients", state="waiting", **user) == 1, "waiting client")
+        expect(value(during, "pgswift_pool_max_wait_seconds", **user) > 0.1, "max wait")
+        expect(value(during, "pgswift_pool_servers", state="active", **user) == 1, "active server")
+    R.run("wait_queue_gauges", queued)
+
+    def timed_out() -> None:
+        expect(outcome and "query_wait_timeout" in outcome[0], f"the queued client got {outcome}")
+        expect(value(after, "pgswift_timeouts_total", timeout="query_wait_timeout", **db) == 1, "timeout count")
+        expect(value(after, "pgswift_errors_total", sqlstate="08P01", origin="pgswift", **db) == 1, "08P01 count")
+        expect(value(after, "pgswift_pool_wait_queue_length", **user) == 0, "queue after")
+    R.run("query_wait_timeout_counted", timed_out)
+
+    def wait_histogram() -> None:
+        # The holder's own assignment waited ~0; another client served after the holder waited ~2 s, so use a fresh one.
+        with psycopg.connect(proxy_dsn(), autocommit=True) as c:
+            c.execute("SELECT 1")
+        s = samples(scrape())
+        count, total = histogram_consistent(s, "pgswift_client_wait_duration_seconds", **db)
+        expect(count == value(s, "pgswift_server_assignments_total", **db), "one wait per assignment")
+        promtool(scrape())
+    R.run("wait_histogram", wait_histogram)
+    holder.close()
+
+
+if __name__ == "__main__":
+    {"metrics": part_metrics, "waits": part_waits}[sys.argv[1]]()
+    R.exit()
