@@ -5,6 +5,13 @@ import PoolCore
 import StatusHTTP
 
 extension ProxyRuntime {
+    /// target_p50_ms and friends; TARGET_P50_MS ... in the environment win over the file (a container's usual way to set them).
+    var slaTargets: SLATargets {
+        let c = config
+        func target(_ key: String) -> Double { environment[key.uppercased()].flatMap(Double.init) ?? Double(c.int(key)) }
+        return SLATargets(p50Ms: target("target_p50_ms"), p95Ms: target("target_p95_ms"), p99Ms: target("target_p99_ms"))
+    }
+
     /// Visits each loop for its windows (no lock on the data path), merges them, and reads the pools' counts.
     func performance(targets: SLATargets) async -> PerformanceReport {
         let nowSeconds = Double(NIODeadline.now().uptimeNanoseconds) / 1e9

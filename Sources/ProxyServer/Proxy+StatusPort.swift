@@ -25,16 +25,11 @@ extension Proxy {
         let host = c.string("status_addr")
         let probe = ReadinessProbe(runtime: runtime)
         let runtime = self.runtime
-        let env = environment
-        // TARGET_P50_MS and friends in the environment win over the file (a container's usual way to set them).
-        let targets = { @Sendable () -> SLATargets in
-            let c = runtime.config
-            func target(_ key: String) -> Double { env[key.uppercased()].flatMap(Double.init) ?? Double(c.int(key)) }
-            return SLATargets(p50Ms: target("target_p50_ms"), p95Ms: target("target_p95_ms"), p99Ms: target("target_p99_ms"))
-        }
-        let sources = StatusSources(readiness: { await probe.check() }, performance: { await runtime.performance(targets: targets()) },
+        let sources = StatusSources(readiness: { await probe.check() }, performance: { await runtime.performance(targets: runtime.slaTargets) },
                                     draining: { runtime.draining.load(ordering: .relaxed) },
-                                    metrics: { await runtime.metrics?.exposition(runtime.metricsSnapshot()) ?? [] })
+                                    metrics: { await runtime.metrics?.exposition(runtime.metricsSnapshot()) ?? [] },
+                                    tune: { apply in await runtime.tune(apply: apply) },
+                                    adminToken: { runtime.config.string("status_admin_token") })
         let app = StatusServer.application(host: host, port: port, group: runtime.group, sources: sources, logger: logger)
         let logger = self.logger
         logger.info("status port on http://\(host):\(port) (/health, /ready, /metrics, /api/v1/performance/metrics)")

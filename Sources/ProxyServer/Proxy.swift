@@ -20,7 +20,7 @@ public final class Proxy: Service, Sendable {
         for w in loaded.config.warnings { logger.warning("\(w)") }
         var threads = loaded.config.int("threads")
         if threads == 0 { threads = System.coreCount }
-        self.runtime = ProxyRuntime(loaded: loaded, threads: threads, logger: logger)
+        self.runtime = ProxyRuntime(loaded: loaded, threads: threads, logger: logger, environment: environment)
         self.configPath = configPath
         self.environment = environment
         self.sink = sink

@@ -58,7 +58,11 @@ public final class ProxyRuntime: Sendable {
     /// Set (before the queue) while the whole pooler is paused: read without a lock on every lease.
     private let pausedFlag = Atomic<Bool>(false)
 
-    init(loaded: LoadedConfig, threads: Int, logger: Logger) {
+    /// The process environment: TARGET_P50_MS and friends win over the file.
+    let environment: [String: String]
+
+    init(loaded: LoadedConfig, threads: Int, logger: Logger, environment: [String: String] = [:]) {
+        self.environment = environment
         self.current = NIOLockedValueBox(loaded)
         self.logger = logger
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads)

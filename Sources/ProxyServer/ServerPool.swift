@@ -28,6 +28,7 @@ final class ServerPool: Sendable {
         var target: ServerTarget
         var budgetLimits: (database: Int, user: Int)
         var welcome: [String: String]?
+        var peaks = PoolPeaks()
     }
 
     init(key: PoolKey, target: ServerTarget, limits: PoolLimits, budget: (database: Int, user: Int), runtime: ProxyRuntime) {
@@ -59,6 +60,13 @@ final class ServerPool: Sendable {
         perform(state.withLockedValue { Self.resolve($0.machine.refill(now: runtime.now()), &$0) })
     }
 
+    /// The peaks so far, and a new period begun (called every stats_period).
+    func rollPeaks() {
+        state.withLockedValue { s in s.peaks.roll(active: s.machine.activeCount, waiting: s.machine.waitingCount) }
+    }
+
+    var peaks: PoolPeaks { state.withLockedValue { $0.peaks } }
+
     struct Counts: Sendable {
         var active = 0, idle = 0, connecting = 0, waiting = 0, maxWait = 0.0, size = 0
     }
@@ -74,6 +82,7 @@ final class ServerPool: Sendable {
         let affinity = waiter.loopIndex
         let steps = state.withLockedValue { s -> [Step] in
             let actions = s.machine.lease(waiter.waiterID, affinity: affinity, now: runtime.now())
+            s.peaks.note(active: s.machine.activeCount, waiting: s.machine.waitingCount)
             // An idle server at once (the usual case): no need to file the waiter.
             if actions.count == 1, case .assign(let id, _) = actions[0], let server = s.servers[id] {
                 return [.assign(server, waiter)]

@@ -24,6 +24,7 @@ final class StatsSampler: Sendable {
 
     /// Called every stats_period: the averages SHOW STATS reports are those of the period just ended.
     func sample(_ runtime: ProxyRuntime) {
+        for pool in runtime.allPools { pool.rollPeaks() }
         Self.totals(runtime).whenSuccess { [self] totals in
             last.withLockedValue { s in
                 let now = NIODeadline.now()

@@ -81,12 +81,15 @@ public struct PerformanceReport: Sendable, Equatable {
     }
 
     /// The JSON body: milliseconds with three decimals, rates with two.
+    /// Rounded to `places` decimals (2 or 3), without a trailing ".0".
+    public static func decimal(_ v: Double, _ places: Int) -> String {
+        let scale = places == 3 ? 1000.0 : 100.0
+        let r = (v * scale).rounded() / scale
+        return r == r.rounded() ? String(Int(r)) : String(r)
+    }
+
     public var json: String {
-        func num(_ v: Double, _ places: Int) -> String {
-            let scale = places == 3 ? 1000.0 : 100.0
-            let r = (v * scale).rounded() / scale
-            return r == r.rounded() ? String(Int(r)) : String(r)
-        }
+        let num = Self.decimal
         func latency(_ s: LatencySummary) -> String {
             let c = targets.compliance(s)
             return #"{"queries":\#(s.queries),"queries_per_second":\#(num(s.queriesPerSecond, 2)),"p50_ms":\#(num(s.p50Ms, 3)),"#

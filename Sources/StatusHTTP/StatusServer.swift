@@ -30,15 +30,23 @@ public struct StatusSources: Sendable {
     public var draining: @Sendable () -> Bool
     /// The Prometheus text exposition (version 0.0.4).
     public var metrics: @Sendable () async -> [UInt8]
+    /// The advice; with `apply` true, the safe recommendations are applied first and reported.
+    public var tune: @Sendable (_ apply: Bool) async -> TuningReport
+    /// status_admin_token as the config says now (empty: nothing may be changed over HTTP).
+    public var adminToken: @Sendable () -> String
 
     public init(readiness: @escaping @Sendable () async -> [DatabaseReadiness],
                 performance: @escaping @Sendable () async -> PerformanceReport,
                 draining: @escaping @Sendable () -> Bool = { false },
-                metrics: @escaping @Sendable () async -> [UInt8] = { [] }) {
+                metrics: @escaping @Sendable () async -> [UInt8] = { [] },
+                tune: @escaping @Sendable (_ apply: Bool) async -> TuningReport = { _ in TuningReport(recommendations: []) },
+                adminToken: @escaping @Sendable () -> String = { "" }) {
         self.readiness = readiness
         self.performance = performance
         self.draining = draining
         self.metrics = metrics
+        self.tune = tune
+        self.adminToken = adminToken
     }
 }
 
@@ -76,6 +84,13 @@ public enum StatusServer {
             return json(#"{"status":"ready","databases":[\#(items)]}"#)
         }
         router.get("/api/v1/performance/metrics") { _, _ in json(await sources.performance().json) }
+        router.post("/api/v1/performance/tune") { request, _ in
+            let apply = request.uri.queryParameters.get("apply").map { ["true", "1", "yes"].contains($0.lowercased()) } ?? false
+            if apply, let refusal = AdminToken.refusal(configured: sources.adminToken(), authorization: request.headers[.authorization]) {
+                return json(#"{"error":\#(JSONText.quote(refusal))}"#, status: .forbidden)
+            }
+            return json(await sources.tune(apply).json(applyRequested: apply))
+        }
         router.get("/metrics") { _, _ in
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"

@@ -43,7 +43,7 @@ enum AdminConsole {
     static let commands: [any AdminCommand.Type] = [
         ShowHelp.self, ShowVersion.self, ShowConfig.self, ShowDatabases.self, ShowPools.self, ShowUsers.self,
         ShowLists.self, ShowState.self, ShowClients.self, ShowServers.self, ShowPreparedStatements.self,
-        ShowStats.self, ShowStatsTotals.self, ShowStatsAverages.self, ShowTotals.self, ShowMem.self,
+        ShowStats.self, ShowStatsTotals.self, ShowStatsAverages.self, ShowTotals.self, ShowMem.self, ShowSLA.self, ShowTuning.self,
         PauseCommand.self, ResumeCommand.self, ReloadCommand.self, ShutdownCommand.self, DisableCommand.self, EnableCommand.self,
         KillCommand.self, KillClientCommand.self, ReconnectCommand.self, WaitCloseCommand.self, SetCommand.self,
     ]

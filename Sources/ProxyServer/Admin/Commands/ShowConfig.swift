@@ -8,14 +8,18 @@ enum ShowConfig: AdminCommand {
     static let fixedAtStart: Set<String> = [
         "disable_pqexec", "job_name", "listen_addr", "listen_backlog", "listen_port", "pidfile", "pkt_buf", "resolv_conf",
         "so_reuseport", "track_extra_parameters", "unix_socket_dir", "unix_socket_group", "unix_socket_mode", "user", "threads",
+        "status_addr", "status_port",
     ]
+    /// Shown as set or not, never in clear: stats_users may read SHOW CONFIG.
+    static let secret: Set<String> = ["status_admin_token"]
 
     static func run(_ call: AdminCall) -> EventLoopFuture<AdminReply> {
         let config = call.runtime.config
         var t = AdminTable([("key", .text), ("value", .text), ("default", .text), ("changeable", .text)])
         for key in config.settings.keys.sorted() {
             guard let s = config.settings[key] else { continue }
-            t.add([.text(key), .text(s.text), .text(s.spec.defaultValue), .text(fixedAtStart.contains(key) ? "no" : "yes")])
+            let value = secret.contains(key) && !s.text.isEmpty ? "********" : s.text
+            t.add([.text(key), .text(value), .text(s.spec.defaultValue), .text(fixedAtStart.contains(key) ? "no" : "yes")])
         }
         return call.eventLoop.makeSucceededFuture(.table(t))
     }

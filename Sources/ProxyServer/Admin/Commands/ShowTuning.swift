@@ -1,0 +1,20 @@
+// SHOW TUNING: the status port's tuning advice (what POST /api/v1/performance/tune answers), one row per recommendation.
+import NIOCore
+
+enum ShowTuning: AdminCommand {
+    static let name = "SHOW TUNING"
+
+    static func run(_ call: AdminCall) -> EventLoopFuture<AdminReply> {
+        let runtime = call.runtime
+        let promise = call.eventLoop.makePromise(of: AdminReply.self)
+        promise.completeWithTask {
+            let report = await runtime.tune(apply: false)
+            var t = AdminTable([("setting", .text), ("current", .text), ("recommended", .text), ("safe", .text), ("reason", .text)])
+            for r in report.recommendations {
+                t.add([.text(r.setting), .text(r.current), .text(r.recommended), .text(r.safe ? "yes" : "no"), .text(r.reason)])
+            }
+            return .table(t)
+        }
+        return promise.futureResult
+    }
+}
