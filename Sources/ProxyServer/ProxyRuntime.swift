@@ -96,6 +96,8 @@ public final class ProxyRuntime: Sendable {
                 pool.update(target: makeTarget(entry: entry, clientUser: pool.key.user, credential: old.credential, config: new),
                             limits: limits(entry: entry, user: pool.key.user, config: new.config),
                             budget: budgetLimits(entry: entry, user: pool.key.user, config: new.config))
+                // A larger pool serves its queue now, not at the next release.
+                pool.refill()
             }
         }
     }

@@ -12,4 +12,8 @@ group_metrics() {
   if use_proxy metrics-waits status_port="$sp" pool_mode=transaction default_pool_size=1 query_wait_timeout=1; then
     STATUS_URL="http://127.0.0.1:$sp" python_check metrics_checks.py waits
   fi
+  if use_proxy metrics-tune status_port="$sp" pool_mode=transaction default_pool_size=2 stats_period=1 status_admin_token=s3cret admin_users=pgswift_admin \
+       target_p99_ms=50 query_wait_timeout=20; then
+    STATUS_URL="http://127.0.0.1:$sp" python_check metrics_checks.py tune
+  fi
 }

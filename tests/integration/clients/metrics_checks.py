@@ -3,11 +3,13 @@
 usage: metrics_checks.py PART
   metrics   the proxy's pool of 20 (transaction mode): counters, histograms, errors by SQLSTATE, pool gauges
   waits     a pool of 1 with query_wait_timeout = 1: a queued client, its wait in the histogram, the timeout counted
+  tune      a pool of 2 under 8 clients (stats_period = 1, status_admin_token = s3cret): the advice, applying it, SHOW TUNING/SLA
 checks/metrics.sh starts the proxy for each part; STATUS_URL is the status port's base URL.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -15,10 +17,12 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 
 import psycopg
 
+import pgwire
 from harness import PASSWORD, PROXY_HOST, PROXY_PORT, TEST_DB, USER, Results, expect, proxy_dsn
 
 R = Results("metrics")
@@ -198,6 +202,91 @@ def part_waits() -> None:
     holder.close()
 
 
+def post(path: str, token: str | None = None) -> tuple[int, dict]:
+    req = urllib.request.Request(STATUS_URL + path, method="POST", data=b"")
+    if token is not None:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def console(sql: str) -> list[tuple]:
+    c = pgwire.RawConn.connect(PROXY_HOST, PROXY_PORT)
+    try:
+        c.login("pgswift_admin", "pgswift", "admin_pw")
+        return c.simple_query(sql)
+    finally:
+        c.close()
+
+
+def part_tune() -> None:
+    stop = time.monotonic() + 5
+    errors: list[str] = []
+
+    def client() -> None:
+        try:
+            with psycopg.connect(proxy_dsn(), autocommit=True) as c:
+                while time.monotonic() < stop:
+                    c.execute("SELECT pg_sleep(0.05)")
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=client) for _ in range(8)]
+    for t in threads:
+        t.start()
+    time.sleep(2.2)
+    advice = post("/api/v1/performance/tune")
+    shown = console("SHOW TUNING")
+    refused_none = post("/api/v1/performance/tune?apply=true")
+    refused_wrong = post("/api/v1/performance/tune?apply=true", "wrong")
+    applied = post("/api/v1/performance/tune?apply=true", "s3cret")
+    for t in threads:
+        t.join(15)
+
+    def advice_from_measurements() -> None:
+        status, body = advice
+        expect(status == 200 and body["apply"] is False and body["applied"] == [], f"{status} {body}")
+        rec = [r for r in body["recommendations"] if r["setting"] == "default_pool_size"]
+        expect(rec and rec[0]["current"] == "2" and rec[0]["recommended"] == "4" and rec[0]["safe"] is True, f"{body}")
+        expect("all 2 servers of pool pgswift_test/" in rec[0]["reason"] and "queued" in rec[0]["reason"], rec[0]["reason"])
+    R.run("tune_advice", advice_from_measurements)
+
+    def show_tuning() -> None:
+        rows = [r for r in shown if r[0] == "default_pool_size"]
+        expect(rows and rows[0][1:4] == ("2", "4", "yes") and "servers of pool" in rows[0][4], f"SHOW TUNING {shown}")
+    R.run("show_tuning", show_tuning)
+
+    def token_required() -> None:
+        for (status, body), what in ((refused_none, "no token"), (refused_wrong, "a wrong token")):
+            expect(status == 403 and "error" in body and "s3cret" not in json.dumps(body), f"{what}: {status} {body}")
+    R.run("tune_apply_needs_token", token_required)
+
+    def apply() -> None:
+        status, body = applied
+        expect(status == 200 and body["apply"] is True, f"{status} {body}")
+        expect({"setting": "default_pool_size", "value": "4", "applied": True} in body["applied"], f"{body}")
+        expect(not errors, f"clients failed: {errors}")
+        config = {r[0]: r[1] for r in console("SHOW CONFIG")}
+        expect(config["default_pool_size"] == "4", f"SHOW CONFIG default_pool_size = {config['default_pool_size']}")
+        expect(config["status_admin_token"] == "********", "SHOW CONFIG shows the token")
+        s = samples(scrape())
+        expect(value(s, "pgswift_pool_size", database=TEST_DB, user=USER) == 4, "pool size gauge after apply")
+    R.run("tune_apply_sets_pool_size", apply)
+
+    def show_sla() -> None:
+        rows = {r[0]: r for r in console("SHOW SLA")}
+        expect("*" in rows and TEST_DB in rows, f"SHOW SLA rows {list(rows)}")
+        row = rows[TEST_DB]
+        expect(int(row[2]) >= 40 and float(row[5]) >= 50, f"queries / p95 {row}")
+        expect(row[7:10] == ("100", "300", "50"), f"targets {row[7:10]}")
+        expect((row[10] == "yes") == (row[11] == ""), f"compliant/missed {row[10:]}")
+        expect("p99" in row[11], f"p99 above 50 ms should be missed: {row}")
+    R.run("show_sla", show_sla)
+
+
 if __name__ == "__main__":
-    {"metrics": part_metrics, "waits": part_waits}[sys.argv[1]]()
+    {"metrics": part_metrics, "waits": part_waits, "tune": part_tune}[sys.argv[1]]()
     R.exit()
