@@ -91,6 +91,10 @@ public enum StatusServer {
             }
             return json(await sources.tune(apply).json(applyRequested: apply))
         }
+        // The dashboard: static, so revalidated by ETag (304) rather than sent again on each visit.
+        router.get("/") { _, _ in asset(DashboardPage.html, "text/html; charset=utf-8") }
+        router.get("/assets/dashboard.js") { _, _ in asset(DashboardScript.javascript, "text/javascript; charset=utf-8") }
+        router.get("/assets/dashboard.css") { _, _ in asset(DashboardPage.css, "text/css; charset=utf-8") }
         router.get("/metrics") { _, _ in
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
@@ -98,6 +102,13 @@ public enum StatusServer {
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: await sources.metrics())))
         }
         return router
+    }
+
+    static func asset(_ text: String, _ type: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = type
+        headers[.cacheControl] = "no-cache"
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
     }
 
     static func json(_ text: String, status: HTTPResponse.Status = .ok) -> Response {

@@ -1,4 +1,4 @@
-# GET /metrics on the status port (Prometheus text through swift-prometheus), checked by promtool and against the traffic.
+# The status port's /metrics (checked by promtool and against the traffic), tuning advice, and dashboard (headless Chromium).
 # shellcheck shell=bash
 # Sourced by run.sh (defines group_metrics; the checks are clients/metrics_checks.py). PgBouncer has no status port.
 
@@ -8,6 +8,12 @@ group_metrics() {
   if ! command -v promtool >/dev/null; then result_fail metrics_promtool "promtool not found (Debian package prometheus)"; return 0; fi
   if use_proxy metrics status_port="$sp" pool_mode=transaction; then
     STATUS_URL="http://127.0.0.1:$sp" python_check metrics_checks.py metrics
+    if command -v chromium >/dev/null; then
+      STATUS_URL="http://127.0.0.1:$sp" CHROMIUM_PORT=$((PROXY_PORT + 13)) DASHBOARD_SCREENSHOT="${DASHBOARD_SCREENSHOT:-}" \
+        python_check dashboard_check.py
+    else
+      result_fail dashboard_chromium "chromium not found (Debian package chromium)"
+    fi
   fi
   if use_proxy metrics-waits status_port="$sp" pool_mode=transaction default_pool_size=1 query_wait_timeout=1; then
     STATUS_URL="http://127.0.0.1:$sp" python_check metrics_checks.py waits
