@@ -70,7 +70,7 @@ let package = Package(
         .target(
             name: "ProxyServer",
             dependencies: [
-                "PGWire", "PoolCore", "Config", "SQLAnalysis", "StatusHTTP",
+                "PGWire", "PoolCore", "Config", "SQLAnalysis", "StatusHTTP", "ResponseOptimizer",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,5 +1,6 @@
 // Starts the HTTP status port (status_addr:status_port) on the proxy's own event loops.
 import Logging
+import ResponseOptimizer
 import ServiceLifecycle
 import StatusHTTP
 
@@ -30,7 +31,15 @@ extension Proxy {
                                     metrics: { await runtime.metrics?.exposition(runtime.metricsSnapshot()) ?? [] },
                                     tune: { apply in await runtime.tune(apply: apply) },
                                     adminToken: { runtime.config.string("status_admin_token") })
-        let app = StatusServer.application(host: host, port: port, group: runtime.group, sources: sources, logger: logger)
+        // RESPONSE_COMPRESSION_ENABLED and the other ResponseOptimizer variables apply to the status port too.
+        let responses: ResponseOptimizerConfiguration
+        do {
+            responses = try ResponseOptimizerConfiguration(environment: environment)
+        } catch {
+            logger.error("status port not started: \(error)")
+            return nil
+        }
+        let app = StatusServer.application(host: host, port: port, group: runtime.group, sources: sources, responses: responses, logger: logger)
         let logger = self.logger
         logger.info("status port on http://\(host):\(port) (/health, /ready, /metrics, /api/v1/performance/metrics)")
         let group = ServiceGroup(configuration: .init(services: [.init(service: app)], gracefulShutdownSignals: [],

@@ -53,15 +53,15 @@ public struct StatusSources: Sendable {
 public enum StatusServer {
     /// The HTTP application for `status_addr`:`status_port`, on the proxy's own event loops.
     public static func application(host: String, port: Int, group: any EventLoopGroup, sources: StatusSources,
-                                   logger: Logger) -> some ApplicationProtocol {
-        Application(router: router(sources: sources), configuration: .init(address: .hostname(host, port: port), serverName: "pgswift"),
+                                   responses: ResponseOptimizerConfiguration = .init(), logger: Logger) -> some ApplicationProtocol {
+        Application(router: router(sources: sources, responses: responses), configuration: .init(address: .hostname(host, port: port), serverName: "pgswift"),
                     eventLoopGroupProvider: .shared(group), logger: logger)
     }
 
     /// The routes, separate from the server so that tests can drive them with Hummingbird's test client.
-    public static func router(sources: StatusSources) -> Router<BasicRequestContext> {
+    public static func router(sources: StatusSources, responses: ResponseOptimizerConfiguration = .init()) -> Router<BasicRequestContext> {
         let router = Router()
-        router.add(middleware: ResponseOptimizerMiddleware())
+        router.add(middleware: ResponseOptimizerMiddleware(configuration: responses))
         // 200 for as long as the process answers at all (a liveness probe).
         router.get("/health") { _, _ in json(#"{"status":"ok"}"#) }
         router.get("/ready") { _, _ in
