@@ -24,7 +24,8 @@ enum Compression {
         if !vary.contains("accept-encoding") && !vary.contains("*") { headers.append(HTTPField(name: .vary, value: "Accept-Encoding")) }
     }
 
-    static func apply(to response: Response, request: Request, configuration: ResponseOptimizerConfiguration) async throws -> Response {
+    static func apply(to response: Response, request: Request, configuration: ResponseOptimizerConfiguration,
+                      cache: CompressedRepresentations? = nil) async throws -> Response {
         let status = response.status.code
         guard configuration.compressionEnabled, request.method != .head, status >= 200, status != 204, status != 206, status != 304,
               response.headers[.contentEncoding] == nil, isCompressible(response.headers[.contentType]),
@@ -37,10 +38,16 @@ enum Compression {
         let coding = AcceptEncoding.negotiate(request.headers[values: .acceptEncoding].joinedOrNil, offered: configuration.codings)
         guard coding != .identity else { return out }
         out.headers[.contentEncoding] = coding.rawValue
-        if let tag = out.headers[.eTag].flatMap(EntityTag.init(parsing:)) { out.headers[.eTag] = tag.coded(coding).description }
+        let tag = out.headers[.eTag].flatMap(EntityTag.init(parsing:))
+        if let tag { out.headers[.eTag] = tag.coded(coding).description }
+        if let tag, let cached = cache?.body(tag: tag, coding: coding) {
+            out.body = ResponseBody(byteBuffer: cached)
+            return out
+        }
         if let body = try await out.collectedBody(limit: configuration.streamingThreshold) {
-            out.body = ResponseBody(byteBuffer: try BodyEncoders.compress(body, as: coding, level: configuration.zlibLevel,
-                                                                            brotliQuality: configuration.brotliQuality))
+            let compressed = try BodyEncoders.compress(body, as: coding, level: configuration.zlibLevel, brotliQuality: configuration.brotliQuality)
+            if let tag { cache?.keep(compressed, tag: tag, coding: coding) }
+            out.body = ResponseBody(byteBuffer: compressed)
             return out
         }
         // Streamed (or too large to hold): each piece is compressed and flushed as it comes, the length is unknown.

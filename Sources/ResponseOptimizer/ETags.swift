@@ -9,6 +9,8 @@ enum ETags {
     static func tag(_ response: Response, request: Request, configuration: ResponseOptimizerConfiguration) async throws -> (Response, PreconditionOutcome?) {
         let method = request.method
         guard method == .get || method == .head, response.status == .ok else { return (response, nil) }
+        // Nothing may keep a no-store response, so nothing will ask to revalidate it: hashing it would be wasted.
+        if response.headers[.eTag] == nil, response.headers[.cacheControl]?.lowercased().contains("no-store") == true { return (response, nil) }
         var out = response
         let current: EntityTag
         if let own = out.headers[.eTag] {

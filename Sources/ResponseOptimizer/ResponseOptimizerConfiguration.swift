@@ -13,9 +13,15 @@ public struct ResponseOptimizerConfiguration: Sendable, Equatable {
     /// zlib level (1-9) for gzip and deflate, brotli quality (0-11) for br: mid values suit responses made per request.
     public var zlibLevel: Int
     public var brotliQuality: Int
+    /// Compressed bodies kept by strong ETag and coding (0 turns the cache off), and the bytes they may hold together.
+    public var compressedCacheEntries: Int
+    public var compressedCacheBytes: Int
 
     public init(compressionEnabled: Bool = true, compressionThreshold: Int = 512, streamingThreshold: Int = 10 * 1024 * 1024,
-                etagEnabled: Bool = true, codings: [ContentCoding] = [.br, .gzip, .deflate], zlibLevel: Int = 6, brotliQuality: Int = 5) {
+                etagEnabled: Bool = true, codings: [ContentCoding] = [.br, .gzip, .deflate], zlibLevel: Int = 6, brotliQuality: Int = 5,
+                compressedCacheEntries: Int = 64, compressedCacheBytes: Int = 8 * 1024 * 1024) {
+        self.compressedCacheEntries = compressedCacheEntries
+        self.compressedCacheBytes = compressedCacheBytes
         self.compressionEnabled = compressionEnabled
         self.compressionThreshold = compressionThreshold
         self.streamingThreshold = streamingThreshold

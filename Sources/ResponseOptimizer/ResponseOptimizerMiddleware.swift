@@ -10,11 +10,14 @@ import NIOCore
 public struct ResponseOptimizerMiddleware<Context: RequestContext>: RouterMiddleware {
     public let configuration: ResponseOptimizerConfiguration
     public let version: (@Sendable (Request, Context) async throws -> String?)?
+    let representations: CompressedRepresentations
 
     public init(configuration: ResponseOptimizerConfiguration = .init(),
                 version: (@Sendable (Request, Context) async throws -> String?)? = nil) {
         self.configuration = configuration
         self.version = version
+        self.representations = CompressedRepresentations(maxEntries: configuration.compressedCacheEntries,
+                                                         maxBytes: configuration.compressedCacheBytes)
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -31,15 +34,21 @@ public struct ResponseOptimizerMiddleware<Context: RequestContext>: RouterMiddle
         response = try await PartialResponses.apply(to: response, request: request, configuration: configuration)
         if configuration.etagEnabled, let tag = early {
             response.headers[.eTag] = tag.description
-        } else if configuration.etagEnabled {
+        }
+        // Only a tag hashed from these very bytes may key the compressed copy: a handler's tag or version might be
+        // shared by representations that differ (fields=, say).
+        var hashed = false
+        if configuration.etagEnabled, early == nil {
+            let hadTag = response.headers[.eTag] != nil
             let (tagged, outcome) = try await ETags.tag(response, request: request, configuration: configuration)
+            hashed = !hadTag && tagged.headers[.eTag] != nil
             response = tagged
             if let outcome, outcome != .proceed, let tag = response.headers[.eTag].flatMap(EntityTag.init(parsing:)) {
                 if outcome == .preconditionFailed { return Response(status: .preconditionFailed) }
                 return notModified(tag, coding: negotiated(request), from: response)
             }
         }
-        response = try await Compression.apply(to: response, request: request, configuration: configuration)
+        response = try await Compression.apply(to: response, request: request, configuration: configuration, cache: hashed ? representations : nil)
         return Streaming.apply(to: response, configuration: configuration)
     }
 

@@ -1,0 +1,47 @@
+// Compressed bodies kept by strong ETag and coding, so an unchanged response (a page, a catalogue) is compressed once.
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// A strong ETag names exactly one sequence of bytes, so its compressed form can be reused for as long as the tag is
+/// served. Bounded by entries and by bytes held; the oldest entry goes first.
+final class CompressedRepresentations: Sendable {
+    private struct Key: Hashable {
+        var tag: String
+        var coding: ContentCoding
+    }
+
+    private struct State {
+        var bodies: [Key: ByteBuffer] = [:]
+        var order: [Key] = []
+        var bytes = 0
+    }
+
+    private let state = NIOLockedValueBox(State())
+    let maxEntries: Int
+    let maxBytes: Int
+
+    init(maxEntries: Int, maxBytes: Int) {
+        self.maxEntries = maxEntries
+        self.maxBytes = maxBytes
+    }
+
+    func body(tag: EntityTag, coding: ContentCoding) -> ByteBuffer? {
+        guard maxEntries > 0, !tag.weak else { return nil }
+        return state.withLockedValue { $0.bodies[Key(tag: tag.opaque, coding: coding)] }
+    }
+
+    func keep(_ body: ByteBuffer, tag: EntityTag, coding: ContentCoding) {
+        guard maxEntries > 0, !tag.weak, body.readableBytes <= maxBytes / 4 else { return }
+        let key = Key(tag: tag.opaque, coding: coding)
+        state.withLockedValue { s in
+            guard s.bodies[key] == nil else { return }
+            s.bodies[key] = body
+            s.order.append(key)
+            s.bytes += body.readableBytes
+            while s.order.count > maxEntries || s.bytes > maxBytes, !s.order.isEmpty {
+                let old = s.order.removeFirst()
+                s.bytes -= s.bodies.removeValue(forKey: old)?.readableBytes ?? 0
+            }
+        }
+    }
+}
