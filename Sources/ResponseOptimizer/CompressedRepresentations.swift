@@ -2,10 +2,13 @@
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// A strong ETag names exactly one sequence of bytes, so its compressed form can be reused for as long as the tag is
-/// served. Bounded by entries and by bytes held; the oldest entry goes first.
+/// A strong ETag names exactly one sequence of bytes of its resource, so the compressed form can be reused for as long
+/// as the tag is served. A tag hashed from the body names its bytes anywhere (no scope); an application's tag (its
+/// own header or the version callback) only within its URL, which is then the scope. Bounded by entries and by bytes
+/// held; the oldest entry goes first.
 final class CompressedRepresentations: Sendable {
     private struct Key: Hashable {
+        var scope: String
         var tag: String
         var coding: ContentCoding
     }
@@ -25,14 +28,14 @@ final class CompressedRepresentations: Sendable {
         self.maxBytes = maxBytes
     }
 
-    func body(tag: EntityTag, coding: ContentCoding) -> ByteBuffer? {
+    func body(tag: EntityTag, coding: ContentCoding, scope: String = "") -> ByteBuffer? {
         guard maxEntries > 0, !tag.weak else { return nil }
-        return state.withLockedValue { $0.bodies[Key(tag: tag.opaque, coding: coding)] }
+        return state.withLockedValue { $0.bodies[Key(scope: scope, tag: tag.opaque, coding: coding)] }
     }
 
-    func keep(_ body: ByteBuffer, tag: EntityTag, coding: ContentCoding) {
+    func keep(_ body: ByteBuffer, tag: EntityTag, coding: ContentCoding, scope: String = "") {
         guard maxEntries > 0, !tag.weak, body.readableBytes <= maxBytes / 4 else { return }
-        let key = Key(tag: tag.opaque, coding: coding)
+        let key = Key(scope: scope, tag: tag.opaque, coding: coding)
         state.withLockedValue { s in
             guard s.bodies[key] == nil else { return }
             s.bodies[key] = body

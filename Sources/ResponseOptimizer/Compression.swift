@@ -25,7 +25,7 @@ enum Compression {
     }
 
     static func apply(to response: Response, request: Request, configuration: ResponseOptimizerConfiguration,
-                      cache: CompressedRepresentations? = nil) async throws -> Response {
+                      cache: CompressedRepresentations? = nil, scope: String = "") async throws -> Response {
         let status = response.status.code
         guard configuration.compressionEnabled, request.method != .head, status >= 200, status != 204, status != 206, status != 304,
               response.headers[.contentEncoding] == nil, isCompressible(response.headers[.contentType]),
@@ -40,13 +40,13 @@ enum Compression {
         out.headers[.contentEncoding] = coding.rawValue
         let tag = out.headers[.eTag].flatMap(EntityTag.init(parsing:))
         if let tag { out.headers[.eTag] = tag.coded(coding).description }
-        if let tag, let cached = cache?.body(tag: tag, coding: coding) {
+        if let tag, let cached = cache?.body(tag: tag, coding: coding, scope: scope) {
             out.body = ResponseBody(byteBuffer: cached)
             return out
         }
         if let body = try await out.collectedBody(limit: configuration.streamingThreshold) {
             let compressed = try BodyEncoders.compress(body, as: coding, level: configuration.zlibLevel, brotliQuality: configuration.brotliQuality)
-            if let tag { cache?.keep(compressed, tag: tag, coding: coding) }
+            if let tag { cache?.keep(compressed, tag: tag, coding: coding, scope: scope) }
             out.body = ResponseBody(byteBuffer: compressed)
             return out
         }

@@ -35,8 +35,8 @@ public struct ResponseOptimizerMiddleware<Context: RequestContext>: RouterMiddle
         if configuration.etagEnabled, let tag = early {
             response.headers[.eTag] = tag.description
         }
-        // Only a tag hashed from these very bytes may key the compressed copy: a handler's tag or version might be
-        // shared by representations that differ (fields=, say).
+        // A tag hashed from these very bytes keys the compressed copy alone; the application's own tags only within
+        // their URL (query included: fields= changes the bytes, not the version).
         var hashed = false
         if configuration.etagEnabled, early == nil {
             let hadTag = response.headers[.eTag] != nil
@@ -48,7 +48,8 @@ public struct ResponseOptimizerMiddleware<Context: RequestContext>: RouterMiddle
                 return notModified(tag, coding: negotiated(request), from: response)
             }
         }
-        response = try await Compression.apply(to: response, request: request, configuration: configuration, cache: hashed ? representations : nil)
+        response = try await Compression.apply(to: response, request: request, configuration: configuration, cache: representations,
+                                               scope: hashed ? "" : request.uri.description)
         return Streaming.apply(to: response, configuration: configuration)
     }
 

@@ -61,4 +61,20 @@ import Testing
             }
         }
     }
+
+    @Test func anApplicationVersionKeysCopiesOnlyWithinItsURL() async throws {
+        // One version for every representation of /doc: fields= must still get its own bytes.
+        let app = makeApp(version: { request, _ in request.uri.path == "/doc" ? "7" : nil })
+        try await app.test(.router) { client in
+            for _ in 0..<2 {
+                for query in ["", "?fields=items(id,name)", "?fields=items(owner(email))"] {
+                    let plain = try await client.execute(uri: "/doc" + query, method: .get) { r in Array(buffer: r.body) }
+                    try await client.execute(uri: "/doc" + query, method: .get, headers: headers([(.acceptEncoding, "br")])) { r in
+                        #expect(r.headers[.contentEncoding] == "br", "\(query)")
+                        #expect(Decode.body(r.body, coding: "br") == plain, "\(query)")
+                    }
+                }
+            }
+        }
+    }
 }

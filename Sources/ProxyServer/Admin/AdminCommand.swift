@@ -19,6 +19,13 @@ struct AdminCall: Sendable {
     let eventLoop: EventLoop
     /// The asking client's id, so it can tell itself apart in SHOW CLIENTS.
     let clientID: Int
+
+    /// The reply of a command whose figures are gathered with async code (the status port's reports).
+    func answer(_ body: @escaping @Sendable () async -> AdminReply) -> EventLoopFuture<AdminReply> {
+        let promise = eventLoop.makePromise(of: AdminReply.self)
+        promise.completeWithTask(body)
+        return promise.futureResult
+    }
 }
 
 /// A command of the console. Adding one (SHOW NODES, SHOW CACHE, ...) is a new file and a line in `AdminConsole.commands`.

@@ -97,6 +97,16 @@ PYEOF
     if [ -z "$p" ]; then result_ok status_ready_while_draining; else result_fail status_ready_while_draining "$p"; fi
   fi
 
+  # A bad ResponseOptimizer variable: the status port stays closed and the log says which and why; pooling goes on.
+  if RESPONSE_COMPRESSION_THRESHOLD=lots use_proxy status-badenv status_port="$sp"; then
+    p=""
+    if curl -s -o /dev/null "$url/health"; then p+=" the status port answered;"; fi
+    grep -q 'status port not started: RESPONSE_COMPRESSION_THRESHOLD=lots: expected' "$WORK/logs/proxy-status-badenv.log" ||
+      p+=" log: $(grep -i 'status' "$WORK/logs/proxy-status-badenv.log" | head -n 3);"
+    [ "$(proxy_psql -c 'SELECT 1')" = 1 ] || p+=" pooling stopped;"
+    if [ -z "$p" ]; then result_ok status_bad_environment; else result_fail status_bad_environment "$p"; fi
+  fi
+
   # Off by default: nothing listens on the port.
   if use_proxy status-off; then
     if curl -s -o /dev/null "$url/health"; then result_fail status_off_by_default "something answered on $url"

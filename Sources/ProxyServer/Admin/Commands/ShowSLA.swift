@@ -7,8 +7,7 @@ enum ShowSLA: AdminCommand {
 
     static func run(_ call: AdminCall) -> EventLoopFuture<AdminReply> {
         let runtime = call.runtime
-        let promise = call.eventLoop.makePromise(of: AdminReply.self)
-        promise.completeWithTask {
+        return call.answer {
             let report = await runtime.performance(targets: runtime.slaTargets)
             var t = AdminTable([
                 ("database", .text), ("window_seconds", .int4), ("queries", .int8), ("queries_per_second", .numeric),
@@ -29,6 +28,5 @@ enum ShowSLA: AdminCommand {
             }
             return .table(t)
         }
-        return promise.futureResult
     }
 }

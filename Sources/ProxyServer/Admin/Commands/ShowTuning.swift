@@ -6,8 +6,7 @@ enum ShowTuning: AdminCommand {
 
     static func run(_ call: AdminCall) -> EventLoopFuture<AdminReply> {
         let runtime = call.runtime
-        let promise = call.eventLoop.makePromise(of: AdminReply.self)
-        promise.completeWithTask {
+        return call.answer {
             let report = await runtime.tune(apply: false)
             var t = AdminTable([("setting", .text), ("current", .text), ("recommended", .text), ("safe", .text), ("reason", .text)])
             for r in report.recommendations {
@@ -15,6 +14,5 @@ enum ShowTuning: AdminCommand {
             }
             return .table(t)
         }
-        return promise.futureResult
     }
 }
