@@ -85,7 +85,10 @@ extension ClientConnection {
     /// Counts an error pgswift itself sends (for /metrics and the tuning advice), with the timeout behind it if any.
     func countError(_ error: PGError) {
         let registry = runtime.connections(on: eventLoop)
-        let database = startup.database
+        // A name the client made up (an unknown database, a failed login) would be a new series per name: only
+        // databases of the config, or of a pool already made, are named; the rest are counted under "".
+        let asked = startup.database
+        let database = statsKey?.database ?? (runtime.config.databases[asked] != nil || runtime.hasPool(database: asked) ? asked : "")
         registry.proxyErrors[DatabaseCode(database: database, code: error.sqlState), default: 0] += 1
         if let setting = Self.timeoutSettings[error.message] {
             registry.timeouts[DatabaseCode(database: database, code: setting), default: 0] += 1

@@ -392,8 +392,8 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     /// Sends a FATAL ErrorResponse and closes; the server link, if any, is released first.
     func sendFatal(_ error: PGError) {
         guard let context else { return }
-        countError(error)
         if case .closed = state {} else {
+            countError(error)
             finish(reason: error.message)
         }
         var out = context.channel.allocator.buffer(capacity: 128)

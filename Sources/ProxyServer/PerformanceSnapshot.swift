@@ -8,7 +8,11 @@ extension ProxyRuntime {
     /// target_p50_ms and friends; TARGET_P50_MS ... in the environment win over the file (a container's usual way to set them).
     var slaTargets: SLATargets {
         let c = config
-        func target(_ key: String) -> Double { environment[key.uppercased()].flatMap(Double.init) ?? Double(c.int(key)) }
+        // The file's range (1 ms to an hour); anything else in the environment is ignored (logged at start).
+        func target(_ key: String) -> Double {
+            guard let v = environment[key.uppercased()].flatMap(Double.init), v.isFinite, v > 0, v <= 3_600_000 else { return Double(c.int(key)) }
+            return v
+        }
         return SLATargets(p50Ms: target("target_p50_ms"), p95Ms: target("target_p95_ms"), p99Ms: target("target_p99_ms"))
     }
 

@@ -87,8 +87,31 @@ public final class ProxyRuntime: Sendable {
     var config: ProxyConfig { loaded.config }
     var hba: HbaFile? { loaded.hba }
 
+    /// One setting changed at run time (admin SET, the status port's tuning), checked as the file would be. Read,
+    /// change and store happen under one lock, so two writers cannot lose each other's change.
+    func changeSetting(_ key: String, to value: String) -> Result<Void, ConfigMessage> {
+        let result = current.withLockedValue { loaded -> Result<LoadedConfig, ConfigMessage> in
+            switch loaded.config.setting(key, to: value) {
+            case .failure(let m): return .failure(m)
+            case .success(let config):
+                loaded.config = config
+                return .success(loaded)
+            }
+        }
+        switch result {
+        case .failure(let m): return .failure(m)
+        case .success(let new):
+            updatePools(new)
+            return .success(())
+        }
+    }
+
     func swap(_ new: LoadedConfig) {
         current.withLockedValue { $0 = new }
+        updatePools(new)
+    }
+
+    private func updatePools(_ new: LoadedConfig) {
         let all = pools.withLockedValue { Array($0.values) }
         for pool in all {
             if let entry = new.config.database(named: pool.key.database) {
@@ -178,6 +201,8 @@ public final class ProxyRuntime: Sendable {
 
 
     var allPools: [ServerPool] { pools.withLockedValue { Array($0.values) } }
+
+    func hasPool(database: String) -> Bool { pools.withLockedValue { $0.keys.contains { $0.database == database } } }
 
     /// The pool for a client that authenticated as `clientUser` to `entry`; created on first use.
     func pool(entry: DatabaseEntry, clientUser: String, clientKeys: SCRAMKeys?, clientPassword: String?,

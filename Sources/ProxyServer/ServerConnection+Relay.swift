@@ -14,7 +14,7 @@ extension ServerConnection {
                     outgoing.append(b)
                 case .observed(let type, var body):
                     if let verdict = retryVerdict(type, body) { return verdict }
-                    if type == BackendMessage.Code.errorResponse, let counters {
+                    if type == BackendMessage.Code.errorResponse, linkedClient != nil, let counters {
                         // Counted as the client will see it (an error held back for a retry is not).
                         counters.errors[ErrorFields.parse(body)?.sqlState ?? "XX000", default: 0] += 1
                     }

@@ -4,7 +4,7 @@ import NIOCore
 
 /// A strong ETag names exactly one sequence of bytes of its resource, so the compressed form can be reused for as long
 /// as the tag is served. A tag hashed from the body names its bytes anywhere (no scope); an application's tag (its
-/// own header or the version callback) only within its URL, which is then the scope. Bounded by entries and by bytes
+/// own header or the version callback) only within its URL, which is then part of the scope with the content type. Bounded by entries and by bytes
 /// held; the oldest entry goes first.
 final class CompressedRepresentations: Sendable {
     private struct Key: Hashable {
@@ -17,6 +17,7 @@ final class CompressedRepresentations: Sendable {
         var bodies: [Key: ByteBuffer] = [:]
         var order: [Key] = []
         var bytes = 0
+        var hits = 0
     }
 
     private let state = NIOLockedValueBox(State())
@@ -30,8 +31,15 @@ final class CompressedRepresentations: Sendable {
 
     func body(tag: EntityTag, coding: ContentCoding, scope: String = "") -> ByteBuffer? {
         guard maxEntries > 0, !tag.weak else { return nil }
-        return state.withLockedValue { $0.bodies[Key(scope: scope, tag: tag.opaque, coding: coding)] }
+        return state.withLockedValue { s in
+            let body = s.bodies[Key(scope: scope, tag: tag.opaque, coding: coding)]
+            if body != nil { s.hits += 1 }
+            return body
+        }
     }
+
+    /// Bodies served from a kept copy (for tests and diagnostics).
+    var hits: Int { state.withLockedValue { $0.hits } }
 
     func keep(_ body: ByteBuffer, tag: EntityTag, coding: ContentCoding, scope: String = "") {
         guard maxEntries > 0, !tag.weak, body.readableBytes <= maxBytes / 4 else { return }

@@ -25,7 +25,7 @@ enum Compression {
     }
 
     static func apply(to response: Response, request: Request, configuration: ResponseOptimizerConfiguration,
-                      cache: CompressedRepresentations? = nil, scope: String = "") async throws -> Response {
+                      cache: CompressedRepresentations? = nil, scopedToURL: Bool = false) async throws -> Response {
         let status = response.status.code
         guard configuration.compressionEnabled, request.method != .head, status >= 200, status != 204, status != 206, status != 304,
               response.headers[.contentEncoding] == nil, isCompressible(response.headers[.contentType]),
@@ -40,6 +40,11 @@ enum Compression {
         out.headers[.contentEncoding] = coding.rawValue
         let tag = out.headers[.eTag].flatMap(EntityTag.init(parsing:))
         if let tag { out.headers[.eTag] = tag.coded(coding).description }
+        // Only complete 200s are kept, and not when the body varies on more than Accept-Encoding (the tag would have
+        // to, but a copy served to the wrong language is worse than a second compression).
+        let vary = out.headers[values: .vary].flatMap { $0.split(separator: ",").map { $0.trimmingSpaces().lowercased() } }
+        let cache = status == 200 && vary.allSatisfy({ $0 == "accept-encoding" }) ? cache : nil
+        let scope = cache == nil ? "" : (scopedToURL ? request.uri.description : "") + "\u{0}" + (out.headers[.contentType] ?? "")
         if let tag, let cached = cache?.body(tag: tag, coding: coding, scope: scope) {
             out.body = ResponseBody(byteBuffer: cached)
             return out

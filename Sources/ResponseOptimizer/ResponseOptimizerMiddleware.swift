@@ -49,7 +49,7 @@ public struct ResponseOptimizerMiddleware<Context: RequestContext>: RouterMiddle
             }
         }
         response = try await Compression.apply(to: response, request: request, configuration: configuration, cache: representations,
-                                               scope: hashed ? "" : request.uri.description)
+                                               scopedToURL: !hashed)
         return Streaming.apply(to: response, configuration: configuration)
     }
 

@@ -83,9 +83,10 @@ public struct PerformanceReport: Sendable, Equatable {
     /// The JSON body: milliseconds with three decimals, rates with two.
     /// Rounded to `places` decimals (2 or 3), without a trailing ".0".
     public static func decimal(_ v: Double, _ places: Int) -> String {
+        guard v.isFinite else { return "0" }
         let scale = places == 3 ? 1000.0 : 100.0
         let r = (v * scale).rounded() / scale
-        return r == r.rounded() ? String(Int(r)) : String(r)
+        return r == r.rounded() && abs(r) < 1e15 ? String(Int(r)) : String(r)
     }
 
     public var json: String {

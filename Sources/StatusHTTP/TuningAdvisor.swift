@@ -12,6 +12,7 @@ public struct PoolLoad: Sendable, Equatable {
     /// Mean wait for a server per assignment over the last stats period, for the pool's database.
     public var averageWaitMs: Double
     public var assignmentsPerSecond: Double
+    /// Clients of this pool that gave up at query_wait_timeout over the last two stats periods.
     public var queryWaitTimeouts: Int
     public var poolMode: String
 
@@ -125,7 +126,7 @@ public enum TuningAdvisor {
             return out
         }
         let peak = defaults.map(\.peakActive).max() ?? 0
-        let target = max(peak * 2, 5)
+        let target = max(peak * 2, 5, input.int("min_pool_size"))
         if peak * 4 <= current, target < current {
             out.append(TuningRecommendation(
                 setting: "default_pool_size", current: String(current), recommended: String(target),
@@ -173,7 +174,7 @@ public enum TuningAdvisor {
 
     private static func preparedStatements(_ input: TuningInput) -> [TuningRecommendation] {
         let current = input.int("max_prepared_statements")
-        guard current > 0, input.serverParsesPerSecond >= 10, input.serverParsesPerSecond > 2 * input.clientParsesPerSecond else { return [] }
+        guard current > 0, current < 10_000, input.serverParsesPerSecond >= 10, input.serverParsesPerSecond > 2 * input.clientParsesPerSecond else { return [] }
         return [TuningRecommendation(
             setting: "max_prepared_statements", current: String(current), recommended: String(min(current * 2, 10_000)),
             reason: "servers prepare statements \(formatMs(input.serverParsesPerSecond)) times a second against \(formatMs(input.clientParsesPerSecond)) client Parses: statements are evicted and prepared again; a larger cache per server avoids it",

@@ -10,7 +10,7 @@ import Darwin
 
 extension ProxyRuntime {
     /// Settings the advice reads or may change.
-    static let tunedSettings = ["default_pool_size", "max_db_connections", "max_client_conn", "max_prepared_statements", "query_timeout",
+    static let tunedSettings = ["default_pool_size", "min_pool_size", "max_db_connections", "max_client_conn", "max_prepared_statements", "query_timeout",
                                 "query_wait_timeout", "reserve_pool_size"]
 
     func tuningInput() async -> TuningInput {
@@ -28,7 +28,7 @@ extension ProxyRuntime {
                 sizeFromDefault: config.users[pool.key.user]?.poolSize == nil && entry.poolSize == nil,
                 peakActive: peaks.recentActive, peakWaiting: peaks.recentWaiting, averageWaitMs: a.waitTime / 1000,
                 assignmentsPerSecond: a.serverAssignments,
-                queryWaitTimeouts: snapshot.timeouts[DatabaseCode(database: pool.key.database, code: "query_wait_timeout")] ?? 0,
+                queryWaitTimeouts: peaks.recentWaitTimeouts,
                 poolMode: poolMode(entry: entry, user: pool.key.user, config: config).rawValue)
         }.sorted { ($0.database, $0.user) < ($1.database, $1.user) }
         var settings: [String: String] = [:]
@@ -48,13 +48,10 @@ extension ProxyRuntime {
         guard apply else { return TuningReport(recommendations: advice) }
         var applied: [(setting: String, value: String, error: String?)] = []
         for r in advice where r.safe {
-            var loaded = self.loaded
-            switch loaded.config.setting(r.setting, to: r.recommended) {
+            switch changeSetting(r.setting, to: r.recommended) {
             case .failure(let m):
                 applied.append((r.setting, r.recommended, m.text))
-            case .success(let config):
-                loaded.config = config
-                swap(loaded)
+            case .success:
                 logger.info("SET \(r.setting) = \(r.recommended) from the status port's tuning advice (was \(r.current)): \(r.reason)")
                 applied.append((r.setting, r.recommended, nil))
             }

@@ -2,7 +2,7 @@
 
 usage: metrics_checks.py PART
   metrics   the proxy's pool of 20 (transaction mode): counters, histograms, errors by SQLSTATE, pool gauges
-  waits     a pool of 1 with query_wait_timeout = 1: a queued client, its wait in the histogram, the timeout counted
+  waits     a pool of 1 with query_wait_timeout = 1, held for 5 s: a queued client, the wait histogram, the timeout counted
   tune      a pool of 2 under 8 clients (stats_period = 1, status_admin_token = s3cret): the advice, applying it, SHOW TUNING/SLA
 checks/metrics.sh starts the proxy for each part; STATUS_URL is the status port's base URL.
 """
@@ -114,8 +114,9 @@ def part_metrics() -> None:
         count, total = histogram_consistent(s, "pgswift_query_duration_seconds", **db)
         expect(count == value(s, "pgswift_queries_total", **db), f"histogram count {count} != queries_total")
         expect(total >= 0.3, f"sum {total}s does not hold the 0.3 s sleep")
-        slow = [v for n, l, v in s if n == "pgswift_query_duration_seconds_bucket" and l.get("database") == TEST_DB and l["le"] == "0.25"]
-        expect(slow and slow[0] == count - 1, f"exactly one query above 250 ms: le=0.25 has {slow}, count {count}")
+        # The 300 ms sleep lies above the 250 ms bucket (other queries may too, on a loaded machine).
+        le = [v for n, l, v in s if n == "pgswift_query_duration_seconds_bucket" and l.get("database") == TEST_DB and l["le"] == "0.25"]
+        expect(le and le[0] <= count - 1, f"the sleep is not above 250 ms: le=0.25 has {le}, count {count}")
         histogram_consistent(s, "pgswift_transaction_duration_seconds", **db)
         histogram_consistent(s, "pgswift_client_wait_duration_seconds", **db)
     R.run("latency_histograms", histograms)
@@ -135,7 +136,9 @@ def part_metrics() -> None:
         except psycopg.OperationalError:
             pass
         t = samples(scrape())
-        expect(value(t, "pgswift_errors_total", database="no_such_db", sqlstate="3D000", origin="pgswift") == 1, "3D000 not counted")
+        # Counted, but not under the made-up name: one series per name a client invents would grow without end.
+        expect(value(t, "pgswift_errors_total", database="", sqlstate="3D000", origin="pgswift") == 1, "3D000 not counted")
+        expect(not [l for n, l, v in t if l.get("database") == "no_such_db"], "a series named after an unknown database")
     R.run("proxy_errors_by_sqlstate", proxy_errors)
 
     R.run("promtool_check_metrics", lambda: promtool(scrape()))
@@ -154,7 +157,7 @@ def part_waits() -> None:
     outcome: list[str] = []
 
     def hold() -> None:
-        holder.execute("SELECT pg_sleep(2.5)")
+        holder.execute("SELECT pg_sleep(5)")
 
     def wait_behind() -> None:
         try:
@@ -170,8 +173,14 @@ def part_waits() -> None:
     time.sleep(0.3)
     w = threading.Thread(target=wait_behind)
     w.start()
-    time.sleep(0.4)
+    # Until the waiter has queued (login and lease take a moment on a busy machine) and waited a little.
+    deadline = time.monotonic() + 4
     during = samples(scrape())
+    while time.monotonic() < deadline and not waiter_done.is_set():
+        if value(during, "pgswift_pool_wait_queue_length", **user) == 1 and value(during, "pgswift_pool_max_wait_seconds", **user) > 0.1:
+            break
+        time.sleep(0.1)
+        during = samples(scrape())
     w.join(10)
     h.join(10)
     after = samples(scrape())

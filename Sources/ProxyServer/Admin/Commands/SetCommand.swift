@@ -16,16 +16,15 @@ enum SetCommand: AdminCommand {
             return call.eventLoop.makeSucceededFuture(.notice(message: "SET ignored", detail: nil, tag: "SET"))
         }
         let runtime = call.runtime
-        var loaded = runtime.loaded
-        switch loaded.config.setting(key, to: value) {
+        // A token set here must not end up in the log or the reply in clear.
+        let shown = ShowConfig.secret.contains(key.lowercased()) ? "********" : value
+        switch runtime.changeSetting(key, to: value) {
         case .failure(let m):
-            runtime.logger.warning("SET \(key) = \(value) from the admin console refused: \(m.text)")
+            runtime.logger.warning("SET \(key) = \(shown) from the admin console refused: \(m.text)")
             return call.eventLoop.makeSucceededFuture(.error(PGError("08P01", "SET failed")))
-        case .success(let config):
-            loaded.config = config
-            runtime.swap(loaded)
-            runtime.logger.info("SET \(key) = \(value) from the admin console")
-            return call.eventLoop.makeSucceededFuture(.done(tag: "SET \(key)=\(value)"))
+        case .success:
+            runtime.logger.info("SET \(key) = \(shown) from the admin console")
+            return call.eventLoop.makeSucceededFuture(.done(tag: "SET \(key)=\(shown)"))
         }
     }
 }
