@@ -10,7 +10,7 @@ enum ETags {
         let method = request.method
         guard method == .get || method == .head, response.status == .ok else { return (response, nil) }
         // Nothing may keep a no-store response, so nothing will ask to revalidate it: hashing it would be wasted.
-        if response.headers[.eTag] == nil, response.headers[.cacheControl]?.lowercased().contains("no-store") == true { return (response, nil) }
+        if response.headers[.eTag] == nil, response.headers[.cacheControl].map({ HeaderText.contains($0, "no-store") }) == true { return (response, nil) }
         var out = response
         let current: EntityTag
         if let own = out.headers[.eTag] {

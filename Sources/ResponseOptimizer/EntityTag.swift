@@ -13,18 +13,23 @@ public struct EntityTag: Sendable, Equatable, CustomStringConvertible {
 
     /// A strong tag from the SHA-256 of the body (its first 128 bits, hex).
     public init(body: ByteBuffer) {
-        var digest = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
-        body.withUnsafeReadableBytes { raw in
-            _ = SHA256(raw.bindMemory(to: UInt8.self).baseAddress, raw.count, &digest)
+        // On every tagged response: the digest lives on the stack and the text is written straight into the string.
+        let opaque = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Int(SHA256_DIGEST_LENGTH)) { digest in
+            body.withUnsafeReadableBytes { raw in
+                _ = SHA256(raw.bindMemory(to: UInt8.self).baseAddress, raw.count, digest.baseAddress)
+            }
+            return String(unsafeUninitializedCapacity: 32) { text in
+                for k in 0..<16 {
+                    text[2 * k] = Self.hexDigit(digest[k] >> 4)
+                    text[2 * k + 1] = Self.hexDigit(digest[k] & 0x0F)
+                }
+                return 32
+            }
         }
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
-        var text = [UInt8](repeating: 0, count: 32)
-        for k in 0..<16 {
-            text[2 * k] = hex[Int(digest[k] >> 4)]
-            text[2 * k + 1] = hex[Int(digest[k] & 0x0F)]
-        }
-        self.init(opaque: String(decoding: text, as: UTF8.self))
+        self.init(opaque: opaque)
     }
+
+    private static func hexDigit(_ v: UInt8) -> UInt8 { v < 10 ? 0x30 + v : 0x57 + v }
 
     /// A strong tag from a version the application keeps (a row version, an update counter, a content hash).
     public init(version: String) {

@@ -8,6 +8,11 @@ group_metrics() {
   if ! command -v promtool >/dev/null; then result_fail metrics_promtool "promtool not found (Debian package prometheus)"; return 0; fi
   if use_proxy metrics status_port="$sp" pool_mode=transaction; then
     STATUS_URL="http://127.0.0.1:$sp" python_check metrics_checks.py metrics
+    if command -v prometheus >/dev/null; then
+      STATUS_URL="http://127.0.0.1:$sp" PROMETHEUS_PORT=$((PROXY_PORT + 14)) python_check metrics_checks.py prometheus
+    else
+      result_fail metrics_prometheus "prometheus not found (Debian package prometheus)"
+    fi
     if command -v chromium >/dev/null; then
       STATUS_URL="http://127.0.0.1:$sp" CHROMIUM_PORT=$((PROXY_PORT + 13)) DASHBOARD_SCREENSHOT="${DASHBOARD_SCREENSHOT:-}" \
         python_check dashboard_check.py

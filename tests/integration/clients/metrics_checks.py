@@ -3,6 +3,8 @@
 usage: metrics_checks.py PART
   metrics   the proxy's pool of 20 (transaction mode): counters, histograms, errors by SQLSTATE, pool gauges
   waits     a pool of 1 with query_wait_timeout = 1, held for 5 s: a queued client, the wait histogram, the timeout counted
+  prometheus  a real Prometheus server (Debian's) scraping the status port every second: the target is up and its
+            queries agree with the proxy's own counts
   tune      a pool of 2 under 8 clients (stats_period = 1, status_admin_token = s3cret): the advice, applying it, SHOW TUNING/SLA
 checks/metrics.sh starts the proxy for each part; STATUS_URL is the status port's base URL.
 """
@@ -13,11 +15,14 @@ import json
 import math
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import psycopg
@@ -211,6 +216,56 @@ def part_waits() -> None:
     holder.close()
 
 
+def part_prometheus() -> None:
+    port = int(os.environ["PROMETHEUS_PORT"])
+    work = tempfile.mkdtemp(prefix="pgswift-prometheus-")
+    target = STATUS_URL.split("//", 1)[1]
+    with open(os.path.join(work, "prometheus.yml"), "w") as f:
+        f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+                f"scrape_configs:\n  - job_name: pgswift\n    static_configs:\n      - targets: ['{target}']\n")
+    proc = subprocess.Popen(["prometheus", f"--config.file={work}/prometheus.yml", f"--storage.tsdb.path={work}/data",
+                             f"--web.listen-address=127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=open(f"{work}/log", "w"))
+    api = f"http://127.0.0.1:{port}/api/v1"
+
+    def get(path: str) -> dict:
+        with urllib.request.urlopen(api + path, timeout=5) as r:
+            return json.load(r)
+
+    try:
+        with psycopg.connect(proxy_dsn(), autocommit=True, prepare_threshold=None) as c:
+            for _ in range(25):
+                c.execute("SELECT 1").fetchall()
+        own = value(samples(scrape()), "pgswift_queries_total", database=TEST_DB)
+
+        def scraped() -> None:
+            deadline = time.monotonic() + 40
+            health, result = None, []
+            while time.monotonic() < deadline:
+                try:
+                    targets = get("/targets")["data"]["activeTargets"]
+                    health = targets[0]["health"] if targets else None
+                    q = urllib.parse.quote(f'pgswift_queries_total{{database="{TEST_DB}"}}')
+                    result = get(f"/query?query={q}")["data"]["result"]
+                    if health == "up" and result and float(result[0]["value"][1]) >= own:
+                        break
+                except OSError:
+                    pass
+                time.sleep(0.5)
+            expect(health == "up", f"Prometheus target health {health} ({open(f'{work}/log').read()[-300:]})")
+            expect(result and float(result[0]["value"][1]) >= own, f"Prometheus has {result}, the proxy counted {own}")
+            q = urllib.parse.quote(f'histogram_quantile(0.99, sum by (le) (pgswift_query_duration_seconds_bucket{{database="{TEST_DB}"}}))')
+            p99 = get(f"/query?query={q}")["data"]["result"]
+            expect(p99 and 0 < float(p99[0]["value"][1]) < 10, f"histogram_quantile over the buckets: {p99}")
+        R.run("prometheus_scrapes", scraped)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def post(path: str, token: str | None = None) -> tuple[int, dict]:
     req = urllib.request.Request(STATUS_URL + path, method="POST", data=b"")
     if token is not None:
@@ -297,5 +352,5 @@ def part_tune() -> None:
 
 
 if __name__ == "__main__":
-    {"metrics": part_metrics, "waits": part_waits, "tune": part_tune}[sys.argv[1]]()
+    {"metrics": part_metrics, "waits": part_waits, "tune": part_tune, "prometheus": part_prometheus}[sys.argv[1]]()
     R.exit()
