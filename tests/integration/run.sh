@@ -262,11 +262,19 @@ expect_fail() {
 
 # python CHECK_SCRIPT ARGS...: run a client from clients/ with the connection settings.
 python_check() {
+  local out rc=0
+  out="$(mktemp)"
   PYTHONPATH="$IT_DIR/clients" PYTHONDONTWRITEBYTECODE=1 \
   PROXY_HOST="$PROXY_HOST" PROXY_PORT="$PROXY_PORT" PROXY_SOCKET_DIR="$PROXY_SOCKET_DIR" \
   PROXY_KIND="$PROXY_KIND" PG_HOST="$PG_HOST" PG_PORT="$PG_PORT" PG_SOCKET_DIR="$PG_SOCKET_DIR" \
   PG_SUPERUSER="$PG_SUPERUSER" TEST_DB=pgswift_test TEST_USER=scram_user TEST_PASSWORD=scram_pw \
-    timeout 600 "$PY" "$IT_DIR/clients/$1" "${@:2}"
+    timeout 600 "$PY" "$IT_DIR/clients/$1" "${@:2}" >"$out" || rc=$?
+  cat "$out"
+  # A script that stopped without reporting a failure (a crash, a timeout) must not pass by printing fewer lines.
+  if [ "$rc" != 0 ] && ! grep -q '^FAIL ' "$out"; then
+    result_fail "${1%.py}_${2:-run}" "the script exited with status $rc before reporting all its checks (traceback in the group log)"
+  fi
+  rm -f "$out"
 }
 
 # libpq settings for shell checks through the proxy (TCP by default).

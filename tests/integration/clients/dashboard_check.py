@@ -130,6 +130,8 @@ class DevTools:
 
 
 PAGE_STATE = """(() => {
+  // Asked while the page may still be loading (Page.navigate does not wait): nothing yet.
+  if (!document.body || !document.getElementById('p99') || !document.getElementById('problem')) return {updates: 0};
   const metric = {};
   for (const el of document.querySelectorAll('[data-metric]')) metric[el.dataset.metric] = Number(el.dataset.value);
   const pools = {};
