@@ -63,8 +63,8 @@ public enum StatusServer {
         let router = Router()
         router.add(middleware: ResponseOptimizerMiddleware(configuration: responses))
         // 200 for as long as the process answers at all (a liveness probe).
-        router.get("/health") { _, _ in json(#"{"status":"ok"}"#) }
-        router.get("/ready") { _, _ in
+        readable(router, "/health") { _, _ in json(#"{"status":"ok"}"#) }
+        readable(router, "/ready") { _, _ in
             if sources.draining() {
                 return json(#"{"status":"not ready","reason":"shutting down: new clients are not accepted"}"#, status: .serviceUnavailable)
             }
@@ -83,7 +83,7 @@ public enum StatusServer {
             }
             return json(#"{"status":"ready","databases":[\#(items)]}"#)
         }
-        router.get("/api/v1/performance/metrics") { _, _ in json(await sources.performance().json) }
+        readable(router, "/api/v1/performance/metrics") { _, _ in json(await sources.performance().json) }
         router.post("/api/v1/performance/tune") { request, _ in
             let apply = request.uri.queryParameters.get("apply").map { ["true", "1", "yes"].contains($0.lowercased()) } ?? false
             if apply, let refusal = AdminToken.refusal(configured: sources.adminToken(), authorization: request.headers[.authorization]) {
@@ -92,16 +92,27 @@ public enum StatusServer {
             return json(await sources.tune(apply).json(applyRequested: apply))
         }
         // The dashboard: static, so revalidated by ETag (304) rather than sent again on each visit.
-        router.get("/") { _, _ in asset(DashboardPage.html, "text/html; charset=utf-8") }
-        router.get("/assets/dashboard.js") { _, _ in asset(DashboardScript.javascript, "text/javascript; charset=utf-8") }
-        router.get("/assets/dashboard.css") { _, _ in asset(DashboardPage.css, "text/css; charset=utf-8") }
-        router.get("/metrics") { _, _ in
+        readable(router, "/") { _, _ in asset(DashboardPage.html, "text/html; charset=utf-8") }
+        readable(router, "/assets/dashboard.js") { _, _ in asset(DashboardScript.javascript, "text/javascript; charset=utf-8") }
+        readable(router, "/assets/dashboard.css") { _, _ in asset(DashboardPage.css, "text/css; charset=utf-8") }
+        readable(router, "/metrics") { _, _ in
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             headers[.cacheControl] = "no-store"
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: await sources.metrics())))
         }
         return router
+    }
+
+    /// GET and HEAD on one path: load balancers and probes often ask with HEAD (the same status and headers, no body).
+    static func readable(_ router: Router<BasicRequestContext>, _ path: RouterPath,
+                         use handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response) {
+        router.get(path, use: handler)
+        router.head(path) { request, context in
+            var response = try await handler(request, context)
+            response.body = ResponseBody()
+            return response
+        }
     }
 
     static func asset(_ text: String, _ type: String) -> Response {

@@ -28,6 +28,22 @@ import Testing
         }
     }
 
+    @Test func headAnswersLikeGetWithoutABody() async throws {
+        let down = [DatabaseReadiness(name: "gone", endpoint: "127.0.0.1:1", reachable: false, detail: "refused")]
+        try await app(down).test(.router) { client in
+            try await client.execute(uri: "/health", method: .head) { r in
+                #expect(r.status == .ok && r.body.readableBytes == 0)
+                #expect(r.headers[.contentType] == "application/json; charset=utf-8")
+            }
+            try await client.execute(uri: "/ready", method: .head) { r in
+                #expect(r.status == .serviceUnavailable && r.body.readableBytes == 0)
+            }
+            try await client.execute(uri: "/", method: .head) { r in
+                #expect(r.status == .ok && r.body.readableBytes == 0 && r.headers[.contentType]?.hasPrefix("text/html") == true)
+            }
+        }
+    }
+
     @Test func readyWhenEveryDatabaseIsReachable() async throws {
         let dbs = [DatabaseReadiness(name: "app", endpoint: "127.0.0.1:5432", reachable: true),
                    DatabaseReadiness(name: "reports", endpoint: "/run/pg/.s.PGSQL.5433", reachable: true)]

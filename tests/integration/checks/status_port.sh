@@ -12,6 +12,9 @@ group_status_port() {
     st="$(curl -s -D "$d/h" -o "$d/health" -w '%{http_code}' "$url/health")"
     [ "$st" = 200 ] && grep -q '"status":"ok"' "$d/health" || p+=" /health: $st $(head -c 100 "$d/health");"
     tr -d '\r' <"$d/h" | grep -qi '^cache-control: no-store' || p+=" no Cache-Control: no-store;"
+    # HEAD, as load balancers often probe.
+    st="$(curl -s -I -o /dev/null -w '%{http_code}' "$url/health")"
+    [ "$st" = 200 ] || p+=" HEAD /health: $st;"
     if [ -z "$p" ]; then result_ok status_health; else result_fail status_health "$p"; fi
 
     p=""
