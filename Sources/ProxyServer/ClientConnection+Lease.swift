@@ -86,7 +86,7 @@ extension ClientConnection {
             counters.totals.serverAssignments += 1
             let waited = (NIODeadline.now() - waitStarted).nanoseconds
             counters.totals.waitTime += Int(waited / 1000)
-            counters.timers?.wait.recordNanoseconds(waited)
+            counters.timeWait(waited)
         }
         linkedServer = server
         currentPool = pool

@@ -9,11 +9,29 @@ final class PoolCounters: @unchecked Sendable {
     var latency = LatencyWindow()
     /// ErrorResponses PostgreSQL sent to this pool's clients, by SQLSTATE.
     var errors: [String: Int] = [:]
-    /// The status port's histograms (nil when it is off).
+    /// The status port's histograms (nil when it is off), and this loop's times not yet recorded in them.
     let timers: DatabaseTimers?
+    var pending = PendingTimings()
 
     init(timers: DatabaseTimers?) {
         self.timers = timers
+    }
+
+    @inline(__always) func timeQuery(_ nanos: Int64) {
+        if let timers { pending.query(nanos, timers) }
+    }
+
+    @inline(__always) func timeTransaction(_ nanos: Int64) {
+        if let timers { pending.transaction(nanos, timers) }
+    }
+
+    @inline(__always) func timeWait(_ nanos: Int64) {
+        if let timers { pending.wait(nanos, timers) }
+    }
+
+    /// Records what this loop has collected (before a scrape reads the histograms).
+    func flushTimings() {
+        if let timers { pending.flush(timers) }
     }
 }
 

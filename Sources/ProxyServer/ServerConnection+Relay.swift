@@ -116,14 +116,14 @@ extension ServerConnection {
         let nanos = (now - max(lastWrite, lastReady)).nanoseconds
         let micros = Int(nanos / 1000)
         counters.totals.queryTime += micros
-        counters.timers?.query.recordNanoseconds(nanos)
+        counters.timeQuery(nanos)
         counters.latency.record(microseconds: UInt64(max(micros, 0)), now: Double(now.uptimeNanoseconds) / 1e9)
         lastReady = now
         if lastStatus == .idle {
             counters.totals.xacts += 1
             let nanos = (now - (transactionStart ?? lastWrite)).nanoseconds
             counters.totals.xactTime += Int(nanos / 1000)
-            counters.timers?.transaction.recordNanoseconds(nanos)
+            counters.timeTransaction(nanos)
             transactionStart = nil
         }
     }

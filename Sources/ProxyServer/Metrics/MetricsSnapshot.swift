@@ -39,6 +39,8 @@ extension ProxyRuntime {
         let parts = (try? await gather { loop -> [LoopPart] in
             var part = LoopPart(totals: loop.totalsByDatabase(), timeouts: loop.timeouts)
             for (key, counters) in loop.counters {
+                // In the same visit as the totals: histogram counts and query counters agree at every scrape.
+                counters.flushTimings()
                 for (code, n) in counters.errors { part.errors[ErrorOrigin(database: key.database, sqlState: code, origin: "server"), default: 0] += n }
             }
             for (key, n) in loop.proxyErrors { part.errors[ErrorOrigin(database: key.database, sqlState: key.code, origin: "pgswift"), default: 0] += n }

@@ -1,9 +1,10 @@
-// The Prometheus registry behind GET /metrics: latency histograms recorded as queries end, everything else published at scrape.
+// The Prometheus registry behind GET /metrics: latency histograms fed in batches by each loop, everything else published at scrape.
 import CoreMetrics
 import NIOConcurrencyHelpers
 import Prometheus
 
-/// The three timings recorded on the data path, for one database. Each loop's PoolCounters holds the same instance.
+/// The three timings of one database. Each loop's PoolCounters holds the same instance and feeds it in batches
+/// (`PendingTimings`).
 struct DatabaseTimers: Sendable {
     let query: CoreMetrics.Timer
     let transaction: CoreMetrics.Timer
@@ -12,7 +13,7 @@ struct DatabaseTimers: Sendable {
 
 /// One per process, made when the status port is on. The traffic counters are not touched per query: each loop keeps
 /// plain integers (as SHOW STATS reads them) and a scrape adds what they grew by since the previous scrape, so the
-/// data path pays only for the histograms.
+/// data path pays only for appending its times to a per-loop batch.
 final class ProxyMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     private let factory: PrometheusMetricsFactory
