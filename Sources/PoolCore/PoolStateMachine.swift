@@ -78,7 +78,12 @@ public struct PoolStateMachine<ServerID: Hashable & Sendable, WaiterID: Hashable
         }
     }
 
-    public var limits: PoolLimits
+    public var limits: PoolLimits {
+        // Peaks measured against another size would give advice for a pool that no longer exists.
+        didSet { if oldValue.poolSize != limits.poolSize { peaks = PoolPeaks() } }
+    }
+    /// High-water marks for the tuning advice, over the current and the previous stats period.
+    public private(set) var peaks = PoolPeaks()
     private(set) var servers: [ServerID: Server] = [:]
     /// Idle servers per event loop, most recently released last (reused first: its caches are warm).
     private var idleByLoop: [[ServerID]] = []
@@ -112,6 +117,7 @@ public struct PoolStateMachine<ServerID: Hashable & Sendable, WaiterID: Hashable
     @_specialize(exported: true, where ServerID == Int, WaiterID == Int)
     public mutating func lease(_ waiter: WaiterID, affinity: Int, now: Double) -> [Action] {
         if let server = takeIdle(affinity: affinity) {
+            peaks.note(active: activeCount, waiting: 0, full: false)
             return [.assign(server, to: waiter)]
         }
         // The server just refused us: say so at once rather than hammer it (PgBouncer's server_login_retry).
@@ -126,7 +132,14 @@ public struct PoolStateMachine<ServerID: Hashable & Sendable, WaiterID: Hashable
             connecting += 1
             return [.connect(affinity: affinity)]
         }
+        // Queued at a full pool: waiting for a release, not for a server being opened (a warm-up burst).
+        peaks.note(active: activeCount, waiting: waitingCount, full: true)
         return []
+    }
+
+    /// Starts a new stats period for the peaks.
+    public mutating func rollPeaks() {
+        peaks.roll(active: activeCount)
     }
 
     /// A client stopped waiting (it disconnected or was cancelled).
@@ -149,6 +162,7 @@ public struct PoolStateMachine<ServerID: Hashable & Sendable, WaiterID: Hashable
         lastFailure = nil
         servers[server] = Server(createdAt: now, idleSince: nil, affinity: affinity)
         if let w = popWaiter(preferring: affinity, now: now) {
+            peaks.note(active: activeCount, waiting: 0, full: false)
             return [.assign(server, to: w.id)]
         }
         makeIdle(server, now: now)
@@ -248,7 +262,8 @@ public struct PoolStateMachine<ServerID: Hashable & Sendable, WaiterID: Hashable
         if limits.queryWaitTimeout > 0 {
             while let q = oldestQueue(), now - queues[q].first!.since >= limits.queryWaitTimeout {
                 let w = popOldest()!
-                actions.append(.fail(w.id, PGErrorInfo(sqlState: "08P01", message: "query_wait_timeout")))
+                peaks.noteWaitTimeout()
+                actions.append(.fail(w.id, .queryWaitTimeout))
             }
         }
         if let head = oldestQueue(), limits.reservePoolSize > 0 && longestWait(now: now) >= limits.reservePoolTimeout
@@ -353,4 +368,7 @@ public struct PGErrorInfo: Equatable, Sendable {
         self.sqlState = sqlState
         self.message = message
     }
+
+    /// A client gave up waiting for a server (PgBouncer's words).
+    public static let queryWaitTimeout = PGErrorInfo(sqlState: "08P01", message: "query_wait_timeout")
 }

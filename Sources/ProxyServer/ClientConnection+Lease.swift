@@ -128,6 +128,8 @@ extension ClientConnection {
     func poolFailed(_ error: PGError) {
         guard eventLoop.inEventLoop else { return eventLoop.execute { self.poolFailed(error) } }
         guard case .waiting = state else { return }
+        let timeout = PGErrorInfo.queryWaitTimeout
+        if error.sqlState == timeout.sqlState && error.message == timeout.message { return timedOut("query_wait_timeout", timeout.message) }
         sendFatal(error)
     }
 }

@@ -33,31 +33,31 @@ extension ClientConnection {
             if waitingForAnswer {
                 if limits.query > 0, since(lastRequest, now) > limits.query {
                     // The running query is cancelled with the client's link, which is then closed: PgBouncer's way.
-                    return sendFatal(PGError("08P01", "query_timeout", severity: "FATAL"))
+                    return timedOut("query_timeout", "query_timeout")
                 }
             } else if serverStatus != .idle {
                 if limits.idleTransaction > 0, quietFor > limits.idleTransaction {
-                    return sendFatal(PGError("08P01", "idle transaction timeout", severity: "FATAL"))
+                    return timedOut("idle_transaction_timeout", "idle transaction timeout")
                 }
             } else if limits.clientIdle > 0, quietFor > limits.clientIdle {
-                return sendFatal(PGError("08P01", "client_idle_timeout", severity: "FATAL"))
+                return timedOut("client_idle_timeout", "client_idle_timeout")
             }
             if limits.transaction > 0, serverStatus != .idle, let start = transactionStarted, since(start, now) > limits.transaction {
-                return sendFatal(PGError("08P01", "transaction timeout", severity: "FATAL"))
+                return timedOut("transaction_timeout", "transaction timeout")
             }
         case .unlinked, .admin:
             if limits.clientIdle > 0, since(max(lastRequest, lastDelivered), now) > limits.clientIdle {
-                sendFatal(PGError("08P01", "client_idle_timeout", severity: "FATAL"))
+                timedOut("client_idle_timeout", "client_idle_timeout")
             }
         case .waiting:
             // A request queued for a server counts as a query too (PgBouncer's meaning).
             if limits.query > 0, since(waitStarted, now) > limits.query {
-                sendFatal(PGError("08P01", "query_timeout", severity: "FATAL"))
+                timedOut("query_timeout", "query_timeout")
             }
         case .settling:
             // The session probe is a query too; a server that stops answering it must not hold the client forever.
             if limits.query > 0, since(lastDelivered, now) > limits.query {
-                sendFatal(PGError("08P01", "query_timeout", severity: "FATAL"))
+                timedOut("query_timeout", "query_timeout")
             }
         case .startup, .authenticating, .lookingUp, .closed:
             break
@@ -75,23 +75,22 @@ extension ClientConnection {
 }
 
 extension ClientConnection {
-    /// The messages pgswift closes a client with when one of its timeouts fires, by the setting's name.
-    static let timeoutSettings: [String: String] = [
-        "query_timeout": "query_timeout", "query_wait_timeout": "query_wait_timeout",
-        "idle transaction timeout": "idle_transaction_timeout", "transaction timeout": "transaction_timeout",
-        "client_idle_timeout": "client_idle_timeout",
-    ]
+    /// Closes the client for one of the timeouts, counted under the setting's name (for /metrics and the advice).
+    func timedOut(_ setting: String, _ message: String) {
+        if case .closed = state { return }
+        runtime.connections(on: eventLoop).timeouts[DatabaseCode(database: errorLabel, code: setting), default: 0] += 1
+        sendFatal(PGError("08P01", message, severity: "FATAL"))
+    }
 
-    /// Counts an error pgswift itself sends (for /metrics and the tuning advice), with the timeout behind it if any.
+    /// Counts an error pgswift itself sends (for /metrics).
     func countError(_ error: PGError) {
-        let registry = runtime.connections(on: eventLoop)
-        // A name the client made up (an unknown database, a failed login) would be a new series per name: only
-        // databases of the config, or of a pool already made, are named; the rest are counted under "".
+        runtime.connections(on: eventLoop).proxyErrors[DatabaseCode(database: errorLabel, code: error.sqlState), default: 0] += 1
+    }
+
+    /// The database an error or timeout is counted under. A name the client made up (an unknown database, a failed
+    /// login) would be a new series per name: only databases of the config, or of a pool already made, are named.
+    private var errorLabel: String {
         let asked = startup.database
-        let database = statsKey?.database ?? (runtime.config.databases[asked] != nil || runtime.hasPool(database: asked) ? asked : "")
-        registry.proxyErrors[DatabaseCode(database: database, code: error.sqlState), default: 0] += 1
-        if let setting = Self.timeoutSettings[error.message] {
-            registry.timeouts[DatabaseCode(database: database, code: setting), default: 0] += 1
-        }
+        return statsKey?.database ?? (runtime.config.databases[asked] != nil || runtime.hasPool(database: asked) ? asked : "")
     }
 }

@@ -28,7 +28,6 @@ final class ServerPool: Sendable {
         var target: ServerTarget
         var budgetLimits: (database: Int, user: Int)
         var welcome: [String: String]?
-        var peaks = PoolPeaks()
     }
 
     init(key: PoolKey, target: ServerTarget, limits: PoolLimits, budget: (database: Int, user: Int), runtime: ProxyRuntime) {
@@ -43,8 +42,6 @@ final class ServerPool: Sendable {
     func update(target: ServerTarget, limits: PoolLimits, budget: (database: Int, user: Int)? = nil) {
         state.withLockedValue {
             $0.target = target
-            // Peaks measured against another size would give advice for a pool that no longer exists.
-            if $0.machine.limits.poolSize != limits.poolSize { $0.peaks = PoolPeaks() }
             $0.machine.limits = limits
             if let budget { $0.budgetLimits = budget }
         }
@@ -64,10 +61,10 @@ final class ServerPool: Sendable {
 
     /// The peaks so far, and a new period begun (called every stats_period).
     func rollPeaks() {
-        state.withLockedValue { s in s.peaks.roll(active: s.machine.activeCount) }
+        state.withLockedValue { $0.machine.rollPeaks() }
     }
 
-    var peaks: PoolPeaks { state.withLockedValue { $0.peaks } }
+    var peaks: PoolPeaks { state.withLockedValue { $0.machine.peaks } }
 
     struct Counts: Sendable {
         var active = 0, idle = 0, connecting = 0, waiting = 0, maxWait = 0.0, size = 0
@@ -83,11 +80,7 @@ final class ServerPool: Sendable {
     func lease(for waiter: any PoolWaiter) {
         let affinity = waiter.loopIndex
         let steps = state.withLockedValue { s -> [Step] in
-            // Full before this lease: a client queued now waits for a release, not for a server being opened.
-            let limit = s.machine.limits.poolSize
-            let full = limit > 0 && s.machine.openCount + s.machine.connecting >= limit
             let actions = s.machine.lease(waiter.waiterID, affinity: affinity, now: runtime.now())
-            s.peaks.note(active: s.machine.activeCount, waiting: s.machine.waitingCount, full: full)
             // An idle server at once (the usual case): no need to file the waiter.
             if actions.count == 1, case .assign(let id, _) = actions[0], let server = s.servers[id] {
                 return [.assign(server, waiter)]
@@ -140,12 +133,10 @@ final class ServerPool: Sendable {
     private static func resolve(_ actions: [PoolStateMachine<Int, Int>.Action], _ s: inout State) -> [Step] {
         actions.compactMap { action -> Step? in
             switch action {
-            case .connect(let affinity): return .connect(affinity: affinity, target: s.target, limits: s.budgetLimits)
-            case .assign(let serverID, let waiterID): return .assign(s.servers[serverID], s.waiters.removeValue(forKey: waiterID))
-            case .fail(let waiterID, let info):
-                if info.message == "query_wait_timeout" { s.peaks.noteWaitTimeout() }
-                return s.waiters.removeValue(forKey: waiterID).map { .fail($0, info) }
-            case .close(let serverID): return s.servers.removeValue(forKey: serverID).map { .close($0) }
+            case .connect(let affinity): .connect(affinity: affinity, target: s.target, limits: s.budgetLimits)
+            case .assign(let serverID, let waiterID): .assign(s.servers[serverID], s.waiters.removeValue(forKey: waiterID))
+            case .fail(let waiterID, let info): s.waiters.removeValue(forKey: waiterID).map { .fail($0, info) }
+            case .close(let serverID): s.servers.removeValue(forKey: serverID).map { .close($0) }
             }
         }
     }
