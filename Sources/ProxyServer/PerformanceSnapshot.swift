@@ -8,12 +8,17 @@ extension ProxyRuntime {
     /// target_p50_ms and friends; TARGET_P50_MS ... in the environment win over the file (a container's usual way to set them).
     var slaTargets: SLATargets {
         let c = config
-        // The file's range (1 ms to an hour); anything else in the environment is ignored (logged at start).
-        func target(_ key: String) -> Double {
-            guard let v = environment[key.uppercased()].flatMap(Double.init), v.isFinite, v > 0, v <= 3_600_000 else { return Double(c.int(key)) }
-            return v
-        }
+        func target(_ key: String) -> Double { environmentTarget(key) ?? Double(c.int(key)) }
         return SLATargets(p50Ms: target("target_p50_ms"), p95Ms: target("target_p95_ms"), p99Ms: target("target_p99_ms"))
+    }
+
+    static let targetKeys = ["target_p50_ms", "target_p95_ms", "target_p99_ms"]
+
+    /// TARGET_P50_MS (for target_p50_ms) and friends, when set to a positive number of milliseconds up to an hour;
+    /// anything else is ignored (and logged when the status port starts).
+    func environmentTarget(_ key: String) -> Double? {
+        guard let v = environment[key.uppercased()].flatMap(Double.init), v.isFinite, v > 0, v <= 3_600_000 else { return nil }
+        return v
     }
 
     /// Visits each loop for its windows (no lock on the data path), merges them, and reads the pools' counts.

@@ -24,9 +24,9 @@ extension Proxy {
         let port = c.int("status_port")
         guard port > 0 else { return nil }
         let host = c.string("status_addr")
-        for key in ["TARGET_P50_MS", "TARGET_P95_MS", "TARGET_P99_MS"] {
-            if let text = environment[key], !(Double(text).map { $0.isFinite && $0 > 0 && $0 <= 3_600_000 } ?? false) {
-                logger.warning("\(key)=\(text) ignored: expected a positive number of milliseconds up to 3600000; the config file's value is used")
+        for key in ProxyRuntime.targetKeys {
+            if let text = environment[key.uppercased()], runtime.environmentTarget(key) == nil {
+                logger.warning("\(key.uppercased())=\(text) ignored: expected a positive number of milliseconds up to 3600000; the config file's value is used")
             }
         }
         let probe = ReadinessProbe(runtime: runtime)

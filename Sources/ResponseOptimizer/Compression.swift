@@ -22,11 +22,17 @@ enum Compression {
         }
     }
 
-    static func addVary(_ headers: inout HTTPFields) {
+    /// Adds Accept-Encoding to Vary; says whether the response varies on anything else too.
+    @discardableResult
+    static func addVary(_ headers: inout HTTPFields) -> Bool {
         // The usual case, without splitting anything.
-        guard headers[.vary] != nil else { return headers.append(HTTPField(name: .vary, value: "Accept-Encoding")) }
+        guard headers[.vary] != nil else {
+            headers.append(HTTPField(name: .vary, value: "Accept-Encoding"))
+            return false
+        }
         let vary = headers[values: .vary].flatMap { $0.split(separator: ",").map { $0.trimmingSpaces().lowercased() } }
         if !vary.contains("accept-encoding") && !vary.contains("*") { headers.append(HTTPField(name: .vary, value: "Accept-Encoding")) }
+        return vary.contains { $0 != "accept-encoding" }
     }
 
     static func apply(to response: Response, request: Request, configuration: ResponseOptimizerConfiguration,
@@ -40,7 +46,7 @@ enum Compression {
         // the same to every client, so they carry no Vary either (24 more bytes on a 100-byte answer).
         if let length = response.body.contentLength, length < configuration.compressionThreshold { return response }
         var out = response
-        addVary(&out.headers)
+        let variesOtherwise = addVary(&out.headers)
         let coding = AcceptEncoding.negotiate(request.headers[values: .acceptEncoding].joinedOrNil, offered: configuration.codings)
         guard coding != .identity else { return out }
         out.headers[.contentEncoding] = coding.rawValue
@@ -48,8 +54,7 @@ enum Compression {
         if let tag { out.headers[.eTag] = tag.coded(coding).description }
         // Only complete 200s are kept, and not when the body varies on more than Accept-Encoding (the tag would have
         // to, but a copy served to the wrong language is worse than a second compression).
-        let vary = out.headers[values: .vary].flatMap { $0.split(separator: ",").map { $0.trimmingSpaces().lowercased() } }
-        let cache = status == 200 && vary.allSatisfy({ $0 == "accept-encoding" }) ? cache : nil
+        let cache = status == 200 && !variesOtherwise ? cache : nil
         let scope = cache == nil ? "" : (scopedToURL ? request.uri.description : "") + "\u{0}" + (out.headers[.contentType] ?? "")
         if let tag, let cached = cache?.body(tag: tag, coding: coding, scope: scope) {
             out.body = ResponseBody(byteBuffer: cached)

@@ -46,10 +46,9 @@ extension ProxyRuntime {
             for (key, n) in loop.proxyErrors { part.errors[ErrorOrigin(database: key.database, sqlState: key.code, origin: "pgswift"), default: 0] += n }
             for client in loop.clients.values {
                 part.clients += 1
-                let (state, pool, wait) = client.poolState()
+                let (state, pool, _) = client.poolState()
                 guard let pool else { continue }
                 part.states[pool, default: PoolGauges(key: pool)].clients[state, default: 0] += 1
-                part.states[pool]!.maxWaitSeconds = max(part.states[pool]!.maxWaitSeconds, wait)
             }
             for server in loop.servers.values {
                 guard let pool = server.pool?.key else { continue }
@@ -68,7 +67,6 @@ extension ProxyRuntime {
                 var merged = states[key] ?? PoolGauges(key: key)
                 merged.clients.merge(g.clients, uniquingKeysWith: +)
                 merged.servers.merge(g.servers, uniquingKeysWith: +)
-                merged.maxWaitSeconds = max(merged.maxWaitSeconds, g.maxWaitSeconds)
                 states[key] = merged
             }
         }
@@ -77,6 +75,7 @@ extension ProxyRuntime {
             var g = states[pool.key] ?? PoolGauges(key: pool.key)
             g.size = c.size
             g.waiting = c.waiting
+            g.maxWaitSeconds = c.maxWait
             states[pool.key] = g
         }
         snapshot.pools = states.values.sorted { ($0.key.database, $0.key.user) < ($1.key.database, $1.key.user) }
