@@ -68,9 +68,14 @@ let package = Package(
             swiftSettings: hotPathSettings
         ),
         .target(
+            name: "SessionCore",
+            dependencies: ["PGWire", "SQLAnalysis", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: hotPathSettings
+        ),
+        .target(
             name: "ProxyServer",
             dependencies: [
-                "PGWire", "PoolCore", "Config", "SQLAnalysis", "StatusHTTP", "ResponseOptimizer",
+                "PGWire", "PoolCore", "SessionCore", "Config", "SQLAnalysis", "StatusHTTP", "ResponseOptimizer",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -111,6 +116,9 @@ let package = Package(
                     resources: []),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "SQLAnalysisTests", dependencies: ["SQLAnalysis"]),
+        .testTarget(name: "SessionCoreTests", dependencies: [
+            "SessionCore", "PGWire", .product(name: "NIOCore", package: "swift-nio"),
+        ]),
         .testTarget(name: "PoolCoreTests", dependencies: [
             "PoolCore", "PGWire", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),

@@ -12,7 +12,7 @@ extension ClientConnection {
         case .waiting(let pool) where welcomed:
             // Still queued for a server: the held request never runs; it fails as a cancelled query would. A request
             // still arriving has not started, so the cancel finds nothing to stop (as PostgreSQL's would).
-            guard let requests = heldRequests() else { return }
+            guard let requests = session.heldRequests() else { return }
             pool.cancelWait(self)
             answerHeldAsCancelled(requests: requests)
             state = .unlinked(pool)
@@ -21,34 +21,10 @@ extension ClientConnection {
         }
     }
 
-    /// How many requests (Query/Sync/FunctionCall) the held bytes hold; nil unless they end with one, between frames
-    /// (extended-protocol messages still waiting for their Sync are no request yet: the cancel finds nothing to stop).
-    private func heldRequests() -> Int? {
-        let ends: [UInt8] = [FrontendMessage.Code.query, FrontendMessage.Code.sync, FrontendMessage.Code.functionCall]
-        var scan = FrameSplitter(intercept: FrameTypeSet(), observe: FrameTypeSet(),
-                                 count: FrameTypeSet(ends + [
-                                     FrontendMessage.Code.parse, FrontendMessage.Code.bind, FrontendMessage.Code.describe,
-                                     FrontendMessage.Code.execute, FrontendMessage.Code.close, FrontendMessage.Code.flush,
-                                 ]),
-                                 maxFrameLength: Int(Int32.max))
-        var requests = 0
-        var endsWithRequest = false
-        for b in held {
-            try? scan.feed(b) {
-                guard case .counted(let type) = $0 else { return }
-                endsWithRequest = ends.contains(type)
-                if endsWithRequest { requests += 1 }
-            }
-        }
-        return scan.atFrameBoundary && endsWithRequest ? requests : nil
-    }
-
     /// Answers the requests held for a server with 57014 and one ReadyForQuery per Query/Sync/FunctionCall.
     private func answerHeldAsCancelled(requests: Int) {
         guard let context else { return }
-        if heldBytes > 1 << 20 { setReadingFromClient(true) }
-        held = []
-        heldBytes = 0
+        if session.takeHeld().resume { setReadingFromClient(true) }
         var out = context.channel.allocator.buffer(capacity: 128)
         let error = PGError.queryCanceled("canceling statement due to user request")
         countError(error)

@@ -2,6 +2,7 @@
 import NIOCore
 import PGWire
 import PoolCore
+import SessionCore
 
 extension ClientConnection {
     /// Asks `pool` for a server, once neither the pooler nor the database is paused (checked without a lock or a
@@ -20,7 +21,7 @@ extension ClientConnection {
         guard eventLoop.inEventLoop else { return eventLoop.execute { self.serverAssigned(server) } }
         guard case .waiting(let pool) = state else {
             // Gone while waiting: the server was never touched, so it goes straight back.
-            server.pool?.release(server, reusable: true)
+            server.eventLoop.execute { server.giveBack(.done(keepsSession: false, pinned: false)) }
             return
         }
         let desired = desiredSettings
@@ -41,7 +42,7 @@ extension ClientConnection {
             guard error == nil else {
                 // A server that fails its check is closed, and the client asks the pool again.
                 self.runtime.logger.info("server \(server.target.host):\(server.target.port) pid \(server.backendPID) failed server_check_query: \(error!.message)")
-                pool.release(server, reusable: false)
+                server.giveBack(.internalFailed)
                 self.eventLoop.execute { if case .waiting = self.state { pool.lease(for: self) } }
                 return
             }
@@ -72,32 +73,31 @@ extension ClientConnection {
     func linkCompleted(_ server: ServerConnection, pool: ServerPool, parameters: [String: String], error: PGError?) {
         guard case .waiting = state, context != nil else {
             // The client left while its parameters were being applied.
-            let reset = mode == .session
-            server.eventLoop.execute { if error == nil { server.release(clean: true, reset: reset) } else { pool.release(server, reusable: true) } }
+            let keepsSession = session.mode == .session
+            server.eventLoop.execute { server.giveBack(error == nil ? .done(keepsSession: keepsSession, pinned: false) : .internalFailed) }
             return
         }
         if let error {
-            server.eventLoop.execute { pool.release(server, reusable: true) }
+            server.eventLoop.execute { server.giveBack(.internalFailed) }
             return sendFatal(PGError(error.sqlState, error.message, severity: "FATAL"))
         }
         loginTimer?.cancel()
         state = .linked
         if let counters {
             counters.totals.serverAssignments += 1
-            let waited = (NIODeadline.now() - waitStarted).nanoseconds
+            let waited = (NIODeadline.now() - session.clock.waitStarted).nanoseconds
             counters.totals.waitTime += Int(waited / 1000)
             counters.timeWait(waited)
         }
         linkedServer = server
         currentPool = pool
         linkedSameLoop = server.eventLoop === eventLoop
-        tracker = LinkTracker()
-        answeredOnLink = 0
+        session.linked()
         if !welcomed { sendWelcome(parameters: parameters) }
         replayHeld()
-        if mode != .session, linkedServer != nil {
+        if session.mode != .session, linkedServer != nil {
             // Nothing asked of the server yet (the welcome's lease): outside session mode it goes back at once.
-            act(on: tracker.decide(mode: mode, answered: 0, status: .idle, atBoundary: splitter.atFrameBoundary))
+            act(on: session.tracker.decide(mode: session.mode, answered: 0, status: .idle, atBoundary: session.atFrameBoundary))
         }
     }
 
@@ -110,15 +110,15 @@ extension ClientConnection {
         case .keep:
             return
         case .release:
-            if probeAfter { return startProbe(server, pool: pool) }
+            if session.probeAfter { return startProbe(server, pool: pool) }
             // Pinned (LISTEN, an advisory lock, ...): the server stays until a probe finds the state undone.
-            if !pinReasons.isEmpty { return }
+            if session.pinned { return }
             state = .unlinked(pool)
             linkedServer = nil
             if server.eventLoop === eventLoop {
-                server.releaseBetweenTransactions()
+                server.giveBack(.done(keepsSession: false, pinned: false))
             } else {
-                server.eventLoop.execute { server.releaseBetweenTransactions() }
+                server.eventLoop.execute { server.giveBack(.done(keepsSession: false, pinned: false)) }
             }
         case .refuseTransaction:
             sendFatal(PGError("08P01", "transaction blocks not allowed in statement pooling mode", severity: "FATAL"))
@@ -129,7 +129,7 @@ extension ClientConnection {
         guard eventLoop.inEventLoop else { return eventLoop.execute { self.poolFailed(error) } }
         guard case .waiting = state else { return }
         let timeout = PGErrorInfo.queryWaitTimeout
-        if error.sqlState == timeout.sqlState && error.message == timeout.message { return timedOut("query_wait_timeout", timeout.message) }
+        if error.sqlState == timeout.sqlState && error.message == timeout.message { return timedOut(.queryWait) }
         sendFatal(error)
     }
 }

@@ -5,6 +5,7 @@ import NIOCore
 import NIOSSL
 import PGWire
 import PoolCore
+import SessionCore
 
 extension ClientConnection {
     // MARK: login
@@ -115,15 +116,14 @@ extension ClientConnection {
             return sendFatal(.unknownDatabase(startup.database))
         }
         let pool = runtime.pool(entry: entry, clientUser: startup.user, clientKeys: keys, clientPassword: password, lookedUp: lookedUpSecret)
-        mode = runtime.poolMode(entry: entry, user: startup.user, config: runtime.config)
+        let mode = runtime.poolMode(entry: entry, user: startup.user, config: runtime.config)
+        // Query and Parse are read for session-changing SQL outside session mode; with prepared statements carried, all the rest too.
+        session = ClientSession(mode: mode, carriesStatements: runtime.config.int("max_prepared_statements") > 0,
+                                refusesPins: runtime.config.string("session_pinning") == "refuse",
+                                maxFrameLength: runtime.config.bytes("max_packet_size"), now: .now())
         desiredSettings = runtime.canonical(startup.startupSettings)
         statsKey = pool.key
         counters = runtime.connections(on: eventLoop).counters(for: pool.key)
-        if mode != .session {
-            // Query and Parse are read for session-changing SQL; with prepared statements carried, all the rest too.
-            carriesStatements = runtime.config.int("max_prepared_statements") > 0
-            splitter.observe = FrameTypeSet(carriesStatements ? StatementRewriter.types : Self.inspectedTypes + Self.countedTypes)
-        }
         if mode != .session, let known = pool.welcomeParameters {
             // Outside session mode the welcome needs no server: the pool knows what its servers report,
             // and the client's own startup parameters are applied on each lease anyway.
@@ -132,7 +132,7 @@ extension ClientConnection {
             return
         }
         state = .waiting(pool)
-        waitStarted = .now()
+        session.clock.waitStarted = .now()
         requestServer(from: pool)
     }
 

@@ -5,6 +5,7 @@ import NIOCore
 import NIOSSL
 import PGWire
 import PoolCore
+import SessionCore
 import SQLAnalysis
 
 /// Mutable state is touched only on `eventLoop`; callbacks from pools and servers hop there first.
@@ -38,19 +39,13 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     var state = State.startup
     var context: ChannelHandlerContext?
     var inbound: ByteBuffer
-    var held: [ByteBuffer] = []
-    var heldBytes = 0
-    var outgoing: [ByteBuffer] = []
-    var splitter: FrameSplitter
     let startup: ClientStartup
     var loginTimer: Scheduled<Void>?
     var admitted = false
     /// The secret auth_query returned, which may also serve to log in to the server (md5).
     var lookedUpSecret: ClientSecret?
-    /// What was sent on the current link, to know when the server may go back (and whether it is clean).
-    var tracker = LinkTracker()
-    /// Session, transaction or statement: fixed when the client authenticates.
-    var mode = PoolMode.session
+    /// The client's protocol life after login (replaced at login, when its pool mode is known).
+    var session: ClientSession
     /// The welcome (AuthenticationOk ... ReadyForQuery) goes out once, on the first link.
     var welcomed = false
     /// The linked server, kept outside `state` so the data path reads it without copying the enum.
@@ -58,36 +53,12 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     var linkedSameLoop = false
     /// The pool of the current link (kept beside `state` for the same reason).
     var currentPool: ServerPool?
-    /// Transaction or statement mode with max_prepared_statements > 0: named statements follow the client.
-    var carriesStatements = false
-    var rewriter = StatementRewriter()
-    /// The batch being answered, kept for one retry after a stale cached plan (ClientConnection+Retry).
-    var lastBatch = RetryableBatch()
-    /// Replies the frames in `outgoing` will get, and frames that replace the one just dropped.
-    var expected: [PendingReply] = []
-    var replacement: [ByteBuffer] = []
     /// What the client's own SETs left (pg_settings source 'session', as the last probe found them).
     var sessionSettings: [String: String] = [:] {
         didSet { desiredSettings = runtime.canonical(startup.startupSettings.merging(sessionSettings) { _, own in own }) }
     }
     /// Its startup parameters overlaid by those: what every server it lands on must have (kept ready for each lease).
     var desiredSettings: [String: String] = [:]
-    /// Prepared statements (by client name) whose text may change the session, with the custom settings they name.
-    var sessionStatements: [String: [String]] = [:]
-    /// Custom settings (x.y) the client ever set: the probe asks for them by name.
-    var customSettingNames: Set<String> = []
-    /// The current transaction ran SQL that may change the session: probe before letting the server go.
-    var probeAfter = false
-    /// Why the client may not move between servers (LISTEN, advisory lock, ...); empty when it may.
-    var pinReasons: [String] = []
-    /// For SHOW CLIENTS: when the client last sent something, and when it began waiting for a server.
-    var lastRequest = NIODeadline.now()
-    var waitStarted = NIODeadline.now()
-    /// For the timeouts: when the server last delivered, what it had answered, its status, when its transaction began.
-    var lastDelivered = NIODeadline.now()
-    var answeredOnLink = 0
-    var serverStatus = TransactionStatus.idle
-    var transactionStarted: NIODeadline?
     /// This loop's counters for the client's pool (fixed at login), and that pool's key.
     var counters: PoolCounters?
     var statsKey: PoolKey?
@@ -98,17 +69,8 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
         self.loopIndex = runtime.loopIndex(of: context.eventLoop)
         self.runtime = runtime
         self.inbound = context.channel.allocator.buffer(capacity: 0)
-        let maxPacket = runtime.config.bytes("max_packet_size")
-        self.splitter = FrameSplitter(
-            intercept: FrameTypeSet([FrontendMessage.Code.terminate]),
-            observe: FrameTypeSet(),
-            count: FrameTypeSet([
-                FrontendMessage.Code.query, FrontendMessage.Code.sync, FrontendMessage.Code.functionCall,
-                FrontendMessage.Code.parse, FrontendMessage.Code.bind, FrontendMessage.Code.describe,
-                FrontendMessage.Code.execute, FrontendMessage.Code.close, FrontendMessage.Code.flush,
-            ]),
-            bounded: FrameTypeSet([FrontendMessage.Code.query, FrontendMessage.Code.parse, FrontendMessage.Code.bind, FrontendMessage.Code.functionCall]),
-            maxFrameLength: maxPacket)
+        self.session = ClientSession(mode: .session, carriesStatements: false, refusesPins: false,
+                                     maxFrameLength: runtime.config.bytes("max_packet_size"), now: .now())
         self.startup = ClientStartup(peer: context.channel.remoteAddress, tlsAvailable: tlsAvailable, id: waiterID)
     }
 
@@ -140,7 +102,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = unwrapInboundIn(data)
-        lastRequest = .now()
+        session.clock.lastRequest = .now()
         if linkedServer != nil {
             counters?.totals.received += buffer.readableBytes
             relay(buffer)
@@ -163,7 +125,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
             // The first bytes of the next transaction: they wait for a server.
             hold(buffer)
             state = .waiting(pool)
-            waitStarted = lastRequest
+            session.clock.waitStarted = session.clock.lastRequest
             requestServer(from: pool)
         case .startup, .authenticating, .lookingUp:
             inbound.writeBuffer(&buffer)
@@ -180,29 +142,27 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
 
     /// A client may pipeline queries before it has a server; more than a little is held back by TCP.
     func hold(_ buffer: ByteBuffer) {
-        heldBytes += buffer.readableBytes
-        held.append(buffer)
-        if heldBytes > 1 << 20 { setReadingFromClient(false) }
+        if session.hold(buffer) { setReadingFromClient(false) }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
         // Replies made up in place of dropped messages travel even when no byte does.
-        guard let server = linkedServer, !outgoing.isEmpty || !expected.isEmpty else { return }
+        guard let server = linkedServer, !session.outgoing.isEmpty || !session.expected.isEmpty else { return }
         if linkedSameLoop {
             // Same thread: hand the arrays over without copying them, then reuse their storage (emptied
             // first, as the server may answer and change this client's link before the call returns).
             var batch: [ByteBuffer] = [], replies: [PendingReply] = []
-            swap(&batch, &outgoing)
-            swap(&replies, &expected)
+            swap(&batch, &session.outgoing)
+            swap(&replies, &session.expected)
             server.writeFromClient(batch, expected: replies)
             batch.removeAll(keepingCapacity: true)
             replies.removeAll(keepingCapacity: true)
-            if outgoing.isEmpty { swap(&batch, &outgoing) }
-            if expected.isEmpty { swap(&replies, &expected) }
+            if session.outgoing.isEmpty { swap(&batch, &session.outgoing) }
+            if session.expected.isEmpty { swap(&replies, &session.expected) }
         } else {
-            let batch = outgoing, replies = expected
-            outgoing = []
-            expected = []
+            let batch = session.outgoing, replies = session.expected
+            session.outgoing = []
+            session.expected = []
             server.eventLoop.execute { server.writeFromClient(batch, expected: replies) }
         }
     }
@@ -226,60 +186,16 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     // MARK: relaying
 
     func relay(_ buffer: ByteBuffer) {
-        if carriesStatements, let server = linkedServer { server.statements.schemaEpoch = runtime.statementCatalog.schemaEpoch }
         do {
-            try splitter.feedDirected(buffer) { event in
-                switch event {
-                case .bytes(let b):
-                    outgoing.append(b)
-                case .counted(let type):
-                    tracker.clientSent(type)
-                case .observed(let type, let body):
-                    // Outside session mode only.
-                    guard let server = linkedServer else { return .pass }
-                    var body = body
-                    var effect: SessionStateScan.Effect?
-                    if type == FrontendMessage.Code.query || type == FrontendMessage.Code.parse
-                        || (type == FrontendMessage.Code.bind && !sessionStatements.isEmpty) {
-                        effect = inspect(type, body)
-                        if effect?.pins == true, let refused = refusal(type, body) {
-                            // session_pinning = refuse: the statement is replaced by one that raises the error.
-                            tracker.clientSent(type)
-                            if type == FrontendMessage.Code.query || !carriesStatements || refused.name.isEmpty {
-                                replacement.append(refused.frame)
-                                if carriesStatements {
-                                    expected.append(type == FrontendMessage.Code.query ? .query : .parse(statement: nil, injected: false))
-                                } else if type == FrontendMessage.Code.query {
-                                    expected.append(.query)
-                                }
-                                return .drop
-                            }
-                            body = refused.body
-                        }
-                    }
-                    guard carriesStatements else {
-                        tracker.clientSent(type)
-                        if let reply = Self.countedReply(type) { expected.append(reply) }
-                        return .pass
-                    }
-                    tracker.clientSent(type)
-                    lastBatch.record(type, body)
-                    let verdict = try rewriter.rewrite(type: type, body: body, server: &server.statements, intern: runtime.statementCatalog.id(for:),
-                                                       out: &replacement, replies: &expected)
-                    // A DEALLOCATE or DISCARD the rewriter let through (in a multi-statement query, inside a DO block, or
-                    // naming a statement the client does not have) may drop shared statements: forget them all (new names).
-                    if verdict == .pass, effect?.dropsStatements == true { server.statements.removeAll() }
-                    return verdict
-                case .cut:
-                    outgoing.append(contentsOf: replacement)
-                    replacement.removeAll(keepingCapacity: true)
-                case .intercepted:
-                    // Terminate: the server stays open for the next client.
-                    throw ClientClosing()
-                }
-                return .pass
+            // Outside session mode a linked server's statements are the client's to change until the link ends.
+            var end = ClientRelayEnd.more
+            if let server = linkedServer {
+                end = try session.relay(buffer, statements: &server.session.statements, catalog: runtime.statementCatalog)
+            } else {
+                var none = ServerStatementCache(capacity: 0)
+                end = try session.relay(buffer, statements: &none, catalog: runtime.statementCatalog)
             }
-        } catch is ClientClosing {
+            guard end == .terminate else { return }
             if let context { channelReadComplete(context: context) }
             finish(reason: "client close request")
             context?.close(promise: nil)
@@ -296,17 +212,8 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
                            atBoundary: Bool, failed: [FailedParse], madeUp: [Bool], settingReported: Bool) {
         // A batch still on its way from a server this client has since let go of says nothing about the current one.
         guard let context, let server = linkedServer, server === sender else { return }
-        // Changed by SQL the scan did not flag (a function that calls set_config): the probe finds what it was.
-        if settingReported && mode != .session { probeAfter = true }
-        noteDelivered(answered: answered, status: status)
-        for f in failed { rewriter.parseFailed(f, server: &server.statements) }
-        if !madeUp.isEmpty { rewriter.madeUpRepliesResolved(madeUp, server: &server.statements) }
-        if carriesStatements && tracker.settled(answered: answered) {
-            rewriter.repliesSettled()
-            lastBatch.answered()
-        }
-        let decision = mode == .session
-            ? LinkDecision.keep : tracker.decide(mode: mode, answered: answered, status: status, atBoundary: atBoundary && splitter.atFrameBoundary)
+        let decision = session.delivered(answered: answered, status: status, atBoundary: atBoundary, failed: failed, madeUp: madeUp,
+                                         settingReported: settingReported, statements: &server.session.statements, now: .now())
         if decision == .refuseTransaction {
             // The transaction's BEGIN is not passed on as a success: the client gets the refusal instead.
             return act(on: decision)
@@ -348,13 +255,8 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
         switch previous {
         case .linked:
             guard let server else { preconditionFailure("linked without a server") }
-            let tracker = self.tracker
-            let boundary = splitter.atFrameBoundary
-            let pinned = !pinReasons.isEmpty
-            let reset = mode == .session || pinned
-            server.eventLoop.execute {
-                server.release(clean: boundary && tracker.settled(answered: server.readyCount), reset: reset, mustClear: pinned)
-            }
+            let letGo = session.leaving
+            server.eventLoop.execute { server.giveBack(letGo) }
             logClose(reason)
         case .waiting(let pool):
             pool.cancelWait(self)
@@ -367,9 +269,9 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
         let registry = runtime.connections(on: eventLoop)
         if registry.clients.removeValue(forKey: waiterID) != nil, let counters {
             // The client leaves the registry, so what its rewriter counted moves into the pool's totals.
-            counters.totals.clientParses += rewriter.clientParses
-            counters.totals.serverParses += rewriter.serverParses
-            counters.totals.binds += rewriter.binds
+            counters.totals.clientParses += session.rewriter.clientParses
+            counters.totals.serverParses += session.rewriter.serverParses
+            counters.totals.binds += session.rewriter.binds
         }
         if admitted {
             admitted = false
@@ -408,4 +310,3 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     }
 }
 
-private struct ClientClosing: Error {}

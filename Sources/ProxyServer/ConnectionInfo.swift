@@ -58,7 +58,7 @@ extension ClientConnection {
         case .linked: ("active", currentPool?.key, 0)
         case .unlinked(let p): ("idle", p.key, 0)
         case .settling(let p): ("active", p.key, 0)
-        case .waiting(let p): (welcomed ? "waiting" : "login", p.key, Double((NIODeadline.now() - waitStarted).nanoseconds) / 1e9)
+        case .waiting(let p): (welcomed ? "waiting" : "login", p.key, Double((NIODeadline.now() - session.clock.waitStarted).nanoseconds) / 1e9)
         case .admin: ("idle", nil, 0)
         case .startup, .authenticating, .lookingUp: ("login", nil, 0)
         case .closed: ("closed", nil, 0)
@@ -71,10 +71,10 @@ extension ClientConnection {
         return ConnectionInfo(
             isClient: true, id: waiterID, user: startup.user, database: startup.database, state: stateText,
             remote: channel?.remoteAddress, local: channel?.localAddress, connectedAt: startup.connectedAt,
-            requestAt: ConnectionInfo.wallClock(lastRequest), waitSeconds: wait, link: linkedServer?.id, remotePID: 0,
+            requestAt: ConnectionInfo.wallClock(session.clock.lastRequest), waitSeconds: wait, link: linkedServer?.id, remotePID: 0,
             tls: ConnectionInfo.tlsText(channel), applicationName: startup.parametersToApply["application_name"] ?? "",
-            preparedStatements: rewriter.statements.count, pool: pool, poolMode: mode.rawValue,
-            pinned: pinReasons.joined(separator: ", "))
+            preparedStatements: session.rewriter.statements.count, pool: pool, poolMode: session.mode.rawValue,
+            pinned: session.pinReasons.joined(separator: ", "))
     }
 }
 

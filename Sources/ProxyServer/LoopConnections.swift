@@ -31,9 +31,9 @@ final class LoopConnections: @unchecked Sendable {
         for (key, c) in counters { out[key.database] = (out[key.database] ?? StatsTotals()) + c.totals }
         for client in clients.values {
             guard let key = client.statsKey else { continue }
-            out[key.database, default: StatsTotals()].clientParses += client.rewriter.clientParses
-            out[key.database, default: StatsTotals()].serverParses += client.rewriter.serverParses
-            out[key.database, default: StatsTotals()].binds += client.rewriter.binds
+            out[key.database, default: StatsTotals()].clientParses += client.session.rewriter.clientParses
+            out[key.database, default: StatsTotals()].serverParses += client.session.rewriter.serverParses
+            out[key.database, default: StatsTotals()].binds += client.session.rewriter.binds
         }
         return out
     }

@@ -1,5 +1,6 @@
 // The running proxy as a Service: listeners, housekeeping, reload, pause, and safe shutdown.
 import Config
+import SessionCore
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
@@ -53,7 +54,7 @@ public final class Proxy: Service, Sendable {
         // Each loop sweeps its own clients for timeouts: no lock, no hop.
         let sweeps = runtime.loops.map { loop in
             loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [runtime] _ in
-                let limits = ClientTimeouts(runtime.config)
+                let limits = ClientTimeoutLimits(runtime.config)
                 guard limits.any else { return }
                 let now = NIODeadline.now()
                 for client in runtime.connections(on: loop).clients.values { client.checkTimeouts(limits, now: now) }

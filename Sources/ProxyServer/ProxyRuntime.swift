@@ -7,6 +7,7 @@ import NIOPosix
 import NIOSSL
 import PGWire
 import PoolCore
+import SessionCore
 import Synchronization
 
 /// A config snapshot with the auth_file it names, swapped as one value on reload.

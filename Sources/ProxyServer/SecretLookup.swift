@@ -2,6 +2,7 @@
 import NIOCore
 import PGWire
 import PoolCore
+import SessionCore
 
 /// Waits in the auth_user's pool like a client, runs the query once it has a server, and gives the server back.
 final class SecretLookup: PoolWaiter, @unchecked Sendable {
@@ -31,7 +32,7 @@ final class SecretLookup: PoolWaiter, @unchecked Sendable {
         server.eventLoop.execute { [self] in
             server.runInternal(query, parameter: user) { [self] error in
                 let row = server.internalRow
-                pool.release(server, reusable: server.lastStatus == .idle)
+                server.giveBack(.done(keepsSession: false, pinned: false))
                 let result: Result<ClientSecret?, PGError>
                 if let error {
                     result = .failure(PGError("28000", "auth_query failed: \(error.message)", severity: "FATAL"))

@@ -1,6 +1,7 @@
 // ServerConnection's own queries (server_reset_query, parameter sync, auth_query): sent, answered, swallowed.
 import NIOCore
 import PGWire
+import SessionCore
 
 extension ServerConnection {
     /// Runs SQL of pgswift's own and calls `done` with the first error, once the server is ready again.
@@ -44,14 +45,14 @@ extension ServerConnection {
                         internalRow = columns
                     }
                 case BackendMessage.Code.readyForQuery:
-                    observe(type, &body)
+                    session.observeInternal(type, &body)
                     finished = true
                 case BackendMessage.Code.errorResponse:
                     if internalError == nil, case .errorResponse(let f)? = try? BackendMessage.decode(type: type, body: body) {
                         internalError = PGError(f.sqlState ?? "XX000", f.message ?? "error", severity: f["S"] ?? "ERROR")
                     }
                 default:
-                    observe(type, &body)
+                    session.observeInternal(type, &body)
                 }
             }
         } catch {

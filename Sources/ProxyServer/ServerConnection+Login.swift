@@ -2,6 +2,7 @@
 import NIOCore
 import NIOSSL
 import PGWire
+import SessionCore
 import PoolCore
 
 extension ServerConnection {
@@ -58,7 +59,7 @@ extension ServerConnection {
                 case .wait:
                     continue
                 case .ready(let params, let pid, let key):
-                    parameters = params
+                    session.parameters = params
                     backendPID = pid
                     backendSecret = key
                     state = .idle

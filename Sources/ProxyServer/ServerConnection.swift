@@ -6,6 +6,7 @@ import NIOPosix
 import NIOSSL
 import PGWire
 import PoolCore
+import SessionCore
 
 /// Mutable state is touched only on `eventLoop`; other threads hop there first.
 final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
@@ -34,10 +35,10 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     let runtime: ProxyRuntime
     var state = State.connecting
     var context: ChannelHandlerContext?
-    var parameters: [String: String] = [:]
     var backendPID: Int32 = 0
     var backendSecret: Int32 = 0
-    var splitter: FrameSplitter
+    /// The protocol side of the connection: what it owes and says, counted, without the socket.
+    var session: ServerSession
     /// For pgswift's own queries, which also need the rows (auth_query).
     var internalSplitter = FrameSplitter(
         intercept: FrameTypeSet(),
@@ -45,27 +46,11 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
         maxFrameLength: 1 << 20)
     /// The first row an internal query returned.
     var internalRow: [ByteBuffer?]?
-    /// ReadyForQuery messages received while linked, and the status the last one carried.
-    var readyCount = 0
-    var lastStatus = TransactionStatus.idle
-    var outgoing: [ByteBuffer] = []
-    /// The server reported a setting (ParameterStatus) while linked, since the last delivery.
-    var settingReported = false
-    /// A failure held back while its batch may be sent again (ServerConnection+Retry).
-    var held = HeldFailure()
     var internalError: PGError?
     private var budgetReleased = false
     /// The linked client, kept outside `state` so the data path reads it without copying the enum.
     private(set) var linkedClient: ClientConnection?
     private(set) var linkedSameLoop = false
-    /// Shared prepared statements this server holds. While linked, the client's loop reads and changes it
-    /// (the link hands it over); otherwise only this loop does.
-    var statements: ServerStatementCache
-    /// Replies owed for what transaction-mode clients sent, to hide injected ones and place made-up ones.
-    var replies = PendingReplies()
-    /// Made-up replies due at the next `.cut`, and Parses the server did not carry out, for the client.
-    var synthesized: [SyntheticReply] = []
-    var failedParses: [FailedParse] = []
     /// This loop's counters for the pool, and the marks query and transaction times are measured from.
     var counters: PoolCounters?
     var lastWrite = NIODeadline.now()
@@ -88,8 +73,10 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     /// The statements, when this loop may read them: not while a client on another loop holds the link.
     var statementsIfOwned: ServerStatementCache? {
         if case .linked = state, !linkedSameLoop { return nil }
-        return statements
+        return session.statements
     }
+    var parameters: [String: String] { session.parameters }
+    var lastStatus: TransactionStatus { session.status }
     var linkedApplicationName: String { linkedClient?.startup.parametersToApply["application_name"] ?? "" }
 
     private init(id: Int, target: ServerTarget, pool: ServerPool, runtime: ProxyRuntime, eventLoop: EventLoop) {
@@ -98,19 +85,8 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
         self.pool = pool
         self.runtime = runtime
         self.eventLoop = eventLoop
-        self.statements = ServerStatementCache(capacity: runtime.config.int("max_prepared_statements"))
-        self.splitter = FrameSplitter(intercept: FrameTypeSet(), observe: Self.essentialReplies, maxFrameLength: Int(Int32.max))
+        self.session = ServerSession(statementCapacity: runtime.config.int("max_prepared_statements"))
     }
-
-    /// Always read: they say when the server is free and what its parameters are.
-    static let essentialReplies = FrameTypeSet([BackendMessage.Code.readyForQuery, BackendMessage.Code.parameterStatus, BackendMessage.Code.errorResponse])
-    /// Also read while `replies` has entries that end on other frames.
-    static let detailedReplies = FrameTypeSet([
-        BackendMessage.Code.readyForQuery, BackendMessage.Code.parameterStatus, BackendMessage.Code.errorResponse,
-        BackendMessage.Code.parseComplete, BackendMessage.Code.bindComplete, BackendMessage.Code.closeComplete,
-        BackendMessage.Code.rowDescription, BackendMessage.Code.noData, BackendMessage.Code.commandComplete,
-        BackendMessage.Code.emptyQueryResponse, BackendMessage.Code.portalSuspended, BackendMessage.Code.copyInResponse,
-    ])
 
     static func connect(target: ServerTarget, pool: ServerPool, runtime: ProxyRuntime, on loop: EventLoop) {
         let conn = ServerConnection(id: runtime.nextID(), target: target, pool: pool, runtime: runtime, eventLoop: loop)
@@ -243,7 +219,7 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
 
     func link(_ peer: ClientConnection) {
         eventLoop.preconditionInEventLoop()
-        readyCount = 0
+        session.link()
         state = .linked
         lastUsed = NIODeadline.now()
         transactionStart = nil
@@ -254,11 +230,7 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     /// The client lets go of the server while pgswift still uses it (the session probe).
     func unlinkForInternalUse() {
         linkedClient = nil
-        held = HeldFailure()
-        settingReported = false
-        replies.removeAll()
-        synthesized.removeAll()
-        failedParses.removeAll()
+        session.unlink()
         state = .idle
     }
 
@@ -267,73 +239,66 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     func writeFromClient(_ buffers: [ByteBuffer], expected: [PendingReply]) {
         guard let context, linkedClient != nil else { return }
         // The client sent more while deciding on a retry (on its thread): its failure goes first, as it happened.
-        if held.asked { releaseHeld() }
+        if session.held.asked { releaseHeld() }
         lastWrite = .now()
         if transactionStart == nil { transactionStart = lastWrite }
-        if !expected.isEmpty {
-            for reply in expected { replies.append(reply, out: &synthesized, failed: &failedParses) }
-        }
+        let madeUpDue = !expected.isEmpty && session.clientWrote(expected)
         if buffers.count == 1 {
             context.writeAndFlush(wrapOutboundOut(buffers[0]), promise: nil)
         } else if !buffers.isEmpty {
             for b in buffers { context.write(wrapOutboundOut(b), promise: nil) }
             context.flush()
         }
-        if !synthesized.isEmpty {
-            // Answers owed before anything the server has yet to say (a Parse it already had, first thing).
-            appendSynthesized()
-            deliverToClient()
-        }
+        // Answers owed before anything the server has yet to say (a Parse it already had, first thing).
+        if madeUpDue { deliverToClient() }
     }
 
     func setReading(_ on: Bool) {
         context?.channel.setOption(ChannelOptions.autoRead, value: on).whenComplete { _ in }
     }
 
-    /// Transaction or statement mode: the client is between transactions; no reset query unless
-    /// server_reset_query_always.
-    func releaseBetweenTransactions() {
-        release(clean: true, reset: false)
+    /// What the server side knows of itself, for the one decision of what happens when a client lets go.
+    var condition: ServerCondition {
+        ServerCondition(answered: session.readyCount, status: session.status, quiet: session.quiet,
+                        open: context != nil, closeRequested: closeNeeded, hasResetQuery: !target.resetQuery.isEmpty,
+                        resetAlways: target.resetAlways)
     }
 
-    /// `reset`: run server_reset_query first (session mode, or server_reset_query_always).
-    /// `mustClear`: the client left state on the session (pinned); without a reset query the server cannot be reused.
-    func release(clean clientClean: Bool, reset: Bool, mustClear: Bool = false) {
+    /// Every way a server comes back from a client or from pgswift's own use goes through here: ServerReturn decides,
+    /// this carries it out. A client leaving must find the server still linked (it may have been given back already).
+    func giveBack(_ letGo: LetGo) {
         eventLoop.preconditionInEventLoop()
-        guard case .linked = state else { return }
-        state = .idle
+        if case .clientLeft = letGo, !isLinked { return }
+        if case .closed = state {} else { state = .idle }
         linkedClient = nil
-        let clean = clientClean && lastStatus == .idle && splitter.atFrameBoundary && replies.isEmpty && !held.awaitingReady
-        held = HeldFailure()
-        replies.removeAll()
-        synthesized.removeAll()
-        failedParses.removeAll()
-        guard clean, context != nil else {
-            runtime.cancelRegistry.sendCancel(host: target.host, port: target.port, pid: backendPID, secret: backendSecret, on: eventLoop)
-            pool?.release(self, reusable: false)
-            return
-        }
-        if closeNeeded || (mustClear && target.resetQuery.isEmpty) {
-            pool?.release(self, reusable: false)
-            return
-        }
-        if target.resetQuery.isEmpty || !(reset || target.resetAlways) {
+        let fate = ServerReturn.decide(letGo, condition)
+        session.unlink()
+        switch fate {
+        case .reuse:
             // Every transaction comes here in transaction mode: no closure unless a cancel is on its way.
             if cancelsInFlight == 0 {
                 pool?.release(self, reusable: true)
             } else {
                 whenCancelsDone { self.pool?.release(self, reusable: true) }
             }
-            return
-        }
-        // DISCARD ALL (the usual reset) drops prepared statements and settings; any other reset query might too.
-        statements.removeAll()
-        sessionSettings = [:]
-        whenCancelsDone {
-            self.runInternal(self.target.resetQuery) { error in
-                self.pool?.release(self, reusable: error == nil && self.lastStatus == .idle)
+        case .reset:
+            // DISCARD ALL (the usual reset) drops prepared statements and settings; any other reset query might too.
+            session.statements.removeAll()
+            sessionSettings = [:]
+            whenCancelsDone {
+                self.runInternal(self.target.resetQuery) { error in self.giveBack(.resetFinished(failed: error != nil)) }
             }
+        case .cancelThenClose:
+            runtime.cancelRegistry.sendCancel(host: target.host, port: target.port, pid: backendPID, secret: backendSecret, on: eventLoop)
+            pool?.release(self, reusable: false)
+        case .close:
+            pool?.release(self, reusable: false)
         }
+    }
+
+    var isLinked: Bool {
+        if case .linked = state { return true }
+        return false
     }
 
     func fail(_ error: PGError) {

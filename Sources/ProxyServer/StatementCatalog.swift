@@ -1,10 +1,11 @@
 // Numbers distinct prepared-statement texts (query and parameter types) so that clients preparing the same one share it on a server.
 import NIOConcurrencyHelpers
 import NIOCore
+import SessionCore
 import Synchronization
 
 /// Locked, but touched only when a client sends a named Parse, never on Bind or Execute.
-final class StatementCatalog: Sendable {
+final class StatementCatalog: StatementInterning, Sendable {
     /// Forgetting is safe: ids are never reused, so a text seen again after a purge just gets a new one.
     private static let capacity = 100_000
     private let state = NIOLockedValueBox<(ids: [ByteBuffer: Int], texts: [Int: ByteBuffer], next: Int)>(([:], [:], 0))

@@ -1,7 +1,7 @@
 // PendingReplies as step tables: each message recorded or reply frame received, with the verdict, the made-up
 // replies due, the Parses reported failed and the queue's state after it.
 import PGWire
-import PoolCore
+import SessionCore
 import Testing
 
 @Suite("PendingReplies")

@@ -1,7 +1,7 @@
 // RetryableBatch as step tables: which client batches are kept for one more run after a stale cached plan.
 import NIOCore
 import PGWire
-import PoolCore
+import SessionCore
 import Testing
 
 @Suite("RetryableBatch")

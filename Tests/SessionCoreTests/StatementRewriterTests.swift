@@ -2,7 +2,7 @@
 // (decoded back into FrontendMessage) and the replies the server will owe, for one or two clients sharing servers.
 import NIOCore
 import PGWire
-import PoolCore
+import SessionCore
 import Testing
 
 @Suite("StatementRewriter")

@@ -1,7 +1,7 @@
 // Made-up replies skipped after an error are reported, and the rewriter undoes what it did when it made them up.
 import NIOCore
 import PGWire
-import PoolCore
+import SessionCore
 import Testing
 
 @Suite("Made-up replies skipped after an error")

@@ -1,6 +1,6 @@
 // ServerStatementCache as step tables: least recently used out first, use() refreshing, capacity, and names
 // that change generation after removeAll.
-import PoolCore
+import SessionCore
 import Testing
 
 @Suite("ServerStatementCache")

@@ -1,6 +1,6 @@
 // StatementCommand.classify as a table: the DEALLOCATE and DISCARD ALL forms it must see, and what stays `.other`.
 import NIOCore
-import PoolCore
+import SessionCore
 import Testing
 
 @Suite("StatementCommand")

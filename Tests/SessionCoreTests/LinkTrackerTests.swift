@@ -1,6 +1,6 @@
 // LinkTracker as step tables: when a client may give its server back in each pool mode.
 import PGWire
-import PoolCore
+import SessionCore
 import Testing
 
 @Suite("LinkTracker")

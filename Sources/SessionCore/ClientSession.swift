@@ -1,0 +1,266 @@
+// One client's protocol life after login as a value: its frames rewritten and counted, its replies expected, its
+// session state noticed, and what it means when the server answers.
+import NIOCore
+import PGWire
+import SQLAnalysis
+
+/// The shared numbering of prepared-statement texts and the schema epoch (ProxyServer's StatementCatalog).
+public protocol StatementInterning {
+    func id(for parseTail: ByteBuffer) -> Int
+    var schemaEpoch: Int { get }
+    func schemaChanged()
+}
+
+/// How the client side's relay of one read ended.
+public enum ClientRelayEnd: Equatable, Sendable {
+    case more
+    /// Terminate: the client is leaving (its server stays open for the next one).
+    case terminate
+}
+
+public struct ClientSession: Sendable {
+    /// Session, transaction or statement: fixed at login.
+    public let mode: PoolMode
+    /// Transaction or statement mode with max_prepared_statements > 0: named statements follow the client.
+    public let carriesStatements: Bool
+    /// session_pinning = refuse: SQL that would pin the client fails instead.
+    public let refusesPins: Bool
+
+    private var splitter: FrameSplitter
+    /// What was sent on the current link, to know when the server may go back.
+    public private(set) var tracker = LinkTracker()
+    public private(set) var rewriter = StatementRewriter()
+    /// The batch being answered, kept for one retry after a stale cached plan.
+    private var lastBatch = RetryableBatch()
+    /// Frames for the server, and the replies they will get; taken by the handler at the end of each read.
+    public var outgoing: [ByteBuffer] = []
+    public var expected: [PendingReply] = []
+    /// Frames that replace the one just dropped, written at the next cut.
+    private var replacement: [ByteBuffer] = []
+    /// Prepared statements (by client name) whose text may change the session, with the custom settings they name.
+    var sessionStatements: [String: [String]] = [:]
+    /// Custom settings (x.y) the client ever set: the probe asks for them by name.
+    public internal(set) var customSettingNames: Set<String> = []
+    /// The current transaction ran SQL that may change the session: probe before letting the server go.
+    public var probeAfter = false
+    /// Why the client may not move between servers (LISTEN, advisory lock, ...); empty when it may.
+    public var pinReasons: [String] = []
+    /// What the timeouts measure from.
+    public var clock: ClientClock
+    /// Bytes the client sent while it had no server.
+    public private(set) var held: [ByteBuffer] = []
+    public private(set) var heldBytes = 0
+    /// Past this, the client is held back by TCP rather than by memory.
+    public static let holdLimit = 1 << 20
+
+    /// The frames inspected for session-changing SQL: Query, Parse (whose text runs later) and Bind (which runs it).
+    static let inspectedTypes: [UInt8] = [FrontendMessage.Code.query, FrontendMessage.Code.parse, FrontendMessage.Code.bind]
+    /// Without prepared statements carried, the messages whose replies are still counted (so that COPY FROM STDIN run
+    /// by Execute, where PostgreSQL ignores the Syncs sent during the copy, keeps client and server in step).
+    static let countedTypes: [UInt8] = [FrontendMessage.Code.execute, FrontendMessage.Code.sync, FrontendMessage.Code.functionCall,
+                                        FrontendMessage.Code.copyDone, FrontendMessage.Code.copyFail]
+
+    public init(mode: PoolMode, carriesStatements: Bool, refusesPins: Bool, maxFrameLength: Int, now: NIODeadline) {
+        self.mode = mode
+        self.carriesStatements = mode != .session && carriesStatements
+        self.refusesPins = refusesPins
+        let observed: [UInt8] = mode == .session ? [] : self.carriesStatements ? StatementRewriter.types : Self.inspectedTypes + Self.countedTypes
+        splitter = FrameSplitter(
+            intercept: FrameTypeSet([FrontendMessage.Code.terminate]),
+            observe: FrameTypeSet(observed),
+            count: FrameTypeSet([
+                FrontendMessage.Code.query, FrontendMessage.Code.sync, FrontendMessage.Code.functionCall,
+                FrontendMessage.Code.parse, FrontendMessage.Code.bind, FrontendMessage.Code.describe,
+                FrontendMessage.Code.execute, FrontendMessage.Code.close, FrontendMessage.Code.flush,
+            ]),
+            bounded: FrameTypeSet([FrontendMessage.Code.query, FrontendMessage.Code.parse, FrontendMessage.Code.bind, FrontendMessage.Code.functionCall]),
+            maxFrameLength: maxFrameLength)
+        clock = ClientClock(now: now)
+    }
+
+    public var atFrameBoundary: Bool { splitter.atFrameBoundary }
+    public var pinned: Bool { !pinReasons.isEmpty }
+
+    // MARK: the link
+
+    /// A server was linked: counting starts again.
+    public mutating func linked() {
+        tracker = LinkTracker()
+        clock.answeredOnLink = 0
+    }
+
+    /// How the client lets go of its server when it leaves while linked.
+    public var leaving: LetGo {
+        .clientLeft(sent: tracker.sent, halfSent: tracker.unsynced || !splitter.atFrameBoundary,
+                    keepsSession: mode == .session || pinned, pinned: pinned)
+    }
+
+    /// The server delivered bytes ending with `answered` ReadyForQuery messages in all, the last carrying `status`:
+    /// its news applied, what to do with the link. `.refuseTransaction` means the bytes must not reach the client.
+    public mutating func delivered(answered: Int, status: TransactionStatus, atBoundary: Bool, failed: [FailedParse], madeUp: [Bool],
+                                   settingReported: Bool, statements: inout ServerStatementCache, now: NIODeadline) -> LinkDecision {
+        // Changed by SQL the scan did not flag (a function that calls set_config): the probe finds what it was.
+        if settingReported && mode != .session { probeAfter = true }
+        clock.delivered(answered: answered, status: status, now: now)
+        for f in failed { rewriter.parseFailed(f, server: &statements) }
+        if !madeUp.isEmpty { rewriter.madeUpRepliesResolved(madeUp, server: &statements) }
+        if carriesStatements && tracker.settled(answered: answered) {
+            rewriter.repliesSettled()
+            lastBatch.answered()
+        }
+        guard mode != .session else { return .keep }
+        return tracker.decide(mode: mode, answered: answered, status: status, atBoundary: atBoundary && splitter.atFrameBoundary)
+    }
+
+    // MARK: bytes while unlinked
+
+    /// Keeps bytes sent while there is no server. Returns true when the client should stop being read.
+    public mutating func hold(_ buffer: ByteBuffer) -> Bool {
+        heldBytes += buffer.readableBytes
+        held.append(buffer)
+        return heldBytes > Self.holdLimit
+    }
+
+    /// Hands over what was held. `resume`: reading had been stopped and may start again.
+    public mutating func takeHeld() -> (bytes: [ByteBuffer], resume: Bool) {
+        let out = held, resume = heldBytes > Self.holdLimit
+        held = []
+        heldBytes = 0
+        return (out, resume)
+    }
+
+    /// How many requests (Query/Sync/FunctionCall) the held bytes hold; nil unless they end with one, between frames
+    /// (extended-protocol messages still waiting for their Sync are no request yet: a cancel finds nothing to stop).
+    public func heldRequests() -> Int? {
+        let ends: [UInt8] = [FrontendMessage.Code.query, FrontendMessage.Code.sync, FrontendMessage.Code.functionCall]
+        var scan = FrameSplitter(intercept: FrameTypeSet(), observe: FrameTypeSet(),
+                                 count: FrameTypeSet(ends + [
+                                     FrontendMessage.Code.parse, FrontendMessage.Code.bind, FrontendMessage.Code.describe,
+                                     FrontendMessage.Code.execute, FrontendMessage.Code.close, FrontendMessage.Code.flush,
+                                 ]),
+                                 maxFrameLength: Int(Int32.max))
+        var requests = 0
+        var endsWithRequest = false
+        for b in held {
+            try? scan.feed(b) {
+                guard case .counted(let type) = $0 else { return }
+                endsWithRequest = ends.contains(type)
+                if endsWithRequest { requests += 1 }
+            }
+        }
+        return scan.atFrameBoundary && endsWithRequest ? requests : nil
+    }
+
+    // MARK: bytes while linked
+
+    /// Splits what the client sent into `outgoing` (and the replies it will get into `expected`): statements
+    /// rewritten, session-changing SQL noticed, requests counted. `statements`: the linked server's.
+    public mutating func relay<Catalog: StatementInterning>(_ buffer: ByteBuffer, statements: inout ServerStatementCache,
+                                                           catalog: Catalog) throws -> ClientRelayEnd {
+        if carriesStatements { statements.schemaEpoch = catalog.schemaEpoch }
+        // The splitter is taken out while it runs, as the frames it hands over change the rest of `self`.
+        var splitter = self.splitter
+        self.splitter = Self.standIn
+        defer { self.splitter = splitter }
+        var end = ClientRelayEnd.more
+        do {
+            try splitter.feedDirected(buffer) { event in
+                switch event {
+                case .bytes(let b):
+                    outgoing.append(b)
+                case .counted(let type):
+                    tracker.clientSent(type)
+                case .observed(let type, let body):
+                    return try observed(type, body, statements: &statements, catalog: catalog)
+                case .cut:
+                    outgoing.append(contentsOf: replacement)
+                    replacement.removeAll(keepingCapacity: true)
+                case .intercepted:
+                    throw Terminating()
+                }
+                return .pass
+            }
+        } catch is Terminating {
+            end = .terminate
+        }
+        return end
+    }
+
+    private static let standIn = FrameSplitter(intercept: FrameTypeSet(), observe: FrameTypeSet(), maxFrameLength: 0)
+    private struct Terminating: Error {}
+
+    /// A frame outside session mode that may need rewriting, inspecting or its reply recorded.
+    private mutating func observed<Catalog: StatementInterning>(_ type: UInt8, _ body: ByteBuffer, statements: inout ServerStatementCache,
+                                                               catalog: Catalog) throws -> FrameVerdict {
+        var body = body
+        var effect: SessionStateScan.Effect?
+        if type == FrontendMessage.Code.query || type == FrontendMessage.Code.parse
+            || (type == FrontendMessage.Code.bind && !sessionStatements.isEmpty) {
+            effect = inspect(type, body, catalog: catalog)
+            if effect?.pins == true, refusesPins {
+                // The statement is replaced by one that raises the error, so the transaction fails as it would.
+                let refused = Self.refusal(type, body)
+                tracker.clientSent(type)
+                if type == FrontendMessage.Code.query || !carriesStatements || refused.name.isEmpty {
+                    replacement.append(refused.frame)
+                    if carriesStatements {
+                        expected.append(type == FrontendMessage.Code.query ? .query : .parse(statement: nil, injected: false))
+                    } else if type == FrontendMessage.Code.query {
+                        expected.append(.query)
+                    }
+                    return .drop
+                }
+                body = refused.body
+            }
+        }
+        tracker.clientSent(type)
+        guard carriesStatements else {
+            if let reply = Self.countedReply(type) { expected.append(reply) }
+            return .pass
+        }
+        lastBatch.record(type, body)
+        let verdict = try rewriter.rewrite(type: type, body: body, server: &statements, intern: catalog.id(for:),
+                                           out: &replacement, replies: &expected)
+        // A DEALLOCATE or DISCARD the rewriter let through (in a multi-statement query, inside a DO block, or naming a
+        // statement the client does not have) may drop shared statements: forget them all (new names).
+        if verdict == .pass, effect?.dropsStatements == true { statements.removeAll() }
+        return verdict
+    }
+
+    /// The reply a message of `type` will get, for the server's reply queue when statements are not carried.
+    static func countedReply(_ type: UInt8) -> PendingReply? {
+        switch type {
+        case FrontendMessage.Code.execute: .execute
+        case FrontendMessage.Code.sync: .sync
+        case FrontendMessage.Code.query, FrontendMessage.Code.functionCall: .query
+        case FrontendMessage.Code.copyDone, FrontendMessage.Code.copyFail: .copyEnd
+        default: nil
+        }
+    }
+
+    // MARK: the stale-plan retry
+
+    /// The batch as it must go again after its Bind failed with a stale cached plan (`answered`: the server's
+    /// ReadyForQuery count without the held one), or nil to let the failure through: only if it is this client's one
+    /// outstanding request and was not retried already.
+    public mutating func batchForRetry<Catalog: StatementInterning>(answered: Int, statements: inout ServerStatementCache,
+                                                                   catalog: Catalog) -> ([ByteBuffer], [PendingReply])? {
+        guard tracker.sent == answered + 1, !tracker.unsynced, splitter.atFrameBoundary, lastBatch.replayable else { return nil }
+        lastBatch.markRetried()
+        // The DDL happened elsewhere, so which statements it touched is unknown: every shared statement is prepared
+        // anew on its next use, on every server (this Bind's first, by the rewriter, just below).
+        catalog.schemaChanged()
+        statements.schemaEpoch = catalog.schemaEpoch
+        var out: [ByteBuffer] = [], replies: [PendingReply] = []
+        do {
+            for (type, body) in lastBatch.frames {
+                let verdict = try rewriter.rewrite(type: type, body: body, server: &statements, intern: catalog.id(for:),
+                                                   out: &out, replies: &replies)
+                if verdict == .pass { out.append(ServerSession.frame(type, body)) }
+            }
+        } catch {
+            return nil
+        }
+        return (out, replies)
+    }
+}

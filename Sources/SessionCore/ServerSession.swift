@@ -1,0 +1,260 @@
+// The server side of a link as a value: what the server owes and says, ReadyForQuery counted, replies hidden or made up.
+import NIOCore
+import PGWire
+
+/// What the handler must know of a frame the server sent, beyond the bytes for the client.
+public enum ServerNote: Equatable, Sendable {
+    /// A ReadyForQuery for the linked client: a query ended (and a transaction, when `status` is idle).
+    case ready(TransactionStatus)
+    /// An ErrorResponse that goes to the linked client.
+    case error(sqlState: String)
+    /// The server failed a Bind with "cached plan must not change result type": DDL happened elsewhere.
+    case schemaChanged
+}
+
+/// One server connection's protocol state, without its socket. The handler feeds it what the server sends and what
+/// the client sends it, and carries the bytes it leaves in `outgoing` to the client.
+public struct ServerSession: Sendable {
+    /// Always read: they say when the server is free and what its parameters are.
+    public static let essentialReplies = FrameTypeSet([BackendMessage.Code.readyForQuery, BackendMessage.Code.parameterStatus, BackendMessage.Code.errorResponse])
+    /// Also read while `replies` has entries that end on other frames.
+    public static let detailedReplies = FrameTypeSet([
+        BackendMessage.Code.readyForQuery, BackendMessage.Code.parameterStatus, BackendMessage.Code.errorResponse,
+        BackendMessage.Code.parseComplete, BackendMessage.Code.bindComplete, BackendMessage.Code.closeComplete,
+        BackendMessage.Code.rowDescription, BackendMessage.Code.noData, BackendMessage.Code.commandComplete,
+        BackendMessage.Code.emptyQueryResponse, BackendMessage.Code.portalSuspended, BackendMessage.Code.copyInResponse,
+    ])
+
+    private static let standIn = FrameSplitter(intercept: FrameTypeSet(), observe: essentialReplies, maxFrameLength: Int(Int32.max))
+    private var splitter = standIn
+    /// ReadyForQuery messages received while linked, and the status the last one carried.
+    public private(set) var readyCount = 0
+    public private(set) var status = TransactionStatus.idle
+    /// Parameters the server reported (ParameterStatus), at login and since.
+    public var parameters: [String: String] = [:]
+    /// Shared prepared statements this server holds; while linked, the client's rewriter works on them.
+    public var statements: ServerStatementCache
+    /// Bytes for the linked client, taken by the handler at the end of each read.
+    public var outgoing: [ByteBuffer] = []
+    /// The server reported a setting while linked, since the last delivery.
+    public private(set) var settingReported = false
+    public private(set) var linked = false
+    private var replies = PendingReplies()
+    private var synthesized: [SyntheticReply] = []
+    private var failedParses: [FailedParse] = []
+    /// A failure held back while its batch may be sent again.
+    public private(set) var held = HeldFailure()
+
+    public init(statementCapacity: Int) {
+        statements = ServerStatementCache(capacity: statementCapacity)
+    }
+
+    /// Nothing half-said, nothing owed, no failure held: what a reusable server must be (with an idle status).
+    public var quiet: Bool { splitter.atFrameBoundary && replies.isEmpty && !held.awaitingReady }
+    public var atFrameBoundary: Bool { splitter.atFrameBoundary }
+
+    // MARK: link
+
+    public mutating func link() {
+        readyCount = 0
+        linked = true
+    }
+
+    /// The client let go (or pgswift takes the server for its own use): what was owed to the client is forgotten.
+    public mutating func unlink() {
+        linked = false
+        held = HeldFailure()
+        settingReported = false
+        replies.removeAll()
+        synthesized.removeAll()
+        failedParses.removeAll()
+    }
+
+    // MARK: from the client
+
+    /// The client's bytes are on their way to the server; `expected` lists the replies they will get. Returns true
+    /// when replies made up for them are due at once (the handler delivers `outgoing`).
+    public mutating func clientWrote(_ expected: [PendingReply]) -> Bool {
+        for reply in expected { replies.append(reply, out: &synthesized, failed: &failedParses) }
+        guard !synthesized.isEmpty else { return false }
+        appendSynthesized()
+        return true
+    }
+
+    // MARK: from the server
+
+    /// Splits what the server sent into `outgoing`: frames observed, injected replies hidden, made-up ones placed.
+    public mutating func read(_ buffer: ByteBuffer, note: (ServerNote) -> Void) throws {
+        // The splitter is taken out while it runs, as the frames it hands over change the rest of `self`.
+        var splitter = Self.standIn
+        swap(&splitter, &self.splitter)
+        defer { swap(&splitter, &self.splitter) }
+        splitter.observe = replies.needsFrames ? Self.detailedReplies : Self.essentialReplies
+        try splitter.feedDirected(buffer) { event in
+            switch event {
+            case .bytes(let b):
+                outgoing.append(b)
+            case .observed(let type, var body):
+                if let verdict = retryVerdict(type, body, note: note) { return verdict }
+                if type == BackendMessage.Code.errorResponse, linked {
+                    // Counted as the client will see it (an error held back for a retry is not).
+                    note(.error(sqlState: ErrorFields.parse(body)?.sqlState ?? "XX000"))
+                }
+                observe(type, &body, note: note)
+                if !replies.isEmpty { return replies.received(type, out: &synthesized, failed: &failedParses) }
+            case .cut:
+                if !held.release.isEmpty {
+                    outgoing.append(contentsOf: held.release)
+                    held.release.removeAll()
+                }
+                appendSynthesized()
+            case .intercepted, .counted:
+                break
+            }
+            return .pass
+        }
+    }
+
+    /// A frame of pgswift's own query (ReadyForQuery, ParameterStatus): the status and parameters still count.
+    public mutating func observeInternal(_ type: UInt8, _ body: inout ByteBuffer) {
+        observe(type, &body, note: { _ in })
+    }
+
+    private mutating func observe(_ type: UInt8, _ body: inout ByteBuffer, note: (ServerNote) -> Void) {
+        if type == BackendMessage.Code.readyForQuery {
+            // Syncs PostgreSQL ignored during a COPY FROM STDIN run by Execute count as answered with this one (not
+            // before: the link must hold until the copy's own ReadyForQuery).
+            readyCount += 1 + replies.takeIgnoredSyncs()
+            if let raw = body.readInteger(as: UInt8.self), let s = TransactionStatus(rawValue: raw) { status = s }
+            if linked { note(.ready(status)) }
+        } else if type == BackendMessage.Code.parameterStatus, let name = body.readNullTerminatedString(), let value = body.readNullTerminatedString() {
+            parameters[name] = value
+            // A reported setting changed by the client's SQL, possibly where no scan can see it (inside a function).
+            if linked { settingReported = true }
+        }
+    }
+
+    /// Writes the made-up replies that are due into the bytes for the client.
+    private mutating func appendSynthesized() {
+        guard !synthesized.isEmpty else { return }
+        var out = ByteBufferAllocator().buffer(capacity: 16 * synthesized.count)
+        for reply in synthesized {
+            switch reply {
+            case .parseComplete: BackendMessage.parseComplete.encode(into: &out)
+            case .closeComplete: BackendMessage.closeComplete.encode(into: &out)
+            case .deallocated:
+                // In an aborted transaction PostgreSQL refuses the DEALLOCATE like any other command.
+                if status == .failedTransaction {
+                    PGError("25P02", "current transaction is aborted, commands ignored until end of transaction block").encode(into: &out)
+                } else {
+                    BackendMessage.commandComplete(tag: "DEALLOCATE").encode(into: &out)
+                }
+                BackendMessage.readyForQuery(status).encode(into: &out)
+                readyCount += 1
+            }
+        }
+        synthesized.removeAll(keepingCapacity: true)
+        outgoing.append(out)
+    }
+
+    /// What goes with the bytes to the client at the end of a read: Parses the server did not carry out, and the
+    /// outcomes of made-up replies (the client's rewriter undoes what never ran); whether a setting was reported.
+    public mutating func takeNews() -> (failed: [FailedParse], madeUp: [Bool], settingReported: Bool) {
+        let failed = failedParses
+        if !failed.isEmpty { failedParses.removeAll() }
+        let reported = settingReported
+        settingReported = false
+        return (failed, replies.takeOutcomes(), reported)
+    }
+
+    // MARK: the stale-plan retry
+
+    /// Whether a frame the server sent belongs to a retry: nil for frames that go the usual way.
+    private mutating func retryVerdict(_ type: UInt8, _ body: ByteBuffer, note: (ServerNote) -> Void) -> FrameVerdict? {
+        if held.awaitingReady {
+            guard type == BackendMessage.Code.readyForQuery else { return nil }
+            held.awaitingReady = false
+            let ready = Self.frame(type, body)
+            if replies.isEmpty, linked {
+                var b = body
+                if let raw = b.readInteger(as: UInt8.self), let s = TransactionStatus(rawValue: raw) { status = s }
+                held.ready = ready
+                held.askClient = true
+            } else {
+                // The client sent more meanwhile: the failure stands, and goes out where it happened.
+                var b = body
+                observe(type, &b, note: note)
+                held.release = [held.error!, ready]
+                held.error = nil
+            }
+            return .drop
+        }
+        guard type == BackendMessage.Code.errorResponse, !replies.isEmpty, Self.isCachedPlanError(body) else { return nil }
+        // Which statements the DDL touched is unknown: every shared statement is prepared anew on its next use,
+        // wherever, so a client that prepares the statement again (asyncpg, pgjdbc) gets a fresh one.
+        note(.schemaChanged)
+        // Sent again only outside a transaction block (the failed implicit transaction left nothing behind), and only
+        // when the batch is all that is outstanding (nothing after it has reached the server).
+        guard status == .idle, replies.failedBindIsAlone else { return nil }
+        replies.abandonBatch(failed: &failedParses)
+        held.error = Self.frame(type, body)
+        held.awaitingReady = true
+        return .drop
+    }
+
+    /// PostgreSQL raises this from RevalidateCachedQuery; the routine name, unlike the message, is not translated.
+    public static func isCachedPlanError(_ body: ByteBuffer) -> Bool {
+        guard let fields = ErrorFields.parse(body) else { return false }
+        return fields.sqlState == "0A000" && fields["R"] == "RevalidateCachedQuery"
+    }
+
+    /// The held failure is complete (error and ReadyForQuery): the client is to be asked at the end of this read.
+    public var retryDue: Bool { held.askClient }
+
+    /// The client is being asked on another thread; until it answers, client bytes let the failure out first.
+    public mutating func retryAsked() {
+        held.askClient = false
+        held.asked = true
+    }
+
+    /// The client sends its batch again: the failure is forgotten (the handler then passes the batch to `clientWrote`).
+    public mutating func retryAccepted() {
+        held = HeldFailure()
+    }
+
+    /// The failure goes to the client after all, where it happened, answered as any other. Returns false when
+    /// nothing was held.
+    public mutating func releaseHeld(note: (ServerNote) -> Void) -> Bool {
+        let error = held.error, ready = held.ready
+        held = HeldFailure()
+        guard let error, let ready else { return false }
+        readyCount += 1
+        note(.ready(status))
+        outgoing.append(contentsOf: [error, ready])
+        return true
+    }
+
+    public static func frame(_ type: UInt8, _ body: ByteBuffer) -> ByteBuffer {
+        var out = ByteBufferAllocator().buffer(capacity: 5 + body.readableBytes)
+        out.writeInteger(type)
+        out.writeInteger(Int32(4 + body.readableBytes))
+        out.writeImmutableBuffer(body)
+        return out
+    }
+}
+
+/// The server's side of one retry: the error and ReadyForQuery held back until the client has decided.
+public struct HeldFailure: Sendable, Equatable {
+    var error: ByteBuffer?
+    var ready: ByteBuffer?
+    /// The error was held; its ReadyForQuery has not arrived yet.
+    public internal(set) var awaitingReady = false
+    /// Both arrived: the client is asked at the end of this read.
+    var askClient = false
+    /// The client (on another thread) has been asked and has not answered.
+    public internal(set) var asked = false
+    /// Declined before the client was asked: the two frames go out at the next cut, in place of the ReadyForQuery.
+    var release: [ByteBuffer] = []
+
+    public init() {}
+}
