@@ -52,6 +52,8 @@ extension ClientConnection {
                 currentPool = pool
                 linkedSameLoop = server.eventLoop === eventLoop
                 session.linked()
+                // Notifications that came during the probe wait in the server's outgoing bytes.
+                if server.eventLoop === eventLoop { server.deliverToClient() } else { server.eventLoop.execute { server.deliverToClient() } }
                 replayHeld()
             } else {
                 server.eventLoop.execute { server.giveBack(.done(keepsSession: false, pinned: false)) }

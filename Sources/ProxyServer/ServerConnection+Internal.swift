@@ -44,6 +44,9 @@ extension ServerConnection {
                     if internalRow == nil, case .dataRow(let columns)? = try? BackendMessage.decode(type: type, body: body) {
                         internalRow = columns
                     }
+                case BackendMessage.Code.notificationResponse:
+                    // For the client whose session this is (the probe runs between its transactions).
+                    session.park(notification: ServerSession.frame(type, body))
                 case BackendMessage.Code.readyForQuery:
                     session.observeInternal(type, &body)
                     finished = true

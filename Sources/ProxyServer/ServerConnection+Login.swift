@@ -61,6 +61,7 @@ extension ServerConnection {
                 case .ready(let params, let pid, let key):
                     session.parameters = params
                     backendPID = pid
+                    session.backendPID = pid
                     backendSecret = key
                     state = .idle
                     runtime.logger.debug("new server connection \(target.host):\(target.port) pid \(pid) for \(target.database)/\(target.user)")

@@ -42,7 +42,8 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     /// For pgswift's own queries, which also need the rows (auth_query).
     var internalSplitter = FrameSplitter(
         intercept: FrameTypeSet(),
-        observe: FrameTypeSet([BackendMessage.Code.readyForQuery, BackendMessage.Code.parameterStatus, BackendMessage.Code.errorResponse, BackendMessage.Code.dataRow]),
+        observe: FrameTypeSet([BackendMessage.Code.readyForQuery, BackendMessage.Code.parameterStatus, BackendMessage.Code.errorResponse, BackendMessage.Code.dataRow,
+                               BackendMessage.Code.notificationResponse]),
         maxFrameLength: 1 << 20)
     /// The first row an internal query returned.
     var internalRow: [ByteBuffer?]?
@@ -219,7 +220,7 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
 
     func link(_ peer: ClientConnection) {
         eventLoop.preconditionInEventLoop()
-        session.link()
+        session.link(clientPID: peer.startup.cancelPID)
         state = .linked
         lastUsed = NIODeadline.now()
         transactionStart = nil

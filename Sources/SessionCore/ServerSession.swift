@@ -16,13 +16,15 @@ public enum ServerNote: Equatable, Sendable {
 /// the client sends it, and carries the bytes it leaves in `outgoing` to the client.
 public struct ServerSession: Sendable {
     /// Always read: they say when the server is free and what its parameters are.
-    public static let essentialReplies = FrameTypeSet([BackendMessage.Code.readyForQuery, BackendMessage.Code.parameterStatus, BackendMessage.Code.errorResponse])
+    public static let essentialReplies = FrameTypeSet([BackendMessage.Code.readyForQuery, BackendMessage.Code.parameterStatus, BackendMessage.Code.errorResponse,
+                                                       BackendMessage.Code.notificationResponse])
     /// Also read while `replies` has entries that end on other frames.
     public static let detailedReplies = FrameTypeSet([
         BackendMessage.Code.readyForQuery, BackendMessage.Code.parameterStatus, BackendMessage.Code.errorResponse,
         BackendMessage.Code.parseComplete, BackendMessage.Code.bindComplete, BackendMessage.Code.closeComplete,
         BackendMessage.Code.rowDescription, BackendMessage.Code.noData, BackendMessage.Code.commandComplete,
         BackendMessage.Code.emptyQueryResponse, BackendMessage.Code.portalSuspended, BackendMessage.Code.copyInResponse,
+        BackendMessage.Code.notificationResponse,
     ])
 
     private static let standIn = FrameSplitter(intercept: FrameTypeSet(), observe: essentialReplies, maxFrameLength: Int(Int32.max))
@@ -44,6 +46,15 @@ public struct ServerSession: Sendable {
     private var failedParses: [FailedParse] = []
     /// A failure held back while its batch may be sent again.
     public private(set) var held = HeldFailure()
+    /// The server's process id, and the one the linked client was given (pgswift's own, from BackendKeyData): a
+    /// notification the client's own session sent must carry the pid the client knows.
+    public var backendPID: Int32 = 0
+    private var clientPID: Int32 = 0
+    /// A notification rewritten for the client, written where the server's was dropped.
+    private var rewritten: ByteBuffer?
+    /// Notifications that arrived while pgswift used the server for itself (the session probe): the client that
+    /// listens gets them when it is linked again.
+    private var parked: [ByteBuffer] = []
 
     public init(statementCapacity: Int) {
         statements = ServerStatementCache(capacity: statementCapacity)
@@ -55,14 +66,40 @@ public struct ServerSession: Sendable {
 
     // MARK: link
 
-    public mutating func link() {
+    /// `clientPID`: the process id the client was told, or 0 to leave notifications as PostgreSQL sent them.
+    public mutating func link(clientPID: Int32 = 0) {
         readyCount = 0
         linked = true
+        self.clientPID = clientPID
+        for frame in parked {
+            var body = frame.getSlice(at: frame.readerIndex + 5, length: frame.readableBytes - 5)!
+            outgoing.append(notification(&body) ?? frame)
+        }
+        parked.removeAll()
+    }
+
+    /// A notification that came during pgswift's own query on the server, kept for the client it belongs to.
+    public mutating func park(notification frame: ByteBuffer) {
+        parked.append(frame)
+    }
+
+    /// The notification with the client's pid in place of the server's, when its own session sent it; nil to leave it.
+    private func notification(_ body: inout ByteBuffer) -> ByteBuffer? {
+        guard clientPID != 0, let pid = body.getInteger(at: body.readerIndex, as: Int32.self), pid == backendPID else { return nil }
+        var frame = ByteBufferAllocator().buffer(capacity: body.readableBytes + 5)
+        frame.writeInteger(BackendMessage.Code.notificationResponse)
+        frame.writeInteger(Int32(body.readableBytes + 4))
+        frame.writeInteger(clientPID)
+        body.moveReaderIndex(forwardBy: 4)
+        frame.writeImmutableBuffer(body)
+        return frame
     }
 
     /// The client let go (or pgswift takes the server for its own use): what was owed to the client is forgotten.
     public mutating func unlink() {
         linked = false
+        clientPID = 0
+        parked.removeAll()
         held = HeldFailure()
         settingReported = false
         replies.removeAll()
@@ -95,6 +132,11 @@ public struct ServerSession: Sendable {
             case .bytes(let b):
                 outgoing.append(b)
             case .observed(let type, var body):
+                if type == BackendMessage.Code.notificationResponse {
+                    guard let own = notification(&body) else { return .pass }
+                    rewritten = own
+                    return .drop
+                }
                 if let verdict = retryVerdict(type, body, note: note) { return verdict }
                 if type == BackendMessage.Code.errorResponse, linked {
                     // Counted as the client will see it (an error held back for a retry is not).
@@ -103,6 +145,10 @@ public struct ServerSession: Sendable {
                 observe(type, &body, note: note)
                 if !replies.isEmpty { return replies.received(type, out: &synthesized, failed: &failedParses) }
             case .cut:
+                if let own = rewritten {
+                    outgoing.append(own)
+                    rewritten = nil
+                }
                 if !held.release.isEmpty {
                     outgoing.append(contentsOf: held.release)
                     held.release.removeAll()

@@ -174,4 +174,38 @@ struct ServerSessionTests {
         s.unlink()
         #expect(s.quiet && !s.linked)
     }
+
+    @Test func ownNotificationCarriesTheClientsPidAndOthersAreUntouched() throws {
+        var s = ServerSession(statementCapacity: 10)
+        s.backendPID = 4242
+        s.link(clientPID: 7)
+        let own = BackendMessage.notificationResponse(processID: 4242, channel: "ipc", payload: "me")
+        let other = BackendMessage.notificationResponse(processID: 5000, channel: "ipc", payload: "you")
+        try s.read(Self.bytes([.commandComplete(tag: "NOTIFY"), own, other, .readyForQuery(.idle)])) { _ in }
+        #expect(try Self.delivered(&s) == [.commandComplete(tag: "NOTIFY"), .notificationResponse(processID: 7, channel: "ipc", payload: "me"),
+                                           other, .readyForQuery(.idle)])
+        // Unlinked, or linked without a pid to show: as PostgreSQL sent it.
+        s.unlink()
+        s.link()
+        try s.read(Self.bytes([own])) { _ in }
+        #expect(try Self.delivered(&s) == [own])
+    }
+
+    @Test func notificationDuringTheProbeWaitsForTheClientsNextLink() throws {
+        var s = ServerSession(statementCapacity: 10)
+        s.backendPID = 4242
+        s.unlink()
+        s.park(notification: Self.bytes([.notificationResponse(processID: 5000, channel: "ipc", payload: "while probing")]))
+        s.park(notification: Self.bytes([.notificationResponse(processID: 4242, channel: "ipc", payload: "own")]))
+        #expect(s.outgoing.isEmpty)
+        s.link(clientPID: 9)
+        #expect(try Self.delivered(&s) == [.notificationResponse(processID: 5000, channel: "ipc", payload: "while probing"),
+                                           .notificationResponse(processID: 9, channel: "ipc", payload: "own")])
+        // A server given back to the pool instead keeps nothing for the next client.
+        s.unlink()
+        s.park(notification: Self.bytes([.notificationResponse(processID: 1, channel: "x", payload: "y")]))
+        s.unlink()
+        s.link(clientPID: 3)
+        #expect(s.outgoing.isEmpty)
+    }
 }

@@ -763,6 +763,48 @@ def listen_pins() -> None:
         expect(pa in (pb, pc) and pb != pc, f"B on {pb}, C on {pc}: A's former server {pa} is not shared")
 
 
+def listen_asyncpg_idle() -> None:
+    """asyncpg's add_listener, then NOTIFY from another client at once: the notification reaches the idle listener
+    (it once arrived while pgswift probed the server and was lost), and one the listener's own session sends
+    carries the pid the listener was given (pgswift's BackendKeyData pid), as it would from PostgreSQL."""
+    async def run() -> None:
+        async def conn() -> asyncpg.Connection:
+            return await asyncpg.connect(host=PROXY_HOST, port=PROXY_PORT, user=USER, password=PASSWORD, database=TEST_DB,
+                                         ssl=False, timeout=10, statement_cache_size=0)
+        listener, sender = await conn(), await conn()
+        try:
+            for i in range(5):
+                got: asyncio.Future = asyncio.get_running_loop().create_future()
+
+                def on_notify(_c: Any, pid: int, _ch: str, payload: str, got: asyncio.Future = got) -> None:
+                    if not got.done():
+                        got.set_result((pid, payload))
+                channel = f"ss_idle_{i}"
+                await listener.add_listener(channel, on_notify)
+                await sender.execute(f"NOTIFY {channel}, 'round {i}'")
+                try:
+                    pid, payload = await asyncio.wait_for(got, 5)
+                except asyncio.TimeoutError:
+                    raise AssertionError(f"round {i}: the idle listener never received NOTIFY {channel}")
+                expect(payload == f"round {i}", f"round {i}: payload {payload!r}")
+                expect(pid != listener.get_server_pid(), f"round {i}: another session's notification carries the listener's pid")
+                await listener.remove_listener(channel, on_notify)
+            own: asyncio.Future = asyncio.get_running_loop().create_future()
+
+            def on_own(_c: Any, pid: int, _ch: str, _p: str) -> None:
+                if not own.done():
+                    own.set_result(pid)
+            await listener.add_listener("ss_own", on_own)
+            await listener.execute("NOTIFY ss_own, 'me'")
+            pid = await asyncio.wait_for(own, 5)
+            expect(pid == listener.get_server_pid(), f"own notification carries pid {pid}, the client was told {listener.get_server_pid()}")
+            await listener.remove_listener("ss_own", on_own)
+        finally:
+            await listener.close()
+            await sender.close()
+    asyncio.run(run())
+
+
 def advisory_lock_pins() -> None:
     with Clients() as cs:
         a, b = cs.open("ss-lock-a"), cs.open("ss-lock-b")
@@ -953,6 +995,7 @@ def main() -> None:
         R.run("settings_follow_client", settings_follow_client, skip=NO_TRACKING)
         R.run("prepared_statements_follow_with_settings", prepared_statements_follow_with_settings, skip=NO_TRACKING)
         R.run("listen_pins", listen_pins, skip=NO_TRACKING)
+        R.run("listen_asyncpg_idle", listen_asyncpg_idle, skip=NO_TRACKING)
         R.run("advisory_lock_pins", advisory_lock_pins, skip=NO_TRACKING)
         R.run("temp_table_pins", temp_table_pins, skip=NO_TRACKING)
         R.run("cursor_with_hold_pins", cursor_with_hold_pins, skip=NO_TRACKING)
