@@ -18,6 +18,9 @@ public enum PendingReply: Equatable, Sendable {
     case injectedBind
     case describe
     case execute
+    /// pgswift's own Execute of the statement that raises an error PostgreSQL would have raised: its ErrorResponse
+    /// loses the CONTEXT line PL/pgSQL adds, which PostgreSQL's own error would not have.
+    case raise
     case close(injected: Bool)
     /// Sync: ends the discarding that follows an error.
     case sync
@@ -60,6 +63,8 @@ public struct PendingReplies: Sendable, Equatable {
     public init() {}
 
     public var isEmpty: Bool { head == items.count }
+    /// The next reply owed is the error pgswift had the server raise.
+    public var raisedErrorDue: Bool { peek() == .raise }
     public var needsFrames: Bool { detailed > 0 }
     public var count: Int { items.count - head }
 
@@ -158,7 +163,7 @@ public struct PendingReplies: Sendable, Equatable {
             guard first == .describe else { return .pass }
             _ = pop()
         case BackendMessage.Code.commandComplete, BackendMessage.Code.emptyQueryResponse, BackendMessage.Code.portalSuspended:
-            guard first == .execute else { return .pass }
+            guard first == .execute || first == .raise else { return .pass }
             _ = pop()
         default:
             return .pass

@@ -138,6 +138,17 @@ public struct ServerSession: Sendable {
                     return .drop
                 }
                 if let verdict = retryVerdict(type, body, note: note) { return verdict }
+                if type == BackendMessage.Code.errorResponse, replies.raisedErrorDue, var fields = ErrorFields.parse(body) {
+                    // The error pgswift had the server raise for PostgreSQL: as PostgreSQL would send it, without
+                    // the PL/pgSQL CONTEXT of the DO block that raised it.
+                    fields.fields.removeAll { $0.code == UInt8(ascii: "W") }
+                    var frame = ByteBufferAllocator().buffer(capacity: body.readableBytes + 5)
+                    BackendMessage.errorResponse(fields).encode(into: &frame)
+                    rewritten = frame
+                    if linked { note(.error(sqlState: fields.sqlState ?? "XX000")) }
+                    _ = replies.received(type, out: &synthesized, failed: &failedParses)
+                    return .drop
+                }
                 if type == BackendMessage.Code.errorResponse, linked {
                     // Counted as the client will see it (an error held back for a retry is not).
                     note(.error(sqlState: ErrorFields.parse(body)?.sqlState ?? "XX000"))

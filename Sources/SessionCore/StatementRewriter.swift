@@ -199,7 +199,7 @@ public struct StatementRewriter: Sendable {
         out.append(encode(.execute(portal: "", maxRows: 0)))
         replies.append(.parse(statement: nil, injected: true))
         replies.append(.injectedBind)
-        replies.append(.execute)
+        replies.append(.raise)
         return .drop
     }
 

@@ -208,4 +208,26 @@ struct ServerSessionTests {
         s.link(clientPID: 3)
         #expect(s.outgoing.isEmpty)
     }
+
+    @Test func errorRaisedForPostgreSQLLosesThePLpgSQLContext() throws {
+        var s = Self.linked()
+        _ = s.clientWrote([.parse(statement: nil, injected: true), .injectedBind, .raise, .sync])
+        let raised = BackendMessage.errorResponse(ErrorFields([
+            (UInt8(ascii: "S"), "ERROR"), (UInt8(ascii: "C"), "26000"), (UInt8(ascii: "M"), "prepared statement \"x\" does not exist"),
+            (UInt8(ascii: "W"), "PL/pgSQL function inline_code_block line 1 at RAISE"),
+        ]))
+        var notes: [ServerNote] = []
+        try s.read(Self.bytes([.parseComplete, .bindComplete, raised, .readyForQuery(.idle)])) { notes.append($0) }
+        let expected = BackendMessage.errorResponse(ErrorFields([
+            (UInt8(ascii: "S"), "ERROR"), (UInt8(ascii: "C"), "26000"), (UInt8(ascii: "M"), "prepared statement \"x\" does not exist"),
+        ]))
+        #expect(try Self.delivered(&s) == [expected, .readyForQuery(.idle)])
+        #expect(notes == [.error(sqlState: "26000"), .ready(.idle)])
+        #expect(s.quiet)
+        // A client's own error keeps its context.
+        _ = s.clientWrote([.query])
+        try s.read(Self.bytes([raised, .readyForQuery(.idle)])) { _ in }
+        #expect(try Self.delivered(&s) == [raised, .readyForQuery(.idle)])
+    }
 }
+

@@ -87,7 +87,7 @@ struct StatementRewriterTests {
     }
 
     /// What those frames owe: ParseComplete and BindComplete (both hidden), then the Execute's error.
-    static let raised: [PendingReply] = [.parse(statement: nil, injected: true), .injectedBind, .execute]
+    static let raised: [PendingReply] = [.parse(statement: nil, injected: true), .injectedBind, .raise]
 
     /// A Bind or Describe of a statement the client does not have: dropped, and the server raises 26000.
     static func unknown(_ m: FrontendMessage, _ name: String, client: Int = 0, names: [String]? = nil, held: Set<Int>? = nil) -> Step {
@@ -243,7 +243,7 @@ struct StatementRewriterTests {
                         .bind(portal: "", statement: "", parameterFormats: [], parameters: [], resultFormats: []),
                         .execute(portal: "", maxRows: 0),
                     ],
-                    replies: [.parse(statement: nil, injected: true), .injectedBind, .execute]),
+                    replies: [.parse(statement: nil, injected: true), .injectedBind, .raise]),
                 unknown(.describe(.statement, name: "x$pgswift$; DROP TABLE t; --"), "x$pgswift $; DROP TABLE t; --"),
                 unknown(bind("$pgswift$pgswift$'"), "$pgswift $pgswift $''"),
                 unknown(bind("''$pgswift$"), "''''$pgswift $"),

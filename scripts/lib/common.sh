@@ -165,6 +165,33 @@ proc_cpu_ticks() {
   awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0
 }
 
+# proc_cpu_split PID: "utime stime" of PID (all its threads) in clock ticks.
+proc_cpu_split() {
+  awk '{ sub(/^.*\) /, ""); print $12, $13 }' "/proc/$1/stat" 2>/dev/null || echo "0 0"
+}
+
+# proc_children_ticks PID: cutime+cstime of PID: the CPU of its children that exited and were waited for.
+proc_children_ticks() {
+  awk '{ sub(/^.*\) /, ""); print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
+# proc_ctxt_switches PID: voluntary and involuntary context switches of all PID's threads.
+proc_ctxt_switches() {
+  cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^(non)?voluntary_ctxt_switches/ { n += $2 } END { print n + 0 }'
+}
+
+# pg_cluster_ticks: CPU ticks the local PostgreSQL cluster used so far: the postmaster, its live children (backends,
+# walwriter, ...) and the children that already exited (counted in the postmaster's cutime/cstime once reaped).
+pg_cluster_ticks() {
+  local pm
+  pm="$(head -n1 "$PG_DATA/postmaster.pid" 2>/dev/null)" || { echo 0; return; }
+  awk -v pm="$pm" '{
+      line = $0; sub(/^.*\) /, "", line); split(line, f, " ")
+      if ($1 == pm) total += f[12] + f[13] + f[14] + f[15]
+      else if (f[2] == pm) total += f[12] + f[13]
+    } END { print total + 0 }' /proc/[0-9]*/stat 2>/dev/null
+}
+
 # psql_super ARGS...: psql as the PostgreSQL superuser over the server's own unix socket.
 psql_super() {
   run_as "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCKET_DIR" -p "$PG_PORT" -U "$PG_SUPERUSER" "$@"

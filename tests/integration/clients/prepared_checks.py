@@ -64,6 +64,8 @@ class Reply:
     tags: list[str] = field(default_factory=list)
     status: str = ""
     param_oids: list[int] = field(default_factory=list)
+    # The CONTEXT (W) fields of the errors: PostgreSQL sends none for these protocol-level errors.
+    contexts: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         return f"frames {self.kinds!r} rows {self.rows[:5]} errors {self.errors} tags {self.tags} status {self.status!r}"
@@ -76,6 +78,8 @@ def reply_of(frames: list[pgwire.Frame]) -> Reply:
             r.rows.append(pgwire.data_row_values(f.body))
         elif f.type == "E":
             r.errors.append(f.error_fields().get("C"))
+            if "W" in f.error_fields():
+                r.contexts.append(f.error_fields()["W"])
         elif f.type == "C":
             r.tags.append(f.body.rstrip(b"\0").decode())
         elif f.type == "Z":
@@ -127,6 +131,7 @@ class Wire:
         """Bind to a name this client has no statement under: 26000, nothing else, and still usable."""
         r = self.bind_execute(name)
         expect(r.kinds == "EZ" and r.errors == ["26000"] and r.status == "I", f"Bind to {name!r}: {r}")
+        expect(not r.contexts, f"Bind to {name!r}: CONTEXT {r.contexts} that PostgreSQL would not send")
         expect(self.ok_query("SELECT 1") == [("1",)], "connection unusable after the 26000 error")
 
     def backend_pid(self) -> int:
@@ -249,6 +254,7 @@ def duplicate_name_42P05() -> None:
         a.prepare("it_dup", "SELECT 'first'")
         r = a.send(pgwire.parse_msg("it_dup", "SELECT 'second'"), pgwire.SYNC)
         expect(r.kinds == "EZ" and r.errors == ["42P05"], f"second Parse under the same name: {r}")
+        expect(not r.contexts, f"second Parse: CONTEXT {r.contexts} that PostgreSQL would not send")
         expect(a.value("it_dup") == "first", "the name still runs the first text")
 
 
