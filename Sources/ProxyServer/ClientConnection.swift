@@ -231,11 +231,15 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
         if decision != .keep { act(on: decision) }
     }
 
-    func serverWentAway(_ error: PGError) {
+    /// The linked server closed. `told`: it sent the client a FATAL error first (pg_terminate_backend's 57P01, say),
+    /// which is what PostgreSQL's own client would see: the client is closed without a second error of pgswift's.
+    func serverWentAway(_ error: PGError, told: Bool) {
         guard case .linked = state else { return }
         state = .closed
         linkedServer = nil
-        sendFatal(error)
+        guard told, let context else { return sendFatal(error) }
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in channel.close(promise: nil) }
     }
 
     func setReadingFromClient(_ on: Bool) {

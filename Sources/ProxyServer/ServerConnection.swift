@@ -190,7 +190,8 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
         case .linked:
             pool?.serverClosed(self)
             let err = PGError.serverUnreachable("server closed the connection unexpectedly")
-            if let peer { peer.eventLoop.execute { peer.serverWentAway(err) } }
+            let told = session.toldFatal
+            if let peer { peer.eventLoop.execute { peer.serverWentAway(err, told: told) } }
         case .internalQuery(let done):
             pool?.serverClosed(self)
             done(.serverUnreachable("server closed the connection unexpectedly"))

@@ -41,6 +41,9 @@ public struct ServerSession: Sendable {
     /// The server reported a setting while linked, since the last delivery.
     public private(set) var settingReported = false
     public private(set) var linked = false
+    /// A FATAL (or PANIC) error went to the linked client: the server ends the session, and the client has been told
+    /// why in PostgreSQL's own words (pg_terminate_backend's 57P01, say).
+    public private(set) var toldFatal = false
     private var replies = PendingReplies()
     private var synthesized: [SyntheticReply] = []
     private var failedParses: [FailedParse] = []
@@ -70,6 +73,7 @@ public struct ServerSession: Sendable {
     public mutating func link(clientPID: Int32 = 0) {
         readyCount = 0
         linked = true
+        toldFatal = false
         self.clientPID = clientPID
         for frame in parked {
             var body = frame.getSlice(at: frame.readerIndex + 5, length: frame.readableBytes - 5)!
@@ -151,7 +155,10 @@ public struct ServerSession: Sendable {
                 }
                 if type == BackendMessage.Code.errorResponse, linked {
                     // Counted as the client will see it (an error held back for a retry is not).
-                    note(.error(sqlState: ErrorFields.parse(body)?.sqlState ?? "XX000"))
+                    let fields = ErrorFields.parse(body)
+                    note(.error(sqlState: fields?.sqlState ?? "XX000"))
+                    let severity = fields?["V"] ?? fields?["S"]
+                    if severity == "FATAL" || severity == "PANIC" { toldFatal = true }
                 }
                 observe(type, &body, note: note)
                 if !replies.isEmpty { return replies.received(type, out: &synthesized, failed: &failedParses) }

@@ -229,5 +229,21 @@ struct ServerSessionTests {
         try s.read(Self.bytes([raised, .readyForQuery(.idle)])) { _ in }
         #expect(try Self.delivered(&s) == [raised, .readyForQuery(.idle)])
     }
+
+    @Test func fatalErrorToTheClientIsRemembered() throws {
+        var s = Self.linked()
+        _ = s.clientWrote([.query])
+        try s.read(Self.bytes([.errorResponse(ErrorFields([(UInt8(ascii: "S"), "ERROR"), (UInt8(ascii: "V"), "ERROR"), (UInt8(ascii: "C"), "57014")]))])) { _ in }
+        #expect(!s.toldFatal)
+        var notes: [ServerNote] = []
+        try s.read(Self.bytes([.errorResponse(ErrorFields([
+            (UInt8(ascii: "S"), "FATAL"), (UInt8(ascii: "V"), "FATAL"), (UInt8(ascii: "C"), "57P01"),
+            (UInt8(ascii: "M"), "terminating connection due to administrator command"),
+        ]))])) { notes.append($0) }
+        #expect(s.toldFatal && notes == [.error(sqlState: "57P01")])
+        s.unlink()
+        s.link()
+        #expect(!s.toldFatal)
+    }
 }
 

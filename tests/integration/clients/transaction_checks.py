@@ -10,7 +10,8 @@ import time
 import asyncpg
 import psycopg
 
-from harness import PASSWORD, PROXY_HOST, PROXY_PORT, TEST_DB, USER, Results, expect, is_pgbouncer
+import pgwire
+from harness import PASSWORD, PROXY_HOST, PROXY_PORT, TEST_DB, USER, Results, expect, is_pgbouncer, superuser_dsn
 
 R = Results("tx" if sys.argv[1] == "transaction" else "stmt")
 
@@ -130,12 +131,40 @@ def statement_mode() -> None:
         expect(d.execute("SELECT 3").fetchone() == (3,), "proxy unusable after the refusal")
 
 
+def terminated_server_57P01() -> None:
+    # pg_terminate_backend on the server running a client's query: the client hears PostgreSQL's FATAL 57P01 and the
+    # connection ends, as it would directly; no second error of the proxy's own follows it.
+    conn = pgwire.RawConn.connect(PROXY_HOST, PROXY_PORT)
+    try:
+        conn.login(USER, TEST_DB, PASSWORD)
+        conn.send(pgwire.message(b"Q", pgwire.cstr("SELECT pg_sleep(30) /* it_terminate_me */")))
+        with psycopg.connect(superuser_dsn(TEST_DB), autocommit=True) as su:
+            def running() -> bool:
+                return su.execute("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%/* it_terminate_me */'"
+                                  " AND pid <> pg_backend_pid()").fetchone()[0] == 1
+            deadline = time.monotonic() + 10
+            while not running():
+                expect(time.monotonic() < deadline, "the query never started on a server")
+                time.sleep(0.05)
+            su.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%/* it_terminate_me */'"
+                       " AND pid <> pg_backend_pid()")
+        frames, closed = conn.read_until_closed(10)
+        errors = [(f.error_fields().get("S"), f.error_fields().get("C")) for f in frames if f.type == "E"]
+        expect(closed, f"the client was not disconnected; frames {[f.type for f in frames]}")
+        expect(errors == [("FATAL", "57P01")], f"errors the client got: {errors}")
+    finally:
+        conn.close()
+    with connect(autocommit=True) as d:
+        expect(d.execute("SELECT 4").fetchone() == (4,), "proxy unusable after a server was terminated")
+
+
 if sys.argv[1] == "transaction":
     R.run("many_clients_few_servers", many_clients_few_servers)
     R.run("vanished_client_frees_its_server", vanished_client_frees_its_server)
     R.run("asyncpg_without_statement_cache", asyncpg_without_statement_cache)
     R.run("cancel_while_queued", cancel_while_queued,
           skip="PgBouncer 1.18 does not cancel a client waiting for a server" if is_pgbouncer() else None)
+    R.run("terminated_server_57P01", terminated_server_57P01)
 else:
     R.run("refuses_transactions", statement_mode)
 raise SystemExit(1 if R.failed else 0)
