@@ -122,6 +122,12 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
                 context.close(promise: nil)
                 return
             }
+            // A PQprepare of a statement PostgreSQL already accepted needs no server.
+            if let reply = session.answerLocally(buffer, catalog: runtime.statementCatalog) {
+                counters?.totals.sent += reply.readableBytes
+                context.writeAndFlush(wrapOutboundOut(reply), promise: nil)
+                return
+            }
             // The first bytes of the next transaction: they wait for a server.
             hold(buffer)
             state = .waiting(pool)

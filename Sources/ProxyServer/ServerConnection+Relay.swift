@@ -23,6 +23,8 @@ extension ServerConnection {
             counters?.errors[sqlState, default: 0] += 1
         case .schemaChanged:
             runtime.statementCatalog.schemaChanged()
+        case .accepted(let id):
+            runtime.statementCatalog.accepted(id)
         }
     }
 

@@ -16,6 +16,7 @@ final class StatementCatalog: StatementInterning, Sendable {
             if s.ids.count >= Self.capacity {
                 s.ids.removeAll()
                 s.texts.removeAll()
+                acceptedAt.withLockedValue { $0.removeAll() }
             }
             s.next += 1
             s.ids[parseTail] = s.next
@@ -29,6 +30,20 @@ final class StatementCatalog: StatementInterning, Sendable {
     private let epoch = Atomic<Int>(0)
     var schemaEpoch: Int { epoch.load(ordering: .acquiring) }
     func schemaChanged() { epoch.add(1, ordering: .releasing) }
+
+    /// Statements PostgreSQL accepted (a ParseComplete came back), with the schema epoch then: a Parse of the same
+    /// text and types may be answered without a server until the schema changes.
+    private let acceptedAt = NIOLockedValueBox<[Int: Int]>([:])
+
+    func accepted(_ id: Int) {
+        let now = schemaEpoch
+        acceptedAt.withLockedValue { $0[id] = now }
+    }
+
+    func acceptedID(for parseTail: ByteBuffer) -> Int? {
+        guard let id = state.withLockedValue({ $0.ids[parseTail] }), acceptedAt.withLockedValue({ $0[id] }) == schemaEpoch else { return nil }
+        return id
+    }
 
     /// The query text of a statement (for SHOW PREPARED_STATEMENTS), if it has not been purged.
     func text(of id: Int) -> String? {

@@ -9,6 +9,8 @@ public protocol StatementInterning {
     func id(for parseTail: ByteBuffer) -> Int
     var schemaEpoch: Int { get }
     func schemaChanged()
+    /// The statement's id if PostgreSQL accepted this text and these parameter types since the last schema change.
+    func acceptedID(for parseTail: ByteBuffer) -> Int?
 }
 
 /// How the client side's relay of one read ended.
@@ -29,7 +31,7 @@ public struct ClientSession: Sendable {
     private var splitter: FrameSplitter
     /// What was sent on the current link, to know when the server may go back.
     public private(set) var tracker = LinkTracker()
-    public private(set) var rewriter = StatementRewriter()
+    public internal(set) var rewriter = StatementRewriter()
     /// The batch being answered, kept for one retry after a stale cached plan.
     private var lastBatch = RetryableBatch()
     /// Frames for the server, and the replies they will get; taken by the handler at the end of each read.

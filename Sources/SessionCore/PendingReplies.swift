@@ -63,6 +63,11 @@ public struct PendingReplies: Sendable, Equatable {
     public init() {}
 
     public var isEmpty: Bool { head == items.count }
+    /// The shared statement whose ParseComplete is owed next, if that is what comes next.
+    public var parseDue: Int? {
+        if case .parse(let id?, _) = peek() { return id }
+        return nil
+    }
     /// The next reply owed is the error pgswift had the server raise.
     public var raisedErrorDue: Bool { peek() == .raise }
     public var needsFrames: Bool { detailed > 0 }

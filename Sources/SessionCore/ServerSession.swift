@@ -10,6 +10,8 @@ public enum ServerNote: Equatable, Sendable {
     case error(sqlState: String)
     /// The server failed a Bind with "cached plan must not change result type": DDL happened elsewhere.
     case schemaChanged
+    /// PostgreSQL accepted this shared statement's text and parameter types (its ParseComplete arrived).
+    case accepted(statement: Int)
 }
 
 /// One server connection's protocol state, without its socket. The handler feeds it what the server sends and what
@@ -161,6 +163,7 @@ public struct ServerSession: Sendable {
                     if severity == "FATAL" || severity == "PANIC" { toldFatal = true }
                 }
                 observe(type, &body, note: note)
+                if type == BackendMessage.Code.parseComplete, let id = replies.parseDue { note(.accepted(statement: id)) }
                 if !replies.isEmpty { return replies.received(type, out: &synthesized, failed: &failedParses) }
             case .cut:
                 if let own = rewritten {

@@ -129,6 +129,13 @@ public struct StatementRewriter: Sendable {
         }
     }
 
+    /// A named Parse pgswift answered itself (the text is known to be accepted): the client has the statement, and
+    /// the first Bind on a server that lacks it prepares it there.
+    public mutating func adopt(name: String, parseTail: ByteBuffer, id: Int) {
+        statements[name] = ClientStatement(id: id, parseTail: allocator.buffer(buffer: parseTail))
+        clientParses += 1
+    }
+
     /// Forgets what the server did not prepare after all: only the names whose own Parse failed.
     public mutating func parseFailed(_ failure: FailedParse, server: inout ServerStatementCache) {
         server.remove(failure.statement)

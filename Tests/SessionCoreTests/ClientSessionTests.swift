@@ -15,6 +15,12 @@ final class TestCatalog: StatementInterning, @unchecked Sendable {
         return ids.count
     }
     func schemaChanged() { schemaEpoch += 1 }
+    var acceptedAt: [Int: Int] = [:]
+    func accept(_ tail: ByteBuffer) { acceptedAt[id(for: tail)] = schemaEpoch }
+    func acceptedID(for parseTail: ByteBuffer) -> Int? {
+        guard let id = ids[parseTail], acceptedAt[id] == schemaEpoch else { return nil }
+        return id
+    }
 }
 
 @Suite("ClientSession")
@@ -268,6 +274,81 @@ struct ClientSessionTests {
         let stop = s.hold(big)
         let resume = s.takeHeld().resume
         #expect(stop && resume)
+    }
+}
+
+@Suite("ClientSession answers a known Parse without a server")
+struct LocalParseTests {
+    static func tail(_ sql: String) -> ByteBuffer {
+        var b = ByteBuffer()
+        b.writeNullTerminatedString(sql)
+        b.writeInteger(Int16(0))
+        return b
+    }
+
+    static func replyTypes(_ reply: ByteBuffer?) -> [Character]? {
+        guard var r = reply else { return nil }
+        var types: [Character] = []
+        while let (type, _) = try? WholeFrameReader.next(&r, maxLength: 1 << 20) { types.append(Character(UnicodeScalar(type))) }
+        return types
+    }
+
+    @Test func acceptedTextIsAnsweredAndTheFirstBindPreparesIt() throws {
+        var s = ClientSessionTests.session()
+        let catalog = TestCatalog()
+        catalog.accept(Self.tail("SELECT abalance FROM pgbench_accounts WHERE aid = $1"))
+        let prepare = ClientSessionTests.bytes([.parse(name: "P0_1", query: "SELECT abalance FROM pgbench_accounts WHERE aid = $1", parameterTypes: []), .sync])
+        #expect(Self.replyTypes(s.answerLocally(prepare, catalog: catalog)) == ["1", "Z"])
+        #expect(s.rewriter.statements["P0_1"]?.id == 1)
+        // On a server without it, the Bind brings its Parse along (hidden).
+        var cache = ServerStatementCache(capacity: 10)
+        s.linked()
+        _ = try s.relay(ClientSessionTests.bytes([.bind(portal: "", statement: "P0_1", parameterFormats: [], parameters: [ByteBuffer(string: "1")], resultFormats: []),
+                                                  .execute(portal: "", maxRows: 0), .sync]), statements: &cache, catalog: catalog)
+        #expect(ClientSessionTests.sentTypes(&s) == ["P", "B", "E", "S"])
+        #expect(s.expected.first == .parse(statement: 1, injected: true))
+    }
+
+    struct Case: Sendable, CustomTestStringConvertible {
+        var why: String
+        var messages: [FrontendMessage]
+        var testDescription: String { why }
+    }
+
+    static let known = "SELECT 1"
+    static let cases: [Case] = [
+        Case(why: "a text PostgreSQL never accepted", messages: [.parse(name: "a", query: "SELECT 2", parameterTypes: []), .sync]),
+        Case(why: "the unnamed statement", messages: [.parse(name: "", query: known, parameterTypes: []), .sync]),
+        Case(why: "other parameter types", messages: [.parse(name: "a", query: known, parameterTypes: [23]), .sync]),
+        Case(why: "no Sync yet", messages: [.parse(name: "a", query: known, parameterTypes: [])]),
+        Case(why: "a Describe with it", messages: [.parse(name: "a", query: known, parameterTypes: []), .describe(.statement, name: "a"), .sync]),
+        Case(why: "a name used twice", messages: [.parse(name: "a", query: known, parameterTypes: []), .parse(name: "a", query: known, parameterTypes: []), .sync]),
+        Case(why: "a query", messages: [.query("SELECT 1")]),
+    ]
+
+    @Test(arguments: cases)
+    func needsAServer(_ c: Case) {
+        var s = ClientSessionTests.session()
+        let catalog = TestCatalog()
+        catalog.accept(Self.tail(Self.known))
+        #expect(s.answerLocally(ClientSessionTests.bytes(c.messages), catalog: catalog) == nil)
+        #expect(s.rewriter.statements.isEmpty)
+    }
+
+    @Test func notAfterASchemaChangeNorInSessionModeNorForSessionChangingSQL() {
+        let catalog = TestCatalog()
+        catalog.accept(Self.tail("SELECT 1"))
+        catalog.accept(Self.tail("SET search_path = x"))
+        var s = ClientSessionTests.session()
+        #expect(s.answerLocally(ClientSessionTests.bytes([.parse(name: "s", query: "SET search_path = x", parameterTypes: []), .sync]), catalog: catalog) == nil)
+        var session = ClientSessionTests.session(.session)
+        #expect(session.answerLocally(ClientSessionTests.bytes([.parse(name: "a", query: "SELECT 1", parameterTypes: []), .sync]), catalog: catalog) == nil)
+        catalog.schemaChanged()
+        #expect(s.answerLocally(ClientSessionTests.bytes([.parse(name: "a", query: "SELECT 1", parameterTypes: []), .sync]), catalog: catalog) == nil)
+        // An existing name: PostgreSQL's 42P05 must come from a server.
+        catalog.accept(Self.tail("SELECT 1"))
+        #expect(s.answerLocally(ClientSessionTests.bytes([.parse(name: "a", query: "SELECT 1", parameterTypes: []), .sync]), catalog: catalog) != nil)
+        #expect(s.answerLocally(ClientSessionTests.bytes([.parse(name: "a", query: "SELECT 1", parameterTypes: []), .sync]), catalog: catalog) == nil)
     }
 }
 

@@ -1,0 +1,47 @@
+// Between transactions, a named Parse of a statement PostgreSQL already accepted is answered without a server.
+import NIOCore
+import PGWire
+import SQLAnalysis
+
+extension ClientSession {
+    /// A client with no server that sends only named Parses of texts PostgreSQL already accepted (same parameter
+    /// types, no schema change since), each batch ended by Sync, as libpq's PQprepare does: the statements become the
+    /// client's and the answer (ParseComplete per Parse, ReadyForQuery per Sync) is returned; the first Bind on a
+    /// server that lacks one prepares it there. nil, with nothing changed, for anything else: it needs a server.
+    /// A blocking PQprepare then never waits for a server another client of the same thread holds (pgbench -M
+    /// prepared with more clients than threads over a small pool would otherwise hang).
+    public mutating func answerLocally<Catalog: StatementInterning>(_ buffer: ByteBuffer, catalog: Catalog) -> ByteBuffer? {
+        guard carriesStatements, held.isEmpty, atFrameBoundary, clock.serverStatus == .idle else { return nil }
+        var input = buffer
+        var adopted: [(name: String, tail: ByteBuffer, id: Int)] = []
+        var reply = ByteBufferAllocator().buffer(capacity: 16)
+        var endsWithSync = false
+        while input.readableBytes > 0 {
+            guard let (type, body) = try? WholeFrameReader.next(&input, maxLength: 1 << 20) else { return nil }
+            switch type {
+            case FrontendMessage.Code.parse:
+                var rest = body
+                guard let name = rest.readNullTerminatedString(), !name.isEmpty, rewriter.statements[name] == nil,
+                      !adopted.contains(where: { $0.name == name }), let id = catalog.acceptedID(for: rest) else { return nil }
+                // SQL that may change the session or the schema is noticed on its way to a server: not answered here.
+                let quiet = rest.withUnsafeReadableBytes { raw -> Bool in
+                    let text = UnsafeRawBufferPointer(rebasing: raw[..<(raw.firstIndex(of: 0) ?? raw.count)])
+                    let (effect, changesSchema) = SessionStateScan.classify(text)
+                    return effect == nil && !changesSchema
+                }
+                guard quiet else { return nil }
+                adopted.append((name, rest, id))
+                BackendMessage.parseComplete.encode(into: &reply)
+                endsWithSync = false
+            case FrontendMessage.Code.sync:
+                BackendMessage.readyForQuery(.idle).encode(into: &reply)
+                endsWithSync = true
+            default:
+                return nil
+            }
+        }
+        guard endsWithSync, !adopted.isEmpty else { return nil }
+        for a in adopted { rewriter.adopt(name: a.name, parseTail: a.tail, id: a.id) }
+        return reply
+    }
+}
