@@ -21,8 +21,8 @@ extension ServerConnection {
             countReady(status)
         case .error(let sqlState):
             counters?.errors[sqlState, default: 0] += 1
-        case .schemaChanged:
-            runtime.statementCatalog.schemaChanged()
+        case .plansChanged:
+            runtime.statementCatalog.plansChanged()
         case .accepted(let id):
             runtime.statementCatalog.accepted(id)
         }

@@ -25,11 +25,20 @@ final class StatementCatalog: StatementInterning, Sendable {
         }
     }
 
-    /// Bumped by every DDL a client sends (and every stale-plan failure): statements prepared before it are prepared
-    /// again on next use. Read on every client read in transaction mode, so an atomic rather than a lock.
+    /// Bumped by every DDL a client sends (and every stale-plan failure): a Parse is answered without a server only
+    /// for texts accepted since.
     private let epoch = Atomic<Int>(0)
     var schemaEpoch: Int { epoch.load(ordering: .acquiring) }
     func schemaChanged() { epoch.add(1, ordering: .releasing) }
+
+    /// Bumped by every stale-plan failure a server reports: statements prepared before are prepared again on next use.
+    /// Read on every client read in transaction mode, so an atomic rather than a lock.
+    private let plans = Atomic<Int>(0)
+    var planEpoch: Int { plans.load(ordering: .acquiring) }
+    func plansChanged() {
+        plans.add(1, ordering: .releasing)
+        schemaChanged()
+    }
 
     /// Statements PostgreSQL accepted (a ParseComplete came back), with the schema epoch then: a Parse of the same
     /// text and types may be answered without a server until the schema changes.

@@ -7,8 +7,15 @@ import SQLAnalysis
 /// The shared numbering of prepared-statement texts and the schema epoch (ProxyServer's StatementCatalog).
 public protocol StatementInterning {
     func id(for parseTail: ByteBuffer) -> Int
+    /// Bumped by DDL a client sends: what PostgreSQL accepted before may no longer parse.
     var schemaEpoch: Int { get }
     func schemaChanged()
+    /// Bumped when a server failed a Bind with "cached plan must not change result type": statements prepared before
+    /// are closed and prepared anew before their next use, so a client preparing its statement again gets a fresh one.
+    /// DDL alone does not: PostgreSQL itself tells, at the next Bind of a statement whose result columns changed,
+    /// which is what a client caching row descriptions must hear.
+    var planEpoch: Int { get }
+    func plansChanged()
     /// The statement's id if PostgreSQL accepted this text and these parameter types since the last schema change.
     func acceptedID(for parseTail: ByteBuffer) -> Int?
 }
@@ -159,7 +166,7 @@ public struct ClientSession: Sendable {
     /// rewritten, session-changing SQL noticed, requests counted. `statements`: the linked server's.
     public mutating func relay<Catalog: StatementInterning>(_ buffer: ByteBuffer, statements: inout ServerStatementCache,
                                                            catalog: Catalog) throws -> ClientRelayEnd {
-        if carriesStatements { statements.schemaEpoch = catalog.schemaEpoch }
+        if carriesStatements { statements.schemaEpoch = catalog.planEpoch }
         // The splitter is taken out while it runs, as the frames it hands over change the rest of `self`.
         var splitter = self.splitter
         self.splitter = Self.standIn
@@ -251,8 +258,8 @@ public struct ClientSession: Sendable {
         lastBatch.markRetried()
         // The DDL happened elsewhere, so which statements it touched is unknown: every shared statement is prepared
         // anew on its next use, on every server (this Bind's first, by the rewriter, just below).
-        catalog.schemaChanged()
-        statements.schemaEpoch = catalog.schemaEpoch
+        catalog.plansChanged()
+        statements.schemaEpoch = catalog.planEpoch
         var out: [ByteBuffer] = [], replies: [PendingReply] = []
         do {
             for (type, body) in lastBatch.frames {

@@ -6,8 +6,8 @@ public struct ServerStatementCache: Sendable, Equatable {
     private var lastUse: [Int: UInt64] = [:]
     private var clock: UInt64 = 0
     public private(set) var generation = 0
-    /// The schema epoch each statement was prepared in, and the current one (set by the caller before rewriting):
-    /// a statement prepared before DDL went through may now return other columns, so it is prepared again.
+    /// The plan epoch each statement was prepared in, and the current one (set by the caller before rewriting): once a
+    /// server reported a stale cached plan, statements prepared before are prepared again.
     private var preparedIn: [Int: Int] = [:]
     public var schemaEpoch = 0
 

@@ -97,7 +97,7 @@ struct ServerSessionTests {
         var notes: [ServerNote] = []
         try s.read(Self.bytes([Self.cachedPlan, .readyForQuery(.idle)])) { notes.append($0) }
         // Neither the error nor its ReadyForQuery goes out or counts; the schema changed; the client is to be asked.
-        #expect(notes == [.schemaChanged])
+        #expect(notes == [.plansChanged])
         #expect(try Self.delivered(&s) == [])
         #expect(s.readyCount == 0 && s.retryDue)
         // Declined: the failure goes out where it happened, counted then.
@@ -128,7 +128,7 @@ struct ServerSessionTests {
         _ = s.clientWrote([.bind, .execute, .sync])
         var notes: [ServerNote] = []
         try s.read(Self.bytes([Self.cachedPlan, .readyForQuery(.failedTransaction)])) { notes.append($0) }
-        #expect(notes == [.schemaChanged, .error(sqlState: "0A000"), .ready(.failedTransaction)])
+        #expect(notes == [.plansChanged, .error(sqlState: "0A000"), .ready(.failedTransaction)])
         #expect(try Self.delivered(&s) == [Self.cachedPlan, .readyForQuery(.failedTransaction)])
         #expect(!s.retryDue)
     }

@@ -854,6 +854,7 @@ def pool1() -> None:
     R.run("named_statements_in_transactions", named_statements_in_transactions, skip=feature)
     R.run("statement_survives_new_server", statement_survives_new_server, skip=skip_unless_tracked_and_pooled())
     R.run("ddl_through_proxy_reprepares", ddl_through_proxy_reprepares, skip=feature)
+    R.run("ddl_through_proxy_asyncpg", run_async(ddl_through_proxy_asyncpg), skip=NO_TRACKING)
     # PostgreSQL itself fails these (it is what pgswift hides), and PgBouncer 1.18 passes the failure on.
     retry = NO_TRACKING or ("PostgreSQL itself reports the stale cached plan" if DIRECT else None)
     R.run("ddl_elsewhere_retried", ddl_elsewhere_retried, skip=retry)
@@ -865,16 +866,41 @@ def pool1() -> None:
 
 
 def ddl_through_proxy_reprepares() -> None:
-    # A statement prepared before DDL that changes its result columns: PostgreSQL would say "cached plan must not
-    # change result type" on its next run; pgswift saw the DDL go through and prepares it again first.
+    # A statement prepared before DDL (sent through the proxy) that changes its result columns. A client that runs it
+    # without a Describe decodes rows with the description it has: it must hear "cached plan must not change result
+    # type" as from PostgreSQL, never get rows of the new shape. With a Describe of the portal (libpq's way) it learns
+    # the new columns, and the statement is prepared again for it outside a transaction block.
     with wires(2) as (a, b):
         b.ok_query("DROP TABLE IF EXISTS it_ddl; CREATE TABLE it_ddl (x int); INSERT INTO it_ddl VALUES (1)")
         a.prepare("it_ddl_all", "SELECT * FROM it_ddl")
         expect(a.run("it_ddl_all") == [("1",)], "before the DDL")
         b.ok_query("ALTER TABLE it_ddl ADD COLUMN y int DEFAULT 7")
         r = a.bind_execute("it_ddl_all")
-        expect(not r.errors and r.rows == [("1", "7")], f"after ALTER TABLE ADD COLUMN: {r}")
+        expect(r.kinds == "EZ" and r.errors == ["0A000"] and r.status == "I", f"without Describe after ALTER TABLE: {r}")
+        r = run_portal(a, "it_ddl_all")
+        expect(r.kinds == "2TDCZ" and r.rows == [("1", "7")] and r.status == "I", f"with a Describe of the portal: {r}")
         b.ok_query("DROP TABLE it_ddl")
+
+
+async def ddl_through_proxy_asyncpg() -> None:
+    # asyncpg caches row descriptions and sends Bind/Execute/Sync only. A column's type changed through the proxy:
+    # asyncpg must get PostgreSQL's 0A000 (it then prepares again and retries by itself) and rows of the new type,
+    # never new-type rows decoded with the old description ("insufficient data in buffer").
+    table = f"{TAG}_through_apg"
+    conn, other = await apg_connect(), await apg_connect()
+    try:
+        await conn.execute(f"DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (a int, b int); INSERT INTO {table} VALUES (1, 2)")
+        for _ in range(3):
+            got = [tuple(r) for r in await conn.fetch(f"SELECT a, b FROM {table} WHERE a = $1", 1)]
+            expect(got == [(1, 2)], f"before the DDL: {got}")
+        await other.execute(f"ALTER TABLE {table} ALTER COLUMN b TYPE text")
+        for _ in range(3):
+            got = [tuple(r) for r in await conn.fetch(f"SELECT a, b FROM {table} WHERE a = $1", 1)]
+            expect(got == [(1, "2")], f"after ALTER COLUMN TYPE through the proxy: {got}")
+    finally:
+        await conn.execute(f"DROP TABLE IF EXISTS {table}")
+        await conn.close()
+        await other.close()
 
 
 def direct_ddl(sql: str) -> None:
