@@ -21,8 +21,8 @@ extension ServerConnection {
             countReady(status)
         case .error(let sqlState):
             counters?.errors[sqlState, default: 0] += 1
-        case .plansChanged:
-            runtime.statementCatalog.plansChanged()
+        case .planChanged(let id):
+            runtime.statementCatalog.retire(id)
         case .accepted(let id):
             runtime.statementCatalog.accepted(id)
         }

@@ -31,13 +31,20 @@ final class StatementCatalog: StatementInterning, Sendable {
     var schemaEpoch: Int { epoch.load(ordering: .acquiring) }
     func schemaChanged() { epoch.add(1, ordering: .releasing) }
 
-    /// Bumped by every stale-plan failure a server reports: statements prepared before are prepared again on next use.
-    /// Read on every client read in transaction mode, so an atomic rather than a lock.
-    private let plans = Atomic<Int>(0)
-    var planEpoch: Int { plans.load(ordering: .acquiring) }
-    func plansChanged() {
-        plans.add(1, ordering: .releasing)
+    /// Statements whose result columns a server reported changed. Read at every Bind that must prepare a statement
+    /// on a server, never on the common path.
+    private let retiredIDs = NIOLockedValueBox<Set<Int>>([])
+
+    func retire(_ id: Int) {
+        state.withLockedValue { s in
+            if let text = s.texts[id], s.ids[text] == id { s.ids[text] = nil }
+        }
+        retiredIDs.withLockedValue { _ = $0.insert(id) }
         schemaChanged()
+    }
+
+    func isRetired(_ id: Int) -> Bool {
+        retiredIDs.withLockedValue { $0.contains(id) }
     }
 
     /// Statements PostgreSQL accepted (a ParseComplete came back), with the schema epoch then: a Parse of the same

@@ -10,12 +10,12 @@ public protocol StatementInterning {
     /// Bumped by DDL a client sends: what PostgreSQL accepted before may no longer parse.
     var schemaEpoch: Int { get }
     func schemaChanged()
-    /// Bumped when a server failed a Bind with "cached plan must not change result type": statements prepared before
-    /// are closed and prepared anew before their next use, so a client preparing its statement again gets a fresh one.
-    /// DDL alone does not: PostgreSQL itself tells, at the next Bind of a statement whose result columns changed,
-    /// which is what a client caching row descriptions must hear.
-    var planEpoch: Int { get }
-    func plansChanged()
+    /// A server failed a Bind of this shared statement with "cached plan must not change result type": its text gets
+    /// a new id (a client preparing it again gets a fresh statement), and clients still holding the old one hear the
+    /// failure wherever it would have to be prepared anew. DDL alone retires nothing: PostgreSQL itself tells, at the
+    /// next Bind of a statement whose result columns changed, which is what a client caching row descriptions needs.
+    func retire(_ id: Int)
+    func isRetired(_ id: Int) -> Bool
     /// The statement's id if PostgreSQL accepted this text and these parameter types since the last schema change.
     func acceptedID(for parseTail: ByteBuffer) -> Int?
 }
@@ -166,7 +166,6 @@ public struct ClientSession: Sendable {
     /// rewritten, session-changing SQL noticed, requests counted. `statements`: the linked server's.
     public mutating func relay<Catalog: StatementInterning>(_ buffer: ByteBuffer, statements: inout ServerStatementCache,
                                                            catalog: Catalog) throws -> ClientRelayEnd {
-        if carriesStatements { statements.schemaEpoch = catalog.planEpoch }
         // The splitter is taken out while it runs, as the frames it hands over change the rest of `self`.
         var splitter = self.splitter
         self.splitter = Self.standIn
@@ -229,7 +228,7 @@ public struct ClientSession: Sendable {
         }
         lastBatch.record(type, body)
         let verdict = try rewriter.rewrite(type: type, body: body, server: &statements, intern: catalog.id(for:),
-                                           out: &replacement, replies: &expected)
+                                           retired: catalog.isRetired, out: &replacement, replies: &expected)
         // A DEALLOCATE or DISCARD the rewriter let through (in a multi-statement query, inside a DO block, or naming a
         // statement the client does not have) may drop shared statements: forget them all (new names).
         if verdict == .pass, effect?.dropsStatements == true { statements.removeAll() }
@@ -256,15 +255,14 @@ public struct ClientSession: Sendable {
                                                                    catalog: Catalog) -> ([ByteBuffer], [PendingReply])? {
         guard tracker.sent == answered + 1, !tracker.unsynced, splitter.atFrameBoundary, lastBatch.replayable else { return nil }
         lastBatch.markRetried()
-        // The DDL happened elsewhere, so which statements it touched is unknown: every shared statement is prepared
-        // anew on its next use, on every server (this Bind's first, by the rewriter, just below).
-        catalog.plansChanged()
-        statements.schemaEpoch = catalog.planEpoch
+        // The batch describes what it runs, so the client learns the new columns: its retired statements are prepared
+        // afresh (by the rewriter, just below).
+        rewriter.renew(retired: catalog.isRetired, intern: catalog.id(for:))
         var out: [ByteBuffer] = [], replies: [PendingReply] = []
         do {
             for (type, body) in lastBatch.frames {
                 let verdict = try rewriter.rewrite(type: type, body: body, server: &statements, intern: catalog.id(for:),
-                                                   out: &out, replies: &replies)
+                                                   retired: catalog.isRetired, out: &out, replies: &replies)
                 if verdict == .pass { out.append(ServerSession.frame(type, body)) }
             }
         } catch {

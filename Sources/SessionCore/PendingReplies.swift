@@ -14,6 +14,8 @@ public enum PendingReply: Equatable, Sendable {
     /// `statement` is the shared statement's id for a named Parse; injected ones were pgswift's, so their reply is hidden.
     case parse(statement: Int?, injected: Bool)
     case bind
+    /// A client's Bind of one of its named statements, as the shared statement it runs: a stale-plan failure names it.
+    case namedBind(statement: Int)
     /// pgswift's own Bind (of the statement that raises an error PostgreSQL would have raised): its reply is hidden.
     case injectedBind
     case describe
@@ -66,6 +68,11 @@ public struct PendingReplies: Sendable, Equatable {
     /// The shared statement whose ParseComplete is owed next, if that is what comes next.
     public var parseDue: Int? {
         if case .parse(let id?, _) = peek() { return id }
+        return nil
+    }
+    /// The shared statement whose Bind is answered next, if that is what comes next.
+    public var bindDue: Int? {
+        if case .namedBind(let id) = peek() { return id }
         return nil
     }
     /// The next reply owed is the error pgswift had the server raise.
@@ -154,7 +161,7 @@ public struct PendingReplies: Sendable, Equatable {
             _ = pop()
             if injected { verdict = .drop }
         case BackendMessage.Code.bindComplete:
-            guard first == .bind || first == .injectedBind else { return .pass }
+            guard first == .bind || first == .injectedBind || first.isNamedBind else { return .pass }
             _ = pop()
             if first == .injectedBind { verdict = .drop }
         case BackendMessage.Code.closeComplete:
@@ -182,7 +189,7 @@ public struct PendingReplies: Sendable, Equatable {
     /// The server failed the head entry, a Bind, and that Bind's batch (up to its Sync) is all that is outstanding:
     /// the batch could be sent again as if the failure never happened (see `abandonBatch`).
     public var failedBindIsAlone: Bool {
-        guard peek() == .bind, let sync = items[head...].firstIndex(of: .sync) else { return false }
+        guard let first = peek(), first == .bind || first.isNamedBind, let sync = items[head...].firstIndex(of: .sync) else { return false }
         return sync == items.count - 1 && !items[head..<sync].contains(.query)
     }
 
@@ -252,5 +259,12 @@ public struct PendingReplies: Sendable, Equatable {
         case .synthetic, .close(injected: true): outcomes.append(false)
         default: break
         }
+    }
+}
+
+extension PendingReply {
+    var isNamedBind: Bool {
+        if case .namedBind = self { return true }
+        return false
     }
 }

@@ -8,8 +8,8 @@ public enum ServerNote: Equatable, Sendable {
     case ready(TransactionStatus)
     /// An ErrorResponse that goes to the linked client.
     case error(sqlState: String)
-    /// The server failed a Bind with "cached plan must not change result type": the schema changed under a statement.
-    case plansChanged
+    /// The server failed a Bind of this shared statement with "cached plan must not change result type".
+    case planChanged(statement: Int)
     /// PostgreSQL accepted this shared statement's text and parameter types (its ParseComplete arrived).
     case accepted(statement: Int)
 }
@@ -259,7 +259,7 @@ public struct ServerSession: Sendable {
         guard type == BackendMessage.Code.errorResponse, !replies.isEmpty, Self.isCachedPlanError(body) else { return nil }
         // Which statements the DDL touched is unknown: every shared statement is prepared anew on its next use,
         // wherever, so a client that prepares the statement again (asyncpg, pgjdbc) gets a fresh one.
-        note(.plansChanged)
+        if let id = replies.bindDue { note(.planChanged(statement: id)) }
         // Sent again only outside a transaction block (the failed implicit transaction left nothing behind), and only
         // when the batch is all that is outstanding (nothing after it has reached the server).
         guard status == .idle, replies.failedBindIsAlone else { return nil }

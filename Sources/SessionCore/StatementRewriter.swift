@@ -38,9 +38,11 @@ public struct StatementRewriter: Sendable {
         FrontendMessage.Code.functionCall, FrontendMessage.Code.copyDone, FrontendMessage.Code.copyFail,
     ]
 
+    /// `retired`: whether a server reported that a shared statement's result columns changed ("cached plan must not
+    /// change result type"); its clients then hear that where it would have to be prepared anew.
     public mutating func rewrite(
         type: UInt8, body: ByteBuffer, server: inout ServerStatementCache, intern: (ByteBuffer) -> Int,
-        out: inout [ByteBuffer], replies: inout [PendingReply]
+        retired: (Int) -> Bool = { _ in false }, out: inout [ByteBuffer], replies: inout [PendingReply]
     ) throws -> FrameVerdict {
         var body = body
         switch type {
@@ -87,7 +89,7 @@ public struct StatementRewriter: Sendable {
             // Unknown names never reach the server as they are: there they could name another client's statement.
             guard let s = statements[name] else { return unknown(name, out: &out, replies: &replies) }
             binds += 1
-            ensurePrepared(s, on: &server, out: &out, replies: &replies)
+            guard ensurePrepared(s, on: &server, retired: retired, out: &out, replies: &replies) else { return .drop }
             var frame = allocator.buffer(capacity: 5 + portal.utf8.count + 24 + body.readableBytes)
             frame.writeInteger(FrontendMessage.Code.bind)
             let start = frame.writerIndex
@@ -97,7 +99,7 @@ public struct StatementRewriter: Sendable {
             frame.writeImmutableBuffer(body)
             frame.setInteger(Int32(frame.writerIndex - start), at: start)
             out.append(frame)
-            replies.append(.bind)
+            replies.append(.namedBind(statement: s.id))
             return .drop
         case FrontendMessage.Code.describe:
             let kind = try body.readUInt8("Describe")
@@ -107,7 +109,7 @@ public struct StatementRewriter: Sendable {
                 return .pass
             }
             guard let s = statements[name] else { return unknown(name, out: &out, replies: &replies) }
-            ensurePrepared(s, on: &server, out: &out, replies: &replies)
+            guard ensurePrepared(s, on: &server, retired: retired, out: &out, replies: &replies) else { return .drop }
             out.append(encode(.describe(.statement, name: server.name(of: s.id))))
             replies.append(.describe)
             return .drop
@@ -229,16 +231,32 @@ public struct StatementRewriter: Sendable {
         return .pass
     }
 
-    private mutating func ensurePrepared(_ s: ClientStatement, on server: inout ServerStatementCache, out: inout [ByteBuffer], replies: inout [PendingReply]) {
-        if !server.use(s.id) {
-            prepare(s.id, s.parseTail, on: &server, injected: true, out: &out, replies: &replies)
+    /// Prepares the statement on the server if it lacks it. Returns false when it cannot be: its result columns changed
+    /// since the client prepared it (a server said so), so a fresh Parse would hand the client rows of another shape;
+    /// it hears what PostgreSQL says of such a statement instead, raised by the server (in place of the message).
+    private mutating func ensurePrepared(_ s: ClientStatement, on server: inout ServerStatementCache, retired: (Int) -> Bool,
+                                         out: inout [ByteBuffer], replies: inout [PendingReply]) -> Bool {
+        guard !server.use(s.id) else { return true }
+        if retired(s.id) {
+            _ = raise("0A000", "cached plan must not change result type", out: &out, replies: &replies)
+            return false
+        }
+        prepare(s.id, s.parseTail, on: &server, injected: true, out: &out, replies: &replies)
+        return true
+    }
+
+    /// After a stale-plan failure, for a batch that describes what it runs: the client's statements whose shared
+    /// statement was retired map to the text's current one, prepared afresh where it runs.
+    public mutating func renew(retired: (Int) -> Bool, intern: (ByteBuffer) -> Int) {
+        for (name, s) in statements where retired(s.id) {
+            statements[name] = ClientStatement(id: intern(s.parseTail), parseTail: s.parseTail)
         }
     }
 
     private mutating func prepare(_ id: Int, _ tail: ByteBuffer, on server: inout ServerStatementCache, injected: Bool, out: inout [ByteBuffer], replies: inout [PendingReply]) {
         serverParses += 1
         if server.isStale(id) {
-            // Prepared before DDL went through: replaced, so its result columns are those of the table as it is now.
+            // Its Close was skipped after an error: the server still has it under this name.
             out.append(encode(.close(.statement, name: server.name(of: id))))
             replies.append(.close(injected: true))
             madeUp.append(.closed(id))

@@ -73,7 +73,7 @@ struct StaleStatementTests {
         FrontendMessage.bind(portal: "", statement: "a", parameterFormats: [], parameters: [], resultFormats: []).encode(into: &bind)
         bind.moveReaderIndex(forwardBy: 5)
         _ = try rewriter.rewrite(type: FrontendMessage.Code.bind, body: bind, server: &server, intern: { _ in 1 }, out: &out, replies: &replies)
-        #expect(replies == [.close(injected: true), .parse(statement: 1, injected: true), .bind])
+        #expect(replies == [.close(injected: true), .parse(statement: 1, injected: true), .namedBind(statement: 1)])
         let reused = server.use(1)
         #expect(!server.isStale(1) && reused)
     }

@@ -93,11 +93,11 @@ struct ServerSessionTests {
 
     @Test func stalePlanFailureIsHeldUntilTheClientDecides() throws {
         var s = Self.linked()
-        _ = s.clientWrote([.bind, .describe, .execute, .sync])
+        _ = s.clientWrote([.namedBind(statement: 3), .describe, .execute, .sync])
         var notes: [ServerNote] = []
         try s.read(Self.bytes([Self.cachedPlan, .readyForQuery(.idle)])) { notes.append($0) }
-        // Neither the error nor its ReadyForQuery goes out or counts; the schema changed; the client is to be asked.
-        #expect(notes == [.plansChanged])
+        // Neither the error nor its ReadyForQuery goes out or counts; the statement is retired; the client is asked.
+        #expect(notes == [.planChanged(statement: 3)])
         #expect(try Self.delivered(&s) == [])
         #expect(s.readyCount == 0 && s.retryDue)
         // Declined: the failure goes out where it happened, counted then.
@@ -125,10 +125,10 @@ struct ServerSessionTests {
         var s = Self.linked()
         try s.read(Self.bytes([.commandComplete(tag: "BEGIN"), .readyForQuery(.inTransaction)])) { _ in }
         _ = try Self.delivered(&s)
-        _ = s.clientWrote([.bind, .execute, .sync])
+        _ = s.clientWrote([.namedBind(statement: 4), .execute, .sync])
         var notes: [ServerNote] = []
         try s.read(Self.bytes([Self.cachedPlan, .readyForQuery(.failedTransaction)])) { notes.append($0) }
-        #expect(notes == [.plansChanged, .error(sqlState: "0A000"), .ready(.failedTransaction)])
+        #expect(notes == [.planChanged(statement: 4), .error(sqlState: "0A000"), .ready(.failedTransaction)])
         #expect(try Self.delivered(&s) == [Self.cachedPlan, .readyForQuery(.failedTransaction)])
         #expect(!s.retryDue)
     }

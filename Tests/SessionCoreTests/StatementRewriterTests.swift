@@ -123,7 +123,7 @@ struct StatementRewriterTests {
             name: "first Parse of a name: forwarded under its shared name",
             steps: [
                 send(parse("a", q1), .drop, out: [parse("pgswift_1", q1)], replies: [.parse(statement: 1, injected: false)], names: ["a"], held: [1]),
-                send(bind("a", portal: "p"), .drop, out: [bind("pgswift_1", portal: "p")], replies: [.bind]),
+                send(bind("a", portal: "p"), .drop, out: [bind("pgswift_1", portal: "p")], replies: [.namedBind(statement: 1)]),
                 send(.describe(.portal, name: "p"), .pass, replies: [.describe]),
                 send(.execute(portal: "p", maxRows: 0), .pass, replies: [.execute]),
                 send(.sync, .pass, replies: [.sync]),
@@ -137,10 +137,10 @@ struct StatementRewriterTests {
             steps: [
                 forwarded("a", q1, id: 1),
                 send(parse("b", q1), client: 1, .drop, replies: [.synthetic(.parseComplete)], names: ["b"], held: [1]),
-                send(bind("b"), client: 1, .drop, out: [bind("pgswift_1")], replies: [.bind]),
+                send(bind("b"), client: 1, .drop, out: [bind("pgswift_1")], replies: [.namedBind(statement: 1)]),
                 send(.describe(.statement, name: "b"), client: 1, .drop, out: [.describe(.statement, name: "pgswift_1")], replies: [.describe]),
                 forwarded("c", q2, [23], id: 2, client: 1, names: ["b", "c"]),
-                send(bind("a"), .drop, out: [bind("pgswift_1")], replies: [.bind], names: ["a"]),
+                send(bind("a"), .drop, out: [bind("pgswift_1")], replies: [.namedBind(statement: 1)], names: ["a"]),
             ]),
         Scenario(
             name: "Bind or Describe on a server without the statement: injected Parse first",
@@ -148,16 +148,16 @@ struct StatementRewriterTests {
                 forwarded("a", q2, [23], id: 1),
                 link(1, held: []),
                 send(
-                    bind("a"), .drop, out: [parse("pgswift_1", q2, [23]), bind("pgswift_1")], replies: [.parse(statement: 1, injected: true), .bind],
+                    bind("a"), .drop, out: [parse("pgswift_1", q2, [23]), bind("pgswift_1")], replies: [.parse(statement: 1, injected: true), .namedBind(statement: 1)],
                     held: [1]),
-                send(bind("a"), .drop, out: [bind("pgswift_1")], replies: [.bind]),
+                send(bind("a"), .drop, out: [bind("pgswift_1")], replies: [.namedBind(statement: 1)]),
                 link(2, held: []),
                 send(
                     .describe(.statement, name: "a"), .drop, out: [parse("pgswift_1", q2, [23]), .describe(.statement, name: "pgswift_1")],
                     replies: [.parse(statement: 1, injected: true), .describe], held: [1]),
                 // The first server still holds it.
                 link(0, held: [1]),
-                send(bind("a"), .drop, out: [bind("pgswift_1")], replies: [.bind]),
+                send(bind("a"), .drop, out: [bind("pgswift_1")], replies: [.namedBind(statement: 1)]),
             ]),
         Scenario(
             name: "eviction at capacity: Close of the least recently used first",
@@ -166,13 +166,13 @@ struct StatementRewriterTests {
                 forwarded("a", q1, id: 1),
                 forwarded("b", q2, [23], id: 2),
                 // Using a makes b the least recently used.
-                send(bind("a"), .drop, out: [bind("pgswift_1")], replies: [.bind], held: [1, 2]),
+                send(bind("a"), .drop, out: [bind("pgswift_1")], replies: [.namedBind(statement: 1)], held: [1, 2]),
                 send(
                     parse("c", q3), .drop, out: [.close(.statement, name: "pgswift_2"), parse("pgswift_3", q3)],
                     replies: [.close(injected: true), .parse(statement: 3, injected: false)], held: [1, 3]),
                 send(
                     bind("b"), .drop, out: [.close(.statement, name: "pgswift_1"), parse("pgswift_2", q2, [23]), bind("pgswift_2")],
-                    replies: [.close(injected: true), .parse(statement: 2, injected: true), .bind], held: [2, 3]),
+                    replies: [.close(injected: true), .parse(statement: 2, injected: true), .namedBind(statement: 2)], held: [2, 3]),
                 // Another client's synthetic ParseComplete counts as a use too.
                 send(parse("d", q3), client: 1, .drop, replies: [.synthetic(.parseComplete)], held: [2, 3]),
                 send(
@@ -227,9 +227,9 @@ struct StatementRewriterTests {
                     parse("a", q2, [23]), .drop, out: raise("42P05", "prepared statement \"a\" already exists"), replies: raised,
                     names: ["a"], held: [1]),
                 // Rewritten as usual; the server skips it.
-                send(bind("a"), .drop, out: [bind("pgswift_1")], replies: [.bind]),
+                send(bind("a"), .drop, out: [bind("pgswift_1")], replies: [.namedBind(statement: 1)]),
                 send(.sync, .pass, replies: [.sync]),
-                send(bind("a"), .drop, out: [bind("pgswift_1")], replies: [.bind], names: ["a"], held: [1]),
+                send(bind("a"), .drop, out: [bind("pgswift_1")], replies: [.namedBind(statement: 1)], names: ["a"], held: [1]),
                 // The same text under the same name is a duplicate too.
                 send(parse("a", q1), .drop, out: raise("42P05", "prepared statement \"a\" already exists"), replies: raised, names: ["a"]),
             ]),
@@ -291,7 +291,7 @@ struct StatementRewriterTests {
                 // The other client keeps its names; its statement is prepared again under the new name.
                 send(
                     bind("b"), client: 1, .drop, out: [parse("pgswift_2_1", q2, [23]), bind("pgswift_2_1")],
-                    replies: [.parse(statement: 2, injected: true), .bind], names: ["b"], held: [1, 2]),
+                    replies: [.parse(statement: 2, injected: true), .namedBind(statement: 2)], names: ["b"], held: [1, 2]),
             ]),
         Scenario(
             name: "DISCARD ALL: both maps cleared, shared names change generation",
@@ -369,9 +369,9 @@ struct StatementRewriterTests {
             steps: [
                 forwarded("a", q1, id: 1),
                 link(1),
-                send(bind("a"), .drop, out: [parse("pgswift_1", q1), bind("pgswift_1")], replies: [.parse(statement: 1, injected: true), .bind]),
+                send(bind("a"), .drop, out: [parse("pgswift_1", q1), bind("pgswift_1")], replies: [.parse(statement: 1, injected: true), .namedBind(statement: 1)]),
                 failed(1, injected: true, names: ["a"], held: []),
-                send(bind("a"), .drop, out: [parse("pgswift_1", q1), bind("pgswift_1")], replies: [.parse(statement: 1, injected: true), .bind], held: [1]),
+                send(bind("a"), .drop, out: [parse("pgswift_1", q1), bind("pgswift_1")], replies: [.parse(statement: 1, injected: true), .namedBind(statement: 1)], held: [1]),
             ]),
     ]
 

@@ -886,21 +886,27 @@ async def ddl_through_proxy_asyncpg() -> None:
     # asyncpg caches row descriptions and sends Bind/Execute/Sync only. A column's type changed through the proxy:
     # asyncpg must get PostgreSQL's 0A000 (it then prepares again and retries by itself) and rows of the new type,
     # never new-type rows decoded with the old description ("insufficient data in buffer").
+    # Several clients hold the statement (one shared server statement on each server of the pool): each must hear
+    # the failure for its own cached description, also after another client has prepared the text again.
     table = f"{TAG}_through_apg"
-    conn, other = await apg_connect(), await apg_connect()
+    clients = [await apg_connect() for _ in range(4)]
+    other = await apg_connect()
+    sql = f"SELECT a, b FROM {table} WHERE a = $1"
     try:
-        await conn.execute(f"DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (a int, b int); INSERT INTO {table} VALUES (1, 2)")
+        await other.execute(f"DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (a int, b int); INSERT INTO {table} VALUES (1, 2)")
         for _ in range(3):
-            got = [tuple(r) for r in await conn.fetch(f"SELECT a, b FROM {table} WHERE a = $1", 1)]
-            expect(got == [(1, 2)], f"before the DDL: {got}")
+            for k, conn in enumerate(clients):
+                got = [tuple(r) for r in await conn.fetch(sql, 1)]
+                expect(got == [(1, 2)], f"client {k} before the DDL: {got}")
         await other.execute(f"ALTER TABLE {table} ALTER COLUMN b TYPE text")
-        for _ in range(3):
-            got = [tuple(r) for r in await conn.fetch(f"SELECT a, b FROM {table} WHERE a = $1", 1)]
-            expect(got == [(1, "2")], f"after ALTER COLUMN TYPE through the proxy: {got}")
+        for rnd in range(3):
+            for k, conn in enumerate(clients):
+                got = [tuple(r) for r in await conn.fetch(sql, 1)]
+                expect(got == [(1, "2")], f"client {k}, round {rnd}, after ALTER COLUMN TYPE through the proxy: {got}")
     finally:
-        await conn.execute(f"DROP TABLE IF EXISTS {table}")
-        await conn.close()
-        await other.close()
+        await other.execute(f"DROP TABLE IF EXISTS {table}")
+        for conn in clients + [other]:
+            await conn.close()
 
 
 def direct_ddl(sql: str) -> None:
