@@ -101,8 +101,16 @@ final class ClientStartup {
     }
 
     private func begin(major: UInt16, minor: UInt16, params: [StartupParameter], runtime: ProxyRuntime) -> Step {
-        guard major == 3 else {
-            return .fail(.featureNotSupported("unsupported frontend protocol \(major).\(minor): server supports 3.0"))
+        var negotiate: ByteBuffer?
+        switch ProtocolNegotiation.answer(major: major, minor: minor, parameterNames: params.map(\.name)) {
+        case .refuse(let message):
+            return .fail(.featureNotSupported(message))
+        case .accept(let message?):
+            var b = ByteBuffer()
+            message.encode(into: &b)
+            negotiate = b
+        case .accept(nil):
+            break
         }
         let config = runtime.config
         let tlsMode = config.string("client_tls_sslmode")
@@ -110,7 +118,6 @@ final class ClientStartup {
             return .fail(.invalidAuthorization("SSL required"))
         }
         let ignored = Set(config.list("ignore_startup_parameters").map { $0.lowercased() })
-        var unrecognized: [String] = []
         for p in params {
             switch p.name {
             case "user": user = p.value
@@ -123,8 +130,8 @@ final class ClientStartup {
                 case .failure(let e):
                     if !ignored.contains("options") { return .fail(e) }
                 }
-            case let n where n.hasPrefix("_pq_."):
-                unrecognized.append(n)
+            case let n where ProtocolNegotiation.isProtocolOption(n):
+                break
             case let n where ignored.contains(n.lowercased()):
                 break
             default:
@@ -138,12 +145,6 @@ final class ClientStartup {
             parametersToApply["application_name"] = app.isEmpty ? peerText : "\(app) - \(peerText)"
         }
         if database.isEmpty { database = user }
-        var negotiate: ByteBuffer?
-        if minor > 0 || !unrecognized.isEmpty {
-            var b = ByteBuffer()
-            BackendMessage.negotiateProtocolVersion(newestMinor: 0, unrecognizedOptions: unrecognized).encode(into: &b)
-            negotiate = b
-        }
         if AdminSession.databaseNames.contains(database) && config.database(named: database) == nil {
             return beginAdmin(config: config, runtime: runtime, negotiate: negotiate)
         }
