@@ -6,6 +6,7 @@ usage: session_state_checks.py PART
            on a proxy of its own: a value wrongly left on the server would otherwise reach later checks
   noreset  a pool of one with an empty server_reset_query: a pinned client's server must be closed when it leaves
   pool2    default_pool_size = 2: a pinned client keeps one server while the others share the second
+  reported MODE  startup parameters come back (ParameterStatus) exactly as PostgreSQL itself reports them
 
 checks/session_state.sh starts the proxy for each part (transaction pooling, admin_users =
 pgswift_admin for SHOW CLIENTS).  Every client is in autocommit mode, so each statement is a
@@ -27,8 +28,8 @@ import psycopg
 from psycopg import errors, sql
 
 import pgwire
-from harness import (PASSWORD, PROXY_HOST, PROXY_PORT, TEST_DB, USER, Results, expect, is_pgbouncer, proxy_dsn,
-                     superuser_dsn, wait_for)
+from harness import (PASSWORD, PG_HOST, PG_PORT, PROXY_HOST, PROXY_PORT, TEST_DB, USER, Results, expect, is_pgbouncer,
+                     proxy_dsn, superuser_dsn, wait_for)
 
 R = Results("ss")
 PGB = is_pgbouncer()
@@ -951,8 +952,51 @@ def refused_statements() -> None:
         expect(listening == 0, f"{listening} channels listened to after the refusals")
 
 
+# Startup parameters whose ParameterStatus PostgreSQL rewrites (or keeps as given), and ones it refuses.
+REPORTED_STARTUPS: list[dict[str, str]] = [
+    {"client_encoding": "utf-8"}, {"client_encoding": "utf8"}, {"client_encoding": "eucjp"},
+    {"client_encoding": "UNICODE"}, {"client_encoding": "Unicode"}, {"client_encoding": "iso-8859-15"},
+    {"TimeZone": "utc"}, {"datestyle": "iso,dmy"}, {"IntervalStyle": "POSTGRES"},
+    {"application_name": "ss-h\u00e9llo"}, {"application_name": "ss-Plain"},
+    {"client_encoding": "no-such-encoding"}, {"TimeZone": "No/Such_Zone"},
+]
+
+
+def raw_welcome(host: str, port: int, params: dict[str, str]) -> dict[str, str] | tuple[str | None, str | None]:
+    """The ParameterStatus values of a login (a SELECT 1 is run on it), or (SQLSTATE, message) of its refusal."""
+    c = pgwire.RawConn.connect(host, port)
+    try:
+        status = c.login(USER, TEST_DB, PASSWORD, **params)
+        expect(c.simple_query("SELECT 1") == [("1",)], f"SELECT 1 after a login with {params} on port {port}")
+        return status
+    except pgwire.ServerError as e:
+        return (e.sqlstate, e.fields.get("M"))
+    finally:
+        c.terminate()
+
+
+def reported_as_postgresql() -> None:
+    # Warm the pool first, so that outside session mode the welcome comes from what the pool knows, not from a server.
+    raw_welcome(PROXY_HOST, PROXY_PORT, {})
+    wrong = []
+    for params in REPORTED_STARTUPS:
+        want = raw_welcome(PG_HOST, PG_PORT, params)
+        got = raw_welcome(PROXY_HOST, PROXY_PORT, params)
+        if isinstance(want, dict) and isinstance(got, dict):
+            names = {n for n in want if n.lower() in {p.lower() for p in params}}
+            want = {n: want[n] for n in names}
+            got = {n: got.get(n) for n in names}
+        print(f"{params}: PostgreSQL {want}, proxy {got}", file=sys.stderr)
+        if got != want:
+            wrong.append(f"{params}: {got}, PostgreSQL {want}")
+    expect(not wrong, "; ".join(wrong))
+
+
 def main() -> None:
     part = sys.argv[1]
+    if part == "reported":
+        R.run(f"reported_as_postgresql_{sys.argv[2]}", reported_as_postgresql)
+        return
     if part == "refuse":
         R.run("refused_statements", refused_statements, skip="PgBouncer has no session_pinning" if PGB else None)
         return
