@@ -37,6 +37,9 @@ final class ClientStartup {
     private let started = NIODeadline.now()
     /// A NegotiateProtocolVersion still to send once authentication begins.
     var pendingNegotiate: ByteBuffer?
+    /// Why the client may not log in (max_client_conn), told once its StartupMessage arrives. SSL and GSS requests
+    /// are answered first and cancel requests served, as they take no client slot.
+    var refusal: PGError?
     /// Set when the client asked for the admin console (database pgswift or pgbouncer).
     private(set) var adminRights: AdminRights?
     /// Wall-clock time of the connection, for SHOW CLIENTS.
@@ -145,7 +148,10 @@ final class ClientStartup {
             parametersToApply["application_name"] = app.isEmpty ? peerText : "\(app) - \(peerText)"
         }
         if database.isEmpty { database = user }
-        if AdminSession.databaseNames.contains(database) && config.database(named: database) == nil {
+        let wantsAdmin = AdminSession.databaseNames.contains(database) && config.database(named: database) == nil
+        // As PgBouncer: the console stays reachable when the pooler is full, which is when it is needed.
+        if let refusal, !wantsAdmin { return .fail(refusal) }
+        if wantsAdmin {
             return beginAdmin(config: config, runtime: runtime, negotiate: negotiate)
         }
         guard let entry = config.database(named: database) else { return .fail(.unknownDatabase(database)) }

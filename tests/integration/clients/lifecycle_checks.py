@@ -20,6 +20,7 @@ import re
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -433,9 +434,49 @@ def max_client_conn(r: Results, a: dict[str, str]) -> None:
         expect(isinstance(fields, dict), "no ErrorResponse was seen")
         expect(fields.get("C") == "53300", f"SQLSTATE {fields.get('C')} ({fields.get('M')}), want 53300")
 
-    r.run("max_client_conn", check)
-    r.run("max_client_conn_sqlstate", sqlstate,
-          skip="PgBouncer: 1.18 refuses the extra client with SQLSTATE 08P01, not 53300" if is_pgbouncer() else None)
+    def libpq(sslmode: str) -> Callable[[], None]:
+        # libpq sends an SSLRequest first (sslmode prefer, the default); an ErrorResponse in place of the answer to it
+        # is reported as "received invalid response to SSL negotiation" and the reason is lost.
+        def run() -> None:
+            held = [raw_login() for _ in range(3)]
+            try:
+                p = subprocess.run(["psql", "-X", "-At", "-c", "SELECT 1",
+                                    f"host={PROXY_HOST} port={PROXY_PORT} dbname=pgswift_test user=scram_user "
+                                    f"password=scram_pw connect_timeout=10 sslmode={sslmode}"],
+                                   capture_output=True, text=True, timeout=30)
+            finally:
+                for c in held:
+                    c.terminate()
+            print(f"psql sslmode={sslmode}: exit {p.returncode}, stderr {p.stderr.strip()!r}", file=sys.stderr)
+            expect(p.returncode != 0, f"psql logged in past max_client_conn: {p.stdout!r}")
+            expect("no more connections allowed (max_client_conn)" in p.stderr and "SSL" not in p.stderr,
+                   f"psql (sslmode={sslmode}) said {p.stderr.strip()!r}, want the max_client_conn reason")
+        return run
+
+    def console() -> None:
+        # The admin console is not limited (PgBouncer's rule): the pooler is full exactly when it is needed.
+        held = [raw_login() for _ in range(3)]
+        try:
+            c = pgwire.RawConn.connect(PROXY_HOST, PROXY_PORT)
+            try:
+                c.login("pgswift_admin", "pgbouncer", "admin_pw")
+                rows = c.simple_query("SHOW VERSION")
+                expect(len(rows) == 1, f"SHOW VERSION gave {rows}")
+            finally:
+                c.terminate()
+        finally:
+            for c in held:
+                c.terminate()
+
+    tls = a.get("tls") == "yes"
+    r.run("max_client_conn_tls" if tls else "max_client_conn", check)
+    if not tls:
+        r.run("max_client_conn_sqlstate", sqlstate,
+              skip="PgBouncer: 1.18 refuses the extra client with SQLSTATE 08P01, not 53300" if is_pgbouncer() else None)
+        r.run("max_client_conn_console", console)
+    r.run("max_client_conn_libpq_tls" if tls else "max_client_conn_libpq_prefer", libpq("prefer"))
+    if tls:
+        r.run("max_client_conn_libpq_require", libpq("require"))
 
 
 def server_unreachable(r: Results, a: dict[str, str]) -> None:
