@@ -128,10 +128,10 @@ final class ClientStartup {
             case "replication":
                 return .fail(.featureNotSupported("replication connections are not supported by pgswift"))
             case "options":
-                switch Self.parseOptions(p.value) {
+                switch StartupOptions.parse(p.value) {
                 case .success(let settings): for (k, v) in settings where !ignored.contains(k.lowercased()) { parametersToApply[k] = v }
                 case .failure(let e):
-                    if !ignored.contains("options") { return .fail(e) }
+                    if !ignored.contains("options") { return .fail(PGError(e.sqlState, e.message, severity: "FATAL")) }
                 }
             case let n where ProtocolNegotiation.isProtocolOption(n):
                 break
@@ -210,29 +210,5 @@ final class ClientStartup {
         }
         adminRights = rights
         return .begin(ClientAuthMachine(user: user, method: method, secret: userlistSecret(runtime.loaded)), negotiate: negotiate)
-    }
-
-    /// Turns "-c name=value --name=value" into settings; anything else in options cannot be pooled.
-    static func parseOptions(_ text: String) -> Result<[(String, String)], PGError> {
-        var out: [(String, String)] = []
-        var words = text.split(whereSeparator: { $0 == " " }).map(String.init)[...]
-        while let w = words.popFirst() {
-            var setting: String
-            if w == "-c", let next = words.popFirst() {
-                setting = next
-            } else if w.hasPrefix("-c") {
-                setting = String(w.dropFirst(2))
-            } else if w.hasPrefix("--") {
-                setting = String(w.dropFirst(2))
-            } else {
-                return .failure(.featureNotSupported("unsupported startup option \"\(w)\" (only -c name=value)"))
-            }
-            guard let eq = setting.firstIndex(of: "=") else {
-                return .failure(.featureNotSupported("unsupported startup option \"\(setting)\""))
-            }
-            setting = setting.replacingOccurrences(of: "-", with: "_", range: setting.startIndex..<eq)
-            out.append((String(setting[..<eq]), String(setting[setting.index(after: eq)...])))
-        }
-        return .success(out)
     }
 }

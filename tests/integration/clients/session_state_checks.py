@@ -19,6 +19,7 @@ import asyncio
 import os
 import socket
 import struct
+import subprocess
 import sys
 import threading
 from typing import Any, Callable
@@ -497,6 +498,42 @@ def set_overrides_startup_option() -> None:
             expect(got == "ss_from_options", f"after RESET A's search_path is {got!r}, want its startup value")
         finally:
             scrub(a, b)
+
+
+# PGOPTIONS as people write them (libpq sends it as the startup packet's options), and ones PostgreSQL refuses.
+PGOPTIONS_CASES = [
+    "-c datestyle=German,\\ YMD",
+    "-c   datestyle=SQL    -c statement_timeout=4321ms",
+    "-cstatement_timeout=1234ms",
+    "--statement-timeout=2345ms -c search_path=ss_a,\\ ss_b",
+    "-c datestyle=German -- ",
+    "-c datestyle",
+    "--statement_timeout",
+    "-c datestyle=ISO stray",
+]
+
+
+def psql_with_options(host: str, port: int, options: str) -> str:
+    """psql's answer to three SHOWs with PGOPTIONS set, or the FATAL line it was refused with."""
+    env = dict(os.environ, PGOPTIONS=options, PGPASSWORD=PASSWORD)
+    p = subprocess.run(["psql", "-X", "-At", "-h", host, "-p", str(port), "-U", USER, "-d", TEST_DB, "-c",
+                        "SELECT current_setting('datestyle'), current_setting('statement_timeout'), "
+                        "current_setting('search_path')"], env=env, capture_output=True, text=True, timeout=30)
+    if p.returncode == 0:
+        return p.stdout.strip()
+    # The rest of the line names the host and port, which differ.
+    return next((line[line.index("FATAL:"):] for line in p.stderr.splitlines() if "FATAL:" in line), p.stderr.strip())
+
+
+def pgoptions_as_postgresql() -> None:
+    wrong = []
+    for options in PGOPTIONS_CASES:
+        want = psql_with_options(PG_HOST, PG_PORT, options)
+        got = psql_with_options(PROXY_HOST, PROXY_PORT, options)
+        print(f"PGOPTIONS={options!r}: PostgreSQL {want!r}, proxy {got!r}", file=sys.stderr)
+        if got != want:
+            wrong.append(f"PGOPTIONS={options!r}: {got!r}, PostgreSQL {want!r}")
+    expect(not wrong, "; ".join(wrong))
 
 
 async def asyncpg_connect(**kw: Any) -> asyncpg.Connection:
@@ -1030,6 +1067,7 @@ def main() -> None:
         R.run("startup_option_not_leaked", startup_option_not_leaked, skip=opts)
         R.run("startup_options_apply", startup_options_apply, skip=opts)
         R.run("set_overrides_startup_option", set_overrides_startup_option, skip=opts)
+        R.run("pgoptions_as_postgresql", pgoptions_as_postgresql, skip=opts)
         R.run("asyncpg_server_settings", asyncpg_server_settings,
               skip="PgBouncer 1.18 refuses search_path as a startup parameter" if PGB else None)
     elif part == "noreset":
