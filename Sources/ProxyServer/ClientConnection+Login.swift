@@ -124,6 +124,7 @@ extension ClientConnection {
         desiredSettings = runtime.canonical(startup.startupSettings)
         statsKey = pool.key
         counters = runtime.connections(on: eventLoop).counters(for: pool.key)
+        counters?.totals.clientLogins += 1
         if mode != .session, let known = pool.welcomeParameters,
            let shown = ReportedParameters.shown(known: known, requested: startup.parametersToApply) {
             // Outside session mode the welcome needs no server when the pool knows what its servers report, and what
