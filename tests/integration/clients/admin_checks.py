@@ -323,7 +323,8 @@ class Table:
 
 TABLES: dict[str, Table] = {
     "VERSION": Table(cols("version:t"), cols("version:t")),
-    "CONFIG": Table(cols("key:t value:t default:t changeable:t"), cols("key:t value:t default:t changeable:t")),
+    "CONFIG": Table(cols("key:t value:t default:t changeable:t"), cols("key:t value:t default:t changeable:t"),
+                    cols("source:t")),
     "DATABASES": Table(DATABASES_125, DATABASES_118, cols("reserve_pool:i4")),
     "POOLS": Table(POOLS_125, POOLS_125[:-1]),
     "USERS": Table(USERS_125, cols("name:t pool_mode:t")),
@@ -1376,6 +1377,20 @@ def part_commands() -> None:
             for h in holders:
                 h.close()
     R.run("set_setting", set_command)
+
+    def config_sources() -> None:
+        # pgswift's trailing column: where each value came from. default_pool_size was just SET above.
+        config = arg("config")
+        with open(config) as f:
+            lines = {ln.split("=", 1)[0].strip(): i for i, ln in enumerate(f, 1) if "=" in ln}
+        kv = {r["key"]: r for r in con.rows("SHOW CONFIG")}
+        got = {k: kv[k]["source"] for k in ("listen_port", "pool_mode", "log_stats", "default_pool_size", "server_lifetime")}
+        want = {"listen_port": f"{config}:{lines['listen_port']}", "pool_mode": f"{config}:{lines['pool_mode']}",
+                "log_stats": "environment", "default_pool_size": "SET", "server_lifetime": "default"}
+        expect(got == want, f"sources {got}, want {want}")
+        expect(kv["log_stats"]["value"] == "0", f"log_stats {kv['log_stats']['value']!r} (PGSWIFT_LOG_STATS=0)")
+    R.run("show_config_sources", config_sources,
+          skip="PgBouncer: SHOW CONFIG has no source column" if PGB else None)
 
     def fake_parameters() -> None:
         # Drivers' SHOW/SET of session parameters get fixed answers (PgBouncer's compatibility stubs).
