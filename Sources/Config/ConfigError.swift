@@ -45,4 +45,13 @@ public enum ValueSource: Sendable, Equatable, CustomStringConvertible {
         case .runtime: "SET"
         }
     }
+
+    /// SHOW CONFIG's source column: `file:line`, `environment`, `SET` or `default`. The variable's name is left out:
+    /// it is PGSWIFT_ and the key in capitals, and stats_users, who may read SHOW CONFIG, need not learn more.
+    public var origin: String {
+        switch self {
+        case .environment: "environment"
+        default: description
+        }
+    }
 }

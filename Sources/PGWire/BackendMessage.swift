@@ -16,7 +16,9 @@ public enum BackendMessage: Equatable, Sendable {
     case emptyQueryResponse
     case errorResponse(ErrorFields)
     case functionCallResponse(ByteBuffer?)
-    case negotiateProtocolVersion(newestMinor: Int32, unrecognizedOptions: [String])
+    /// PostgreSQL fills the first field with its whole newest version (major << 16 | minor), although the protocol
+    /// documentation calls it the newest minor; clients from libpq 18 on read it that way and refuse anything below 3.0.
+    case negotiateProtocolVersion(newestVersion: Int32, unrecognizedOptions: [String])
     case noData
     case noticeResponse(ErrorFields)
     case notificationResponse(processID: Int32, channel: String, payload: String)
@@ -119,12 +121,12 @@ public enum BackendMessage: Equatable, Sendable {
         case Code.noticeResponse: message = .noticeResponse(try ErrorFields.decode(&b))
         case Code.functionCallResponse: message = .functionCallResponse(try b.readNullableBytes("FunctionCallResponse"))
         case Code.negotiateProtocolVersion:
-            let minor = try b.readInt32("NegotiateProtocolVersion")
+            let version = try b.readInt32("NegotiateProtocolVersion")
             let count = try b.readInt32("NegotiateProtocolVersion option count")
             guard count >= 0 else { throw ProtocolViolation("NegotiateProtocolVersion: negative option count") }
             var options: [String] = []
             for _ in 0..<count { options.append(try b.readCString("NegotiateProtocolVersion option")) }
-            message = .negotiateProtocolVersion(newestMinor: minor, unrecognizedOptions: options)
+            message = .negotiateProtocolVersion(newestVersion: version, unrecognizedOptions: options)
         case Code.noData: message = .noData
         case Code.notificationResponse:
             let pid = try b.readInt32("NotificationResponse")
@@ -184,8 +186,8 @@ public enum BackendMessage: Equatable, Sendable {
                 fields.encode(into: &b)
             case .functionCallResponse(let value):
                 b.writeNullableBytes(value)
-            case .negotiateProtocolVersion(let minor, let options):
-                b.writeInteger(minor)
+            case .negotiateProtocolVersion(let version, let options):
+                b.writeInteger(version)
                 b.writeInteger(Int32(options.count))
                 for o in options { b.writeCString(o) }
             case .notificationResponse(let pid, let channel, let payload):

@@ -18,6 +18,7 @@ extension ClientConnection {
         state = .admin(rights, busy: false)
         statsKey = AdminSession.poolKey
         counters = runtime.connections(on: eventLoop).counters(for: AdminSession.poolKey)
+        counters?.totals.clientLogins += 1
         var out = context.channel.allocator.buffer(capacity: 256)
         BackendMessage.authentication(.ok).encode(into: &out)
         // psql reads the leading number of server_version; PgBouncer's form keeps it working.

@@ -124,10 +124,12 @@ extension ClientConnection {
         desiredSettings = runtime.canonical(startup.startupSettings)
         statsKey = pool.key
         counters = runtime.connections(on: eventLoop).counters(for: pool.key)
-        if mode != .session, let known = pool.welcomeParameters {
-            // Outside session mode the welcome needs no server: the pool knows what its servers report,
-            // and the client's own startup parameters are applied on each lease anyway.
-            sendWelcome(parameters: known)
+        counters?.totals.clientLogins += 1
+        if mode != .session, let known = pool.welcomeParameters,
+           let shown = ReportedParameters.shown(known: known, requested: startup.parametersToApply) {
+            // Outside session mode the welcome needs no server when the pool knows what its servers report, and what
+            // they would report for the client's own startup parameters (applied on each lease anyway).
+            sendWelcome(parameters: shown)
             state = .unlinked(pool)
             return
         }
@@ -136,18 +138,15 @@ extension ClientConnection {
         requestServer(from: pool)
     }
 
-    /// AuthenticationOk, the server's parameters (with the client's own startup values), our key, ReadyForQuery.
+    /// AuthenticationOk, the parameters as PostgreSQL reports them with the client's startup values, our key,
+    /// ReadyForQuery. A linked server's own report already holds those values, in PostgreSQL's spelling of them.
     func sendWelcome(parameters: [String: String]) {
         guard let context else { return }
         welcomed = true
         loginTimer?.cancel()
-        var shown = parameters
-        for (name, value) in startup.parametersToApply {
-            if let reported = ParameterSync.reportedName(name), shown[reported] != nil { shown[reported] = value }
-        }
         var out = context.channel.allocator.buffer(capacity: 512)
         BackendMessage.authentication(.ok).encode(into: &out)
-        for (name, value) in shown.sorted(by: { $0.key < $1.key }) {
+        for (name, value) in parameters.sorted(by: { $0.key < $1.key }) {
             BackendMessage.parameterStatus(name: name, value: value).encode(into: &out)
         }
         BackendMessage.backendKeyData(processID: startup.cancelPID, secretKey: startup.cancelSecret).encode(into: &out)

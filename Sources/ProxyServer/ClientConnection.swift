@@ -63,6 +63,9 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     var counters: PoolCounters?
     var statsKey: PoolKey?
 
+    /// How long a client refused for max_client_conn may take to send what it needs to hear why.
+    static let refusedGrace = 5.0
+
     init(context: ChannelHandlerContext, runtime: ProxyRuntime, tlsAvailable: Bool) {
         self.waiterID = runtime.nextID()
         self.eventLoop = context.eventLoop
@@ -82,16 +85,24 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
 
     func channelActive(context: ChannelHandlerContext) {
         self.context = context
-        guard runtime.admitClient() else {
-            sendFatal(.tooManyClients())
-            return
+        if runtime.admitClient() {
+            admitted = true
+        } else {
+            // Refused once its StartupMessage is read: an SSLRequest is answered first, or libpq would report the
+            // error as "received invalid response to SSL negotiation" instead of the reason.
+            startup.refusal = .tooManyClients()
         }
-        admitted = true
         runtime.connections(on: eventLoop).clients[waiterID] = self
-        let timeout = runtime.config.seconds("client_login_timeout")
+        var timeout = runtime.config.seconds("client_login_timeout")
+        if !admitted {
+            // Not counted against max_client_conn, so not left open long: enough for the few packets that get it its
+            // answer, or for a console login (let in when the pooler is full) to authenticate.
+            timeout = timeout > 0 ? min(timeout, Self.refusedGrace) : Self.refusedGrace
+        }
         if timeout > 0 {
             loginTimer = context.eventLoop.scheduleTask(in: .milliseconds(Int64(timeout * 1000))) { [self] in
                 switch state {
+                case .startup where startup.refusal != nil: sendFatal(startup.refusal!)
                 case .startup, .authenticating, .lookingUp: sendFatal(.loginTimeout())
                 case .waiting where !welcomed: sendFatal(.loginTimeout())
                 case .waiting, .unlinked, .linked, .closed, .admin, .settling: break

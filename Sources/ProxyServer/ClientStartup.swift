@@ -37,6 +37,9 @@ final class ClientStartup {
     private let started = NIODeadline.now()
     /// A NegotiateProtocolVersion still to send once authentication begins.
     var pendingNegotiate: ByteBuffer?
+    /// Why the client may not log in (max_client_conn), told once its StartupMessage arrives. SSL and GSS requests
+    /// are answered first and cancel requests served, as they take no client slot.
+    var refusal: PGError?
     /// Set when the client asked for the admin console (database pgswift or pgbouncer).
     private(set) var adminRights: AdminRights?
     /// Wall-clock time of the connection, for SHOW CLIENTS.
@@ -101,8 +104,16 @@ final class ClientStartup {
     }
 
     private func begin(major: UInt16, minor: UInt16, params: [StartupParameter], runtime: ProxyRuntime) -> Step {
-        guard major == 3 else {
-            return .fail(.featureNotSupported("unsupported frontend protocol \(major).\(minor): server supports 3.0"))
+        var negotiate: ByteBuffer?
+        switch ProtocolNegotiation.answer(major: major, minor: minor, parameterNames: params.map(\.name)) {
+        case .refuse(let message):
+            return .fail(.featureNotSupported(message))
+        case .accept(let message?):
+            var b = ByteBuffer()
+            message.encode(into: &b)
+            negotiate = b
+        case .accept(nil):
+            break
         }
         let config = runtime.config
         let tlsMode = config.string("client_tls_sslmode")
@@ -110,7 +121,6 @@ final class ClientStartup {
             return .fail(.invalidAuthorization("SSL required"))
         }
         let ignored = Set(config.list("ignore_startup_parameters").map { $0.lowercased() })
-        var unrecognized: [String] = []
         for p in params {
             switch p.name {
             case "user": user = p.value
@@ -118,13 +128,13 @@ final class ClientStartup {
             case "replication":
                 return .fail(.featureNotSupported("replication connections are not supported by pgswift"))
             case "options":
-                switch Self.parseOptions(p.value) {
+                switch StartupOptions.parse(p.value) {
                 case .success(let settings): for (k, v) in settings where !ignored.contains(k.lowercased()) { parametersToApply[k] = v }
                 case .failure(let e):
-                    if !ignored.contains("options") { return .fail(e) }
+                    if !ignored.contains("options") { return .fail(PGError(e.sqlState, e.message, severity: "FATAL")) }
                 }
-            case let n where n.hasPrefix("_pq_."):
-                unrecognized.append(n)
+            case let n where ProtocolNegotiation.isProtocolOption(n):
+                break
             case let n where ignored.contains(n.lowercased()):
                 break
             default:
@@ -138,13 +148,10 @@ final class ClientStartup {
             parametersToApply["application_name"] = app.isEmpty ? peerText : "\(app) - \(peerText)"
         }
         if database.isEmpty { database = user }
-        var negotiate: ByteBuffer?
-        if minor > 0 || !unrecognized.isEmpty {
-            var b = ByteBuffer()
-            BackendMessage.negotiateProtocolVersion(newestMinor: 0, unrecognizedOptions: unrecognized).encode(into: &b)
-            negotiate = b
-        }
-        if AdminSession.databaseNames.contains(database) && config.database(named: database) == nil {
+        let wantsAdmin = AdminSession.databaseNames.contains(database) && config.database(named: database) == nil
+        // As PgBouncer: the console stays reachable when the pooler is full, which is when it is needed.
+        if let refusal, !wantsAdmin { return .fail(refusal) }
+        if wantsAdmin {
             return beginAdmin(config: config, runtime: runtime, negotiate: negotiate)
         }
         guard let entry = config.database(named: database) else { return .fail(.unknownDatabase(database)) }
@@ -203,29 +210,5 @@ final class ClientStartup {
         }
         adminRights = rights
         return .begin(ClientAuthMachine(user: user, method: method, secret: userlistSecret(runtime.loaded)), negotiate: negotiate)
-    }
-
-    /// Turns "-c name=value --name=value" into settings; anything else in options cannot be pooled.
-    static func parseOptions(_ text: String) -> Result<[(String, String)], PGError> {
-        var out: [(String, String)] = []
-        var words = text.split(whereSeparator: { $0 == " " }).map(String.init)[...]
-        while let w = words.popFirst() {
-            var setting: String
-            if w == "-c", let next = words.popFirst() {
-                setting = next
-            } else if w.hasPrefix("-c") {
-                setting = String(w.dropFirst(2))
-            } else if w.hasPrefix("--") {
-                setting = String(w.dropFirst(2))
-            } else {
-                return .failure(.featureNotSupported("unsupported startup option \"\(w)\" (only -c name=value)"))
-            }
-            guard let eq = setting.firstIndex(of: "=") else {
-                return .failure(.featureNotSupported("unsupported startup option \"\(setting)\""))
-            }
-            setting = setting.replacingOccurrences(of: "-", with: "_", range: setting.startIndex..<eq)
-            out.append((String(setting[..<eq]), String(setting[setting.index(after: eq)...])))
-        }
-        return .success(out)
     }
 }

@@ -1,4 +1,5 @@
 // The client and server connections living on one event loop, so the admin console can list them without a global lock.
+import PoolCore
 
 /// Loop-confined: read and changed only on its own event loop (the admin console hops there to read it).
 final class LoopConnections: @unchecked Sendable {

@@ -71,6 +71,10 @@ enum SessionSync {
                 if let have = reportedLower?[name], have == value || (name != "application_name" && have.lowercased() == value.lowercased()) {
                     continue
                 }
+            } else if name == "datestyle" {
+                // PostgreSQL merges a DateStyle with the current one ("SQL" keeps the order a last client chose): from
+                // the session's own default it comes out as it would for this client on a fresh connection.
+                sql += "RESET datestyle;"
             }
             sql += "SELECT pg_catalog.set_config(\(ParameterSync.quoteLiteral(name)), \(ParameterSync.quoteLiteral(value)), false);"
         }

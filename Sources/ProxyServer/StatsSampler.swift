@@ -1,6 +1,7 @@
 // Totals per database summed over every event loop, and the averages of the last stats_period, for SHOW STATS.
 import NIOConcurrencyHelpers
 import NIOCore
+import PoolCore
 
 final class StatsSampler: Sendable {
     private struct Sample {

@@ -78,6 +78,19 @@ struct ConfigEnvironmentTests {
         #expect(ValueSource.runtime.description == "SET")
     }
 
+    @Test("SHOW CONFIG's source column: file:line, environment (which wins over the file), SET, default")
+    func origins() throws {
+        let dir = try TempDir()
+        let path = try dir.write("o.ini", "[pgswift]\nauth_type = trust\n; a comment\nlisten_port = 6500\ndefault_pool_size = 7\n")
+        let c = try loadValid(path, environment: ["PGSWIFT_DEFAULT_POOL_SIZE": "3"])
+        let set = try c.setting("max_client_conn", to: "50").get()
+        let origins = ["auth_type", "listen_port", "default_pool_size", "max_client_conn", "listen_backlog"].map {
+            set.settings[$0]?.source.origin
+        }
+        #expect(origins == ["\(path):2", "\(path):4", "environment", "SET", "default"])
+        #expect(set.int("default_pool_size") == 3)
+    }
+
     @Test("setting(_:to:) validates like the file and marks the value as set at run time")
     func runtimeSetting() throws {
         let dir = try TempDir()

@@ -77,7 +77,7 @@ struct ServerLoginMachineTests {
     func negotiateFirst() {
         var m = ServerLoginMachine(user: "alice", credential: .none)
         Self.feed(&m, [
-            (.negotiateProtocolVersion(newestMinor: 0, unrecognizedOptions: ["_pq_.x"]), .wait),
+            (.negotiateProtocolVersion(newestVersion: 0x0003_0000, unrecognizedOptions: ["_pq_.x"]), .wait),
             (.noticeResponse(ErrorFields([(UInt8(ascii: "M"), "n")])), .wait),
             (.authentication(.ok), .wait),
         ] + loginTail)

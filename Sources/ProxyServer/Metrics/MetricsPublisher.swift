@@ -1,4 +1,5 @@
 // Moves a scrape's snapshot into the Prometheus registry: counters by what they grew, gauges set, vanished pools removed.
+import PoolCore
 import Prometheus
 
 /// What the previous scrapes published, so counters advance by differences and stale series can be unregistered.

@@ -1,5 +1,6 @@
 // What one scrape of /metrics reads from the running proxy: every loop's counters and connections, and each pool's size.
 import NIOCore
+import PoolCore
 
 /// Clients and servers of one pool by state, with its queue.
 struct PoolGauges: Sendable {

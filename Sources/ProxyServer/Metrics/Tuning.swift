@@ -1,5 +1,6 @@
 // Gathers what the tuning advice is drawn from, and applies the safe recommendations as the admin console's SET would.
 import Config
+import PoolCore
 import StatusHTTP
 
 #if canImport(Glibc)

@@ -33,7 +33,10 @@ group_admin() {
   fi
   if admin_fresh admin-pause; then python_check admin_checks.py pause; fi
   if admin_fresh admin-reload; then python_check admin_checks.py reload "config=$WORK/admin-reload.ini"; fi
-  if admin_fresh admin-commands; then python_check admin_checks.py commands; fi
+  # PGSWIFT_LOG_STATS: one setting from the environment, for SHOW CONFIG's source column (PgBouncer reads none).
+  if RUN_CLEAN_KEEP=PGSWIFT_LOG_STATS PGSWIFT_LOG_STATS=0 admin_fresh admin-commands; then
+    python_check admin_checks.py commands "config=$WORK/admin-commands.ini"
+  fi
   # PgBouncer 1.18 has no SHUTDOWN WAIT_FOR_CLIENTS (1.23+): the check reports itself skipped.
   if admin_fresh admin-shutdown-clients; then python_check admin_checks.py shutdown_wait_for_clients "pid=$ADMIN_PID"; fi
   if admin_fresh admin-shutdown; then python_check admin_checks.py shutdown_immediate "pid=$ADMIN_PID"; fi

@@ -99,7 +99,13 @@ group_lifecycle() {
   # would close it; it is raised here.
   if lc_start lc-pause client_login_timeout=60; then lc_py sigusr1_pause_sigusr2_resume; fi
 
-  if lc_start lc-maxclient max_client_conn=3; then lc_py max_client_conn; fi
+  # The fourth client is refused with the reason, also after an SSLRequest ('N' without TLS, a handshake with it);
+  # the admin console is let in all the same.
+  if lc_start lc-maxclient max_client_conn=3 admin_users=pgswift_admin; then lc_py max_client_conn; fi
+  if lc_start lc-maxclient-tls max_client_conn=3 client_tls_sslmode=allow client_tls_key_file="$TLS_DIR/server.key" \
+      client_tls_cert_file="$TLS_DIR/server.crt"; then
+    lc_py max_client_conn tls=yes
+  fi
 
   # A database whose server refuses connections (nothing listens on port 1).
   if lc_start lc-unreachable "db:unreachable=host=127.0.0.1 port=1 dbname=postgres" server_login_retry=15; then

@@ -24,6 +24,13 @@ group_session_state() {
     python_check session_state_checks.py pool2
     ss_no_server_leak 2
   fi
+  # The welcome's ParameterStatus against PostgreSQL's own: outside session mode the proxy answers it alone.
+  local mode
+  for mode in transaction session; do
+    if use_proxy "ss-reported-$mode" "${SS_SETTINGS[@]}" pool_mode="$mode" default_pool_size=2; then
+      python_check session_state_checks.py reported "$mode"
+    fi
+  done
   # pgswift's own key: PgBouncer would refuse the config, so it gets the check's skip instead.
   if [ "$PROXY_KIND" = pgswift ]; then
     if use_proxy ss-refuse "${SS_SETTINGS[@]}" default_pool_size=2 session_pinning=refuse; then

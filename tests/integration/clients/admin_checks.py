@@ -247,7 +247,8 @@ def alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as f:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, IndexError):
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        # ProcessLookupError: the process exited between the open and the read.
         return False
 
 
@@ -286,21 +287,23 @@ USERS_125 = cols("name:t pool_size:t reserve_pool_size:t pool_mode:t max_user_co
                  "max_user_client_connections:i4 current_client_connections:i4")
 STATS_125 = cols("database:t total_server_assignment_count:n total_xact_count:n total_query_count:n total_received:n "
                  "total_sent:n total_xact_time:n total_query_time:n total_wait_time:n total_client_parse_count:n "
-                 "total_server_parse_count:n total_bind_count:n avg_server_assignment_count:n avg_xact_count:n "
-                 "avg_query_count:n avg_recv:n avg_sent:n avg_xact_time:n avg_query_time:n avg_wait_time:n "
-                 "avg_client_parse_count:n avg_server_parse_count:n avg_bind_count:n")
+                 "total_server_parse_count:n total_bind_count:n total_client_login_count:n "
+                 "avg_server_assignment_count:n avg_xact_count:n avg_query_count:n avg_recv:n avg_sent:n avg_xact_time:n "
+                 "avg_query_time:n avg_wait_time:n avg_client_parse_count:n avg_server_parse_count:n avg_bind_count:n "
+                 "avg_client_login_count:n")
 STATS_118 = cols("database:t total_xact_count:n total_query_count:n total_received:n total_sent:n total_xact_time:n "
                  "total_query_time:n total_wait_time:n avg_xact_count:n avg_query_count:n avg_recv:n avg_sent:n "
                  "avg_xact_time:n avg_query_time:n avg_wait_time:n")
 _STATS_PAIR = ("database:t server_assignment_count:n xact_count:n query_count:n bytes_received:n bytes_sent:n "
                "xact_time:n query_time:n wait_time:n ")
-STATS_TOTALS_125 = cols(_STATS_PAIR + "client_parse_count:n server_parse_count:n bind_count:n")
-STATS_AVERAGES_125 = cols(_STATS_PAIR + "avg_client_parse_count:n avg_server_parse_count:n avg_bind_count:n")
+STATS_TOTALS_125 = cols(_STATS_PAIR + "client_parse_count:n server_parse_count:n bind_count:n client_login_count:n")
+STATS_AVERAGES_125 = cols(_STATS_PAIR + "avg_client_parse_count:n avg_server_parse_count:n avg_bind_count:n "
+                                        "client_login_count:n")
 STATS_PAIR_118 = cols("database:t xact_count:n query_count:n bytes_received:n bytes_sent:n xact_time:n query_time:n "
                       "wait_time:n")
 TOTALS_NAMES_125 = [f"{p}_{n}" for p in ("total", "avg") for n in (
     "server_assignment_count", "xact_count", "query_count", "client_bytes", "server_bytes", "xact_time", "query_time",
-    "wait_time", "ps_client_parse_count", "ps_server_parse_count", "ps_bind_count")]
+    "wait_time", "ps_client_parse_count", "ps_server_parse_count", "ps_bind_count", "client_login_count")]
 TOTALS_NAMES_118 = [f"{p}_{n}" for p in ("total", "avg") for n in (
     "xact_count", "query_count", "client_bytes", "server_bytes", "xact_time", "query_time", "wait_time")]
 LISTS_125 = ["databases", "users", "peers", "pools", "peer_pools", "free_clients", "used_clients", "login_clients",
@@ -320,7 +323,8 @@ class Table:
 
 TABLES: dict[str, Table] = {
     "VERSION": Table(cols("version:t"), cols("version:t")),
-    "CONFIG": Table(cols("key:t value:t default:t changeable:t"), cols("key:t value:t default:t changeable:t")),
+    "CONFIG": Table(cols("key:t value:t default:t changeable:t"), cols("key:t value:t default:t changeable:t"),
+                    cols("source:t")),
     "DATABASES": Table(DATABASES_125, DATABASES_118, cols("reserve_pool:i4")),
     "POOLS": Table(POOLS_125, POOLS_125[:-1]),
     "USERS": Table(USERS_125, cols("name:t pool_mode:t")),
@@ -908,6 +912,51 @@ def part_stats() -> None:
         expect(failed == 0, f"pgbench: {failed} failed")
     R.run("stats_averages_under_load", averages)
 
+    def logins() -> None:
+        # Each completed login counts once for its database, the console's under "pgbouncer" (PgBouncer's way);
+        # a refused one does not count.
+        before, before_console = stats_row(con), stats_row(con, "pgbouncer")
+        before_totals = one(con.rows("SHOW STATS_TOTALS"), "SHOW STATS_TOTALS", database="pgswift_test")
+        for _ in range(3):
+            psycopg.connect(proxy_dsn(), autocommit=True).close()
+        try:
+            psycopg.connect(proxy_dsn(password="wrong"), autocommit=True).close()
+        except psycopg.OperationalError:
+            pass
+        Console(STATS, STATS_PW).close()
+        got: dict[str, decimal.Decimal] = {}
+
+        def counted() -> bool:
+            after, after_console = stats_row(con), stats_row(con, "pgbouncer")
+            totals = one(con.rows("SHOW STATS_TOTALS"), "SHOW STATS_TOTALS", database="pgswift_test")
+            got.update(db=num(after["total_client_login_count"]) - num(before["total_client_login_count"]),
+                       totals=num(totals["client_login_count"]) - num(before_totals["client_login_count"]),
+                       console=num(after_console["total_client_login_count"])
+                       - num(before_console["total_client_login_count"]))
+            return got["db"] >= 3 and got["console"] >= 1
+        wait_for(counted, 5, 0.2)
+        print(f"client logins counted: {got}", file=sys.stderr)
+        expect(got == {"db": 3, "totals": 3, "console": 1}, f"logins counted {got}, want 3 for pgswift_test (3 logins, "
+                                                              "1 refused) and 1 for the console")
+        totals = {r[0]: num(r[1]) for r in con.ok("SHOW TOTALS").rows}
+        expect(totals["total_client_login_count"] >= num(stats_row(con)["total_client_login_count"]) + 1,
+               f"SHOW TOTALS total_client_login_count {totals['total_client_login_count']} below the databases' sum")
+    R.run("stats_client_logins", logins, skip="PgBouncer: 1.18 does not count client logins" if PGB else None)
+
+    def login_average() -> None:
+        # stats_period is 2 s: a burst of logins shows as a positive rate in the period after it.
+        for _ in range(6):
+            psycopg.connect(proxy_dsn(), autocommit=True).close()
+        seen: dict[str, Any] = {}
+
+        def positive() -> bool:
+            s = stats_row(con)
+            a = one(con.rows("SHOW STATS_AVERAGES"), "SHOW STATS_AVERAGES", database="pgswift_test")
+            seen.update(stats=s["avg_client_login_count"], averages=a["client_login_count"])
+            return num(s["avg_client_login_count"]) > 0 and num(a["client_login_count"]) > 0
+        expect(wait_for(positive, 5, 0.25), f"login averages stayed at {seen}")
+    R.run("stats_client_login_average", login_average, skip="PgBouncer: 1.18 does not count client logins" if PGB else None)
+
     def legacy() -> None:
         s = stats_row(con)
         expect("total_requests" in s, f"SHOW STATS has no total_requests: {list(s)}")
@@ -1328,6 +1377,20 @@ def part_commands() -> None:
             for h in holders:
                 h.close()
     R.run("set_setting", set_command)
+
+    def config_sources() -> None:
+        # pgswift's trailing column: where each value came from. default_pool_size was just SET above.
+        config = arg("config")
+        with open(config) as f:
+            lines = {ln.split("=", 1)[0].strip(): i for i, ln in enumerate(f, 1) if "=" in ln}
+        kv = {r["key"]: r for r in con.rows("SHOW CONFIG")}
+        got = {k: kv[k]["source"] for k in ("listen_port", "pool_mode", "log_stats", "default_pool_size", "server_lifetime")}
+        want = {"listen_port": f"{config}:{lines['listen_port']}", "pool_mode": f"{config}:{lines['pool_mode']}",
+                "log_stats": "environment", "default_pool_size": "SET", "server_lifetime": "default"}
+        expect(got == want, f"sources {got}, want {want}")
+        expect(kv["log_stats"]["value"] == "0", f"log_stats {kv['log_stats']['value']!r} (PGSWIFT_LOG_STATS=0)")
+    R.run("show_config_sources", config_sources,
+          skip="PgBouncer: SHOW CONFIG has no source column" if PGB else None)
 
     def fake_parameters() -> None:
         # Drivers' SHOW/SET of session parameters get fixed answers (PgBouncer's compatibility stubs).

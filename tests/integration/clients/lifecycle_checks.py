@@ -20,6 +20,7 @@ import re
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -433,9 +434,49 @@ def max_client_conn(r: Results, a: dict[str, str]) -> None:
         expect(isinstance(fields, dict), "no ErrorResponse was seen")
         expect(fields.get("C") == "53300", f"SQLSTATE {fields.get('C')} ({fields.get('M')}), want 53300")
 
-    r.run("max_client_conn", check)
-    r.run("max_client_conn_sqlstate", sqlstate,
-          skip="PgBouncer: 1.18 refuses the extra client with SQLSTATE 08P01, not 53300" if is_pgbouncer() else None)
+    def libpq(sslmode: str) -> Callable[[], None]:
+        # libpq sends an SSLRequest first (sslmode prefer, the default); an ErrorResponse in place of the answer to it
+        # is reported as "received invalid response to SSL negotiation" and the reason is lost.
+        def run() -> None:
+            held = [raw_login() for _ in range(3)]
+            try:
+                p = subprocess.run(["psql", "-X", "-At", "-c", "SELECT 1",
+                                    f"host={PROXY_HOST} port={PROXY_PORT} dbname=pgswift_test user=scram_user "
+                                    f"password=scram_pw connect_timeout=10 sslmode={sslmode}"],
+                                   capture_output=True, text=True, timeout=30)
+            finally:
+                for c in held:
+                    c.terminate()
+            print(f"psql sslmode={sslmode}: exit {p.returncode}, stderr {p.stderr.strip()!r}", file=sys.stderr)
+            expect(p.returncode != 0, f"psql logged in past max_client_conn: {p.stdout!r}")
+            expect("no more connections allowed (max_client_conn)" in p.stderr and "SSL" not in p.stderr,
+                   f"psql (sslmode={sslmode}) said {p.stderr.strip()!r}, want the max_client_conn reason")
+        return run
+
+    def console() -> None:
+        # The admin console is not limited (PgBouncer's rule): the pooler is full exactly when it is needed.
+        held = [raw_login() for _ in range(3)]
+        try:
+            c = pgwire.RawConn.connect(PROXY_HOST, PROXY_PORT)
+            try:
+                c.login("pgswift_admin", "pgbouncer", "admin_pw")
+                rows = c.simple_query("SHOW VERSION")
+                expect(len(rows) == 1, f"SHOW VERSION gave {rows}")
+            finally:
+                c.terminate()
+        finally:
+            for c in held:
+                c.terminate()
+
+    tls = a.get("tls") == "yes"
+    r.run("max_client_conn_tls" if tls else "max_client_conn", check)
+    if not tls:
+        r.run("max_client_conn_sqlstate", sqlstate,
+              skip="PgBouncer: 1.18 refuses the extra client with SQLSTATE 08P01, not 53300" if is_pgbouncer() else None)
+        r.run("max_client_conn_console", console)
+    r.run("max_client_conn_libpq_tls" if tls else "max_client_conn_libpq_prefer", libpq("prefer"))
+    if tls:
+        r.run("max_client_conn_libpq_require", libpq("require"))
 
 
 def server_unreachable(r: Results, a: dict[str, str]) -> None:
@@ -511,17 +552,53 @@ def max_db_connections(r: Results, a: dict[str, str]) -> None:
     r.run("max_db_connections", check)
 
 
+def negotiate_body(host: str, port: int, protocol: int, params: dict[str, str]) -> bytes | None:
+    """Log in with the raw client; the body of the NegotiateProtocolVersion received (None: none came)."""
+    c = pgwire.RawConn.connect(host, port)
+    try:
+        c.login("scram_user", "pgswift_test", "scram_pw", protocol=protocol, **params)
+        expect(c.simple_query("SELECT 1") == [("1",)], f"SELECT 1 failed on port {port}")
+        return c.negotiate_body
+    finally:
+        c.terminate()
+
+
+def refusal(host: str, port: int, protocol: int) -> dict[str, str]:
+    c = pgwire.RawConn.connect(host, port)
+    try:
+        c.login("scram_user", "pgswift_test", "scram_pw", protocol=protocol)
+    except pgwire.ServerError as e:
+        return e.fields
+    finally:
+        c.close()
+    raise AssertionError(f"protocol {protocol >> 16}.{protocol & 0xFFFF} was accepted on port {port}")
+
+
 def protocol_negotiation(r: Results, a: dict[str, str]) -> None:
+    # The same StartupMessages go to PostgreSQL itself: NegotiateProtocolVersion must be the bytes it sends
+    # (libpq 18 reads the first field as a whole version and refuses anything below 3.0).
+    startups = [
+        (PROTOCOL_3_2, {"_pq_.foo": "bar"}),
+        (PROTOCOL_3_2, {}),
+        (pgwire.PROTOCOL_3_0, {"_pq_.b": "1", "_pq_.a": "2"}),
+    ]
+
     def negotiate() -> None:
-        c = raw_login(protocol=PROTOCOL_3_2, **{"_pq_.foo": "bar"})
-        try:
-            print(f"NegotiateProtocolVersion: {c.negotiated}", file=sys.stderr)
-            expect(c.negotiated is not None, "no NegotiateProtocolVersion before ReadyForQuery")
-            expect(c.negotiated == (0, ["_pq_.foo"]),
-                   f"NegotiateProtocolVersion {c.negotiated}, want newest minor 0 and ['_pq_.foo']")
-            expect(c.simple_query("SELECT 1") == [("1",)], "SELECT 1 failed")
-        finally:
-            c.terminate()
+        for protocol, params in startups:
+            want = negotiate_body(PG_HOST, PG_PORT, protocol, params)
+            got = negotiate_body(PROXY_HOST, PROXY_PORT, protocol, params)
+            print(f"{protocol >> 16}.{protocol & 0xFFFF} {params}: PostgreSQL {want!r}, proxy {got!r}", file=sys.stderr)
+            expect(want is not None and want[:4] == struct.pack("!i", pgwire.PROTOCOL_3_0),
+                   f"PostgreSQL itself sent {want!r}: the check's premise is wrong")
+            expect(got == want, f"{protocol >> 16}.{protocol & 0xFFFF} {params}: NegotiateProtocolVersion {got!r}, "
+                                f"PostgreSQL sends {want!r}")
+
+    def unsupported_major() -> None:
+        want = refusal(PG_HOST, PG_PORT, 4 << 16)
+        got = refusal(PROXY_HOST, PROXY_PORT, 4 << 16)
+        print(f"protocol 4.0: PostgreSQL {want}, proxy {got}", file=sys.stderr)
+        expect((got.get("S"), got.get("C"), got.get("M")) == (want.get("S"), want.get("C"), want.get("M")),
+               f"refused with {got.get('C')} {got.get('M')!r}, PostgreSQL says {want.get('C')} {want.get('M')!r}")
 
     def gssenc() -> None:
         c = pgwire.RawConn.connect(PROXY_HOST, PROXY_PORT)
@@ -539,6 +616,8 @@ def protocol_negotiation(r: Results, a: dict[str, str]) -> None:
           skip="PgBouncer: 1.18 refuses a protocol 3.2 StartupMessage (08P01 'bad packet header') "
                "instead of sending NegotiateProtocolVersion"
           if is_pgbouncer() else None)
+    r.run("protocol_negotiation_unsupported_major", unsupported_major,
+          skip="PgBouncer: 1.18 answers 08P01 'bad packet header'" if is_pgbouncer() else None)
     r.run("protocol_negotiation_gssenc", gssenc)
 
 

@@ -137,9 +137,11 @@ class RawConn:
     # Authentication requests seen during login: "cleartext", "md5", "scram" (empty: none asked).
     auth_methods: list[str] = field(default_factory=list)
     # From login: BackendKeyData (pid, secret key), and NegotiateProtocolVersion
-    # (newest minor version supported, options not recognised) if one was sent.
+    # (newest version supported, as PostgreSQL sends it: major << 16 | minor; options not
+    # recognised) if one was sent, with its body as received.
     backend_key: tuple[int, int] | None = None
     negotiated: tuple[int, list[str]] | None = None
+    negotiate_body: bytes | None = None
 
     @classmethod
     def connect(cls, host: str, port: int, timeout: float = 10.0, unix_dir: str | None = None) -> "RawConn":
@@ -251,9 +253,10 @@ class RawConn:
             elif f.type == "K":
                 self.backend_key = struct.unpack("!Ii", f.body[:8])
             elif f.type == "v":
-                (minor, count) = struct.unpack("!ii", f.body[:8])
+                (version, count) = struct.unpack("!ii", f.body[:8])
                 options = [o.decode() for o in f.body[8:].split(b"\0")[:count]]
-                self.negotiated = (minor, options)
+                self.negotiated = (version, options)
+                self.negotiate_body = f.body
             elif f.type == "Z":
                 return status
             elif f.type == "N":

@@ -6,6 +6,7 @@ usage: session_state_checks.py PART
            on a proxy of its own: a value wrongly left on the server would otherwise reach later checks
   noreset  a pool of one with an empty server_reset_query: a pinned client's server must be closed when it leaves
   pool2    default_pool_size = 2: a pinned client keeps one server while the others share the second
+  reported MODE  startup parameters come back (ParameterStatus) exactly as PostgreSQL itself reports them
 
 checks/session_state.sh starts the proxy for each part (transaction pooling, admin_users =
 pgswift_admin for SHOW CLIENTS).  Every client is in autocommit mode, so each statement is a
@@ -18,6 +19,7 @@ import asyncio
 import os
 import socket
 import struct
+import subprocess
 import sys
 import threading
 from typing import Any, Callable
@@ -27,8 +29,8 @@ import psycopg
 from psycopg import errors, sql
 
 import pgwire
-from harness import (PASSWORD, PROXY_HOST, PROXY_PORT, TEST_DB, USER, Results, expect, is_pgbouncer, proxy_dsn,
-                     superuser_dsn, wait_for)
+from harness import (PASSWORD, PG_HOST, PG_PORT, PROXY_HOST, PROXY_PORT, TEST_DB, USER, Results, expect, is_pgbouncer,
+                     proxy_dsn, superuser_dsn, wait_for)
 
 R = Results("ss")
 PGB = is_pgbouncer()
@@ -498,6 +500,42 @@ def set_overrides_startup_option() -> None:
             scrub(a, b)
 
 
+# PGOPTIONS as people write them (libpq sends it as the startup packet's options), and ones PostgreSQL refuses.
+PGOPTIONS_CASES = [
+    "-c datestyle=German,\\ YMD",
+    "-c   datestyle=SQL    -c statement_timeout=4321ms",
+    "-cstatement_timeout=1234ms",
+    "--statement-timeout=2345ms -c search_path=ss_a,\\ ss_b",
+    "-c datestyle=German -- ",
+    "-c datestyle",
+    "--statement_timeout",
+    "-c datestyle=ISO stray",
+]
+
+
+def psql_with_options(host: str, port: int, options: str) -> str:
+    """psql's answer to three SHOWs with PGOPTIONS set, or the FATAL line it was refused with."""
+    env = dict(os.environ, PGOPTIONS=options, PGPASSWORD=PASSWORD)
+    p = subprocess.run(["psql", "-X", "-At", "-h", host, "-p", str(port), "-U", USER, "-d", TEST_DB, "-c",
+                        "SELECT current_setting('datestyle'), current_setting('statement_timeout'), "
+                        "current_setting('search_path')"], env=env, capture_output=True, text=True, timeout=30)
+    if p.returncode == 0:
+        return p.stdout.strip()
+    # The rest of the line names the host and port, which differ.
+    return next((line[line.index("FATAL:"):] for line in p.stderr.splitlines() if "FATAL:" in line), p.stderr.strip())
+
+
+def pgoptions_as_postgresql() -> None:
+    wrong = []
+    for options in PGOPTIONS_CASES:
+        want = psql_with_options(PG_HOST, PG_PORT, options)
+        got = psql_with_options(PROXY_HOST, PROXY_PORT, options)
+        print(f"PGOPTIONS={options!r}: PostgreSQL {want!r}, proxy {got!r}", file=sys.stderr)
+        if got != want:
+            wrong.append(f"PGOPTIONS={options!r}: {got!r}, PostgreSQL {want!r}")
+    expect(not wrong, "; ".join(wrong))
+
+
 async def asyncpg_connect(**kw: Any) -> asyncpg.Connection:
     return await asyncpg.connect(host=PROXY_HOST, port=PROXY_PORT, user=USER, password=PASSWORD, database=TEST_DB,
                                  ssl=False, **kw)
@@ -951,8 +989,51 @@ def refused_statements() -> None:
         expect(listening == 0, f"{listening} channels listened to after the refusals")
 
 
+# Startup parameters whose ParameterStatus PostgreSQL rewrites (or keeps as given), and ones it refuses.
+REPORTED_STARTUPS: list[dict[str, str]] = [
+    {"client_encoding": "utf-8"}, {"client_encoding": "utf8"}, {"client_encoding": "eucjp"},
+    {"client_encoding": "UNICODE"}, {"client_encoding": "Unicode"}, {"client_encoding": "iso-8859-15"},
+    {"TimeZone": "utc"}, {"datestyle": "iso,dmy"}, {"IntervalStyle": "POSTGRES"},
+    {"application_name": "ss-h\u00e9llo"}, {"application_name": "ss-Plain"},
+    {"client_encoding": "no-such-encoding"}, {"TimeZone": "No/Such_Zone"},
+]
+
+
+def raw_welcome(host: str, port: int, params: dict[str, str]) -> dict[str, str] | tuple[str | None, str | None]:
+    """The ParameterStatus values of a login (a SELECT 1 is run on it), or (SQLSTATE, message) of its refusal."""
+    c = pgwire.RawConn.connect(host, port)
+    try:
+        status = c.login(USER, TEST_DB, PASSWORD, **params)
+        expect(c.simple_query("SELECT 1") == [("1",)], f"SELECT 1 after a login with {params} on port {port}")
+        return status
+    except pgwire.ServerError as e:
+        return (e.sqlstate, e.fields.get("M"))
+    finally:
+        c.terminate()
+
+
+def reported_as_postgresql() -> None:
+    # Warm the pool first, so that outside session mode the welcome comes from what the pool knows, not from a server.
+    raw_welcome(PROXY_HOST, PROXY_PORT, {})
+    wrong = []
+    for params in REPORTED_STARTUPS:
+        want = raw_welcome(PG_HOST, PG_PORT, params)
+        got = raw_welcome(PROXY_HOST, PROXY_PORT, params)
+        if isinstance(want, dict) and isinstance(got, dict):
+            names = {n for n in want if n.lower() in {p.lower() for p in params}}
+            want = {n: want[n] for n in names}
+            got = {n: got.get(n) for n in names}
+        print(f"{params}: PostgreSQL {want}, proxy {got}", file=sys.stderr)
+        if got != want:
+            wrong.append(f"{params}: {got}, PostgreSQL {want}")
+    expect(not wrong, "; ".join(wrong))
+
+
 def main() -> None:
     part = sys.argv[1]
+    if part == "reported":
+        R.run(f"reported_as_postgresql_{sys.argv[2]}", reported_as_postgresql)
+        return
     if part == "refuse":
         R.run("refused_statements", refused_statements, skip="PgBouncer has no session_pinning" if PGB else None)
         return
@@ -986,6 +1067,7 @@ def main() -> None:
         R.run("startup_option_not_leaked", startup_option_not_leaked, skip=opts)
         R.run("startup_options_apply", startup_options_apply, skip=opts)
         R.run("set_overrides_startup_option", set_overrides_startup_option, skip=opts)
+        R.run("pgoptions_as_postgresql", pgoptions_as_postgresql, skip=opts)
         R.run("asyncpg_server_settings", asyncpg_server_settings,
               skip="PgBouncer 1.18 refuses search_path as a startup parameter" if PGB else None)
     elif part == "noreset":

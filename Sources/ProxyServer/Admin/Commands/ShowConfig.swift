@@ -1,4 +1,4 @@
-// SHOW CONFIG: every setting with its value, default and whether SET may change it, sorted by key.
+// SHOW CONFIG: every setting with its value, default, whether SET may change it, and where the value came from.
 import Config
 import NIOCore
 
@@ -15,11 +15,13 @@ enum ShowConfig: AdminCommand {
 
     static func run(_ call: AdminCall) -> EventLoopFuture<AdminReply> {
         let config = call.runtime.config
-        var t = AdminTable([("key", .text), ("value", .text), ("default", .text), ("changeable", .text)])
+        // PgBouncer's four columns first and in its order, so its readers keep working; pgswift's source after them.
+        var t = AdminTable([("key", .text), ("value", .text), ("default", .text), ("changeable", .text), ("source", .text)])
         for key in config.settings.keys.sorted() {
             guard let s = config.settings[key] else { continue }
             let value = secret.contains(key) && !s.text.isEmpty ? "********" : s.text
-            t.add([.text(key), .text(value), .text(s.spec.defaultValue), .text(fixedAtStart.contains(key) ? "no" : "yes")])
+            t.add([.text(key), .text(value), .text(s.spec.defaultValue), .text(fixedAtStart.contains(key) ? "no" : "yes"),
+                   .text(s.source.origin)])
         }
         return call.eventLoop.makeSucceededFuture(.table(t))
     }
