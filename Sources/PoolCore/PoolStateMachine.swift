@@ -363,12 +363,15 @@ public struct PoolStateMachine<ServerID: Hashable & Sendable, WaiterID: Hashable
 public struct PGErrorInfo: Equatable, Sendable {
     public var sqlState: String
     public var message: String
+    /// The client waited longer than query_wait_timeout (counted as a timeout, not as a failure of the server).
+    public var timedOut: Bool
 
-    public init(sqlState: String, message: String) {
+    public init(sqlState: String, message: String, timedOut: Bool = false) {
         self.sqlState = sqlState
         self.message = message
+        self.timedOut = timedOut
     }
 
     /// A client gave up waiting for a server (PgBouncer's words).
-    public static let queryWaitTimeout = PGErrorInfo(sqlState: "08P01", message: "query_wait_timeout")
+    public static let queryWaitTimeout = PGErrorInfo(sqlState: "08P01", message: "query_wait_timeout", timedOut: true)
 }

@@ -71,6 +71,7 @@ extension ClientConnection {
     }
 
     func linkCompleted(_ server: ServerConnection, pool: ServerPool, parameters: [String: String], error: PGError?) {
+        eventLoop.assertInEventLoop()
         guard case .waiting = state, context != nil else {
             // The client left while its parameters were being applied.
             let keepsSession = session.mode == .session
@@ -104,6 +105,7 @@ extension ClientConnection {
     /// Outside session mode, what LinkTracker decided after the server answered: give the server back if the client
     /// is between transactions, or refuse a transaction in statement mode.
     func act(on decision: LinkDecision) {
+        eventLoop.assertInEventLoop()
         // Read from the plain properties: matching `state` here would copy its payload on every answer.
         guard let server = linkedServer, let pool = currentPool else { return }
         switch decision {
@@ -125,11 +127,10 @@ extension ClientConnection {
         }
     }
 
-    func poolFailed(_ error: PGError) {
-        guard eventLoop.inEventLoop else { return eventLoop.execute { self.poolFailed(error) } }
+    func poolFailed(_ failure: PGErrorInfo) {
+        guard eventLoop.inEventLoop else { return eventLoop.execute { self.poolFailed(failure) } }
         guard case .waiting = state else { return }
-        let timeout = PGErrorInfo.queryWaitTimeout
-        if error.sqlState == timeout.sqlState && error.message == timeout.message { return timedOut(.queryWait) }
-        sendFatal(error)
+        if failure.timedOut { return timedOut(.queryWait) }
+        sendFatal(PGError(failure.sqlState, failure.message, severity: "FATAL"))
     }
 }

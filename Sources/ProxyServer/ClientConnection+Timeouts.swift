@@ -13,6 +13,7 @@ extension ClientTimeoutLimits {
 
 extension ClientConnection {
     func checkTimeouts(_ limits: ClientTimeoutLimits, now: NIODeadline) {
+        eventLoop.assertInEventLoop()
         let phase: ClientPhase
         switch state {
         case .linked: phase = .linked

@@ -203,6 +203,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     // MARK: relaying
 
     func relay(_ buffer: ByteBuffer) {
+        eventLoop.assertInEventLoop()
         do {
             // Outside session mode a linked server's statements are the client's to change until the link ends.
             var end = ClientRelayEnd.more
@@ -227,6 +228,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     /// Server bytes for the client, with the server's ReadyForQuery count and last status at the end of them.
     func deliverFromServer(_ buffers: [ByteBuffer], from sender: ServerConnection, answered: Int, status: TransactionStatus,
                            atBoundary: Bool, failed: [FailedParse], madeUp: [Bool], settingReported: Bool) {
+        eventLoop.assertInEventLoop()
         // A batch still on its way from a server this client has since let go of says nothing about the current one.
         guard let context, let server = linkedServer, server === sender else { return }
         let decision = session.delivered(answered: answered, status: status, atBoundary: atBoundary, failed: failed, madeUp: madeUp,
@@ -267,6 +269,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
 
     /// Gives the server back (clean or not) and forgets the client; safe to call more than once.
     func finish(reason: String) {
+        eventLoop.assertInEventLoop()
         let previous = state
         let server = linkedServer
         state = .closed

@@ -44,7 +44,8 @@ final class SecretLookup: PoolWaiter, @unchecked Sendable {
         }
     }
 
-    func poolFailed(_ error: PGError) {
+    func poolFailed(_ failure: PGErrorInfo) {
+        let error = PGError(failure.sqlState, failure.message, severity: "FATAL")
         eventLoop.execute { self.completion(.failure(error)) }
     }
 

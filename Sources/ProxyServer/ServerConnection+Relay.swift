@@ -7,6 +7,7 @@ import PoolCore
 
 extension ServerConnection {
     func relay(_ buffer: ByteBuffer) {
+        eventLoop.assertInEventLoop()
         do {
             try session.read(buffer) { self.act($0) }
         } catch {
@@ -35,6 +36,7 @@ extension ServerConnection {
 
     /// Hands what the server said (and what was made up for it) to the linked client.
     func deliverToClient() {
+        eventLoop.assertInEventLoop()
         guard let peer = linkedClient, !session.outgoing.isEmpty else { return }
         let answered = session.readyCount, status = session.status, boundary = session.atFrameBoundary
         let (failed, outcomes, reported) = session.takeNews()

@@ -239,6 +239,7 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     /// Forwards client bytes; `flush` at the end of a read batch. `expected` lists the replies they will get
     /// (transaction mode with prepared statements carried; empty otherwise).
     func writeFromClient(_ buffers: [ByteBuffer], expected: [PendingReply]) {
+        eventLoop.assertInEventLoop()
         guard let context, linkedClient != nil else { return }
         // The client sent more while deciding on a retry (on its thread): its failure goes first, as it happened.
         if session.held.asked { releaseHeld() }

@@ -13,7 +13,7 @@ protocol PoolWaiter: AnyObject, Sendable {
     /// The index of `eventLoop` among the runtime's loops (the pool's affinity).
     var loopIndex: Int { get }
     func serverAssigned(_ server: ServerConnection)
-    func poolFailed(_ error: PGError)
+    func poolFailed(_ failure: PGErrorInfo)
 }
 
 final class ServerPool: Sendable {
@@ -161,7 +161,7 @@ final class ServerPool: Sendable {
                 case (nil, nil): break
                 }
             case .fail(let waiter, let info):
-                waiter.poolFailed(PGError(info.sqlState, info.message, severity: "FATAL"))
+                waiter.poolFailed(info)
             case .close(let server):
                 server.close()
             }

@@ -75,7 +75,7 @@ struct PoolScenario: Sendable, CustomTestStringConvertible {
 }
 
 let boom = PGErrorInfo(sqlState: "08006", message: "could not connect to server")
-let waitTimeout = PGErrorInfo(sqlState: "08P01", message: "query_wait_timeout")
+let waitTimeout = PGErrorInfo(sqlState: "08P01", message: "query_wait_timeout", timedOut: true)
 
 /// Runs a scenario's steps in order against a fresh pool.
 func run(_ scenario: PoolScenario, sourceLocation: SourceLocation = #_sourceLocation) {

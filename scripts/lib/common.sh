@@ -177,11 +177,13 @@ proc_children_ticks() {
 
 # proc_ctxt_switches PID: voluntary and involuntary context switches of all PID's threads.
 proc_ctxt_switches() {
-  cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^(non)?voluntary_ctxt_switches/ { n += $2 } END { print n + 0 }'
+  # A thread may end between the glob and the read: what is left is counted.
+  { cat /proc/"$1"/task/*/status 2>/dev/null || true; } | awk '/^(non)?voluntary_ctxt_switches/ { n += $2 } END { print n + 0 }'
 }
 
 # pg_cluster_ticks: CPU ticks the local PostgreSQL cluster used so far: the postmaster, its live children (backends,
 # walwriter, ...) and the children that already exited (counted in the postmaster's cutime/cstime once reaped).
+# A process that ends between the glob and the read makes awk complain and carry on; its time is in the postmaster's.
 pg_cluster_ticks() {
   local pm
   pm="$(head -n1 "$PG_DATA/postmaster.pid" 2>/dev/null)" || { echo 0; return; }
@@ -189,7 +191,7 @@ pg_cluster_ticks() {
       line = $0; sub(/^.*\) /, "", line); split(line, f, " ")
       if ($1 == pm) total += f[12] + f[13] + f[14] + f[15]
       else if (f[2] == pm) total += f[12] + f[13]
-    } END { print total + 0 }' /proc/[0-9]*/stat 2>/dev/null
+    } END { print total + 0 }' /proc/[0-9]*/stat 2>/dev/null || true
 }
 
 # psql_super ARGS...: psql as the PostgreSQL superuser over the server's own unix socket.
