@@ -247,16 +247,23 @@ struct ClientSessionTests {
         #expect(Self.deliver(&s, answered: 2, cache: &cache) == .release)
     }
 
-    @Test func stalePlanRetryResendsTheBatchOnceWithTheStatementPreparedAnew() throws {
-        var s = Self.session()
+    /// A client that prepared "s1" and then runs it the way libpq does (Bind, Describe of the portal, Execute, Sync),
+    /// followed by `after`; the batch is unanswered.
+    static func runningPrepared(then after: [FrontendMessage] = []) throws -> (ClientSession, ServerStatementCache, TestCatalog) {
+        var s = session()
         var cache = ServerStatementCache(capacity: 10)
         let catalog = TestCatalog()
         s.linked()
-        _ = try s.relay(Self.bytes([.parse(name: "s1", query: "SELECT * FROM t", parameterTypes: []), .sync]), statements: &cache, catalog: catalog)
-        _ = Self.deliver(&s, answered: 1, cache: &cache)
-        _ = try s.relay(Self.bytes([.bind(portal: "", statement: "s1", parameterFormats: [], parameters: [], resultFormats: []),
-                                    .describe(.portal, name: ""), .execute(portal: "", maxRows: 0), .sync]), statements: &cache, catalog: catalog)
+        _ = try s.relay(bytes([.parse(name: "s1", query: "SELECT * FROM t", parameterTypes: []), .sync]), statements: &cache, catalog: catalog)
+        _ = deliver(&s, answered: 1, cache: &cache)
+        _ = try s.relay(bytes([.bind(portal: "", statement: "s1", parameterFormats: [], parameters: [], resultFormats: []),
+                               .describe(.portal, name: ""), .execute(portal: "", maxRows: 0), .sync] + after), statements: &cache, catalog: catalog)
         s.outgoing.removeAll()
+        return (s, cache, catalog)
+    }
+
+    @Test func stalePlanRetryResendsTheBatchOnceWithTheStatementPreparedAnew() throws {
+        var (s, cache, catalog) = try Self.runningPrepared()
         // The server's note of the failure, before the client is asked.
         catalog.retire(1)
         let (frames, replies) = try #require(s.batchForRetry(answered: 1, statements: &cache, catalog: catalog))
@@ -273,15 +280,7 @@ struct ClientSessionTests {
     }
 
     @Test func retryIsDeclinedWhenMoreWasSentBehindTheBatch() throws {
-        var s = Self.session()
-        var cache = ServerStatementCache(capacity: 10)
-        let catalog = TestCatalog()
-        s.linked()
-        _ = try s.relay(Self.bytes([.parse(name: "s1", query: "SELECT * FROM t", parameterTypes: []), .sync]), statements: &cache, catalog: catalog)
-        _ = Self.deliver(&s, answered: 1, cache: &cache)
-        _ = try s.relay(Self.bytes([.bind(portal: "", statement: "s1", parameterFormats: [], parameters: [], resultFormats: []),
-                                    .describe(.portal, name: ""), .execute(portal: "", maxRows: 0), .sync, .query("SELECT 2")]),
-                        statements: &cache, catalog: catalog)
+        var (s, cache, catalog) = try Self.runningPrepared(then: [.query("SELECT 2")])
         #expect(s.batchForRetry(answered: 1, statements: &cache, catalog: catalog) == nil)
     }
 

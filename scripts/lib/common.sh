@@ -183,15 +183,16 @@ proc_ctxt_switches() {
 
 # pg_cluster_ticks: CPU ticks the local PostgreSQL cluster used so far: the postmaster, its live children (backends,
 # walwriter, ...) and the children that already exited (counted in the postmaster's cutime/cstime once reaped).
-# A process that ends between the glob and the read makes awk complain and carry on; its time is in the postmaster's.
+# Read through cat, which carries on past a process that ended between the glob and the read (mawk would stop there
+# and print nothing); such a process's time is in the postmaster's cutime by then.
 pg_cluster_ticks() {
   local pm
   pm="$(head -n1 "$PG_DATA/postmaster.pid" 2>/dev/null)" || { echo 0; return; }
-  awk -v pm="$pm" '{
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v pm="$pm" '{
       line = $0; sub(/^.*\) /, "", line); split(line, f, " ")
       if ($1 == pm) total += f[12] + f[13] + f[14] + f[15]
       else if (f[2] == pm) total += f[12] + f[13]
-    } END { print total + 0 }' /proc/[0-9]*/stat 2>/dev/null || true
+    } END { print total + 0 }'
 }
 
 # psql_super ARGS...: psql as the PostgreSQL superuser over the server's own unix socket.
