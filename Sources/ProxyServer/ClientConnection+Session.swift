@@ -3,7 +3,6 @@ import NIOCore
 import PGWire
 import PoolCore
 import SessionCore
-import SQLAnalysis
 
 extension ClientConnection {
     /// The transaction is over and may have changed the session: hold the client's next bytes, ask the server.

@@ -6,7 +6,6 @@ import NIOSSL
 import PGWire
 import PoolCore
 import SessionCore
-import SQLAnalysis
 
 /// Mutable state is touched only on `eventLoop`; callbacks from pools and servers hop there first.
 final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @unchecked Sendable {
@@ -134,7 +133,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
                 return
             }
             // A PQprepare of a statement PostgreSQL already accepted needs no server.
-            if let reply = session.answerLocally(buffer, catalog: runtime.statementCatalog) {
+            if let reply = session.answerLocally(buffer, searchPath: desiredSettings["search_path"] ?? "", catalog: runtime.statementCatalog) {
                 counters?.totals.sent += reply.readableBytes
                 context.writeAndFlush(wrapOutboundOut(reply), promise: nil)
                 return

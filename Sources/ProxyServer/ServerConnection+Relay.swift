@@ -25,7 +25,8 @@ extension ServerConnection {
         case .planChanged(let id):
             runtime.statementCatalog.retire(id)
         case .accepted(let id):
-            runtime.statementCatalog.accepted(id)
+            // The settings the linked client's sync left on this session are the ones the text was parsed under.
+            runtime.statementCatalog.accepted(id, searchPath: sessionSettings["search_path"] ?? "")
         }
     }
 

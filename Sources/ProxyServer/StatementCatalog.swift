@@ -49,15 +49,18 @@ final class StatementCatalog: StatementInterning, Sendable {
 
     /// Statements PostgreSQL accepted (a ParseComplete came back), with the schema epoch then: a Parse of the same
     /// text and types may be answered without a server until the schema changes.
-    private let acceptedAt = NIOLockedValueBox<[Int: Int]>([:])
+    /// Kept with the search_path it was parsed under: the same text may name other tables under another.
+    private let acceptedAt = NIOLockedValueBox<[Int: (epoch: Int, searchPath: String)]>([:])
 
-    func accepted(_ id: Int) {
+    func accepted(_ id: Int, searchPath: String) {
         let now = schemaEpoch
-        acceptedAt.withLockedValue { $0[id] = now }
+        acceptedAt.withLockedValue { $0[id] = (now, searchPath) }
     }
 
-    func acceptedID(for parseTail: ByteBuffer) -> Int? {
-        guard let id = state.withLockedValue({ $0.ids[parseTail] }), acceptedAt.withLockedValue({ $0[id] }) == schemaEpoch else { return nil }
+    func acceptedID(for parseTail: ByteBuffer, searchPath: String) -> Int? {
+        guard let id = state.withLockedValue({ $0.ids[parseTail] }),
+              let accepted = acceptedAt.withLockedValue({ $0[id] }),
+              accepted.epoch == schemaEpoch, accepted.searchPath == searchPath else { return nil }
         return id
     }
 

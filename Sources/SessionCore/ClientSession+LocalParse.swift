@@ -10,7 +10,8 @@ extension ClientSession {
     /// server that lacks one prepares it there. nil, with nothing changed, for anything else: it needs a server.
     /// A blocking PQprepare then never waits for a server another client of the same thread holds (pgbench -M
     /// prepared with more clients than threads over a small pool would otherwise hang).
-    public mutating func answerLocally<Catalog: StatementInterning>(_ buffer: ByteBuffer, catalog: Catalog) -> ByteBuffer? {
+    /// `searchPath`: the client's own search_path ("" when it has none), which the acceptance must have had.
+    public mutating func answerLocally<Catalog: StatementInterning>(_ buffer: ByteBuffer, searchPath: String, catalog: Catalog) -> ByteBuffer? {
         guard carriesStatements, held.isEmpty, atFrameBoundary, clock.serverStatus == .idle else { return nil }
         var input = buffer
         var adopted: [(name: String, tail: ByteBuffer, id: Int)] = []
@@ -22,7 +23,7 @@ extension ClientSession {
             case FrontendMessage.Code.parse:
                 var rest = body
                 guard let name = rest.readNullTerminatedString(), !name.isEmpty, rewriter.statements[name] == nil,
-                      !adopted.contains(where: { $0.name == name }), let id = catalog.acceptedID(for: rest) else { return nil }
+                      !adopted.contains(where: { $0.name == name }), let id = catalog.acceptedID(for: rest, searchPath: searchPath) else { return nil }
                 // SQL that may change the session or the schema is noticed on its way to a server: not answered here.
                 let quiet = rest.withUnsafeReadableBytes { raw -> Bool in
                     let text = UnsafeRawBufferPointer(rebasing: raw[..<(raw.firstIndex(of: 0) ?? raw.count)])

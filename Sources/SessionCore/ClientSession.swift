@@ -16,8 +16,9 @@ public protocol StatementInterning {
     /// next Bind of a statement whose result columns changed, which is what a client caching row descriptions needs.
     func retire(_ id: Int)
     func isRetired(_ id: Int) -> Bool
-    /// The statement's id if PostgreSQL accepted this text and these parameter types since the last schema change.
-    func acceptedID(for parseTail: ByteBuffer) -> Int?
+    /// The statement's id if PostgreSQL accepted this text and these parameter types since the last schema change,
+    /// parsed with this search_path ("" for the server's default): names in the text resolve through it.
+    func acceptedID(for parseTail: ByteBuffer, searchPath: String) -> Int?
 }
 
 /// How the client side's relay of one read ended.

@@ -24,10 +24,10 @@ final class TestCatalog: StatementInterning, @unchecked Sendable {
         return next
     }
     func schemaChanged() { schemaEpoch += 1 }
-    var acceptedAt: [Int: Int] = [:]
-    func accept(_ tail: ByteBuffer) { acceptedAt[id(for: tail)] = schemaEpoch }
-    func acceptedID(for parseTail: ByteBuffer) -> Int? {
-        guard let id = ids[parseTail], acceptedAt[id] == schemaEpoch else { return nil }
+    var acceptedAt: [Int: (epoch: Int, searchPath: String)] = [:]
+    func accept(_ tail: ByteBuffer, searchPath: String = "") { acceptedAt[id(for: tail)] = (schemaEpoch, searchPath) }
+    func acceptedID(for parseTail: ByteBuffer, searchPath: String) -> Int? {
+        guard let id = ids[parseTail], let a = acceptedAt[id], a.epoch == schemaEpoch, a.searchPath == searchPath else { return nil }
         return id
     }
 }
@@ -331,7 +331,7 @@ struct LocalParseTests {
         let catalog = TestCatalog()
         catalog.accept(Self.tail("SELECT abalance FROM pgbench_accounts WHERE aid = $1"))
         let prepare = ClientSessionTests.bytes([.parse(name: "P0_1", query: "SELECT abalance FROM pgbench_accounts WHERE aid = $1", parameterTypes: []), .sync])
-        #expect(Self.replyTypes(s.answerLocally(prepare, catalog: catalog)) == ["1", "Z"])
+        #expect(Self.replyTypes(s.answerLocally(prepare, searchPath: "", catalog: catalog)) == ["1", "Z"])
         #expect(s.rewriter.statements["P0_1"]?.id == 1)
         // On a server without it, the Bind brings its Parse along (hidden).
         var cache = ServerStatementCache(capacity: 10)
@@ -364,7 +364,7 @@ struct LocalParseTests {
         var s = ClientSessionTests.session()
         let catalog = TestCatalog()
         catalog.accept(Self.tail(Self.known))
-        #expect(s.answerLocally(ClientSessionTests.bytes(c.messages), catalog: catalog) == nil)
+        #expect(s.answerLocally(ClientSessionTests.bytes(c.messages), searchPath: "", catalog: catalog) == nil)
         #expect(s.rewriter.statements.isEmpty)
     }
 
@@ -373,15 +373,26 @@ struct LocalParseTests {
         catalog.accept(Self.tail("SELECT 1"))
         catalog.accept(Self.tail("SET search_path = x"))
         var s = ClientSessionTests.session()
-        #expect(s.answerLocally(ClientSessionTests.bytes([.parse(name: "s", query: "SET search_path = x", parameterTypes: []), .sync]), catalog: catalog) == nil)
+        #expect(s.answerLocally(ClientSessionTests.bytes([.parse(name: "s", query: "SET search_path = x", parameterTypes: []), .sync]), searchPath: "", catalog: catalog) == nil)
         var session = ClientSessionTests.session(.session)
-        #expect(session.answerLocally(ClientSessionTests.bytes([.parse(name: "a", query: "SELECT 1", parameterTypes: []), .sync]), catalog: catalog) == nil)
+        #expect(session.answerLocally(ClientSessionTests.bytes([.parse(name: "a", query: "SELECT 1", parameterTypes: []), .sync]), searchPath: "", catalog: catalog) == nil)
         catalog.schemaChanged()
-        #expect(s.answerLocally(ClientSessionTests.bytes([.parse(name: "a", query: "SELECT 1", parameterTypes: []), .sync]), catalog: catalog) == nil)
+        #expect(s.answerLocally(ClientSessionTests.bytes([.parse(name: "a", query: "SELECT 1", parameterTypes: []), .sync]), searchPath: "", catalog: catalog) == nil)
         // An existing name: PostgreSQL's 42P05 must come from a server.
         catalog.accept(Self.tail("SELECT 1"))
-        #expect(s.answerLocally(ClientSessionTests.bytes([.parse(name: "a", query: "SELECT 1", parameterTypes: []), .sync]), catalog: catalog) != nil)
-        #expect(s.answerLocally(ClientSessionTests.bytes([.parse(name: "a", query: "SELECT 1", parameterTypes: []), .sync]), catalog: catalog) == nil)
+        #expect(s.answerLocally(ClientSessionTests.bytes([.parse(name: "a", query: "SELECT 1", parameterTypes: []), .sync]), searchPath: "", catalog: catalog) != nil)
+        #expect(s.answerLocally(ClientSessionTests.bytes([.parse(name: "a", query: "SELECT 1", parameterTypes: []), .sync]), searchPath: "", catalog: catalog) == nil)
+    }
+
+    @Test func onlyUnderTheSearchPathItWasAcceptedWith() {
+        let catalog = TestCatalog()
+        catalog.accept(Self.tail("SELECT * FROM t"), searchPath: "tenant_a")
+        let prepare = ClientSessionTests.bytes([.parse(name: "a", query: "SELECT * FROM t", parameterTypes: []), .sync])
+        var other = ClientSessionTests.session()
+        #expect(other.answerLocally(prepare, searchPath: "tenant_b", catalog: catalog) == nil)
+        #expect(other.answerLocally(prepare, searchPath: "", catalog: catalog) == nil)
+        var same = ClientSessionTests.session()
+        #expect(same.answerLocally(prepare, searchPath: "tenant_a", catalog: catalog) != nil)
     }
 }
 
