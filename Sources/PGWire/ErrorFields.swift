@@ -54,7 +54,7 @@ public struct PGError: Error, Equatable, Sendable, CustomStringConvertible {
     public var message: String
     public var detail: String?
 
-    public init(_ sqlState: String, _ message: String, severity: String = "ERROR", detail: String? = nil) {
+    public init(_ sqlState: String, _ message: String, severity: String = Severity.error, detail: String? = nil) {
         self.sqlState = sqlState
         self.message = message
         self.severity = severity
@@ -78,33 +78,33 @@ public struct PGError: Error, Equatable, Sendable, CustomStringConvertible {
 
     // SQLSTATEs pgswift raises, named as PostgreSQL names them.
     public static func invalidPassword(_ user: String) -> PGError {
-        PGError("28P01", "password authentication failed for user \"\(user)\"", severity: "FATAL")
+        PGError(SQLState.invalidPassword, "password authentication failed for user \"\(user)\"", severity: Severity.fatal)
     }
     public static func invalidAuthorization(_ message: String) -> PGError {
-        PGError("28000", message, severity: "FATAL")
+        PGError(SQLState.invalidAuthorizationSpecification, message, severity: Severity.fatal)
     }
     public static func unknownDatabase(_ db: String) -> PGError {
-        PGError("3D000", "no such database: \(db)", severity: "FATAL")
+        PGError(SQLState.invalidCatalogName, "no such database: \(db)", severity: Severity.fatal)
     }
     public static func tooManyClients(_ message: String = "no more connections allowed (max_client_conn)") -> PGError {
-        PGError("53300", message, severity: "FATAL")
+        PGError(SQLState.tooManyConnections, message, severity: Severity.fatal)
     }
     public static func serverUnreachable(_ message: String) -> PGError {
-        PGError("08006", message, severity: "FATAL")
+        PGError(SQLState.connectionFailure, message, severity: Severity.fatal)
     }
     public static func protocolViolation(_ message: String) -> PGError {
-        PGError("08P01", message, severity: "FATAL")
+        PGError(SQLState.protocolViolation, message, severity: Severity.fatal)
     }
     public static func featureNotSupported(_ message: String) -> PGError {
-        PGError("0A000", message, severity: "FATAL")
+        PGError(SQLState.featureNotSupported, message, severity: Severity.fatal)
     }
     public static func queryCanceled(_ message: String) -> PGError {
-        PGError("57014", message)
+        PGError(SQLState.queryCanceled, message)
     }
     public static func adminShutdown(_ message: String) -> PGError {
-        PGError("57P01", message, severity: "FATAL")
+        PGError(SQLState.adminShutdown, message, severity: Severity.fatal)
     }
     public static func loginTimeout() -> PGError {
-        PGError("08P01", "client_login_timeout (server down or wrong password?)", severity: "FATAL")
+        PGError(SQLState.protocolViolation, "client_login_timeout (server down or wrong password?)", severity: Severity.fatal)
     }
 }

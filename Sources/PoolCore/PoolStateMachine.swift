@@ -1,4 +1,5 @@
 // The pool for one (database, user): which server goes to which waiting client, when to connect and close. No I/O.
+import PGWire
 
 /// Limits of one pool, from the config snapshot (times in seconds; 0 disables a timeout,
 /// except serverLifetime, where 0 means each server is used once, as PgBouncer's server_lifetime = 0).
@@ -373,5 +374,5 @@ public struct PGErrorInfo: Equatable, Sendable {
     }
 
     /// A client gave up waiting for a server (PgBouncer's words).
-    public static let queryWaitTimeout = PGErrorInfo(sqlState: "08P01", message: "query_wait_timeout", timedOut: true)
+    public static let queryWaitTimeout = PGErrorInfo(sqlState: SQLState.protocolViolation, message: "query_wait_timeout", timedOut: true)
 }

@@ -88,10 +88,10 @@ public struct ServerLoginMachine: Sendable {
             return .wait
         case (_, .errorResponse(let fields)):
             state = .done
-            let code = fields.sqlState ?? "08006"
+            let code = fields.sqlState ?? SQLState.connectionFailure
             let text = fields.message ?? "server login failed"
             // The client sees why the server refused, under the server's own SQLSTATE.
-            return .fail(PGError(code, "server login failed: \(text)", severity: "FATAL"))
+            return .fail(PGError(code, "server login failed: \(text)", severity: Severity.fatal))
         case (_, .negotiateProtocolVersion):
             return .wait
         default:

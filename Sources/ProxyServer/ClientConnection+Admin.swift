@@ -52,7 +52,7 @@ extension ClientConnection {
                         let reply: AdminReply
                         switch result {
                         case .success(let r): reply = r
-                        case .failure(let e): reply = .error(PGError("08P01", "command failed: \(e)"))
+                        case .failure(let e): reply = .error(PGError(SQLState.protocolViolation, "command failed: \(e)"))
                         }
                         var out = context.channel.allocator.buffer(capacity: 1024)
                         reply.encode(into: &out)
@@ -86,9 +86,9 @@ extension ClientConnection {
     private func refuseAdminPacket(_ message: String) {
         guard let context else { return }
         var out = context.channel.allocator.buffer(capacity: 128)
-        PGError("08P01", message).encode(into: &out)
+        PGError(SQLState.protocolViolation, message).encode(into: &out)
         BackendMessage.readyForQuery(.idle).encode(into: &out)
         context.write(wrapOutboundOut(out), promise: nil)
-        sendFatal(PGError("08P01", "bad packet", severity: "FATAL"))
+        sendFatal(PGError(SQLState.protocolViolation, "bad packet", severity: Severity.fatal))
     }
 }

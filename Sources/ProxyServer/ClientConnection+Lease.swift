@@ -80,7 +80,7 @@ extension ClientConnection {
         }
         if let error {
             server.eventLoop.execute { server.giveBack(.internalFailed) }
-            return sendFatal(PGError(error.sqlState, error.message, severity: "FATAL"))
+            return sendFatal(PGError(error.sqlState, error.message, severity: Severity.fatal))
         }
         loginTimer?.cancel()
         state = .linked
@@ -123,7 +123,7 @@ extension ClientConnection {
                 server.eventLoop.execute { server.giveBack(.done(keepsSession: false, pinned: false)) }
             }
         case .refuseTransaction:
-            sendFatal(PGError("08P01", "transaction blocks not allowed in statement pooling mode", severity: "FATAL"))
+            sendFatal(PGError(SQLState.protocolViolation, "transaction blocks not allowed in statement pooling mode", severity: Severity.fatal))
         }
     }
 
@@ -131,6 +131,6 @@ extension ClientConnection {
         guard eventLoop.inEventLoop else { return eventLoop.execute { self.poolFailed(failure) } }
         guard case .waiting = state else { return }
         if failure.timedOut { return timedOut(.queryWait) }
-        sendFatal(PGError(failure.sqlState, failure.message, severity: "FATAL"))
+        sendFatal(PGError(failure.sqlState, failure.message, severity: Severity.fatal))
     }
 }

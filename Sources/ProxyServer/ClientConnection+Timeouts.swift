@@ -31,7 +31,7 @@ extension ClientConnection {
     func timedOut(_ limit: ClientTimeout) {
         if case .closed = state { return }
         runtime.connections(on: eventLoop).timeouts[DatabaseCode(database: errorLabel, code: limit.setting), default: 0] += 1
-        sendFatal(PGError("08P01", limit.message, severity: "FATAL"))
+        sendFatal(PGError(SQLState.protocolViolation, limit.message, severity: Severity.fatal))
     }
 
     /// Counts an error pgswift itself sends (for /metrics).

@@ -131,7 +131,7 @@ final class ClientStartup {
                 switch StartupOptions.parse(p.value) {
                 case .success(let settings): for (k, v) in settings where !ignored.contains(k.lowercased()) { parametersToApply[k] = v }
                 case .failure(let e):
-                    if !ignored.contains("options") { return .fail(PGError(e.sqlState, e.message, severity: "FATAL")) }
+                    if !ignored.contains("options") { return .fail(PGError(e.sqlState, e.message, severity: Severity.fatal)) }
                 }
             case let n where ProtocolNegotiation.isProtocolOption(n):
                 break
@@ -156,7 +156,7 @@ final class ClientStartup {
         }
         guard let entry = config.database(named: database) else { return .fail(.unknownDatabase(database)) }
         if runtime.databases.isDisabled(entry.name) {
-            return .fail(PGError("08P01", "database \"\(entry.name)\" is disabled", severity: "FATAL"))
+            return .fail(PGError(SQLState.protocolViolation, "database \"\(entry.name)\" is disabled", severity: Severity.fatal))
         }
         let loaded = runtime.loaded
         guard let method = authMethod(config: config, runtime: runtime) else {
@@ -203,7 +203,7 @@ final class ClientStartup {
         } else if config.list("stats_users").contains(user) {
             rights = .stats
         } else {
-            return .fail(PGError("08P01", "not allowed", severity: "FATAL"))
+            return .fail(PGError(SQLState.protocolViolation, "not allowed", severity: Severity.fatal))
         }
         guard let method = authMethod(config: config, runtime: runtime) else {
             return .fail(.featureNotSupported("auth_type \(config.string("auth_type")) is not supported"))

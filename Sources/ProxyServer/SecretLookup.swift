@@ -35,7 +35,7 @@ final class SecretLookup: PoolWaiter, @unchecked Sendable {
                 server.giveBack(.done(keepsSession: false, pinned: false))
                 let result: Result<ClientSecret?, PGError>
                 if let error {
-                    result = .failure(PGError("28000", "auth_query failed: \(error.message)", severity: "FATAL"))
+                    result = .failure(PGError(SQLState.invalidAuthorizationSpecification, "auth_query failed: \(error.message)", severity: Severity.fatal))
                 } else {
                     result = .success(Self.secret(from: row))
                 }
@@ -45,7 +45,7 @@ final class SecretLookup: PoolWaiter, @unchecked Sendable {
     }
 
     func poolFailed(_ failure: PGErrorInfo) {
-        let error = PGError(failure.sqlState, failure.message, severity: "FATAL")
+        let error = PGError(failure.sqlState, failure.message, severity: Severity.fatal)
         eventLoop.execute { self.completion(.failure(error)) }
     }
 

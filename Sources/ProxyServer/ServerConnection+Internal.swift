@@ -52,7 +52,7 @@ extension ServerConnection {
                     finished = true
                 case BackendMessage.Code.errorResponse:
                     if internalError == nil, case .errorResponse(let f)? = try? BackendMessage.decode(type: type, body: body) {
-                        internalError = PGError(f.sqlState ?? "XX000", f.message ?? "error", severity: f["S"] ?? "ERROR")
+                        internalError = PGError(f.sqlState ?? SQLState.internalError, f.message ?? "error", severity: f["S"] ?? Severity.error)
                     }
                 default:
                     session.observeInternal(type, &body)

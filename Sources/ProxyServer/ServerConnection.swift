@@ -50,8 +50,8 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     var internalError: PGError?
     private var budgetReleased = false
     /// The linked client, kept outside `state` so the data path reads it without copying the enum.
-    private(set) var linkedClient: ClientConnection?
-    private(set) var linkedSameLoop = false
+    var linkedClient: ClientConnection?
+    var linkedSameLoop = false
     /// This loop's counters for the pool, and the marks query and transaction times are measured from.
     var counters: PoolCounters?
     var lastWrite = NIODeadline.now()
@@ -67,7 +67,7 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     var closeNeeded = false
     /// For SHOW SERVERS.
     let connectedAt = Date()
-    private(set) var lastUsed = NIODeadline.now()
+    var lastUsed = NIODeadline.now()
     var linkedClientID: Int? { linkedClient?.waiterID }
     /// When the server last did anything for a client: server_check_delay counts from here.
     var lastActivity: NIODeadline { max(lastUsed, lastReady) }
@@ -215,93 +215,6 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
             let writable = context.channel.isWritable
             peer.eventLoop.execute { peer.setReadingFromClient(writable) }
         }
-    }
-
-    // MARK: used by the client side (always on `eventLoop`)
-
-    func link(_ peer: ClientConnection) {
-        eventLoop.preconditionInEventLoop()
-        session.link(clientPID: peer.startup.cancelPID)
-        state = .linked
-        lastUsed = NIODeadline.now()
-        transactionStart = nil
-        linkedClient = peer
-        linkedSameLoop = peer.eventLoop === eventLoop
-    }
-
-    /// The client lets go of the server while pgswift still uses it (the session probe).
-    func unlinkForInternalUse() {
-        linkedClient = nil
-        session.unlink()
-        state = .idle
-    }
-
-    /// Forwards client bytes; `flush` at the end of a read batch. `expected` lists the replies they will get
-    /// (transaction mode with prepared statements carried; empty otherwise).
-    func writeFromClient(_ buffers: [ByteBuffer], expected: [PendingReply]) {
-        eventLoop.assertInEventLoop()
-        guard let context, linkedClient != nil else { return }
-        // The client sent more while deciding on a retry (on its thread): its failure goes first, as it happened.
-        if session.held.asked { releaseHeld() }
-        lastWrite = .now()
-        if transactionStart == nil { transactionStart = lastWrite }
-        let madeUpDue = !expected.isEmpty && session.clientWrote(expected)
-        if buffers.count == 1 {
-            context.writeAndFlush(wrapOutboundOut(buffers[0]), promise: nil)
-        } else if !buffers.isEmpty {
-            for b in buffers { context.write(wrapOutboundOut(b), promise: nil) }
-            context.flush()
-        }
-        // Answers owed before anything the server has yet to say (a Parse it already had, first thing).
-        if madeUpDue { deliverToClient() }
-    }
-
-    func setReading(_ on: Bool) {
-        context?.channel.setOption(ChannelOptions.autoRead, value: on).whenComplete { _ in }
-    }
-
-    /// What the server side knows of itself, for the one decision of what happens when a client lets go.
-    var condition: ServerCondition {
-        ServerCondition(answered: session.readyCount, status: session.status, quiet: session.quiet,
-                        open: context != nil, closeRequested: closeNeeded, hasResetQuery: !target.resetQuery.isEmpty,
-                        resetAlways: target.resetAlways)
-    }
-
-    /// Every way a server comes back from a client or from pgswift's own use goes through here: ServerReturn decides,
-    /// this carries it out. A client leaving must find the server still linked (it may have been given back already).
-    func giveBack(_ letGo: LetGo) {
-        eventLoop.preconditionInEventLoop()
-        if case .clientLeft = letGo, !isLinked { return }
-        if case .closed = state {} else { state = .idle }
-        linkedClient = nil
-        let fate = ServerReturn.decide(letGo, condition)
-        session.unlink()
-        switch fate {
-        case .reuse:
-            // Every transaction comes here in transaction mode: no closure unless a cancel is on its way.
-            if cancelsInFlight == 0 {
-                pool?.release(self, reusable: true)
-            } else {
-                whenCancelsDone { self.pool?.release(self, reusable: true) }
-            }
-        case .reset:
-            // DISCARD ALL (the usual reset) drops prepared statements and settings; any other reset query might too.
-            session.statements.removeAll()
-            sessionSettings = [:]
-            whenCancelsDone {
-                self.runInternal(self.target.resetQuery) { error in self.giveBack(.resetFinished(failed: error != nil)) }
-            }
-        case .cancelThenClose:
-            runtime.cancelRegistry.sendCancel(host: target.host, port: target.port, pid: backendPID, secret: backendSecret, on: eventLoop)
-            pool?.release(self, reusable: false)
-        case .close:
-            pool?.release(self, reusable: false)
-        }
-    }
-
-    var isLinked: Bool {
-        if case .linked = state { return true }
-        return false
     }
 
     func fail(_ error: PGError) {

@@ -47,7 +47,7 @@ extension ClientSession {
     /// What replaces a Query or Parse whose SQL would pin the client when pinning is refused: the same message with
     /// SQL that has the server raise the error, so the transaction fails there as any failed statement would.
     static func refusal(_ type: UInt8, _ body: ByteBuffer) -> (frame: ByteBuffer, body: ByteBuffer, name: String) {
-        let raise = RaisedError.sql(sqlState: "0A000", message: "statements that keep state on one server (LISTEN, session "
+        let raise = RaisedError.sql(sqlState: SQLState.featureNotSupported, message: "statements that keep state on one server (LISTEN, session "
             + "advisory locks, WITH HOLD cursors, temporary tables, PREPARE) are not allowed in transaction pooling (session_pinning = refuse)")
         var newBody = ByteBufferAllocator().buffer(capacity: raise.utf8.count + 64)
         var name = ""

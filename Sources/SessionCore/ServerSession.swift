@@ -151,16 +151,16 @@ public struct ServerSession: Sendable {
                     var frame = ByteBufferAllocator().buffer(capacity: body.readableBytes + 5)
                     BackendMessage.errorResponse(fields).encode(into: &frame)
                     rewritten = frame
-                    if linked { note(.error(sqlState: fields.sqlState ?? "XX000")) }
+                    if linked { note(.error(sqlState: fields.sqlState ?? SQLState.internalError)) }
                     _ = replies.received(type, out: &synthesized, failed: &failedParses)
                     return .drop
                 }
                 if type == BackendMessage.Code.errorResponse, linked {
                     // Counted as the client will see it (an error held back for a retry is not).
                     let fields = ErrorFields.parse(body)
-                    note(.error(sqlState: fields?.sqlState ?? "XX000"))
+                    note(.error(sqlState: fields?.sqlState ?? SQLState.internalError))
                     let severity = fields?["V"] ?? fields?["S"]
-                    if severity == "FATAL" || severity == "PANIC" { toldFatal = true }
+                    if severity == Severity.fatal || severity == Severity.panic { toldFatal = true }
                 }
                 observe(type, &body, note: note)
                 if type == BackendMessage.Code.parseComplete, let id = replies.parseDue { note(.accepted(statement: id)) }
@@ -212,7 +212,7 @@ public struct ServerSession: Sendable {
             case .deallocated:
                 // In an aborted transaction PostgreSQL refuses the DEALLOCATE like any other command.
                 if status == .failedTransaction {
-                    PGError("25P02", "current transaction is aborted, commands ignored until end of transaction block").encode(into: &out)
+                    PGError(SQLState.inFailedSQLTransaction, "current transaction is aborted, commands ignored until end of transaction block").encode(into: &out)
                 } else {
                     BackendMessage.commandComplete(tag: "DEALLOCATE").encode(into: &out)
                 }
@@ -272,7 +272,7 @@ public struct ServerSession: Sendable {
     /// PostgreSQL raises this from RevalidateCachedQuery; the routine name, unlike the message, is not translated.
     public static func isCachedPlanError(_ body: ByteBuffer) -> Bool {
         guard let fields = ErrorFields.parse(body) else { return false }
-        return fields.sqlState == "0A000" && fields["R"] == "RevalidateCachedQuery"
+        return fields.sqlState == SQLState.featureNotSupported && fields["R"] == "RevalidateCachedQuery"
     }
 
     /// The held failure is complete (error and ReadyForQuery): the client is to be asked at the end of this read.

@@ -64,7 +64,7 @@ public struct StatementRewriter: Sendable {
                 return unnamedParse(body, server: &server, out: &out, replies: &replies)
             }
             guard statements[name] == nil else {
-                return raise("42P05", "prepared statement \"\(name)\" already exists", out: &out, replies: &replies)
+                return raise(SQLState.duplicatePreparedStatement, "prepared statement \"\(name)\" already exists", out: &out, replies: &replies)
             }
             // A copy, so that a remembered statement does not pin the whole read buffer it arrived in.
             let tail = allocator.buffer(buffer: body)
@@ -195,7 +195,7 @@ public struct StatementRewriter: Sendable {
     }
 
     private mutating func unknown(_ name: String, out: inout [ByteBuffer], replies: inout [PendingReply]) -> FrameVerdict {
-        raise("26000", "prepared statement \"\(name)\" does not exist", out: &out, replies: &replies)
+        raise(SQLState.invalidSQLStatementName, "prepared statement \"\(name)\" does not exist", out: &out, replies: &replies)
     }
 
     /// Has the server raise the error PostgreSQL would have raised, so that it also fails the implicit transaction,
@@ -238,7 +238,7 @@ public struct StatementRewriter: Sendable {
                                          out: inout [ByteBuffer], replies: inout [PendingReply]) -> Bool {
         guard !server.use(s.id) else { return true }
         if retired(s.id) {
-            _ = raise("0A000", "cached plan must not change result type", out: &out, replies: &replies)
+            _ = raise(SQLState.featureNotSupported, "cached plan must not change result type", out: &out, replies: &replies)
             return false
         }
         prepare(s.id, s.parseTail, on: &server, injected: true, out: &out, replies: &replies)

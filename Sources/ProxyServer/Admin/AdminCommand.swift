@@ -63,12 +63,12 @@ enum AdminConsole {
 
     /// Runs one query text; invalid text and missing rights are errors as PgBouncer words them.
     static func execute(_ text: String, rights: AdminRights, runtime: ProxyRuntime, eventLoop: EventLoop, clientID: Int) -> EventLoopFuture<AdminReply> {
-        let invalid = AdminReply.error(PGError("08P01", "invalid command '\(text)', use SHOW HELP;"))
+        let invalid = AdminReply.error(PGError(SQLState.protocolViolation, "invalid command '\(text)', use SHOW HELP;"))
         let line: AdminCommandLine
         switch AdminCommandLine.parse(text) {
         case .command(let l): line = l
         case .invalid: return eventLoop.makeSucceededFuture(invalid)
-        case .badArguments: return eventLoop.makeSucceededFuture(.error(PGError("08P01", "bad arguments")))
+        case .badArguments: return eventLoop.makeSucceededFuture(.error(PGError(SQLState.protocolViolation, "bad arguments")))
         }
         var key = line.verb
         var argument = line.argument
@@ -89,10 +89,10 @@ enum AdminConsole {
         default: break
         }
         if command.needsAdmin && rights != .admin && !(command == SetCommand.self && SetCommand.ignored.contains(line.setting?.key ?? "")) {
-            return eventLoop.makeSucceededFuture(.error(PGError("08P01", "admin access needed")))
+            return eventLoop.makeSucceededFuture(.error(PGError(SQLState.protocolViolation, "admin access needed")))
         }
         if command.argument == .required && argument == nil, let message = command.missingArgument {
-            return eventLoop.makeSucceededFuture(.error(PGError("08P01", message)))
+            return eventLoop.makeSucceededFuture(.error(PGError(SQLState.protocolViolation, message)))
         }
         return command.run(AdminCall(runtime: runtime, argument: argument, eventLoop: eventLoop, clientID: clientID))
     }

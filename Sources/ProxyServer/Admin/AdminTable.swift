@@ -71,7 +71,7 @@ enum AdminReply: Sendable {
         case .done(let tag):
             BackendMessage.commandComplete(tag: tag).encode(into: &out)
         case .notice(let message, let detail, let tag):
-            var f: [(code: UInt8, value: String)] = [(UInt8(ascii: "S"), "NOTICE"), (UInt8(ascii: "C"), "00000"), (UInt8(ascii: "M"), message)]
+            var f: [(code: UInt8, value: String)] = [(UInt8(ascii: "S"), Severity.notice), (UInt8(ascii: "C"), SQLState.successfulCompletion), (UInt8(ascii: "M"), message)]
             if let detail { f.append((UInt8(ascii: "D"), detail)) }
             BackendMessage.noticeResponse(ErrorFields(f)).encode(into: &out)
             BackendMessage.commandComplete(tag: tag).encode(into: &out)

@@ -6,9 +6,9 @@ enum AdminTarget {
     /// nil if `db` may be acted on; otherwise PgBouncer's error for it.
     static func refuse(_ db: String, verb: String, _ runtime: ProxyRuntime) -> AdminReply? {
         if AdminSession.databaseNames.contains(db) && runtime.config.database(named: db) == nil {
-            return .error(PGError("08P01", "cannot \(verb) admin db: \(db)"))
+            return .error(PGError(SQLState.protocolViolation, "cannot \(verb) admin db: \(db)"))
         }
-        guard runtime.config.database(named: db) != nil else { return .error(PGError("08P01", "no such database: \(db)")) }
+        guard runtime.config.database(named: db) != nil else { return .error(PGError(SQLState.protocolViolation, "no such database: \(db)")) }
         return nil
     }
 

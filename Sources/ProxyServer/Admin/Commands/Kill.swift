@@ -8,7 +8,7 @@ enum KillCommand: AdminCommand {
 
     static func run(_ call: AdminCall) -> EventLoopFuture<AdminReply> {
         let runtime = call.runtime
-        if runtime.isPaused { return call.eventLoop.makeSucceededFuture(.error(PGError("08P01", "already suspended/paused"))) }
+        if runtime.isPaused { return call.eventLoop.makeSucceededFuture(.error(PGError(SQLState.protocolViolation, "already suspended/paused"))) }
         let targets: [String]
         if let db = call.argument {
             if let refusal = AdminTarget.refuse(db, verb: "kill", runtime) { return call.eventLoop.makeSucceededFuture(refusal) }
@@ -22,7 +22,7 @@ enum KillCommand: AdminCommand {
         let chosen = Set(targets)
         return runtime.gather { registry -> [Int] in
             let clients = registry.clients.values.filter { $0.statsKey.map { chosen.contains($0.database) } ?? false }
-            for c in clients { c.sendFatal(PGError("08P01", "database removed", severity: "FATAL")) }
+            for c in clients { c.sendFatal(PGError(SQLState.protocolViolation, "database removed", severity: Severity.fatal)) }
             let servers = registry.servers.values.filter { $0.pool.map { chosen.contains($0.key.database) } ?? false }
             for s in servers { s.close() }
             return clients.map(\.waiterID)
@@ -37,12 +37,12 @@ enum KillClientCommand: AdminCommand {
 
     static func run(_ call: AdminCall) -> EventLoopFuture<AdminReply> {
         guard let id = Int(call.argument!) else {
-            return call.eventLoop.makeSucceededFuture(.error(PGError("08P01", "invalid client pointer supplied")))
+            return call.eventLoop.makeSucceededFuture(.error(PGError(SQLState.protocolViolation, "invalid client pointer supplied")))
         }
         return call.runtime.gather { registry -> [Int] in
             guard let client = registry.clients[id] else { return [] }
-            client.sendFatal(PGError("08P01", "admin forced disconnect", severity: "FATAL"))
+            client.sendFatal(PGError(SQLState.protocolViolation, "admin forced disconnect", severity: Severity.fatal))
             return [id]
-        }.map { found in found.isEmpty ? .error(PGError("08P01", "client not found")) : .done(tag: "KILL_CLIENT") }
+        }.map { found in found.isEmpty ? .error(PGError(SQLState.protocolViolation, "client not found")) : .done(tag: "KILL_CLIENT") }
     }
 }

@@ -9,7 +9,7 @@ enum PauseCommand: AdminCommand {
     static func run(_ call: AdminCall) -> EventLoopFuture<AdminReply> {
         let runtime = call.runtime
         let loop = call.eventLoop
-        if runtime.isPaused { return loop.makeSucceededFuture(.error(PGError("08P01", "already suspended/paused"))) }
+        if runtime.isPaused { return loop.makeSucceededFuture(.error(PGError(SQLState.protocolViolation, "already suspended/paused"))) }
         if let db = call.argument {
             if let refusal = AdminTarget.refuse(db, verb: "pause", runtime) { return loop.makeSucceededFuture(refusal) }
             runtime.databases.setPaused(db, true)
@@ -34,14 +34,14 @@ enum ResumeCommand: AdminCommand {
         let runtime = call.runtime
         let loop = call.eventLoop
         if let db = call.argument {
-            guard runtime.config.database(named: db) != nil else { return loop.makeSucceededFuture(.error(PGError("08P01", "no such database: \(db)"))) }
+            guard runtime.config.database(named: db) != nil else { return loop.makeSucceededFuture(.error(PGError(SQLState.protocolViolation, "no such database: \(db)"))) }
             guard runtime.databases.setPaused(db, false) else {
-                return loop.makeSucceededFuture(.error(PGError("08P01", "database \(db) is not paused")))
+                return loop.makeSucceededFuture(.error(PGError(SQLState.protocolViolation, "database \(db) is not paused")))
             }
             runtime.logger.info("RESUME \(db) from the admin console")
             return loop.makeSucceededFuture(.done(tag: "RESUME"))
         }
-        guard runtime.isPaused else { return loop.makeSucceededFuture(.error(PGError("08P01", "pooler is not paused/suspended"))) }
+        guard runtime.isPaused else { return loop.makeSucceededFuture(.error(PGError(SQLState.protocolViolation, "pooler is not paused/suspended"))) }
         runtime.setPaused(false)
         runtime.logger.info("RESUME from the admin console")
         return loop.makeSucceededFuture(.done(tag: "RESUME"))

@@ -7,7 +7,7 @@ enum ReloadCommand: AdminCommand {
 
     static func run(_ call: AdminCall) -> EventLoopFuture<AdminReply> {
         let ok = call.runtime.control?.reload() ?? false
-        return call.eventLoop.makeSucceededFuture(ok ? .done(tag: "RELOAD") : .error(PGError("F0000", "RELOAD failed, see logs for additional details")))
+        return call.eventLoop.makeSucceededFuture(ok ? .done(tag: "RELOAD") : .error(PGError(SQLState.configFileError, "RELOAD failed, see logs for additional details")))
     }
 }
 
@@ -22,10 +22,10 @@ enum ShutdownCommand: AdminCommand {
         case "WAIT_FOR_SERVERS": mode = .waitForServers
         case "WAIT_FOR_CLIENTS": mode = .waitForClients
         default:
-            return call.eventLoop.makeSucceededFuture(.error(PGError("08P01", "invalid command 'SHUTDOWN \(call.argument!)', use SHOW HELP;")))
+            return call.eventLoop.makeSucceededFuture(.error(PGError(SQLState.protocolViolation, "invalid command 'SHUTDOWN \(call.argument!)', use SHOW HELP;")))
         }
         guard let control = call.runtime.control else {
-            return call.eventLoop.makeSucceededFuture(.error(PGError("08P01", "shutdown is not available")))
+            return call.eventLoop.makeSucceededFuture(.error(PGError(SQLState.protocolViolation, "shutdown is not available")))
         }
         control.shutdown(mode)
         return call.eventLoop.makeSucceededFuture(mode == .immediate ? .silent : .done(tag: "SHUTDOWN"))

@@ -10,7 +10,7 @@ enum SetCommand: AdminCommand {
 
     static func run(_ call: AdminCall) -> EventLoopFuture<AdminReply> {
         let text = call.argument!
-        guard let eq = text.firstIndex(of: "=") else { return call.eventLoop.makeSucceededFuture(.error(PGError("08P01", "SET failed"))) }
+        guard let eq = text.firstIndex(of: "=") else { return call.eventLoop.makeSucceededFuture(.error(PGError(SQLState.protocolViolation, "SET failed"))) }
         let key = String(text[..<eq]), value = String(text[text.index(after: eq)...])
         if ignored.contains(key) {
             return call.eventLoop.makeSucceededFuture(.notice(message: "SET ignored", detail: nil, tag: "SET"))
@@ -21,7 +21,7 @@ enum SetCommand: AdminCommand {
         switch runtime.changeSetting(key, to: value) {
         case .failure(let m):
             runtime.logger.warning("SET \(key) = \(shown) from the admin console refused: \(m.text)")
-            return call.eventLoop.makeSucceededFuture(.error(PGError("08P01", "SET failed")))
+            return call.eventLoop.makeSucceededFuture(.error(PGError(SQLState.protocolViolation, "SET failed")))
         case .success:
             runtime.logger.info("SET \(key) = \(shown) from the admin console")
             return call.eventLoop.makeSucceededFuture(.done(tag: "SET \(key)=\(shown)"))

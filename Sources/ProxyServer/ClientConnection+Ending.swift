@@ -1,0 +1,74 @@
+// How a client connection ends: its server given back as ServerReturn decides, the client forgotten, logged and counted.
+import Logging
+import NIOCore
+import PGWire
+import PoolCore
+import SessionCore
+
+extension ClientConnection {
+    /// Gives the server back (clean or not) and forgets the client; safe to call more than once.
+    func finish(reason: String) {
+        eventLoop.assertInEventLoop()
+        let previous = state
+        let server = linkedServer
+        state = .closed
+        linkedServer = nil
+        loginTimer?.cancel()
+        if welcomed { runtime.cancelRegistry.unregister(pid: startup.cancelPID) }
+        switch previous {
+        case .linked:
+            guard let server else { preconditionFailure("linked without a server") }
+            let letGo = session.leaving
+            server.eventLoop.execute { server.giveBack(letGo) }
+            logClose(reason)
+        case .waiting(let pool):
+            pool.cancelWait(self)
+            logClose(reason)
+        case .unlinked, .admin, .settling:
+            logClose(reason)
+        case .startup, .authenticating, .lookingUp, .closed:
+            break
+        }
+        let registry = runtime.connections(on: eventLoop)
+        if registry.clients.removeValue(forKey: waiterID) != nil, let counters {
+            // The client leaves the registry, so what its rewriter counted moves into the pool's totals.
+            counters.totals.clientParses += session.rewriter.clientParses
+            counters.totals.serverParses += session.rewriter.serverParses
+            counters.totals.binds += session.rewriter.binds
+        }
+        if admitted {
+            admitted = false
+            runtime.clientGone()
+        }
+    }
+
+    func logLoginAttempt(_ note: String) {
+        if runtime.config.bool("log_connections") {
+            runtime.logger.info("C-\(waiterID): \(startup.database)/\(startup.user)@\(startup.peerText) login attempt: db=\(startup.database) user=\(startup.user) tls=\(startup.tls ? "yes" : "no")\(note)")
+        }
+    }
+
+    func logClose(_ reason: String) {
+        if runtime.config.bool("log_disconnections") {
+            runtime.logger.info("C-\(waiterID): \(startup.database)/\(startup.user)@\(startup.peerText) closing because: \(reason) (age=\(startup.age)s)")
+        }
+    }
+
+    /// Sends a FATAL ErrorResponse and closes; the server link, if any, is released first.
+    func sendFatal(_ error: PGError) {
+        guard let context else { return }
+        if case .closed = state {} else {
+            countError(error)
+            finish(reason: error.message)
+        }
+        var out = context.channel.allocator.buffer(capacity: 128)
+        error.encode(into: &out)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(out)).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    func close() {
+        finish(reason: "client close request")
+        context?.close(promise: nil)
+    }
+}

@@ -1,0 +1,71 @@
+// ClientConnection's data path: what the client sends goes through its ClientSession to the linked server, and what the
+// server delivers goes to the client, with what it means for the link.
+import NIOCore
+import PGWire
+import PoolCore
+import SessionCore
+
+extension ClientConnection {
+    func relay(_ buffer: ByteBuffer) {
+        eventLoop.assertInEventLoop()
+        do {
+            // Outside session mode a linked server's statements are the client's to change until the link ends.
+            var end = ClientRelayEnd.more
+            if let server = linkedServer {
+                end = try session.relay(buffer, statements: &server.session.statements, catalog: runtime.statementCatalog)
+            } else {
+                var none = ServerStatementCache(capacity: 0)
+                end = try session.relay(buffer, statements: &none, catalog: runtime.statementCatalog)
+            }
+            guard end == .terminate else { return }
+            if let context { channelReadComplete(context: context) }
+            finish(reason: "client close request")
+            context?.close(promise: nil)
+        } catch let error as ProtocolViolation {
+            if let context { channelReadComplete(context: context) }
+            sendFatal(.protocolViolation(error.message))
+        } catch {
+            sendFatal(.protocolViolation("\(error)"))
+        }
+    }
+
+    /// Server bytes for the client, with the server's ReadyForQuery count and last status at the end of them.
+    func deliverFromServer(_ buffers: [ByteBuffer], from sender: ServerConnection, answered: Int, status: TransactionStatus,
+                           atBoundary: Bool, failed: [FailedParse], madeUp: [Bool], settingReported: Bool) {
+        eventLoop.assertInEventLoop()
+        // A batch still on its way from a server this client has since let go of says nothing about the current one.
+        guard let context, let server = linkedServer, server === sender else { return }
+        let decision = session.delivered(answered: answered, status: status, atBoundary: atBoundary, failed: failed, madeUp: madeUp,
+                                         settingReported: settingReported, statements: &server.session.statements, now: .now())
+        if decision == .refuseTransaction {
+            // The transaction's BEGIN is not passed on as a success: the client gets the refusal instead.
+            return act(on: decision)
+        }
+        if buffers.count == 1 {
+            counters?.totals.sent += buffers[0].readableBytes
+            context.writeAndFlush(wrapOutboundOut(buffers[0]), promise: nil)
+        } else {
+            for b in buffers {
+                counters?.totals.sent += b.readableBytes
+                context.write(wrapOutboundOut(b), promise: nil)
+            }
+            context.flush()
+        }
+        if decision != .keep { act(on: decision) }
+    }
+
+    /// The linked server closed. `told`: it sent the client a FATAL error first (pg_terminate_backend's 57P01, say),
+    /// which is what PostgreSQL's own client would see: the client is closed without a second error of pgswift's.
+    func serverWentAway(_ error: PGError, told: Bool) {
+        guard case .linked = state else { return }
+        state = .closed
+        linkedServer = nil
+        guard told, let context else { return sendFatal(error) }
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    func setReadingFromClient(_ on: Bool) {
+        context?.channel.setOption(ChannelOptions.autoRead, value: on).whenComplete { _ in }
+    }
+}
