@@ -38,7 +38,7 @@ extension ClientConnection {
     func adminRead() {
         guard case .admin(let rights, busy: false) = state else { return }
         do {
-            guard let (type, body) = try WholeFrameReader.next(&inbound, maxLength: runtime.config.bytes("max_packet_size")) else { return }
+            guard let (type, body) = try WholeFrameReader.next(&inbound, maxLength: runtime.settings.maxPacketSize) else { return }
             switch type {
             case FrontendMessage.Code.query:
                 var text = body

@@ -43,13 +43,13 @@ extension ClientConnection {
     }
 
     func logLoginAttempt(_ note: String) {
-        if runtime.config.bool("log_connections") {
+        if runtime.settings.logConnections {
             runtime.logger.info("C-\(waiterID): \(startup.database)/\(startup.user)@\(startup.peerText) login attempt: db=\(startup.database) user=\(startup.user) tls=\(startup.tls ? "yes" : "no")\(note)")
         }
     }
 
     func logClose(_ reason: String) {
-        if runtime.config.bool("log_disconnections") {
+        if runtime.settings.logDisconnections {
             runtime.logger.info("C-\(waiterID): \(startup.database)/\(startup.user)@\(startup.peerText) closing because: \(reason) (age=\(startup.age)s)")
         }
     }

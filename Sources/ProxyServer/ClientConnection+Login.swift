@@ -118,9 +118,9 @@ extension ClientConnection {
         let pool = runtime.pool(entry: entry, clientUser: startup.user, clientKeys: keys, clientPassword: password, lookedUp: lookedUpSecret)
         let mode = runtime.poolMode(entry: entry, user: startup.user, config: runtime.config)
         // Query and Parse are read for session-changing SQL outside session mode; with prepared statements carried, all the rest too.
-        session = ClientSession(mode: mode, carriesStatements: runtime.config.int("max_prepared_statements") > 0,
-                                refusesPins: runtime.config.string("session_pinning") == "refuse",
-                                maxFrameLength: runtime.config.bytes("max_packet_size"), now: .now())
+        let settings = runtime.settings
+        session = ClientSession(mode: mode, carriesStatements: settings.maxPreparedStatements > 0, refusesPins: settings.refusePins,
+                                maxFrameLength: settings.maxPacketSize, now: .now())
         desiredSettings = runtime.canonical(startup.startupSettings)
         statsKey = pool.key
         counters = runtime.connections(on: eventLoop).counters(for: pool.key)

@@ -5,9 +5,9 @@ import PGWire
 import SessionCore
 
 extension ClientTimeoutLimits {
-    init(_ c: ProxyConfig) {
-        self.init(query: c.seconds("query_timeout"), idleTransaction: c.seconds("idle_transaction_timeout"),
-                  transaction: c.seconds("transaction_timeout"), clientIdle: c.seconds("client_idle_timeout"))
+    init(_ s: RuntimeSettings) {
+        self.init(query: s.queryTimeout, idleTransaction: s.idleTransactionTimeout, transaction: s.transactionTimeout,
+                  clientIdle: s.clientIdleTimeout)
     }
 }
 

@@ -72,7 +72,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
         self.runtime = runtime
         self.inbound = context.channel.allocator.buffer(capacity: 0)
         self.session = ClientSession(mode: .session, carriesStatements: false, refusesPins: false,
-                                     maxFrameLength: runtime.config.bytes("max_packet_size"), now: .now())
+                                     maxFrameLength: runtime.settings.maxPacketSize, now: .now())
         self.startup = ClientStartup(peer: context.channel.remoteAddress, tlsAvailable: tlsAvailable, id: waiterID)
     }
 
@@ -92,7 +92,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
             startup.refusal = .tooManyClients()
         }
         runtime.connections(on: eventLoop).clients[waiterID] = self
-        var timeout = runtime.config.seconds("client_login_timeout")
+        var timeout = runtime.settings.clientLoginTimeout
         if !admitted {
             // Not counted against max_client_conn, so not left open long: enough for the few packets that get it its
             // answer, or for a console login (let in when the pooler is full) to authenticate.

@@ -54,13 +54,13 @@ public final class Proxy: Service, Sendable {
         // Each loop sweeps its own clients for timeouts: no lock, no hop.
         let sweeps = runtime.loops.map { loop in
             loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [runtime] _ in
-                let limits = ClientTimeoutLimits(runtime.config)
+                let limits = ClientTimeoutLimits(runtime.settings)
                 guard limits.any else { return }
                 let now = NIODeadline.now()
                 for client in runtime.connections(on: loop).clients.values { client.checkTimeouts(limits, now: now) }
             }
         }
-        let period = Int64(max(runtime.config.seconds("stats_period"), 1) * 1000)
+        let period = Int64(max(runtime.settings.statsPeriod, 1) * 1000)
         let sampler = runtime.loops[0].scheduleRepeatedTask(initialDelay: .milliseconds(period), delay: .milliseconds(period)) { [runtime] _ in
             runtime.stats.sample(runtime)
         }

@@ -12,7 +12,11 @@ import Synchronization
 
 /// A config snapshot with the auth_file it names, swapped as one value on reload.
 struct LoadedConfig: Sendable {
-    var config: ProxyConfig
+    var config: ProxyConfig {
+        didSet { settings = RuntimeSettings(config) }
+    }
+    /// What the connection paths read, typed: rebuilt with every change of `config` (reload, SET, tune?apply).
+    private(set) var settings: RuntimeSettings
     var userlist: [String: StoredSecret]
     var hba: HbaFile?
     var clientTLS: NIOSSLContext?
@@ -24,7 +28,7 @@ struct LoadedConfig: Sendable {
         let userlist = authFile.isEmpty ? [:] : try Userlist.load(path: authFile)
         let hbaPath = config.string("auth_hba_file")
         let hba = config.string("auth_type") == "hba" && !hbaPath.isEmpty ? try HbaFile.load(path: hbaPath) : nil
-        return LoadedConfig(config: config, userlist: userlist, hba: hba,
+        return LoadedConfig(config: config, settings: RuntimeSettings(config), userlist: userlist, hba: hba,
                             clientTLS: try TLSSetup.clientSide(config), serverTLS: try TLSSetup.serverSide(config))
     }
 }
@@ -86,6 +90,7 @@ public final class ProxyRuntime: Sendable {
 
     var loaded: LoadedConfig { current.withLockedValue { $0 } }
     var config: ProxyConfig { loaded.config }
+    var settings: RuntimeSettings { loaded.settings }
     var hba: HbaFile? { loaded.hba }
 
     /// One setting changed at run time (admin SET, the status port's tuning), checked as the file would be. Read,

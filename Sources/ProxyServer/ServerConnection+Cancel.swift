@@ -9,7 +9,7 @@ extension ServerConnection {
         cancelsInFlight += 1
         let loop = eventLoop
         runtime.cancelRegistry.sendCancel(host: target.host, port: target.port, pid: backendPID, secret: backendSecret, on: loop,
-                                          wait: runtime.config.seconds("cancel_wait_timeout")) { [self] in
+                                          wait: runtime.settings.cancelWaitTimeout) { [self] in
             loop.execute { self.cancelFinished() }
         }
     }

@@ -86,7 +86,7 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
         self.pool = pool
         self.runtime = runtime
         self.eventLoop = eventLoop
-        self.session = ServerSession(statementCapacity: runtime.config.int("max_prepared_statements"))
+        self.session = ServerSession(statementCapacity: runtime.settings.maxPreparedStatements)
     }
 
     static func connect(target: ServerTarget, pool: ServerPool, runtime: ProxyRuntime, on loop: EventLoop) {

@@ -35,7 +35,7 @@ final class StatsSampler: Sendable {
                 for (db, t) in totals { averages[db] = StatsAverages(delta: t - (s.totals[db] ?? StatsTotals()), seconds: seconds) }
                 let all = StatsAverages(delta: totals.values.reduce(StatsTotals(), +) - s0, seconds: seconds)
                 s = Sample(at: now, totals: totals, averages: averages, overall: all)
-                if runtime.config.bool("log_stats") {
+                if runtime.settings.logStats {
                     runtime.logger.info("stats: \(Int(all.xacts)) xacts/s, \(Int(all.queries)) queries/s, \(Int(all.clientParses)) client parses/s, \(Int(all.serverParses)) server parses/s, \(Int(all.binds)) binds/s, in \(Int(all.received)) B/s, out \(Int(all.sent)) B/s, xact \(Int(all.xactTime)) us, query \(Int(all.queryTime)) us, wait \(Int(all.waitTime)) us")
                 }
             }
