@@ -11,7 +11,6 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "pgswift", targets: ["pgswift"]),
-        .library(name: "PGWire", targets: ["PGWire"]),
         .library(name: "ResponseOptimizer", targets: ["ResponseOptimizer"]),
     ],
     dependencies: [
@@ -24,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         .systemLibrary(name: "CLibCrypto", path: "Sources/CLibCrypto"),
@@ -35,12 +35,21 @@ let package = Package(
             dependencies: [
                 "CBrotli", "CDeflate", "CLibCrypto",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
             name: "StatusHTTP",
-            dependencies: ["ResponseOptimizer", .product(name: "Hummingbird", package: "hummingbird")]
+            dependencies: [
+                "ResponseOptimizer",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
         ),
         .executableTarget(
             name: "CompressionBench",
@@ -49,7 +58,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "ResponseOptimizerExample",
-            dependencies: ["ResponseOptimizer", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: ["ResponseOptimizer", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "NIOCore", package: "swift-nio")],
             path: "Examples/ResponseOptimizerExample"
         ),
         .target(name: "SQLAnalysis", dependencies: ["CPgQuery"], swiftSettings: hotPathSettings),
@@ -78,6 +87,7 @@ let package = Package(
                 "PGWire", "PoolCore", "SessionCore", "Config", "SQLAnalysis", "StatusHTTP", "ResponseOptimizer",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
@@ -94,6 +104,7 @@ let package = Package(
                 "ProxyServer", "Config",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(
@@ -101,6 +112,9 @@ let package = Package(
             dependencies: [
                 "StatusHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
@@ -109,6 +123,8 @@ let package = Package(
             dependencies: [
                 "ResponseOptimizer", "CBrotli", "CDeflate",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -1,5 +1,4 @@
 // ClientSession as steps: a client's frames in, what goes to the server and what the link does when it answers.
-import NIOConcurrencyHelpers
 import NIOCore
 import PGWire
 import SessionCore
