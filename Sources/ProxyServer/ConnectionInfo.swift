@@ -9,8 +9,7 @@ struct ConnectionInfo: Sendable {
     var id: Int
     var user: String
     var database: String
-    /// PgBouncer's words: clients active/idle/waiting/login, servers active/idle/tested/new.
-    var state: String
+    var state: ConnectionState
     var remote: SocketAddress?
     var local: SocketAddress?
     var connectedAt: Date
@@ -53,23 +52,23 @@ struct ConnectionInfo: Sendable {
 
 extension ClientConnection {
     /// The SHOW CLIENTS state, the pool and how long the client has waited for a server: all the metrics need.
-    func poolState() -> (state: String, pool: PoolKey?, wait: Double) {
+    func poolState() -> (state: ConnectionState, pool: PoolKey?, wait: Double) {
         switch state {
-        case .linked: ("active", currentPool?.key, 0)
-        case .unlinked(let p): ("idle", p.key, 0)
-        case .settling(let p): ("active", p.key, 0)
-        case .waiting(let p): (welcomed ? "waiting" : "login", p.key, Double((NIODeadline.now() - session.clock.waitStarted).nanoseconds) / 1e9)
-        case .admin: ("idle", nil, 0)
-        case .startup, .authenticating, .lookingUp: ("login", nil, 0)
-        case .closed: ("closed", nil, 0)
+        case .linked: (.active, currentPool?.key, 0)
+        case .unlinked(let p): (.idle, p.key, 0)
+        case .settling(let p): (.active, p.key, 0)
+        case .waiting(let p): (welcomed ? .waiting : .login, p.key, Double((NIODeadline.now() - session.clock.waitStarted).nanoseconds) / 1e9)
+        case .admin: (.idle, nil, 0)
+        case .startup, .authenticating, .lookingUp: (.login, nil, 0)
+        case .closed: (.closed, nil, 0)
         }
     }
 
     func info() -> ConnectionInfo {
-        let (stateText, pool, wait) = poolState()
+        let (state, pool, wait) = poolState()
         let channel = context?.channel
         return ConnectionInfo(
-            isClient: true, id: waiterID, user: startup.user, database: startup.database, state: stateText,
+            isClient: true, id: waiterID, user: startup.user, database: startup.database, state: state,
             remote: channel?.remoteAddress, local: channel?.localAddress, connectedAt: startup.connectedAt,
             requestAt: ConnectionInfo.wallClock(session.clock.lastRequest), waitSeconds: wait, link: linkedServer?.id, remotePID: 0,
             tls: ConnectionInfo.tlsText(channel), applicationName: startup.parametersToApply["application_name"] ?? "",
@@ -80,20 +79,20 @@ extension ClientConnection {
 
 extension ServerConnection {
     /// The SHOW SERVERS state.
-    var stateText: String {
+    var shownState: ConnectionState {
         switch state {
-        case .linked: "active"
-        case .idle: afterCancels.isEmpty ? "idle" : "being_canceled"
-        case .internalQuery: "tested"
-        case .connecting, .tlsRequested, .login: "new"
-        case .closed: "closed"
+        case .linked: .active
+        case .idle: afterCancels.isEmpty ? .idle : .beingCanceled
+        case .internalQuery: .tested
+        case .connecting, .tlsRequested, .login: .new
+        case .closed: .closed
         }
     }
 
     func info() -> ConnectionInfo {
         let channel = context?.channel
         return ConnectionInfo(
-            isClient: false, id: id, user: target.user, database: pool?.key.database ?? target.database, state: stateText,
+            isClient: false, id: id, user: target.user, database: pool?.key.database ?? target.database, state: shownState,
             remote: channel?.remoteAddress, local: channel?.localAddress, connectedAt: connectedAt,
             requestAt: ConnectionInfo.wallClock(lastUsed), waitSeconds: 0, link: linkedClientID, remotePID: Int(backendPID),
             tls: ConnectionInfo.tlsText(channel), applicationName: linkedApplicationName, preparedStatements: statementsIfOwned?.count ?? 0,

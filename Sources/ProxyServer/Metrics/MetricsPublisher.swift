@@ -55,11 +55,11 @@ struct PublishedState: Sendable {
         gauge("pgswift_clients_connected", [], "Client connections open, logging in or logged in (max_client_conn counts these).", Double(s.clientsTotal))
         for p in s.pools {
             let labels = [("database", p.key.database), ("user", p.key.user)]
-            for state in ["active", "idle", "waiting", "login"] {
-                gauge("pgswift_pool_clients", labels + [("state", state)], "Clients of a pool by state (SHOW POOLS cl_*).", Double(p.clients[state] ?? 0))
+            for state in ConnectionState.clientStates {
+                gauge("pgswift_pool_clients", labels + [("state", state.rawValue)], "Clients of a pool by state (SHOW POOLS cl_*).", Double(p.clients[state] ?? 0))
             }
-            for state in ["active", "idle", "tested", "new", "being_canceled"] {
-                gauge("pgswift_pool_servers", labels + [("state", state)], "Server connections of a pool by state (SHOW POOLS sv_*; new is logging in).",
+            for state in ConnectionState.serverStates {
+                gauge("pgswift_pool_servers", labels + [("state", state.rawValue)], "Server connections of a pool by state (SHOW POOLS sv_*; new is logging in).",
                       Double(p.servers[state] ?? 0))
             }
             gauge("pgswift_pool_size", labels, "The pool's size limit (default_pool_size or the database's pool_size).", Double(p.size))

@@ -5,8 +5,8 @@ import PoolCore
 /// Clients and servers of one pool by state, with its queue.
 struct PoolGauges: Sendable {
     var key: PoolKey
-    var clients: [String: Int] = [:]
-    var servers: [String: Int] = [:]
+    var clients: [ConnectionState: Int] = [:]
+    var servers: [ConnectionState: Int] = [:]
     var size = 0
     var waiting = 0
     var maxWaitSeconds = 0.0
@@ -53,7 +53,7 @@ extension ProxyRuntime {
             }
             for server in loop.servers.values {
                 guard let pool = server.pool?.key else { continue }
-                part.states[pool, default: PoolGauges(key: pool)].servers[server.stateText, default: 0] += 1
+                part.states[pool, default: PoolGauges(key: pool)].servers[server.shownState, default: 0] += 1
             }
             return [part]
         }.get()) ?? []

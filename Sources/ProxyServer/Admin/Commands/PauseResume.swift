@@ -21,7 +21,7 @@ enum PauseCommand: AdminCommand {
         // Like PgBouncer, answer once no server (of the database) is in use: every client has given its server
         // back (transaction mode) or left (session mode).
         return AdminTarget.waitUntil(runtime, on: loop, reply: .done(tag: "PAUSE")) { s in
-            s.info().state == "active" && (call.argument == nil || s.pool?.key.database == call.argument)
+            s.info().state == .active && (call.argument == nil || s.pool?.key.database == call.argument)
         }
     }
 }

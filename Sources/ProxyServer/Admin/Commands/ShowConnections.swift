@@ -34,7 +34,7 @@ enum ConnectionTable {
             let wait = i.waitSeconds.rounded(.down)
             t.add([
                 .text(i.isClient ? "C" : "S"), .text(i.user.isEmpty ? "(nouser)" : i.user), .text(i.database.isEmpty ? "(nodb)" : i.database),
-                "none", .text(i.state), .text(address(i.remote)), .int(i.remote?.port ?? 0), .text(address(i.local)), .int(i.local?.port ?? 0),
+                "none", .text(i.state.rawValue), .text(address(i.remote)), .int(i.remote?.port ?? 0), .text(address(i.local)), .int(i.local?.port ?? 0),
                 .text(formatter.string(from: i.connectedAt)), .text(formatter.string(from: i.requestAt)),
                 .int(Int(wait)), .int(Int((i.waitSeconds - wait) * 1_000_000)), .int(i.closeNeeded ? 1 : 0), .text(ConnectionInfo.handle(i.id)),
                 .text(i.link.map(ConnectionInfo.handle) ?? ""), .int(i.remotePID), .text(i.tls), .text(i.applicationName),

@@ -12,8 +12,8 @@ enum ShowLists: AdminCommand {
             let users = ShowUsers.names(runtime, clientUsers: clients.map(\.user).filter { !$0.isEmpty })
             let rows: [(String, Int)] = [
                 ("databases", loaded.config.databases.count), ("users", users.count), ("peers", 0), ("pools", runtime.allPools.count),
-                ("peer_pools", 0), ("free_clients", 0), ("used_clients", clients.filter { $0.state != "login" }.count),
-                ("login_clients", clients.filter { $0.state == "login" }.count), ("free_servers", 0),
+                ("peer_pools", 0), ("free_clients", 0), ("used_clients", clients.filter { $0.state != .login }.count),
+                ("login_clients", clients.filter { $0.state == .login }.count), ("free_servers", 0),
                 ("used_servers", all.count - clients.count), ("dns_names", 0), ("dns_zones", 0), ("dns_queries", 0), ("dns_pending", 0),
             ]
             var t = AdminTable([("list", .text), ("items", .int4)])

@@ -21,15 +21,15 @@ enum ShowPools: AdminCommand {
             let config = runtime.config
             for pool in runtime.allPools.sorted(by: { ($0.key.database, $0.key.user) < ($1.key.database, $1.key.user) }) {
                 let rows = byPool[pool.key] ?? []
-                func count(_ client: Bool, _ states: Set<String>) -> AdminValue {
+                func count(_ client: Bool, _ states: Set<ConnectionState>) -> AdminValue {
                     .int(rows.filter { $0.isClient == client && states.contains($0.state) }.count)
                 }
-                let maxWait = rows.filter { $0.isClient && $0.state == "waiting" }.map(\.waitSeconds).max() ?? 0
+                let maxWait = rows.filter { $0.isClient && $0.state == .waiting }.map(\.waitSeconds).max() ?? 0
                 let mode = config.database(named: pool.key.database).map { runtime.poolMode(entry: $0, user: pool.key.user, config: config) }
                 t.add([
-                    .text(pool.key.database), .text(pool.key.user), count(true, ["active", "idle"]), count(true, ["waiting"]), 0, 0,
-                    count(false, ["active"]), .int(rows.filter { !$0.isClient && $0.state == "active" && $0.cancelInFlight }.count),
-                    count(false, ["being_canceled"]), count(false, ["idle"]), 0, count(false, ["tested"]), count(false, ["new"]),
+                    .text(pool.key.database), .text(pool.key.user), count(true, [.active, .idle]), count(true, [.waiting]), 0, 0,
+                    count(false, [.active]), .int(rows.filter { !$0.isClient && $0.state == .active && $0.cancelInFlight }.count),
+                    count(false, [.beingCanceled]), count(false, [.idle]), 0, count(false, [.tested]), count(false, [.new]),
                     .int(Int(maxWait)), .int(Int((maxWait - maxWait.rounded(.down)) * 1_000_000)),
                     .text(mode?.rawValue ?? "session"), .null,
                 ])
