@@ -9,7 +9,7 @@ group_metrics() {
   if use_proxy metrics status_port="$sp" pool_mode=transaction; then
     STATUS_URL="http://127.0.0.1:$sp" python_check metrics_checks.py metrics
     if command -v prometheus >/dev/null; then
-      STATUS_URL="http://127.0.0.1:$sp" PROMETHEUS_PORT=$((PROXY_PORT + 14)) python_check metrics_checks.py prometheus
+      STATUS_URL="http://127.0.0.1:$sp" python_check metrics_checks.py prometheus
     else
       result_fail metrics_prometheus "prometheus not found (Debian package prometheus)"
     fi

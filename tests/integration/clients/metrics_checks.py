@@ -16,6 +16,7 @@ import math
 import os
 import re
 import shutil
+import socket
 import subprocess
 import tempfile
 import sys
@@ -217,7 +218,11 @@ def part_waits() -> None:
 
 
 def part_prometheus() -> None:
-    port = int(os.environ["PROMETHEUS_PORT"])
+    # A port the kernel just handed out and nobody holds: a fixed one can be taken by an outgoing connection's
+    # ephemeral port (56446 once was), and Prometheus then fails to listen.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     work = tempfile.mkdtemp(prefix="pgswift-prometheus-")
     target = STATUS_URL.split("//", 1)[1]
     with open(os.path.join(work, "prometheus.yml"), "w") as f:
