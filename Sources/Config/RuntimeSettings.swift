@@ -11,7 +11,6 @@ public struct RuntimeSettings: Sendable, Equatable {
     public var logConnections: Bool
     public var logDisconnections: Bool
     public var logStats: Bool
-    public var applicationNameAddHost: Bool
     public var maxClientConn: Int
     /// Seconds; 0 is off where PgBouncer's meaning says so.
     public var clientLoginTimeout: Double
@@ -29,7 +28,6 @@ public struct RuntimeSettings: Sendable, Equatable {
         logConnections = c.bool("log_connections")
         logDisconnections = c.bool("log_disconnections")
         logStats = c.bool("log_stats")
-        applicationNameAddHost = c.bool("application_name_add_host")
         maxClientConn = c.int("max_client_conn")
         clientLoginTimeout = c.seconds("client_login_timeout")
         cancelWaitTimeout = c.seconds("cancel_wait_timeout")

@@ -12,7 +12,9 @@ extension ClientSession {
     /// prepared with more clients than threads over a small pool would otherwise hang).
     /// `searchPath`: the client's own search_path ("" when it has none), which the acceptance must have had.
     public mutating func answerLocally<Catalog: StatementInterning>(_ buffer: ByteBuffer, searchPath: String, catalog: Catalog) -> ByteBuffer? {
-        guard carriesStatements, held.isEmpty, atFrameBoundary, clock.serverStatus == .idle else { return nil }
+        // Asked of the first bytes of every transaction: anything that does not start with a Parse goes at once.
+        guard buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) == FrontendMessage.Code.parse, carriesStatements,
+              held.isEmpty, atFrameBoundary, clock.serverStatus == .idle else { return nil }
         var input = buffer
         var adopted: [(name: String, tail: ByteBuffer, id: Int)] = []
         var reply = ByteBufferAllocator().buffer(capacity: 16)

@@ -67,6 +67,12 @@ public struct ClientSession: Sendable {
     static let inspectedTypes: [UInt8] = [FrontendMessage.Code.query, FrontendMessage.Code.parse, FrontendMessage.Code.bind]
     /// Without prepared statements carried, the messages whose replies are still counted (so that COPY FROM STDIN run
     /// by Execute, where PostgreSQL ignores the Syncs sent during the copy, keeps client and server in step).
+    /// What LinkTracker counts: the messages that end a request (Query, Sync, FunctionCall) and those that wait for a Sync.
+    static let requestEnds: [UInt8] = [FrontendMessage.Code.query, FrontendMessage.Code.sync, FrontendMessage.Code.functionCall]
+    static let requestFrames = FrameTypeSet(requestEnds + [
+        FrontendMessage.Code.parse, FrontendMessage.Code.bind, FrontendMessage.Code.describe,
+        FrontendMessage.Code.execute, FrontendMessage.Code.close, FrontendMessage.Code.flush,
+    ])
     static let countedTypes: [UInt8] = [FrontendMessage.Code.execute, FrontendMessage.Code.sync, FrontendMessage.Code.functionCall,
                                         FrontendMessage.Code.copyDone, FrontendMessage.Code.copyFail]
 
@@ -78,11 +84,7 @@ public struct ClientSession: Sendable {
         splitter = FrameSplitter(
             intercept: FrameTypeSet([FrontendMessage.Code.terminate]),
             observe: FrameTypeSet(observed),
-            count: FrameTypeSet([
-                FrontendMessage.Code.query, FrontendMessage.Code.sync, FrontendMessage.Code.functionCall,
-                FrontendMessage.Code.parse, FrontendMessage.Code.bind, FrontendMessage.Code.describe,
-                FrontendMessage.Code.execute, FrontendMessage.Code.close, FrontendMessage.Code.flush,
-            ]),
+            count: Self.requestFrames,
             bounded: FrameTypeSet([FrontendMessage.Code.query, FrontendMessage.Code.parse, FrontendMessage.Code.bind, FrontendMessage.Code.functionCall]),
             maxFrameLength: maxFrameLength)
         clock = ClientClock(now: now)
@@ -142,19 +144,13 @@ public struct ClientSession: Sendable {
     /// How many requests (Query/Sync/FunctionCall) the held bytes hold; nil unless they end with one, between frames
     /// (extended-protocol messages still waiting for their Sync are no request yet: a cancel finds nothing to stop).
     public func heldRequests() -> Int? {
-        let ends: [UInt8] = [FrontendMessage.Code.query, FrontendMessage.Code.sync, FrontendMessage.Code.functionCall]
-        var scan = FrameSplitter(intercept: FrameTypeSet(), observe: FrameTypeSet(),
-                                 count: FrameTypeSet(ends + [
-                                     FrontendMessage.Code.parse, FrontendMessage.Code.bind, FrontendMessage.Code.describe,
-                                     FrontendMessage.Code.execute, FrontendMessage.Code.close, FrontendMessage.Code.flush,
-                                 ]),
-                                 maxFrameLength: Int(Int32.max))
+        var scan = FrameSplitter(intercept: FrameTypeSet(), observe: FrameTypeSet(), count: Self.requestFrames, maxFrameLength: Int(Int32.max))
         var requests = 0
         var endsWithRequest = false
         for b in held {
             try? scan.feed(b) {
                 guard case .counted(let type) = $0 else { return }
-                endsWithRequest = ends.contains(type)
+                endsWithRequest = Self.requestEnds.contains(type)
                 if endsWithRequest { requests += 1 }
             }
         }

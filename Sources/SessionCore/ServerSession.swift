@@ -143,25 +143,8 @@ public struct ServerSession: Sendable {
                     rewritten = own
                     return .drop
                 }
-                if let verdict = retryVerdict(type, body, note: note) { return verdict }
-                if type == BackendMessage.Code.errorResponse, replies.raisedErrorDue, var fields = ErrorFields.parse(body) {
-                    // The error pgswift had the server raise for PostgreSQL: as PostgreSQL would send it, without
-                    // the PL/pgSQL CONTEXT of the DO block that raised it.
-                    fields.fields.removeAll { $0.code == UInt8(ascii: "W") }
-                    var frame = ByteBufferAllocator().buffer(capacity: body.readableBytes + 5)
-                    BackendMessage.errorResponse(fields).encode(into: &frame)
-                    rewritten = frame
-                    if linked { note(.error(sqlState: fields.sqlState ?? SQLState.internalError)) }
-                    _ = replies.received(type, out: &synthesized, failed: &failedParses)
-                    return .drop
-                }
-                if type == BackendMessage.Code.errorResponse, linked {
-                    // Counted as the client will see it (an error held back for a retry is not).
-                    let fields = ErrorFields.parse(body)
-                    note(.error(sqlState: fields?.sqlState ?? SQLState.internalError))
-                    let severity = fields?["V"] ?? fields?["S"]
-                    if severity == Severity.fatal || severity == Severity.panic { toldFatal = true }
-                }
+                if held.awaitingReady, type == BackendMessage.Code.readyForQuery { return heldReady(body, note: note) }
+                if type == BackendMessage.Code.errorResponse, let verdict = error(body, note: note) { return verdict }
                 observe(type, &body, note: note)
                 if type == BackendMessage.Code.parseComplete, let id = replies.parseDue { note(.accepted(statement: id)) }
                 if !replies.isEmpty { return replies.received(type, out: &synthesized, failed: &failedParses) }
@@ -236,43 +219,62 @@ public struct ServerSession: Sendable {
 
     // MARK: the stale-plan retry
 
-    /// Whether a frame the server sent belongs to a retry: nil for frames that go the usual way.
-    private mutating func retryVerdict(_ type: UInt8, _ body: ByteBuffer, note: (ServerNote) -> Void) -> FrameVerdict? {
-        if held.awaitingReady {
-            guard type == BackendMessage.Code.readyForQuery else { return nil }
-            held.awaitingReady = false
-            let ready = Self.frame(type, body)
-            if replies.isEmpty, linked {
-                var b = body
-                if let raw = b.readInteger(as: UInt8.self), let s = TransactionStatus(rawValue: raw) { status = s }
-                held.ready = ready
-                held.askClient = true
-            } else {
-                // The client sent more meanwhile: the failure stands, and goes out where it happened.
-                var b = body
-                observe(type, &b, note: note)
-                held.release = [held.error!, ready]
-                held.error = nil
+    /// An ErrorResponse, its fields read once: a stale cached plan retires its statement and may be held for a retry;
+    /// the error pgswift had the server raise loses its PL/pgSQL CONTEXT; the rest is counted as the client sees it.
+    /// A verdict when the frame is handled here, nil when it goes the usual way (then through the reply queue).
+    private mutating func error(_ body: ByteBuffer, note: (ServerNote) -> Void) -> FrameVerdict? {
+        guard var fields = ErrorFields.parse(body) else { return nil }
+        if !replies.isEmpty, Self.isCachedPlan(fields) {
+            // PostgreSQL says this statement's result columns changed: it is retired, so a client that prepares the
+            // text again (asyncpg, pgjdbc) gets a fresh one, and clients still holding it hear this failure.
+            if let id = replies.bindDue { note(.planChanged(statement: id)) }
+            // Sent again only outside a transaction block (the failed implicit transaction left nothing behind), and
+            // only when the batch is all that is outstanding (nothing after it has reached the server).
+            if status == .idle, replies.failedBindIsAlone {
+                replies.abandonBatch(failed: &failedParses)
+                held.error = Self.frame(BackendMessage.Code.errorResponse, body)
+                held.awaitingReady = true
+                return .drop
             }
+        }
+        // Counted as the client will see it (an error held back for a retry is not).
+        if linked { note(.error(sqlState: fields.sqlState ?? SQLState.internalError)) }
+        if replies.raisedErrorDue {
+            // The error pgswift had the server raise for PostgreSQL: as PostgreSQL would send it, without the
+            // PL/pgSQL CONTEXT of the DO block that raised it.
+            fields.fields.removeAll { $0.code == UInt8(ascii: "W") }
+            var frame = ByteBufferAllocator().buffer(capacity: body.readableBytes + 5)
+            BackendMessage.errorResponse(fields).encode(into: &frame)
+            rewritten = frame
+            _ = replies.received(BackendMessage.Code.errorResponse, out: &synthesized, failed: &failedParses)
             return .drop
         }
-        guard type == BackendMessage.Code.errorResponse, !replies.isEmpty, Self.isCachedPlanError(body) else { return nil }
-        // Which statements the DDL touched is unknown: every shared statement is prepared anew on its next use,
-        // wherever, so a client that prepares the statement again (asyncpg, pgjdbc) gets a fresh one.
-        if let id = replies.bindDue { note(.planChanged(statement: id)) }
-        // Sent again only outside a transaction block (the failed implicit transaction left nothing behind), and only
-        // when the batch is all that is outstanding (nothing after it has reached the server).
-        guard status == .idle, replies.failedBindIsAlone else { return nil }
-        replies.abandonBatch(failed: &failedParses)
-        held.error = Self.frame(type, body)
-        held.awaitingReady = true
+        let severity = fields["V"] ?? fields["S"]
+        if linked, severity == Severity.fatal || severity == Severity.panic { toldFatal = true }
+        return nil
+    }
+
+    /// The ReadyForQuery after a held stale-plan failure: the client is asked, or (it sent more meanwhile) the failure
+    /// goes out where it happened.
+    private mutating func heldReady(_ body: ByteBuffer, note: (ServerNote) -> Void) -> FrameVerdict {
+        held.awaitingReady = false
+        let ready = Self.frame(BackendMessage.Code.readyForQuery, body)
+        var b = body
+        if replies.isEmpty, linked {
+            if let raw = b.readInteger(as: UInt8.self), let s = TransactionStatus(rawValue: raw) { status = s }
+            held.ready = ready
+            held.askClient = true
+        } else {
+            observe(BackendMessage.Code.readyForQuery, &b, note: note)
+            held.release = [held.error!, ready]
+            held.error = nil
+        }
         return .drop
     }
 
     /// PostgreSQL raises this from RevalidateCachedQuery; the routine name, unlike the message, is not translated.
-    public static func isCachedPlanError(_ body: ByteBuffer) -> Bool {
-        guard let fields = ErrorFields.parse(body) else { return false }
-        return fields.sqlState == SQLState.featureNotSupported && fields["R"] == "RevalidateCachedQuery"
+    static func isCachedPlan(_ fields: ErrorFields) -> Bool {
+        fields.sqlState == SQLState.featureNotSupported && fields["R"] == "RevalidateCachedQuery"
     }
 
     /// The held failure is complete (error and ReadyForQuery): the client is to be asked at the end of this read.

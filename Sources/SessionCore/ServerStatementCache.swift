@@ -6,10 +6,9 @@ public struct ServerStatementCache: Sendable, Equatable {
     private var lastUse: [Int: UInt64] = [:]
     private var clock: UInt64 = 0
     public private(set) var generation = 0
-    /// The plan epoch each statement was prepared in, and the current one (set by the caller before rewriting): once a
-    /// server reported a stale cached plan, statements prepared before are prepared again.
-    private var preparedIn: [Int: Int] = [:]
-    public var schemaEpoch = 0
+    /// Statements the server still holds under their name although they were taken off (their Close was skipped
+    /// after an error): closed before they are prepared again.
+    private var stale: Set<Int> = []
 
     public init(capacity: Int) {
         self.capacity = capacity
@@ -23,17 +22,17 @@ public struct ServerStatementCache: Sendable, Equatable {
         generation == 0 ? "pgswift_\(statement)" : "pgswift_\(statement)_\(generation)"
     }
 
-    /// True if the server holds the statement (prepared since the last DDL); marks it used.
+    /// True if the server holds the statement, usable; marks it used.
     public mutating func use(_ statement: Int) -> Bool {
-        guard lastUse[statement] != nil, preparedIn[statement, default: 0] >= schemaEpoch else { return false }
+        guard lastUse[statement] != nil, !stale.contains(statement) else { return false }
         clock += 1
         lastUse[statement] = clock
         return true
     }
 
-    /// The server holds the statement, but from before the last DDL: it must be closed before it is prepared again.
+    /// The server holds the statement, but it was taken off: it must be closed before it is prepared again.
     public func isStale(_ statement: Int) -> Bool {
-        lastUse[statement] != nil && preparedIn[statement, default: 0] < schemaEpoch
+        stale.contains(statement)
     }
 
     /// Records that the statement is being prepared; returns the one to close first when the cache is full.
@@ -42,14 +41,11 @@ public struct ServerStatementCache: Sendable, Equatable {
         if lastUse[statement] == nil, capacity > 0, lastUse.count >= capacity {
             // A linear scan on eviction only: capacity is a few hundred at most, and hits never scan.
             evicted = lastUse.min { $0.value < $1.value }?.key
-            if let evicted {
-                lastUse[evicted] = nil
-                preparedIn[evicted] = nil
-            }
+            if let evicted { remove(evicted) }
         }
         clock += 1
         lastUse[statement] = clock
-        preparedIn[statement] = schemaEpoch
+        stale.remove(statement)
         return evicted
     }
 
@@ -58,18 +54,18 @@ public struct ServerStatementCache: Sendable, Equatable {
     public mutating func markStale(_ statement: Int) {
         clock += 1
         lastUse[statement] = clock
-        preparedIn[statement] = -1
+        stale.insert(statement)
     }
 
     public mutating func remove(_ statement: Int) {
         lastUse[statement] = nil
-        preparedIn[statement] = nil
+        stale.remove(statement)
     }
 
     /// The server dropped (or may have dropped) all its statements.
     public mutating func removeAll() {
         lastUse.removeAll()
-        preparedIn.removeAll()
+        stale.removeAll()
         generation += 1
     }
 }

@@ -172,8 +172,7 @@ public struct StatementRewriter: Sendable {
         case .other:
             break
         case .deallocateAll, .discardAll:
-            statements.removeAll()
-            server.removeAll()
+            forgetAll(server: &server)
         case .deallocate(let name):
             guard statements.removeValue(forKey: name) != nil else { break }
             // The shared statement stays on the server (as for Close). The DEALLOCATE itself must still run there, to
@@ -192,6 +191,12 @@ public struct StatementRewriter: Sendable {
         }
         replies.append(.parse(statement: nil, injected: false))
         return .pass
+    }
+
+    /// DEALLOCATE ALL or DISCARD ALL: every name goes, and the server's statements may have (new names from now on).
+    private mutating func forgetAll(server: inout ServerStatementCache) {
+        statements.removeAll()
+        server.removeAll()
     }
 
     private mutating func unknown(_ name: String, out: inout [ByteBuffer], replies: inout [PendingReply]) -> FrameVerdict {
@@ -217,8 +222,7 @@ public struct StatementRewriter: Sendable {
         case .other:
             break
         case .deallocateAll, .discardAll:
-            statements.removeAll()
-            server.removeAll()
+            forgetAll(server: &server)
         case .deallocate(let name):
             guard let previous = statements.removeValue(forKey: name) else { break }
             // The shared statement stays on the server, as for Close; the answer is made up where the server would

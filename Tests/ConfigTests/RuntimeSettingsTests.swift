@@ -22,10 +22,11 @@ struct RuntimeSettingsTests {
             session_pinning = refuse
             query_timeout = 2.5
             max_packet_size = 4096
+            max_client_conn = 7
             log_connections = 0
             """)
         let s = RuntimeSettings(try loadValid(path, environment: ["PGSWIFT_CLIENT_IDLE_TIMEOUT": "30"]))
         #expect(s.maxPreparedStatements == 0 && s.refusePins && s.queryTimeout == 2.5 && s.maxPacketSize == 4096)
-        #expect(!s.logConnections && s.clientIdleTimeout == 30)
+        #expect(!s.logConnections && s.clientIdleTimeout == 30 && s.maxClientConn == 7)
     }
 }

@@ -23,17 +23,6 @@ struct StatsFiguresTests {
         #expect(StatsAverages().figures.count == n)
     }
 
-    @Test("the login count sits right after the bind count, with PgBouncer's prefixes", arguments: [
-        (StatsColumns.statsTotals, "total_bind_count", "total_client_login_count"),
-        (StatsColumns.statsAverages, "avg_bind_count", "avg_client_login_count"),
-        (StatsColumns.totalsOnly, "bind_count", "client_login_count"),
-        (StatsColumns.averagesOnly, "avg_bind_count", "client_login_count"),
-        (StatsColumns.totalsRows, "ps_bind_count", "client_login_count"),
-    ])
-    func loginColumn(names: [String], before: String, login: String) {
-        #expect(names.firstIndex(of: login).map { $0 - 1 } == names.firstIndex(of: before))
-    }
-
     @Test("sums and differences go figure by figure, logins included")
     func arithmetic() {
         let a = Self.totals([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])

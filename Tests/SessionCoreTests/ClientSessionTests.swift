@@ -13,7 +13,6 @@ final class TestCatalog: StatementInterning, @unchecked Sendable {
     func retire(_ id: Int) {
         retired.insert(id)
         if let text = ids.first(where: { $0.value == id })?.key { ids[text] = nil }
-        schemaEpoch += 1
     }
     func isRetired(_ id: Int) -> Bool { retired.contains(id) }
     func id(for parseTail: ByteBuffer) -> Int {

@@ -53,32 +53,6 @@ struct MadeUpRepliesTests {
     }
 }
 
-@Suite("Statements prepared before DDL")
-struct StaleStatementTests {
-    @Test func staleStatementIsClosedThenPreparedAgain() throws {
-        var server = ServerStatementCache(capacity: 10)
-        var rewriter = StatementRewriter()
-        var out: [ByteBuffer] = [], replies: [PendingReply] = []
-        var frame = ByteBuffer()
-        FrontendMessage.parse(name: "a", query: "SELECT * FROM t", parameterTypes: []).encode(into: &frame)
-        frame.moveReaderIndex(forwardBy: 5)
-        _ = try rewriter.rewrite(type: FrontendMessage.Code.parse, body: frame, server: &server, intern: { _ in 1 }, out: &out, replies: &replies)
-        let used = server.use(1)
-        #expect(used && !server.isStale(1))
-        server.schemaEpoch = 1
-        #expect(server.isStale(1))
-        out = []
-        replies = []
-        var bind = ByteBuffer()
-        FrontendMessage.bind(portal: "", statement: "a", parameterFormats: [], parameters: [], resultFormats: []).encode(into: &bind)
-        bind.moveReaderIndex(forwardBy: 5)
-        _ = try rewriter.rewrite(type: FrontendMessage.Code.bind, body: bind, server: &server, intern: { _ in 1 }, out: &out, replies: &replies)
-        #expect(replies == [.close(injected: true), .parse(statement: 1, injected: true), .namedBind(statement: 1)])
-        let reused = server.use(1)
-        #expect(!server.isStale(1) && reused)
-    }
-}
-
 @Suite("Injected Closes skipped after an error")
 struct SkippedCloseTests {
     @Test func evictedStatementComesBackStaleWhenItsCloseIsSkipped() throws {

@@ -16,6 +16,7 @@ extension ClientConnection {
         welcomed = true
         loginTimer?.cancel()
         state = .admin(rights, busy: false)
+        runtime.connections(on: eventLoop).clients[waiterID] = self
         statsKey = AdminSession.poolKey
         counters = runtime.connections(on: eventLoop).counters(for: AdminSession.poolKey)
         counters?.totals.clientLogins += 1

@@ -83,23 +83,28 @@ extension ClientConnection {
             return sendFatal(PGError(error.sqlState, error.message, severity: Severity.fatal))
         }
         loginTimer?.cancel()
-        state = .linked
         if let counters {
             counters.totals.serverAssignments += 1
             let waited = (NIODeadline.now() - session.clock.waitStarted).nanoseconds
             counters.totals.waitTime += Int(waited / 1000)
             counters.timeWait(waited)
         }
-        linkedServer = server
-        currentPool = pool
-        linkedSameLoop = server.eventLoop === eventLoop
-        session.linked()
+        adoptLink(server, pool: pool)
         if !welcomed { sendWelcome(parameters: parameters) }
         replayHeld()
         if session.mode != .session, linkedServer != nil {
             // Nothing asked of the server yet (the welcome's lease): outside session mode it goes back at once.
             act(on: session.tracker.decide(mode: session.mode, answered: 0, status: .idle, atBoundary: session.atFrameBoundary))
         }
+    }
+
+    /// The server is this client's now (a new lease, or a pinned one after the probe): counting starts again.
+    func adoptLink(_ server: ServerConnection, pool: ServerPool) {
+        state = .linked
+        linkedServer = server
+        currentPool = pool
+        linkedSameLoop = server.eventLoop === eventLoop
+        session.linked()
     }
 
     /// Outside session mode, what LinkTracker decided after the server answered: give the server back if the client

@@ -8,15 +8,11 @@ import SessionCore
 extension ClientConnection {
     func relay(_ buffer: ByteBuffer) {
         eventLoop.assertInEventLoop()
+        // Bytes only travel on a link; without one they wait for it.
+        guard let server = linkedServer else { return hold(buffer) }
         do {
             // Outside session mode a linked server's statements are the client's to change until the link ends.
-            var end = ClientRelayEnd.more
-            if let server = linkedServer {
-                end = try session.relay(buffer, statements: &server.session.statements, catalog: runtime.statementCatalog)
-            } else {
-                var none = ServerStatementCache(capacity: 0)
-                end = try session.relay(buffer, statements: &none, catalog: runtime.statementCatalog)
-            }
+            let end = try session.relay(buffer, statements: &server.session.statements, catalog: runtime.statementCatalog)
             guard end == .terminate else { return }
             if let context { channelReadComplete(context: context) }
             finish(reason: "client close request")

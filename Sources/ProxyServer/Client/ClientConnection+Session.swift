@@ -46,11 +46,7 @@ extension ClientConnection {
             sessionSettings = snapshot.settings
             session.pinReasons = snapshot.pinReasons
             if pinnedNow {
-                state = .linked
-                linkedServer = server
-                currentPool = pool
-                linkedSameLoop = server.eventLoop === eventLoop
-                session.linked()
+                adoptLink(server, pool: pool)
                 // Notifications that came during the probe wait in the server's outgoing bytes.
                 if server.eventLoop === eventLoop { server.deliverToClient() } else { server.eventLoop.execute { server.deliverToClient() } }
                 replayHeld()

@@ -86,12 +86,14 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
         self.context = context
         if runtime.admitClient() {
             admitted = true
+            // Only admitted clients are listed (SHOW CLIENTS, /metrics, what max_client_conn counts); a console login
+            // let in at a full pooler is listed once it is in (startAdmin).
+            runtime.connections(on: eventLoop).clients[waiterID] = self
         } else {
             // Refused once its StartupMessage is read: an SSLRequest is answered first, or libpq would report the
             // error as "received invalid response to SSL negotiation" instead of the reason.
             startup.refusal = .tooManyClients()
         }
-        runtime.connections(on: eventLoop).clients[waiterID] = self
         var timeout = runtime.settings.clientLoginTimeout
         if !admitted {
             // Not counted against max_client_conn, so not left open long: enough for the few packets that get it its

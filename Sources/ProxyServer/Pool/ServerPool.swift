@@ -98,11 +98,9 @@ final class ServerPool: Sendable {
         }
     }
 
-    /// A server marked by RECONNECT is never reused; its flag lives on its own loop, so the release is decided there.
+    /// Carries out what `ServerConnection.giveBack` decided (ServerReturn: RECONNECT's flag included).
     func release(_ server: ServerConnection, reusable: Bool) {
-        guard server.eventLoop.inEventLoop else { return server.eventLoop.execute { self.release(server, reusable: reusable) } }
-        let keep = reusable && !server.closeNeeded
-        perform(state.withLockedValue { Self.resolve($0.machine.release(server.id, reusable: keep, now: runtime.now()), &$0) })
+        perform(state.withLockedValue { Self.resolve($0.machine.release(server.id, reusable: reusable, now: runtime.now()), &$0) })
     }
 
     func serverClosed(_ server: ServerConnection) {
@@ -154,8 +152,8 @@ final class ServerPool: Sendable {
             case .assign(let server, let waiter):
                 switch (server, waiter) {
                 case (let server?, let waiter?): waiter.serverAssigned(server)
-                // The waiter left between the decision and now: give the server straight back.
-                case (let server?, nil): release(server, reusable: true)
+                // The waiter left between the decision and now: the server goes straight back, untouched.
+                case (let server?, nil): server.eventLoop.execute { server.giveBack(.done(keepsSession: false, pinned: false)) }
                 // The server closed between the decision and now: the client asks again.
                 case (nil, let waiter?): lease(for: waiter)
                 case (nil, nil): break

@@ -17,6 +17,15 @@ struct LoadedConfig: Sendable {
     }
     /// What the connection paths read, typed: rebuilt with every change of `config` (reload, SET, tune?apply).
     private(set) var settings: RuntimeSettings
+
+    init(config: ProxyConfig, userlist: [String: StoredSecret], hba: HbaFile?, clientTLS: NIOSSLContext?, serverTLS: NIOSSLContext?) {
+        self.config = config
+        self.settings = RuntimeSettings(config)
+        self.userlist = userlist
+        self.hba = hba
+        self.clientTLS = clientTLS
+        self.serverTLS = serverTLS
+    }
     var userlist: [String: StoredSecret]
     var hba: HbaFile?
     var clientTLS: NIOSSLContext?
@@ -28,7 +37,7 @@ struct LoadedConfig: Sendable {
         let userlist = authFile.isEmpty ? [:] : try Userlist.load(path: authFile)
         let hbaPath = config.string("auth_hba_file")
         let hba = config.string("auth_type") == "hba" && !hbaPath.isEmpty ? try HbaFile.load(path: hbaPath) : nil
-        return LoadedConfig(config: config, settings: RuntimeSettings(config), userlist: userlist, hba: hba,
+        return LoadedConfig(config: config, userlist: userlist, hba: hba,
                             clientTLS: try TLSSetup.clientSide(config), serverTLS: try TLSSetup.serverSide(config))
     }
 }
@@ -90,7 +99,8 @@ public final class ProxyRuntime: Sendable {
 
     var loaded: LoadedConfig { current.withLockedValue { $0 } }
     var config: ProxyConfig { loaded.config }
-    var settings: RuntimeSettings { loaded.settings }
+    /// One field out under the lock, not a copy of the whole loaded config.
+    var settings: RuntimeSettings { current.withLockedValue { $0.settings } }
     var hba: HbaFile? { loaded.hba }
 
     /// One setting changed at run time (admin SET, the status port's tuning), checked as the file would be. Read,
@@ -141,7 +151,7 @@ public final class ProxyRuntime: Sendable {
 
     /// Admits one more client unless max_client_conn is reached.
     func admitClient() -> Bool {
-        let max = config.int("max_client_conn")
+        let max = settings.maxClientConn
         return clients.withLockedValue { n in
             guard n < max else { return false }
             n += 1
