@@ -57,6 +57,11 @@ public struct ClientSession: Sendable {
     public var pinReasons: [String] = []
     /// What the timeouts measure from.
     public var clock: ClientClock
+    /// Where the client stands: between transactions, waiting for a server, linked, or settling (the probe).
+    public internal(set) var phase = ClientPhase.unlinked
+    /// The linked server's prepared statements, lent for the link: the client's rewriter changes them, and they go
+    /// back with the server when the link ends (the server never reads them while they are lent).
+    var lent: ServerStatementCache
     /// Bytes the client sent while it had no server.
     public private(set) var held: [ByteBuffer] = []
     public private(set) var heldBytes = 0
@@ -88,6 +93,7 @@ public struct ClientSession: Sendable {
             bounded: FrameTypeSet([FrontendMessage.Code.query, FrontendMessage.Code.parse, FrontendMessage.Code.bind, FrontendMessage.Code.functionCall]),
             maxFrameLength: maxFrameLength)
         clock = ClientClock(now: now)
+        lent = ServerStatementCache(capacity: 0)
     }
 
     public var atFrameBoundary: Bool { splitter.atFrameBoundary }
@@ -97,6 +103,7 @@ public struct ClientSession: Sendable {
 
     /// A server was linked: counting starts again.
     public mutating func linked() {
+        phase = .linked
         tracker = LinkTracker()
         clock.answeredOnLink = 0
     }

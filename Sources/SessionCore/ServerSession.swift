@@ -36,8 +36,11 @@ public struct ServerSession: Sendable {
     public private(set) var status = TransactionStatus.idle
     /// Parameters the server reported (ParameterStatus), at login and since.
     public var parameters: [String: String] = [:]
-    /// Shared prepared statements this server holds; while linked, the client's rewriter works on them.
-    public var statements: ServerStatementCache
+    /// Shared prepared statements this server holds; nil while they are lent to the linked client, whose rewriter
+    /// changes them until it gives them back with the server.
+    public private(set) var statements: ServerStatementCache?
+    /// How many there were when they were lent (what SHOW SERVERS shows meanwhile).
+    public private(set) var lentCount = 0
     /// Bytes for the linked client, taken by the handler at the end of each read.
     public var outgoing: [ByteBuffer] = []
     /// The server reported a setting while linked, since the last delivery.
@@ -63,6 +66,23 @@ public struct ServerSession: Sendable {
 
     public init(statementCapacity: Int) {
         statements = ServerStatementCache(capacity: statementCapacity)
+    }
+
+    /// The statements go to the client being linked; the server does not read them until they come back.
+    public mutating func lendStatements() -> ServerStatementCache {
+        guard let out = statements else { preconditionFailure("statements lent twice") }
+        lentCount = out.count
+        statements = nil
+        return out
+    }
+
+    public mutating func statementsReturned(_ returned: ServerStatementCache) {
+        statements = returned
+    }
+
+    /// The server dropped (or may have dropped) every prepared statement: DISCARD ALL, or a reset query.
+    public mutating func forgetStatements() {
+        statements?.removeAll()
     }
 
     /// Nothing half-said, nothing owed, no failure held: what a reusable server must be (with an idle status).

@@ -6,17 +6,17 @@ extension ClientConnection {
     func cancelRequested() {
         guard eventLoop.inEventLoop else { return eventLoop.execute { self.cancelRequested() } }
         switch state {
-        case .linked:
-            guard let server = linkedServer else { return }
-            if server.eventLoop === eventLoop { server.forwardCancel(for: self) } else { server.eventLoop.execute { server.forwardCancel(for: self) } }
-        case .waiting(let pool) where welcomed:
+        case .linked(let link):
+            let server = link.server
+            if link.sameLoop { server.forwardCancel(for: self) } else { server.eventLoop.execute { server.forwardCancel(for: self) } }
+        case .pooled(let pool) where welcomed:
             // Still queued for a server: the held request never runs; it fails as a cancelled query would. A request
             // still arriving has not started, so the cancel finds nothing to stop (as PostgreSQL's would).
-            guard let requests = session.heldRequests() else { return }
+            guard let (requests, resume) = session.cancelQueued() else { return }
             pool.cancelWait(self)
+            if resume { setReadingFromClient(true) }
             answerHeldAsCancelled(requests: requests)
-            state = .unlinked(pool)
-        case .startup, .authenticating, .lookingUp, .waiting, .unlinked, .closed, .admin, .settling:
+        case .startup, .authenticating, .lookingUp, .pooled, .closed, .admin:
             break
         }
     }
@@ -24,7 +24,6 @@ extension ClientConnection {
     /// Answers the requests held for a server with 57014 and one ReadyForQuery per Query/Sync/FunctionCall.
     private func answerHeldAsCancelled(requests: Int) {
         guard let context else { return }
-        if session.takeHeld().resume { setReadingFromClient(true) }
         var out = context.channel.allocator.buffer(capacity: 128)
         let error = PGError.queryCanceled("canceling statement due to user request")
         countError(error)

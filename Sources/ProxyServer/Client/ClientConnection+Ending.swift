@@ -10,21 +10,19 @@ extension ClientConnection {
     func finish(reason: String) {
         eventLoop.assertInEventLoop()
         let previous = state
-        let server = linkedServer
         state = .closed
-        linkedServer = nil
         loginTimer?.cancel()
         if welcomed { runtime.cancelRegistry.unregister(pid: startup.cancelPID) }
         switch previous {
-        case .linked:
-            guard let server else { preconditionFailure("linked without a server") }
-            let letGo = session.leaving
-            server.eventLoop.execute { server.giveBack(letGo) }
+        case .linked(let link):
+            let (letGo, statements) = session.leave()
+            let server = link.server
+            server.eventLoop.execute { server.giveBack(letGo, returning: statements) }
             logClose(reason)
-        case .waiting(let pool):
-            pool.cancelWait(self)
+        case .pooled(let pool):
+            if session.phase == .waiting { pool.cancelWait(self) }
             logClose(reason)
-        case .unlinked, .admin, .settling:
+        case .admin:
             logClose(reason)
         case .startup, .authenticating, .lookingUp, .closed:
             break

@@ -15,11 +15,17 @@ extension ClientConnection {
         }
     }
 
+    /// Queued for a server (the pool's answer is still for this client).
+    var isWaiting: Bool {
+        if case .pooled = state { return session.phase == .waiting }
+        return false
+    }
+
     // MARK: PoolWaiter
 
     func serverAssigned(_ server: ServerConnection) {
         guard eventLoop.inEventLoop else { return eventLoop.execute { self.serverAssigned(server) } }
-        guard case .waiting(let pool) = state else {
+        guard case .pooled(let pool) = state, isWaiting else {
             // Gone while waiting: the server was never touched, so it goes straight back.
             server.eventLoop.execute { server.giveBack(.done(keepsSession: false, pinned: false)) }
             return
@@ -43,7 +49,7 @@ extension ClientConnection {
                 // A server that fails its check is closed, and the client asks the pool again.
                 self.runtime.logger.info("server \(server.target.host):\(server.target.port) pid \(server.backendPID) failed server_check_query: \(error!.message)")
                 server.giveBack(.internalFailed)
-                self.eventLoop.execute { if case .waiting = self.state { pool.lease(for: self) } }
+                self.eventLoop.execute { if self.isWaiting { pool.lease(for: self) } }
                 return
             }
             self.syncSettings(server, pool: pool, desired: desired)
@@ -58,29 +64,32 @@ extension ClientConnection {
     }
 
     private func settled(_ server: ServerConnection, pool: ServerPool, desired: [String: String], error: PGError?) {
+        var lentNow: ServerStatementCache?
         if error == nil {
             server.sessionSettings = desired
-            server.link(self)
+            lentNow = server.link(self)
         }
+        let lent = lentNow
         if eventLoop.inEventLoop {
-            linkCompleted(server, pool: pool, parameters: server.parameters, error: error)
+            linkCompleted(server, pool: pool, parameters: server.parameters, statements: lent, error: error)
         } else {
             let params = server.parameters
-            eventLoop.execute { self.linkCompleted(server, pool: pool, parameters: params, error: error) }
+            eventLoop.execute { self.linkCompleted(server, pool: pool, parameters: params, statements: lent, error: error) }
         }
     }
 
-    func linkCompleted(_ server: ServerConnection, pool: ServerPool, parameters: [String: String], error: PGError?) {
+    /// `statements`: those the server lent for the link (nil when it failed to apply the settings).
+    func linkCompleted(_ server: ServerConnection, pool: ServerPool, parameters: [String: String], statements: ServerStatementCache?,
+                       error: PGError?) {
         eventLoop.assertInEventLoop()
-        guard case .waiting = state, context != nil else {
-            // The client left while its parameters were being applied.
+        guard isWaiting, context != nil, let statements else {
+            // The client left while its parameters were being applied, or they could not be applied.
             let keepsSession = session.mode == .session
-            server.eventLoop.execute { server.giveBack(error == nil ? .done(keepsSession: keepsSession, pinned: false) : .internalFailed) }
+            server.eventLoop.execute {
+                server.giveBack(error == nil ? .done(keepsSession: keepsSession, pinned: false) : .internalFailed, returning: statements)
+            }
+            if let error, isWaiting { sendFatal(PGError(error.sqlState, error.message, severity: Severity.fatal)) }
             return
-        }
-        if let error {
-            server.eventLoop.execute { server.giveBack(.internalFailed) }
-            return sendFatal(PGError(error.sqlState, error.message, severity: Severity.fatal))
         }
         loginTimer?.cancel()
         if let counters {
@@ -89,52 +98,24 @@ extension ClientConnection {
             counters.totals.waitTime += Int(waited / 1000)
             counters.timeWait(waited)
         }
-        adoptLink(server, pool: pool)
         if !welcomed { sendWelcome(parameters: parameters) }
-        replayHeld()
-        if session.mode != .session, linkedServer != nil {
-            // Nothing asked of the server yet (the welcome's lease): outside session mode it goes back at once.
-            act(on: session.tracker.decide(mode: session.mode, answered: 0, status: .idle, atBoundary: session.atFrameBoundary))
-        }
+        adopt(server, pool: pool, statements: statements)
     }
 
-    /// The server is this client's now (a new lease, or a pinned one after the probe): counting starts again.
-    func adoptLink(_ server: ServerConnection, pool: ServerPool) {
-        state = .linked
-        linkedServer = server
-        currentPool = pool
-        linkedSameLoop = server.eventLoop === eventLoop
-        session.linked()
-    }
-
-    /// Outside session mode, what LinkTracker decided after the server answered: give the server back if the client
-    /// is between transactions, or refuse a transaction in statement mode.
-    func act(on decision: LinkDecision) {
-        eventLoop.assertInEventLoop()
-        // Read from the plain properties: matching `state` here would copy its payload on every answer.
-        guard let server = linkedServer, let pool = currentPool else { return }
-        switch decision {
-        case .keep:
-            return
-        case .release:
-            if session.probeAfter { return startProbe(server, pool: pool) }
-            // Pinned (LISTEN, an advisory lock, ...): the server stays until a probe finds the state undone.
-            if session.pinned { return }
-            state = .unlinked(pool)
-            linkedServer = nil
-            if server.eventLoop === eventLoop {
-                server.giveBack(.done(keepsSession: false, pinned: false))
-            } else {
-                server.eventLoop.execute { server.giveBack(.done(keepsSession: false, pinned: false)) }
-            }
-        case .refuseTransaction:
-            sendFatal(PGError(SQLState.protocolViolation, "transaction blocks not allowed in statement pooling mode", severity: Severity.fatal))
-        }
+    /// The server is this client's now (a new lease, or a pinned one after the probe): what the client said
+    /// meanwhile goes to it, and the session says whether the link is needed at all.
+    func adopt(_ server: ServerConnection, pool: ServerPool, statements: ServerStatementCache) {
+        let link = ServerLink(server: server, pool: pool, sameLoop: server.eventLoop === eventLoop)
+        state = .linked(link)
+        let (action, resume) = session.linked(statements: statements, catalog: runtime.statementCatalog)
+        if resume { setReadingFromClient(true) }
+        flush(to: link)
+        run(action)
     }
 
     func poolFailed(_ failure: PGErrorInfo) {
         guard eventLoop.inEventLoop else { return eventLoop.execute { self.poolFailed(failure) } }
-        guard case .waiting = state else { return }
+        guard isWaiting else { return }
         if failure.timedOut { return timedOut(.queryWait) }
         sendFatal(PGError(failure.sqlState, failure.message, severity: Severity.fatal))
     }

@@ -31,7 +31,7 @@ extension ClientConnection {
                 } catch {
                     return sendFatal(.protocolViolation("\(error)"))
                 }
-            case .waiting, .unlinked, .linked, .closed, .lookingUp, .admin, .settling:
+            case .pooled, .linked, .closed, .lookingUp, .admin:
                 return
             }
             switch step {
@@ -130,11 +130,11 @@ extension ClientConnection {
             // Outside session mode the welcome needs no server when the pool knows what its servers report, and what
             // they would report for the client's own startup parameters (applied on each lease anyway).
             sendWelcome(parameters: shown)
-            state = .unlinked(pool)
+            state = .pooled(pool)
             return
         }
-        state = .waiting(pool)
-        session.clock.waitStarted = .now()
+        state = .pooled(pool)
+        session.awaitServer(now: .now())
         requestServer(from: pool)
     }
 

@@ -1,28 +1,38 @@
-// ClientConnection's data path: what the client sends goes through its ClientSession to the linked server, and what the
-// server delivers goes to the client, with what it means for the link.
+// ClientConnection's data path: frames the client's ClientSession prepared go to the linked server at the end of each
+// read, and what the server delivers goes to the client, with what it means for the link.
 import NIOCore
 import PGWire
 import PoolCore
 import SessionCore
 
 extension ClientConnection {
-    func relay(_ buffer: ByteBuffer) {
-        eventLoop.assertInEventLoop()
-        // Bytes only travel on a link; without one they wait for it.
-        guard let server = linkedServer else { return hold(buffer) }
-        do {
-            // Outside session mode a linked server's statements are the client's to change until the link ends.
-            let end = try session.relay(buffer, statements: &server.session.statements, catalog: runtime.statementCatalog)
-            guard end == .terminate else { return }
-            if let context { channelReadComplete(context: context) }
-            finish(reason: "client close request")
-            context?.close(promise: nil)
-        } catch let error as ProtocolViolation {
-            if let context { channelReadComplete(context: context) }
-            sendFatal(.protocolViolation(error.message))
-        } catch {
-            sendFatal(.protocolViolation("\(error)"))
+    /// Hands the frames the session prepared (and the replies they will get) to the linked server. Replies made up
+    /// in place of dropped messages travel even when no byte does.
+    func flush(to link: ServerLink) {
+        guard !session.outgoing.isEmpty || !session.expected.isEmpty else { return }
+        let server = link.server
+        if link.sameLoop {
+            // Same thread: hand the arrays over without copying them, then reuse their storage (emptied
+            // first, as the server may answer and change this client's link before the call returns).
+            var batch: [ByteBuffer] = [], replies: [PendingReply] = []
+            swap(&batch, &session.outgoing)
+            swap(&replies, &session.expected)
+            server.writeFromClient(batch, expected: replies)
+            batch.removeAll(keepingCapacity: true)
+            replies.removeAll(keepingCapacity: true)
+            if session.outgoing.isEmpty { swap(&batch, &session.outgoing) }
+            if session.expected.isEmpty { swap(&replies, &session.expected) }
+        } else {
+            let batch = session.outgoing, replies = session.expected
+            session.outgoing = []
+            session.expected = []
+            server.eventLoop.execute { server.writeFromClient(batch, expected: replies) }
         }
+    }
+
+    /// What is ready for the server goes before an action that may end the link.
+    func flushToServer() {
+        if case .linked(let link) = state { flush(to: link) }
     }
 
     /// Server bytes for the client, with the server's ReadyForQuery count and last status at the end of them.
@@ -30,13 +40,11 @@ extension ClientConnection {
                            atBoundary: Bool, failed: [FailedParse], madeUp: [Bool], settingReported: Bool) {
         eventLoop.assertInEventLoop()
         // A batch still on its way from a server this client has since let go of says nothing about the current one.
-        guard let context, let server = linkedServer, server === sender else { return }
-        let decision = session.delivered(answered: answered, status: status, atBoundary: atBoundary, failed: failed, madeUp: madeUp,
-                                         settingReported: settingReported, statements: &server.session.statements, now: .now())
-        if decision == .refuseTransaction {
-            // The transaction's BEGIN is not passed on as a success: the client gets the refusal instead.
-            return act(on: decision)
-        }
+        guard let context, case .linked(let link) = state, link.server === sender else { return }
+        let action = session.answered(answered, status: status, atBoundary: atBoundary, failed: failed, madeUp: madeUp,
+                                      settingReported: settingReported, now: .now())
+        // Statement mode's refusal of a transaction: its BEGIN is not passed on as a success.
+        if case .fail = action { return run(action) }
         if buffers.count == 1 {
             counters?.totals.sent += buffers[0].readableBytes
             context.writeAndFlush(wrapOutboundOut(buffers[0]), promise: nil)
@@ -47,7 +55,7 @@ extension ClientConnection {
             }
             context.flush()
         }
-        if decision != .keep { act(on: decision) }
+        if action != .none { run(action) }
     }
 
     /// The linked server closed. `told`: it sent the client a FATAL error first (pg_terminate_backend's 57P01, say),
@@ -55,10 +63,15 @@ extension ClientConnection {
     func serverWentAway(_ error: PGError, told: Bool) {
         guard case .linked = state else { return }
         state = .closed
-        linkedServer = nil
         guard told, let context else { return sendFatal(error) }
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    /// The linked server, if any (SHOW CLIENTS' link column, a retry's check).
+    var linkedServer: ServerConnection? {
+        if case .linked(let link) = state { return link.server }
+        return nil
     }
 
     func setReadingFromClient(_ on: Bool) {

@@ -10,7 +10,7 @@ extension ClientConnection {
     /// failure back (`answered`: its ReadyForQuery count without that one). The batch as it must go again, or nil to
     /// let the failure through: only if it is this client's one outstanding request and was not retried already.
     func batchForRetry(on server: ServerConnection, answered: Int) -> ([ByteBuffer], [PendingReply])? {
-        guard linkedServer === server else { return nil }
-        return session.batchForRetry(answered: answered, statements: &server.session.statements, catalog: runtime.statementCatalog)
+        guard case .linked(let link) = state, link.server === server else { return nil }
+        return session.batchForRetry(answered: answered, catalog: runtime.statementCatalog)
     }
 }

@@ -5,74 +5,50 @@ import PoolCore
 import SessionCore
 
 extension ClientConnection {
-    /// The transaction is over and may have changed the session: hold the client's next bytes, ask the server.
-    func startProbe(_ server: ServerConnection, pool: ServerPool) {
-        session.probeAfter = false
-        let customNames = session.customSettingNames
-        state = .settling(pool)
-        linkedServer = nil
+    /// The transaction is over and may have changed the session: the server comes back with its statements and is
+    /// asked what is left; the client's next bytes are held meanwhile.
+    func startProbe(_ link: ServerLink, custom: Set<String>, statements: ServerStatementCache) {
+        let server = link.server, pool = link.pool
         let onServerLoop: @Sendable () -> Void = {
+            server.statementsReturned(statements)
             // A cancel still on its way could hit the probe; it waits for them like a release does.
-            server.whenCancelsDone { server.probeSession(custom: customNames) { result in
+            server.whenCancelsDone { server.probeSession(custom: custom) { result in
                 // Pinned: the server stays this client's, so it is linked again before anyone else can lease it.
-                if case .success(let s) = result, !s.pinReasons.isEmpty { server.link(self) }
+                let pinned = (try? result.get())?.pinReasons.isEmpty == false
+                let lent = pinned ? server.link(self) : nil
                 if self.eventLoop.inEventLoop {
-                    self.probed(server, pool: pool, result)
+                    self.probed(server, pool: pool, result, lent: lent)
                 } else {
-                    self.eventLoop.execute { self.probed(server, pool: pool, result) }
+                    self.eventLoop.execute { self.probed(server, pool: pool, result, lent: lent) }
                 }
             } }
         }
-        if server.eventLoop === eventLoop { onServerLoop() } else { server.eventLoop.execute(onServerLoop) }
+        if link.sameLoop { onServerLoop() } else { server.eventLoop.execute(onServerLoop) }
     }
 
-    private func probed(_ server: ServerConnection, pool: ServerPool, _ result: Result<SessionSnapshot, PGError>) {
-        let pinnedNow: Bool
-        if case .success(let s) = result { pinnedNow = !s.pinReasons.isEmpty } else { pinnedNow = false }
-        guard case .settling = state else {
+    private func probed(_ server: ServerConnection, pool: ServerPool, _ result: Result<SessionSnapshot, PGError>, lent: ServerStatementCache?) {
+        guard case .pooled = state, session.phase == .settling else {
             // The client left while the server answered: a pinned session is cleared (or closed), a clean one reused.
-            server.eventLoop.execute {
-                let failed = (try? result.get()) == nil
-                server.giveBack(failed ? .internalFailed : .done(keepsSession: pinnedNow, pinned: pinnedNow))
-            }
+            let pinned = lent != nil, failed = (try? result.get()) == nil
+            server.eventLoop.execute { server.giveBack(failed ? .internalFailed : .done(keepsSession: pinned, pinned: pinned), returning: lent) }
             return
         }
         switch result {
         case .failure(let error):
             runtime.logger.warning("C-\(waiterID): session probe failed: \(error.message); closing that server connection")
             server.eventLoop.execute { server.giveBack(.internalFailed) }
-            moveOn(pool)
+            run(session.probed(pinReasons: nil, now: .now()))
         case .success(let snapshot):
             sessionSettings = snapshot.settings
-            session.pinReasons = snapshot.pinReasons
-            if pinnedNow {
-                adoptLink(server, pool: pool)
+            let action = session.probed(pinReasons: snapshot.pinReasons, now: .now())
+            if let lent {
+                adopt(server, pool: pool, statements: lent)
                 // Notifications that came during the probe wait in the server's outgoing bytes.
                 if server.eventLoop === eventLoop { server.deliverToClient() } else { server.eventLoop.execute { server.deliverToClient() } }
-                replayHeld()
             } else {
                 server.eventLoop.execute { server.giveBack(.done(keepsSession: false, pinned: false)) }
-                moveOn(pool)
+                run(action)
             }
         }
-    }
-
-    /// Unlinked again: idle, or straight back in the queue if the client already sent its next request.
-    private func moveOn(_ pool: ServerPool) {
-        guard !session.held.isEmpty else {
-            state = .unlinked(pool)
-            return
-        }
-        state = .waiting(pool)
-        session.clock.waitStarted = .now()
-        requestServer(from: pool)
-    }
-
-    /// Sends what the client said while it had no server, now that it has one.
-    func replayHeld() {
-        let (early, resume) = session.takeHeld()
-        if resume { setReadingFromClient(true) }
-        for b in early { relay(b) }
-        if !session.outgoing.isEmpty || !session.expected.isEmpty, let context { channelReadComplete(context: context) }
     }
 }

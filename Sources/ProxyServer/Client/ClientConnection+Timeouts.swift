@@ -14,15 +14,12 @@ extension ClientTimeoutLimits {
 extension ClientConnection {
     func checkTimeouts(_ limits: ClientTimeoutLimits, now: NIODeadline) {
         eventLoop.assertInEventLoop()
-        let phase: ClientPhase
         switch state {
-        case .linked: phase = .linked
-        case .unlinked, .admin: phase = .unlinked
-        case .waiting: phase = .waiting
-        case .settling: phase = .settling
-        case .startup, .authenticating, .lookingUp, .closed: return
+        case .linked, .pooled, .admin:
+            if let expired = session.expired(limits, now: now) { run(.timedOut(expired)) }
+        case .startup, .authenticating, .lookingUp, .closed:
+            return
         }
-        if let expired = session.clock.expired(phase, sent: session.tracker.sent, limits: limits, now: now) { timedOut(expired) }
     }
 }
 

@@ -17,15 +17,11 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
         case authenticating(ClientAuthMachine)
         /// auth_query is running for this user.
         case lookingUp
-        /// Authenticated; a server has been asked for. Bytes the client sends meanwhile are held.
-        case waiting(ServerPool)
-        /// Transaction or statement mode, between transactions: no server until the client sends something.
-        case unlinked(ServerPool)
-        /// The server is `linkedServer` (from `currentPool`): kept there, not here, so the data path never copies the enum.
-        case linked
-        /// Transaction mode, after a transaction that may have changed the session: the server is being asked
-        /// what state is left on it; bytes the client sends meanwhile are held.
-        case settling(ServerPool)
+        /// Logged in to `ServerPool` without a server: between transactions, waiting for one, or settling (the
+        /// session probe), as `session.phase` says. Bytes the client sends while it waits or settles are held.
+        case pooled(ServerPool)
+        /// A server is this client's (`session.phase` is `.linked`).
+        case linked(ServerLink)
         /// Logged in to the admin console; `busy` while a command's answer is pending.
         case admin(AdminRights, busy: Bool)
         case closed
@@ -47,11 +43,6 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     var session: ClientSession
     /// The welcome (AuthenticationOk ... ReadyForQuery) goes out once, on the first link.
     var welcomed = false
-    /// The linked server, kept outside `state` so the data path reads it without copying the enum.
-    var linkedServer: ServerConnection?
-    var linkedSameLoop = false
-    /// The pool of the current link (kept beside `state` for the same reason).
-    var currentPool: ServerPool?
     /// What the client's own SETs left (pg_settings source 'session', as the last probe found them).
     var sessionSettings: [String: String] = [:] {
         didSet { desiredSettings = runtime.canonical(startup.startupSettings.merging(sessionSettings) { _, own in own }) }
@@ -105,8 +96,8 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
                 switch state {
                 case .startup where startup.refusal != nil: sendFatal(startup.refusal!)
                 case .startup, .authenticating, .lookingUp: sendFatal(.loginTimeout())
-                case .waiting where !welcomed: sendFatal(.loginTimeout())
-                case .waiting, .unlinked, .linked, .closed, .admin, .settling: break
+                case .pooled where !welcomed: sendFatal(.loginTimeout())
+                case .pooled, .linked, .closed, .admin: break
                 }
             }
         }
@@ -114,37 +105,10 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = unwrapInboundIn(data)
-        session.clock.lastRequest = .now()
-        if linkedServer != nil {
-            counters?.totals.received += buffer.readableBytes
-            relay(buffer)
-            return
-        }
         switch state {
-        case .linked:
-            relay(buffer)
-        case .waiting, .settling:
+        case .linked, .pooled:
             counters?.totals.received += buffer.readableBytes
-            hold(buffer)
-        case .unlinked(let pool):
-            counters?.totals.received += buffer.readableBytes
-            if buffer.readableBytes == 5 && buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) == FrontendMessage.Code.terminate {
-                // Terminate between transactions needs no server.
-                finish(reason: "client close request")
-                context.close(promise: nil)
-                return
-            }
-            // A PQprepare of a statement PostgreSQL already accepted needs no server.
-            if let reply = session.answerLocally(buffer, searchPath: desiredSettings["search_path"] ?? "", catalog: runtime.statementCatalog) {
-                counters?.totals.sent += reply.readableBytes
-                context.writeAndFlush(wrapOutboundOut(reply), promise: nil)
-                return
-            }
-            // The first bytes of the next transaction: they wait for a server.
-            hold(buffer)
-            state = .waiting(pool)
-            session.clock.waitStarted = session.clock.lastRequest
-            requestServer(from: pool)
+            run(session.read(buffer, searchPath: desiredSettings["search_path"] ?? "", catalog: runtime.statementCatalog, now: .now()))
         case .startup, .authenticating, .lookingUp:
             inbound.writeBuffer(&buffer)
             processLogin()
@@ -158,31 +122,9 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
         }
     }
 
-    /// A client may pipeline queries before it has a server; more than a little is held back by TCP.
-    func hold(_ buffer: ByteBuffer) {
-        if session.hold(buffer) { setReadingFromClient(false) }
-    }
-
     func channelReadComplete(context: ChannelHandlerContext) {
-        // Replies made up in place of dropped messages travel even when no byte does.
-        guard let server = linkedServer, !session.outgoing.isEmpty || !session.expected.isEmpty else { return }
-        if linkedSameLoop {
-            // Same thread: hand the arrays over without copying them, then reuse their storage (emptied
-            // first, as the server may answer and change this client's link before the call returns).
-            var batch: [ByteBuffer] = [], replies: [PendingReply] = []
-            swap(&batch, &session.outgoing)
-            swap(&replies, &session.expected)
-            server.writeFromClient(batch, expected: replies)
-            batch.removeAll(keepingCapacity: true)
-            replies.removeAll(keepingCapacity: true)
-            if session.outgoing.isEmpty { swap(&batch, &session.outgoing) }
-            if session.expected.isEmpty { swap(&replies, &session.expected) }
-        } else {
-            let batch = session.outgoing, replies = session.expected
-            session.outgoing = []
-            session.expected = []
-            server.eventLoop.execute { server.writeFromClient(batch, expected: replies) }
-        }
+        guard case .linked(let link) = state else { return }
+        flush(to: link)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -196,8 +138,16 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        guard let server = linkedServer else { return }
+        guard case .linked(let link) = state else { return }
         let writable = context.channel.isWritable
-        server.eventLoop.execute { server.setReading(writable) }
+        link.server.eventLoop.execute { link.server.setReading(writable) }
     }
+}
+
+/// A server lent to a client, and the pool it came from.
+struct ServerLink {
+    let server: ServerConnection
+    let pool: ServerPool
+    /// Client and server on one thread: handed to each other without a hop.
+    let sameLoop: Bool
 }

@@ -54,10 +54,13 @@ extension ClientConnection {
     /// The SHOW CLIENTS state, the pool and how long the client has waited for a server: all the metrics need.
     func poolState() -> (state: ConnectionState, pool: PoolKey?, wait: Double) {
         switch state {
-        case .linked: (.active, currentPool?.key, 0)
-        case .unlinked(let p): (.idle, p.key, 0)
-        case .settling(let p): (.active, p.key, 0)
-        case .waiting(let p): (welcomed ? .waiting : .login, p.key, Double((NIODeadline.now() - session.clock.waitStarted).nanoseconds) / 1e9)
+        case .linked(let link): (.active, link.pool.key, 0)
+        case .pooled(let p):
+            switch session.phase {
+            case .unlinked: (.idle, p.key, 0)
+            case .settling, .linked: (.active, p.key, 0)
+            case .waiting: (welcomed ? .waiting : .login, p.key, Double((NIODeadline.now() - session.clock.waitStarted).nanoseconds) / 1e9)
+            }
         case .admin: (.idle, nil, 0)
         case .startup, .authenticating, .lookingUp: (.login, nil, 0)
         case .closed: (.closed, nil, 0)
@@ -95,7 +98,7 @@ extension ServerConnection {
             isClient: false, id: id, user: target.user, database: pool?.key.database ?? target.database, state: shownState,
             remote: channel?.remoteAddress, local: channel?.localAddress, connectedAt: connectedAt,
             requestAt: ConnectionInfo.wallClock(lastUsed), waitSeconds: 0, link: linkedClientID, remotePID: Int(backendPID),
-            tls: ConnectionInfo.tlsText(channel), applicationName: linkedApplicationName, preparedStatements: statementsIfOwned?.count ?? 0,
+            tls: ConnectionInfo.tlsText(channel), applicationName: linkedApplicationName, preparedStatements: statementCount,
             pool: pool?.key, poolMode: "", closeNeeded: closeNeeded, cancelInFlight: cancelsInFlight > 0)
     }
 }

@@ -5,7 +5,7 @@ extension ServerConnection {
     /// A client asked to cancel its query: forwarded only while this server still runs that client's request.
     func forwardCancel(for client: ClientConnection) {
         eventLoop.preconditionInEventLoop()
-        guard linkedClient === client, case .linked = state else { return }
+        guard case .linked(let link) = state, link.client === client else { return }
         cancelsInFlight += 1
         let loop = eventLoop
         runtime.cancelRegistry.sendCancel(host: target.host, port: target.port, pid: backendPID, secret: backendSecret, on: loop,

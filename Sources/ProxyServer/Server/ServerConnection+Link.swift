@@ -5,19 +5,23 @@ import PoolCore
 import SessionCore
 
 extension ServerConnection {
-    func link(_ peer: ClientConnection) {
+    /// Links the server to `peer`, which gets its prepared statements for the link (given back with the server).
+    func link(_ peer: ClientConnection) -> ServerStatementCache {
         eventLoop.preconditionInEventLoop()
         session.link(clientPID: peer.startup.cancelPID)
-        state = .linked
+        state = .linked(ClientLink(client: peer, sameLoop: peer.eventLoop === eventLoop))
         lastUsed = NIODeadline.now()
         transactionStart = nil
-        linkedClient = peer
-        linkedSameLoop = peer.eventLoop === eventLoop
+        return session.lendStatements()
+    }
+
+    /// The client handing the server over for the session probe gives its statements back first.
+    func statementsReturned(_ statements: ServerStatementCache) {
+        session.statementsReturned(statements)
     }
 
     /// The client lets go of the server while pgswift still uses it (the session probe).
     func unlinkForInternalUse() {
-        linkedClient = nil
         session.unlink()
         state = .idle
     }
@@ -26,7 +30,7 @@ extension ServerConnection {
     /// (transaction mode with prepared statements carried; empty otherwise).
     func writeFromClient(_ buffers: [ByteBuffer], expected: [PendingReply]) {
         eventLoop.assertInEventLoop()
-        guard let context, linkedClient != nil else { return }
+        guard let context, case .linked = state else { return }
         // The client sent more while deciding on a retry (on its thread): its failure goes first, as it happened.
         if session.held.asked { releaseHeld() }
         lastWrite = .now()
@@ -48,18 +52,20 @@ extension ServerConnection {
 
     /// What the server side knows of itself, for the one decision of what happens when a client lets go.
     var condition: ServerCondition {
+        // Statements lent and never given back are unknown: the server is not reused with them.
         ServerCondition(answered: session.readyCount, status: session.status, quiet: session.quiet,
-                        open: context != nil, closeRequested: closeNeeded, hasResetQuery: !target.resetQuery.isEmpty,
+                        open: context != nil, closeRequested: closeNeeded || session.statements == nil, hasResetQuery: !target.resetQuery.isEmpty,
                         resetAlways: target.resetAlways)
     }
 
     /// Every way a server comes back from a client or from pgswift's own use goes through here: ServerReturn decides,
     /// this carries it out. A client leaving must find the server still linked (it may have been given back already).
-    func giveBack(_ letGo: LetGo) {
+    /// `statements`: those the server lent its client, coming back with it.
+    func giveBack(_ letGo: LetGo, returning statements: ServerStatementCache? = nil) {
         eventLoop.preconditionInEventLoop()
         if case .clientLeft = letGo, !isLinked { return }
+        if let statements { session.statementsReturned(statements) }
         if case .closed = state {} else { state = .idle }
-        linkedClient = nil
         let fate = ServerReturn.decide(letGo, condition)
         session.unlink()
         switch fate {
@@ -72,7 +78,7 @@ extension ServerConnection {
             }
         case .reset:
             // DISCARD ALL (the usual reset) drops prepared statements and settings; any other reset query might too.
-            session.statements.removeAll()
+            session.forgetStatements()
             sessionSettings = [:]
             whenCancelsDone {
                 self.runInternal(self.target.resetQuery) { error in self.giveBack(.resetFinished(failed: error != nil)) }

@@ -38,10 +38,11 @@ extension ServerConnection {
     /// Hands what the server said (and what was made up for it) to the linked client.
     func deliverToClient() {
         eventLoop.assertInEventLoop()
-        guard let peer = linkedClient, !session.outgoing.isEmpty else { return }
+        guard case .linked(let link) = state, !session.outgoing.isEmpty else { return }
+        let peer = link.client
         let answered = session.readyCount, status = session.status, boundary = session.atFrameBoundary
         let (failed, outcomes, reported) = session.takeNews()
-        if linkedSameLoop {
+        if link.sameLoop {
             // Same thread: hand the array over without copying it, then reuse its storage. The client may give
             // this server back and a waiting client may take it and write to it before the call returns, so
             // `outgoing` is emptied first and only gets its storage back if nothing was added meanwhile.

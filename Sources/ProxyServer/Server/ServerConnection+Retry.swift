@@ -9,9 +9,9 @@ extension ServerConnection {
     /// At the end of a read that completed a held failure: the client sends its batch again, or the failure goes out.
     func askClientToRetry() {
         session.retryAsked()
-        guard let peer = linkedClient else { return releaseHeld() }
-        let answered = session.readyCount
-        if linkedSameLoop {
+        guard case .linked(let link) = state else { return releaseHeld() }
+        let peer = link.client, answered = session.readyCount
+        if link.sameLoop {
             guard let (frames, replies) = peer.batchForRetry(on: self, answered: answered) else { return releaseHeld() }
             session.retryAccepted()
             writeFromClient(frames, expected: replies)

@@ -19,8 +19,8 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
         case tlsRequested(ByteBuffer)
         case login(ServerLoginMachine, ByteBuffer)
         case idle
-        /// Linked to `linkedClient` (kept beside the enum so the data path does not copy it).
-        case linked
+        /// Lent to a client.
+        case linked(ClientLink)
         /// Running a query of pgswift's own (SET, server_reset_query): its answer is not for any client.
         case internalQuery(done: (PGError?) -> Void)
         case closed
@@ -49,9 +49,6 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     var internalRow: [ByteBuffer?]?
     var internalError: PGError?
     private var budgetReleased = false
-    /// The linked client, kept outside `state` so the data path reads it without copying the enum.
-    var linkedClient: ClientConnection?
-    var linkedSameLoop = false
     /// This loop's counters for the pool, and the marks query and transaction times are measured from.
     var counters: PoolCounters?
     var lastWrite = NIODeadline.now()
@@ -68,13 +65,20 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     /// For SHOW SERVERS.
     let connectedAt = Date()
     var lastUsed = NIODeadline.now()
+    var linkedClient: ClientConnection? {
+        if case .linked(let link) = state { return link.client }
+        return nil
+    }
     var linkedClientID: Int? { linkedClient?.waiterID }
     /// When the server last did anything for a client: server_check_delay counts from here.
     var lastActivity: NIODeadline { max(lastUsed, lastReady) }
-    /// The statements, when this loop may read them: not while a client on another loop holds the link.
+    /// How many prepared statements the server holds (while lent to its client, as many as when they were lent).
+    var statementCount: Int { session.statements?.count ?? session.lentCount }
+    /// The statements, when this loop may read them: lent to a client on this loop, they are read where they are.
     var statementsIfOwned: ServerStatementCache? {
-        if case .linked = state, !linkedSameLoop { return nil }
-        return session.statements
+        if let own = session.statements { return own }
+        if case .linked(let link) = state, link.sameLoop { return link.client.session.lentStatements }
+        return nil
     }
     var parameters: [String: String] { session.parameters }
     var lastStatus: TransactionStatus { session.status }
@@ -139,10 +143,6 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
-        if linkedClient != nil {
-            relay(buffer)
-            return
-        }
         switch state {
         case .tlsRequested(var pending):
             var input = buffer
@@ -179,19 +179,17 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     func channelInactive(context: ChannelHandlerContext) {
         runtime.connections(on: eventLoop).servers[id] = nil
         releaseBudget()
-        let peer = linkedClient
-        linkedClient = nil
         let previous = state
         state = .closed
         self.context = nil
         switch previous {
         case .login, .connecting, .tlsRequested:
             pool?.connectFailed(.serverUnreachable("server closed the connection during login"))
-        case .linked:
+        case .linked(let link):
             pool?.serverClosed(self)
             let err = PGError.serverUnreachable("server closed the connection unexpectedly")
-            let told = session.toldFatal
-            if let peer { peer.eventLoop.execute { peer.serverWentAway(err, told: told) } }
+            let told = session.toldFatal, peer = link.client
+            peer.eventLoop.execute { peer.serverWentAway(err, told: told) }
         case .internalQuery(let done):
             pool?.serverClosed(self)
             done(.serverUnreachable("server closed the connection unexpectedly"))
@@ -211,8 +209,8 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if let peer = linkedClient {
-            let writable = context.channel.isWritable
+        if case .linked(let link) = state {
+            let peer = link.client, writable = context.channel.isWritable
             peer.eventLoop.execute { peer.setReadingFromClient(writable) }
         }
     }
@@ -235,4 +233,11 @@ extension String {
     var isIPAddress: Bool {
         (try? SocketAddress(ipAddress: self, port: 0)) != nil
     }
+}
+
+/// A client the server is lent to.
+struct ClientLink {
+    let client: ClientConnection
+    /// Server and client on one thread: handed to each other without a hop.
+    let sameLoop: Bool
 }

@@ -1,0 +1,47 @@
+// The one place a ClientSession's decision turns into I/O: the client written to, a server asked for or given back,
+// the probe started, the client closed.
+import NIOCore
+import PGWire
+import PoolCore
+import SessionCore
+
+extension ClientConnection {
+    func run(_ action: ClientAction) {
+        eventLoop.assertInEventLoop()
+        switch action {
+        case .none:
+            return
+        case .reply(let bytes):
+            counters?.totals.sent += bytes.readableBytes
+            context?.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+        case .lease(let stopReading):
+            if stopReading { setReadingFromClient(false) }
+            guard case .pooled(let pool) = state else { return }
+            requestServer(from: pool)
+        case .stopReading:
+            setReadingFromClient(false)
+        case .release(let letGo, let statements):
+            guard case .linked(let link) = state else { return }
+            state = .pooled(link.pool)
+            let server = link.server
+            if link.sameLoop {
+                server.giveBack(letGo, returning: statements)
+            } else {
+                server.eventLoop.execute { server.giveBack(letGo, returning: statements) }
+            }
+        case .probe(let custom, let statements):
+            guard case .linked(let link) = state else { return }
+            state = .pooled(link.pool)
+            startProbe(link, custom: custom, statements: statements)
+        case .leave:
+            flushToServer()
+            finish(reason: "client close request")
+            context?.close(promise: nil)
+        case .fail(let error):
+            flushToServer()
+            sendFatal(error)
+        case .timedOut(let limit):
+            timedOut(limit)
+        }
+    }
+}
