@@ -53,12 +53,14 @@ public struct PGError: Error, Equatable, Sendable, CustomStringConvertible {
     public var sqlState: String
     public var message: String
     public var detail: String?
+    public var hint: String?
 
-    public init(_ sqlState: String, _ message: String, severity: String = Severity.error, detail: String? = nil) {
+    public init(_ sqlState: String, _ message: String, severity: String = Severity.error, detail: String? = nil, hint: String? = nil) {
         self.sqlState = sqlState
         self.message = message
         self.severity = severity
         self.detail = detail
+        self.hint = hint
     }
 
     public var description: String { "\(severity) \(sqlState): \(message)" }
@@ -69,6 +71,7 @@ public struct PGError: Error, Equatable, Sendable, CustomStringConvertible {
             (UInt8(ascii: "C"), sqlState), (UInt8(ascii: "M"), message),
         ]
         if let detail { f.append((UInt8(ascii: "D"), detail)) }
+        if let hint { f.append((UInt8(ascii: "H"), hint)) }
         return ErrorFields(f)
     }
 

@@ -1,10 +1,10 @@
 // What a server speaking protocol 3.0 and no protocol options answers a StartupMessage, byte for byte as PostgreSQL 15.
 
 public enum ProtocolNegotiation {
-    /// The newest version pgswift speaks, in the form PostgreSQL sends it: major in the high 16 bits, minor below.
-    public static let newestVersion: Int32 = 3 << 16
     static let newestMajor: UInt16 = 3
     static let newestMinor: UInt16 = 0
+    /// The newest version pgswift speaks, in the form PostgreSQL sends it: major in the high 16 bits, minor below.
+    public static let newestVersion = Int32(newestMajor) << 16 | Int32(newestMinor)
     /// Startup parameters under this prefix are protocol options, never settings.
     public static let optionPrefix = "_pq_."
 

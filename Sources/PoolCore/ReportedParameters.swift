@@ -21,7 +21,9 @@ public enum ReportedParameters {
         return shown
     }
 
-    static func reportedValue(_ name: String, _ value: String, current: String) -> String? {
+    /// What a server reporting `current` for `name` (lower case) would report once given `value`; nil when only the
+    /// server can say. The one rule for the welcome (`shown`) and for what a fresh server need not be told (`SessionSync`).
+    public static func reportedValue(_ name: String, _ value: String, current: String) -> String? {
         switch name {
         case "application_name":
             // Reported as given, unless PostgreSQL has to replace characters outside printable ASCII.

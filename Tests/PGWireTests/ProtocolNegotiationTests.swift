@@ -33,6 +33,34 @@ struct ProtocolNegotiationTests {
         #expect(ProtocolNegotiation.answer(major: c.major, minor: c.minor, parameterNames: c.names) == c.expected)
     }
 
+    @Test("libpq 18's StartupMessage for protocol 3.2, built by hand, is answered with 3.0 and its _pq_. options")
+    func libpq18StartupMessage() throws {
+        // As libpq 18 sends it with max_protocol_version=3.2 (plus a protocol option, which PostgreSQL 18 knows).
+        var body: [UInt8] = [0, 3, 0, 2]
+        for (name, value) in [("user", "scram_user"), ("database", "pgswift_test"), ("_pq_._test", "1"), ("application_name", "psql")] {
+            body += Array(name.utf8) + [0] + Array(value.utf8) + [0]
+        }
+        body.append(0)
+        var inbound = ByteBuffer()
+        inbound.writeInteger(Int32(body.count + 4))
+        inbound.writeBytes(body)
+        let packet = try #require(try WholeFrameReader.nextStartup(&inbound))
+        guard case .startup(let major, let minor, let params) = try StartupPacket.decode(body: packet) else {
+            Issue.record("not read as a StartupMessage")
+            return
+        }
+        let outcome = ProtocolNegotiation.answer(major: major, minor: minor, parameterNames: params.map(\.name))
+        guard case .accept(let message?) = outcome else {
+            Issue.record("expected a NegotiateProtocolVersion, got \(outcome)")
+            return
+        }
+        var out = ByteBuffer()
+        message.encode(into: &out)
+        let bytes = out.readBytes(length: out.readableBytes) ?? []
+        // 'v', length, 0x00030000 (never 0: libpq 18 reads that as a downgrade to before 3.0), one option, its name.
+        #expect(bytes == [0x76, 0, 0, 0, 23, 0, 3, 0, 0, 0, 0, 0, 1] + Array("_pq_._test".utf8) + [0])
+    }
+
     @Test("on the wire the version is the Int32 0x00030000, then the count and the names")
     func wireBytes() throws {
         var b = ByteBuffer()

@@ -15,7 +15,8 @@ extension ClientConnection {
             let step: ClientStartup.Step
             switch state {
             case .startup:
-                step = startup.readStartup(&inbound, runtime: runtime)
+                step = startup.readStartup(&inbound, runtime: runtime, admitted: admitted)
+                if let answer = startup.takeNegotiation() { context?.write(wrapOutboundOut(answer), promise: nil) }
             case .authenticating(var machine):
                 do {
                     guard let (type, body) = try WholeFrameReader.next(&inbound, maxLength: 65536) else { return }
@@ -52,12 +53,8 @@ extension ClientConnection {
                 return close()
             case .fail(let error):
                 return sendFatal(error)
-            case .begin(var machine, let negotiate):
-                if let negotiate { context?.write(wrapOutboundOut(negotiate), promise: nil) }
-                logLoginAttempt("")
-                let action = machine.start()
-                state = .authenticating(machine)
-                handleAuth(action)
+            case .begin(let machine):
+                startAuthentication(machine, note: "")
             case .auth(let action):
                 handleAuth(action)
             case .lookup(let method, let entry, let authUser, let query):
@@ -77,16 +74,20 @@ extension ClientConnection {
                 sendFatal(error)
             case .success(let secret):
                 lookedUpSecret = secret
-                var machine = ClientAuthMachine(user: startup.user, method: method, secret: secret)
-                if let n = startup.pendingNegotiate { context?.write(wrapOutboundOut(n), promise: nil) }
-                logLoginAttempt(" (auth_query)")
-                let action = machine.start()
-                state = .authenticating(machine)
-                handleAuth(action)
+                startAuthentication(ClientAuthMachine(user: startup.user, method: method, secret: secret), note: " (auth_query)")
                 processLogin()
             }
         }
         lookup.start()
+    }
+
+    /// The one way into authentication, whether the secret came from auth_file or from auth_query.
+    func startAuthentication(_ machine: ClientAuthMachine, note: String) {
+        var machine = machine
+        logLoginAttempt(note)
+        let action = machine.start()
+        state = .authenticating(machine)
+        handleAuth(action)
     }
 
     func handleAuth(_ action: ClientAuthMachine.Action) {

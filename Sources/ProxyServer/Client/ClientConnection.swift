@@ -75,15 +75,13 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
 
     func channelActive(context: ChannelHandlerContext) {
         self.context = context
+        // One not admitted is refused once its StartupMessage is read (ClientStartup): an SSLRequest is answered first,
+        // or libpq would report "received invalid response to SSL negotiation" instead of the reason.
         if runtime.admitClient() {
             admitted = true
             // Only admitted clients are listed (SHOW CLIENTS, /metrics, what max_client_conn counts); a console login
             // let in at a full pooler is listed once it is in (startAdmin).
             runtime.connections(on: eventLoop).clients[waiterID] = self
-        } else {
-            // Refused once its StartupMessage is read: an SSLRequest is answered first, or libpq would report the
-            // error as "received invalid response to SSL negotiation" instead of the reason.
-            startup.refusal = .tooManyClients()
         }
         var timeout = runtime.settings.clientLoginTimeout
         if !admitted {
@@ -94,7 +92,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
         if timeout > 0 {
             loginTimer = context.eventLoop.scheduleTask(in: .milliseconds(Int64(timeout * 1000))) { [self] in
                 switch state {
-                case .startup where startup.refusal != nil: sendFatal(startup.refusal!)
+                case .startup where !admitted: sendFatal(.tooManyClients())
                 case .startup, .authenticating, .lookingUp: sendFatal(.loginTimeout())
                 case .pooled where !welcomed: sendFatal(.loginTimeout())
                 case .pooled, .linked, .closed, .admin: break

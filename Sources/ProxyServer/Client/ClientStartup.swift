@@ -14,8 +14,8 @@ final class ClientStartup {
         case startTLS(ByteBuffer)
         case cancel(pid: Int32, secret: Int32)
         case fail(PGError)
-        /// Startup accepted: optionally a NegotiateProtocolVersion, then authentication begins.
-        case begin(ClientAuthMachine, negotiate: ByteBuffer?)
+        /// Startup accepted: authentication begins.
+        case begin(ClientAuthMachine)
         case auth(ClientAuthMachine.Action)
         /// The user is not in auth_file: fetch its secret with auth_query first.
         case lookup(method: ClientAuthMethod, entry: DatabaseEntry, authUser: String, query: String)
@@ -35,11 +35,8 @@ final class ClientStartup {
     let cancelPID: Int32
     let cancelSecret: Int32 = Int32.random(in: Int32.min...Int32.max)
     private let started = NIODeadline.now()
-    /// A NegotiateProtocolVersion still to send once authentication begins.
-    var pendingNegotiate: ByteBuffer?
-    /// Why the client may not log in (max_client_conn), told once its StartupMessage arrives. SSL and GSS requests
-    /// are answered first and cancel requests served, as they take no client slot.
-    var refusal: PGError?
+    /// The NegotiateProtocolVersion a StartupMessage asked for, not yet sent (`takeNegotiation`).
+    private var negotiation: ByteBuffer?
     /// Set when the client asked for the admin console (database pgswift or pgbouncer).
     private(set) var adminRights: AdminRights?
     /// Wall-clock time of the connection, for SHOW CLIENTS.
@@ -61,7 +58,17 @@ final class ClientStartup {
 
     func tlsStarted() { tls = true }
 
-    func readStartup(_ inbound: inout ByteBuffer, runtime: ProxyRuntime) -> Step {
+    /// PostgreSQL answers a StartupMessage's version as soon as it has read it, before any verdict on the login
+    /// (a refusal included), so the caller sends this before carrying out the step `readStartup` returned.
+    func takeNegotiation() -> ByteBuffer? {
+        defer { negotiation = nil }
+        return negotiation
+    }
+
+    /// `admitted`: whether the client holds a max_client_conn slot. One that does not is refused once its
+    /// StartupMessage is read (SSL and GSS requests are answered first and cancel requests served, as they take no
+    /// slot), unless it asks for the admin console.
+    func readStartup(_ inbound: inout ByteBuffer, runtime: ProxyRuntime, admitted: Bool) -> Step {
         let body: ByteBuffer
         do {
             guard let b = try WholeFrameReader.nextStartup(&inbound) else { return .needMore }
@@ -99,19 +106,18 @@ final class ClientStartup {
         case .cancel(let pid, let secret):
             return .cancel(pid: pid, secret: secret)
         case .startup(let major, let minor, let params):
-            return begin(major: major, minor: minor, params: params, runtime: runtime)
+            return begin(major: major, minor: minor, params: params, runtime: runtime, admitted: admitted)
         }
     }
 
-    private func begin(major: UInt16, minor: UInt16, params: [StartupParameter], runtime: ProxyRuntime) -> Step {
-        var negotiate: ByteBuffer?
+    private func begin(major: UInt16, minor: UInt16, params: [StartupParameter], runtime: ProxyRuntime, admitted: Bool) -> Step {
         switch ProtocolNegotiation.answer(major: major, minor: minor, parameterNames: params.map(\.name)) {
         case .refuse(let message):
             return .fail(.featureNotSupported(message))
         case .accept(let message?):
             var b = ByteBuffer()
             message.encode(into: &b)
-            negotiate = b
+            negotiation = b
         case .accept(nil):
             break
         }
@@ -128,10 +134,10 @@ final class ClientStartup {
             case "replication":
                 return .fail(.featureNotSupported("replication connections are not supported by pgswift"))
             case "options":
-                switch StartupOptions.parse(p.value) {
-                case .success(let settings): for (k, v) in settings where !ignored.contains(k.lowercased()) { parametersToApply[k] = v }
-                case .failure(let e):
-                    if !ignored.contains("options") { return .fail(PGError(e.sqlState, e.message, severity: Severity.fatal)) }
+                do throws(PGError) {
+                    for (k, v) in try StartupOptions.parse(p.value) where !ignored.contains(k.lowercased()) { parametersToApply[k] = v }
+                } catch {
+                    if !ignored.contains("options") { return .fail(error) }
                 }
             case let n where ProtocolNegotiation.isProtocolOption(n):
                 break
@@ -150,9 +156,9 @@ final class ClientStartup {
         if database.isEmpty { database = user }
         let wantsAdmin = AdminSession.databaseNames.contains(database) && config.database(named: database) == nil
         // As PgBouncer: the console stays reachable when the pooler is full, which is when it is needed.
-        if let refusal, !wantsAdmin { return .fail(refusal) }
+        if !admitted, !wantsAdmin { return .fail(.tooManyClients()) }
         if wantsAdmin {
-            return beginAdmin(config: config, runtime: runtime, negotiate: negotiate)
+            return beginAdmin(config: config, runtime: runtime)
         }
         guard let entry = config.database(named: database) else { return .fail(.unknownDatabase(database)) }
         if runtime.databases.isDisabled(entry.name) {
@@ -164,13 +170,12 @@ final class ClientStartup {
         }
         let authUser = entry.authUser ?? config.string("auth_user")
         if loaded.userlist[user] == nil, !authUser.isEmpty, method != .trust, method != .any, method != .reject {
-            if let negotiate { pendingNegotiate = negotiate }
             // auth_dbname names the database the lookup runs in; by default the one the client asked for.
             let authDB = config.string("auth_dbname")
             let lookupEntry = authDB.isEmpty ? entry : (config.database(named: authDB) ?? entry)
             return .lookup(method: method, entry: lookupEntry, authUser: authUser, query: entry.authQuery ?? config.string("auth_query"))
         }
-        return .begin(ClientAuthMachine(user: user, method: method, secret: userlistSecret(loaded)), negotiate: negotiate)
+        return .begin(ClientAuthMachine(user: user, method: method, secret: userlistSecret(loaded)))
     }
 
     private func authMethod(config: ProxyConfig, runtime: ProxyRuntime) -> ClientAuthMethod? {
@@ -196,7 +201,7 @@ final class ClientStartup {
 
     /// The admin console: only admin_users and stats_users, refused before any password is asked for, and
     /// authenticated from auth_file alone (never auth_query), as PgBouncer does.
-    private func beginAdmin(config: ProxyConfig, runtime: ProxyRuntime, negotiate: ByteBuffer?) -> Step {
+    private func beginAdmin(config: ProxyConfig, runtime: ProxyRuntime) -> Step {
         let rights: AdminRights
         if config.list("admin_users").contains(user) {
             rights = .admin
@@ -209,6 +214,6 @@ final class ClientStartup {
             return .fail(.featureNotSupported("auth_type \(config.string("auth_type")) is not supported"))
         }
         adminRights = rights
-        return .begin(ClientAuthMachine(user: user, method: method, secret: userlistSecret(runtime.loaded)), negotiate: negotiate)
+        return .begin(ClientAuthMachine(user: user, method: method, secret: userlistSecret(runtime.loaded)))
     }
 }

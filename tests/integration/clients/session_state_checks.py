@@ -510,11 +510,15 @@ PGOPTIONS_CASES = [
     "-c datestyle",
     "--statement_timeout",
     "-c datestyle=ISO stray",
+    "-x",
+    "-xc datestyle=ISO",
+    "-c datestyle=ISO -xc search_path=x",
+    "\\",
 ]
 
 
 def psql_with_options(host: str, port: int, options: str) -> str:
-    """psql's answer to three SHOWs with PGOPTIONS set, or the FATAL line it was refused with."""
+    """psql's answer to three SHOWs with PGOPTIONS set, or the FATAL line it was refused with and its HINT."""
     env = dict(os.environ, PGOPTIONS=options, PGPASSWORD=PASSWORD)
     p = subprocess.run(["psql", "-X", "-At", "-h", host, "-p", str(port), "-U", USER, "-d", TEST_DB, "-c",
                         "SELECT current_setting('datestyle'), current_setting('statement_timeout'), "
@@ -522,7 +526,11 @@ def psql_with_options(host: str, port: int, options: str) -> str:
     if p.returncode == 0:
         return p.stdout.strip()
     # The rest of the line names the host and port, which differ.
-    return next((line[line.index("FATAL:"):] for line in p.stderr.splitlines() if "FATAL:" in line), p.stderr.strip())
+    lines = p.stderr.splitlines()
+    fatal = next((line[line.index("FATAL:"):] for line in lines if "FATAL:" in line), p.stderr.strip())
+    # libpq may try twice (with TLS, then without) and print each attempt's lines; one HINT is enough.
+    hint = next((line for line in lines if line.startswith("HINT:")), "")
+    return f"{fatal} {hint}".strip()
 
 
 def pgoptions_as_postgresql() -> None:

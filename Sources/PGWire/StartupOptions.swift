@@ -1,23 +1,22 @@
 // The startup packet's `options` read as PostgreSQL reads them: words split as pg_split_opts does, then getopt's -c/--.
 
 public enum StartupOptions {
-    public struct Refusal: Error, Equatable, Sendable {
-        /// 42601 where PostgreSQL refuses the text itself, 0A000 for a switch PostgreSQL takes but pgswift cannot pool.
-        public var sqlState: String
-        public var message: String
-    }
-
     /// PostgreSQL's backend switches that take an argument, and those that do not (its getopt string).
     static let switchesWithArgument: Set<Character> = ["B", "c", "C", "D", "d", "f", "h", "k", "N", "p", "r", "S", "t", "v", "W", "-"]
     static let switchesAlone: Set<Character> = ["b", "E", "e", "F", "i", "j", "l", "n", "O", "P", "s", "T"]
 
-    /// The settings `text` asks for, in order (a later one for the same name wins, as in PostgreSQL).
-    public static func parse(_ text: String) -> Result<[(name: String, value: String)], Refusal> {
+    /// The settings `text` asks for, in order (a later one for the same name wins, as in PostgreSQL). Throws the
+    /// FATAL PostgreSQL sends for a text it refuses (42601), or 0A000 for a switch it takes that a pool cannot carry.
+    public static func parse(_ text: String) throws(PGError) -> [(name: String, value: String)] {
+        // The backend's argv starts with its own name, which a complaint can end up naming (see below).
+        let argv = ["postgres"] + split(text)
         var settings: [(name: String, value: String)] = []
         var leftover: [String] = []
-        var words = split(text)[...]
+        var next = 1
         var optionsEnded = false
-        while let word = words.popFirst() {
+        while next < argv.count {
+            let word = argv[next]
+            next += 1
             // As getopt: "--" alone ends the switches, "-" alone and words without a dash are arguments, which a
             // backend never takes (they are looked at once the switches are done, wherever they stood).
             if optionsEnded || word == "-" || !word.hasPrefix("-") {
@@ -31,30 +30,33 @@ public enum StartupOptions {
             var letters = word.dropFirst()
             while let letter = letters.popFirst() {
                 guard switchesWithArgument.contains(letter) else {
-                    if switchesAlone.contains(letter) { return .failure(unsupported(word)) }
-                    return .failure(invalidArgument(word))
+                    if switchesAlone.contains(letter) { throw unsupported(word) }
+                    // PostgreSQL names the word before getopt's position, which moves past a word only once all its
+                    // letters are read: a bad last letter names its own word, one inside it the word before.
+                    throw invalidArgument(letters.isEmpty ? word : argv[next - 2])
                 }
                 let argument: String
                 if !letters.isEmpty {
                     argument = String(letters)
                     letters = ""
-                } else if let next = words.popFirst() {
-                    argument = next
+                } else if next < argv.count {
+                    argument = argv[next]
+                    next += 1
                 } else {
-                    return .failure(invalidArgument(word))
+                    throw invalidArgument(word)
                 }
-                guard letter == "c" || letter == "-" else { return .failure(unsupported(word)) }
+                guard letter == "c" || letter == "-" else { throw unsupported(word) }
                 guard let eq = argument.firstIndex(of: "=") else {
                     let shown = letter == "c" ? "-c \(argument)" : "--\(argument)"
-                    return .failure(Refusal(sqlState: "42601", message: "\(shown) requires a value"))
+                    throw PGError(SQLState.syntaxError, "\(shown) requires a value", severity: Severity.fatal)
                 }
                 // PostgreSQL lets a setting's name be written with dashes, as on its command line.
                 let name = String(argument[..<eq].map { $0 == "-" ? "_" : $0 })
                 settings.append((name, String(argument[argument.index(after: eq)...])))
             }
         }
-        if let first = leftover.first { return .failure(invalidArgument(first)) }
-        return .success(settings)
+        if let first = leftover.first { throw invalidArgument(first) }
+        return settings
     }
 
     /// pg_split_opts: words end at unescaped white space; a backslash makes the next character (space or backslash
@@ -90,11 +92,12 @@ public enum StartupOptions {
         ch == " " || ch == "\t" || ch == "\n" || ch == "\r" || ch == "\u{0B}" || ch == "\u{0C}"
     }
 
-    static func invalidArgument(_ word: String) -> Refusal {
-        Refusal(sqlState: "42601", message: "invalid command-line argument for server process: \(word)")
+    static func invalidArgument(_ word: String) -> PGError {
+        PGError(SQLState.syntaxError, "invalid command-line argument for server process: \(word)", severity: Severity.fatal,
+                hint: "Try \"postgres --help\" for more information.")
     }
 
-    static func unsupported(_ word: String) -> Refusal {
-        Refusal(sqlState: "0A000", message: "unsupported startup option \"\(word)\" (only -c name=value and --name=value)")
+    static func unsupported(_ word: String) -> PGError {
+        .featureNotSupported("unsupported startup option \"\(word)\" (only -c name=value and --name=value)")
     }
 }
