@@ -5,21 +5,21 @@ import NIOCore
 enum ShowClients: AdminCommand {
     static let name = "SHOW CLIENTS"
 
-    static func run(_ call: AdminCall) -> EventLoopFuture<AdminReply> {
-        call.runtime.gather { loop in loop.clients.values.map { $0.info() } }.map { .table(ConnectionTable.make($0)) }
+    static func run(_ call: AdminCall) async throws -> AdminReply {
+        .table(ConnectionTable.make(try await call.runtime.clients()))
     }
 }
 
 enum ShowServers: AdminCommand {
     static let name = "SHOW SERVERS"
 
-    static func run(_ call: AdminCall) -> EventLoopFuture<AdminReply> {
-        call.runtime.gather { loop in loop.servers.values.map { $0.info() } }.map { .table(ConnectionTable.make($0)) }
+    static func run(_ call: AdminCall) async throws -> AdminReply {
+        .table(ConnectionTable.make(try await call.runtime.servers()))
     }
 }
 
 enum ConnectionTable {
-    static func make(_ infos: [ConnectionInfo]) -> AdminTable {
+    static func make(_ connections: [AdminConnection]) -> AdminTable {
         var t = AdminTable([
             ("type", .text), ("user", .text), ("database", .text), ("replication", .text), ("state", .text), ("addr", .text),
             ("port", .int4), ("local_addr", .text), ("local_port", .int4), ("connect_time", .text), ("request_time", .text),
@@ -30,15 +30,15 @@ enum ConnectionTable {
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "yyyy-MM-dd HH:mm:ss 'UTC'"
-        for i in infos.sorted(by: { $0.id < $1.id }) {
-            let wait = i.waitSeconds.rounded(.down)
+        for c in connections.sorted(by: { $0.id < $1.id }) {
+            let wait = c.waitSeconds.rounded(.down)
             t.add([
-                .text(i.isClient ? "C" : "S"), .text(i.user.isEmpty ? "(nouser)" : i.user), .text(i.database.isEmpty ? "(nodb)" : i.database),
-                "none", .text(i.state.rawValue), .text(address(i.remote)), .int(i.remote?.port ?? 0), .text(address(i.local)), .int(i.local?.port ?? 0),
-                .text(formatter.string(from: i.connectedAt)), .text(formatter.string(from: i.requestAt)),
-                .int(Int(wait)), .int(Int((i.waitSeconds - wait) * 1_000_000)), .int(i.closeNeeded ? 1 : 0), .text(ConnectionInfo.handle(i.id)),
-                .text(i.link.map(ConnectionInfo.handle) ?? ""), .int(i.remotePID), .text(i.tls), .text(i.applicationName),
-                .int(i.preparedStatements), .int(i.id), .text(i.poolMode), .text(i.pinned),
+                .text(c.isClient ? "C" : "S"), .text(c.user.isEmpty ? "(nouser)" : c.user), .text(c.database.isEmpty ? "(nodb)" : c.database),
+                "none", .text(c.state.rawValue), .text(address(c.remote)), .int(c.remote?.port ?? 0), .text(address(c.local)), .int(c.local?.port ?? 0),
+                .text(formatter.string(from: c.connectedAt)), .text(formatter.string(from: c.requestAt)),
+                .int(Int(wait)), .int(Int((c.waitSeconds - wait) * 1_000_000)), .int(c.closeNeeded ? 1 : 0), .text(AdminConnection.handle(c.id)),
+                .text(c.link.map(AdminConnection.handle) ?? ""), .int(c.remotePID), .text(c.tls), .text(c.applicationName),
+                .int(c.preparedStatements), .int(c.id), .text(c.poolMode), .text(c.pinned),
             ])
         }
         return t

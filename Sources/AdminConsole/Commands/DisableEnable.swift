@@ -1,5 +1,4 @@
 // DISABLE db and ENABLE db: refuse new logins to a database (existing clients carry on), and allow them again.
-import NIOCore
 import PGWire
 
 enum DisableCommand: AdminCommand {
@@ -7,7 +6,7 @@ enum DisableCommand: AdminCommand {
     static let argument = AdminArgument.required
     static let missingArgument: String? = "a database is required"
 
-    static func run(_ call: AdminCall) -> EventLoopFuture<AdminReply> { setDisabled(call, true) }
+    static func run(_ call: AdminCall) -> AdminReply { setDisabled(call, true) }
 }
 
 enum EnableCommand: AdminCommand {
@@ -15,14 +14,14 @@ enum EnableCommand: AdminCommand {
     static let argument = AdminArgument.required
     static let missingArgument: String? = "a database is required"
 
-    static func run(_ call: AdminCall) -> EventLoopFuture<AdminReply> { setDisabled(call, false) }
+    static func run(_ call: AdminCall) -> AdminReply { setDisabled(call, false) }
 }
 
-private func setDisabled(_ call: AdminCall, _ on: Bool) -> EventLoopFuture<AdminReply> {
+private func setDisabled(_ call: AdminCall, _ on: Bool) -> AdminReply {
     let db = call.argument!
     let verb = on ? "disable" : "enable"
-    if let refusal = AdminTarget.refuse(db, verb: verb, call.runtime) { return call.eventLoop.makeSucceededFuture(refusal) }
-    call.runtime.databases.setDisabled(db, on)
+    if let refusal = AdminTarget.refuse(db, verb: verb, call.runtime) { return refusal }
+    call.runtime.setDisabled(on, database: db)
     call.runtime.logger.info("\(verb.uppercased()) \(db) from the admin console\(on ? ": new logins are refused" : "")")
-    return call.eventLoop.makeSucceededFuture(.done(tag: verb.uppercased()))
+    return .done(tag: verb.uppercased())
 }

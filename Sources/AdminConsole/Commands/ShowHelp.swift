@@ -1,10 +1,9 @@
 // SHOW HELP: the list of commands, as a NOTICE like PgBouncer's.
-import NIOCore
 
 enum ShowHelp: AdminCommand {
     static let name = "SHOW HELP"
 
-    static func run(_ call: AdminCall) -> EventLoopFuture<AdminReply> {
+    static func run(_ call: AdminCall) -> AdminReply {
         let lines = [
             "SHOW HELP|CONFIG|DATABASES|POOLS|CLIENTS|SERVERS|USERS|VERSION",
             "SHOW LISTS|MEM|STATE|PREPARED_STATEMENTS",
@@ -24,6 +23,6 @@ enum ShowHelp: AdminCommand {
             "WAIT_CLOSE [<db>]",
         ]
         let detail = lines.map { "\n\t" + $0 }.joined()
-        return call.eventLoop.makeSucceededFuture(.notice(message: "Console usage", detail: detail, tag: "SHOW"))
+        return .notice(message: "Console usage", detail: detail, tag: "SHOW")
     }
 }

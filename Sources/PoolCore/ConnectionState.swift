@@ -1,6 +1,6 @@
 // A connection's state as SHOW CLIENTS/SERVERS/POOLS and /metrics name it (PgBouncer's words, one type for both).
 
-enum ConnectionState: String, Sendable, Hashable {
+public enum ConnectionState: String, Sendable, Hashable {
     /// Clients: linked to a server (or being probed); servers: linked to a client.
     case active
     /// Clients: logged in, between transactions; servers: in the pool, free.
@@ -18,6 +18,6 @@ enum ConnectionState: String, Sendable, Hashable {
     case closed
 
     /// The states /metrics reports for each side, in SHOW POOLS's order.
-    static let clientStates: [ConnectionState] = [.active, .idle, .waiting, .login]
-    static let serverStates: [ConnectionState] = [.active, .idle, .tested, .new, .beingCanceled]
+    public static let clientStates: [ConnectionState] = [.active, .idle, .waiting, .login]
+    public static let serverStates: [ConnectionState] = [.active, .idle, .tested, .new, .beingCanceled]
 }

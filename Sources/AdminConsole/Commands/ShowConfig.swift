@@ -1,6 +1,4 @@
 // SHOW CONFIG: every setting with its value, default, whether SET may change it, and where the value came from.
-import Config
-import NIOCore
 
 enum ShowConfig: AdminCommand {
     static let name = "SHOW CONFIG"
@@ -13,7 +11,7 @@ enum ShowConfig: AdminCommand {
     /// Shown as set or not, never in clear: stats_users may read SHOW CONFIG.
     static let secret: Set<String> = ["status_admin_token"]
 
-    static func run(_ call: AdminCall) -> EventLoopFuture<AdminReply> {
+    static func run(_ call: AdminCall) -> AdminReply {
         let config = call.runtime.config
         // PgBouncer's four columns first and in its order, so its readers keep working; pgswift's source after them.
         var t = AdminTable([("key", .text), ("value", .text), ("default", .text), ("changeable", .text), ("source", .text)])
@@ -23,6 +21,6 @@ enum ShowConfig: AdminCommand {
             t.add([.text(key), .text(value), .text(s.spec.defaultValue), .text(fixedAtStart.contains(key) ? "no" : "yes"),
                    .text(s.source.origin)])
         }
-        return call.eventLoop.makeSucceededFuture(.table(t))
+        return .table(t)
     }
 }
