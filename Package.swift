@@ -143,6 +143,11 @@ let package = Package(
         .testTarget(name: "SessionCoreTests", dependencies: [
             "SessionCore", "PGWire", .product(name: "NIOCore", package: "swift-nio"),
         ]),
+        .testTarget(name: "AdminConsoleTests", dependencies: [
+            "AdminConsole", "PGWire", "PoolCore", "Config",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "PoolCoreTests", dependencies: [
             "PoolCore", "PGWire", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
