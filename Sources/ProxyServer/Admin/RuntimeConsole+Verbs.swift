@@ -12,7 +12,6 @@ extension RuntimeConsole {
 
     func kill(databases: Set<String>, reason: PGError) async throws {
         _ = try await runtime.gather { registry -> [Int] in
-            // By the pool a client logged in to (its stats key), so a client still waiting for its first server counts.
             let clients = registry.clients.values.filter { $0.statsKey.map { databases.contains($0.database) } ?? false }
             for c in clients { c.sendFatal(reason) }
             for s in registry.servers.values where s.pool.map({ databases.contains($0.key.database) }) ?? false { s.close() }
