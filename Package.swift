@@ -82,9 +82,17 @@ let package = Package(
             swiftSettings: hotPathSettings
         ),
         .target(
+            name: "AdminConsole",
+            dependencies: [
+                "PGWire", "PoolCore", "Config",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "ProxyServer",
             dependencies: [
-                "PGWire", "PoolCore", "SessionCore", "Config", "SQLAnalysis", "StatusHTTP", "ResponseOptimizer",
+                "PGWire", "PoolCore", "SessionCore", "Config", "SQLAnalysis", "StatusHTTP", "ResponseOptimizer", "AdminConsole",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -134,6 +142,11 @@ let package = Package(
         .testTarget(name: "SQLAnalysisTests", dependencies: ["SQLAnalysis"]),
         .testTarget(name: "SessionCoreTests", dependencies: [
             "SessionCore", "PGWire", .product(name: "NIOCore", package: "swift-nio"),
+        ]),
+        .testTarget(name: "AdminConsoleTests", dependencies: [
+            "AdminConsole", "PGWire", "PoolCore", "Config",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "PoolCoreTests", dependencies: [
             "PoolCore", "PGWire", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Histogram", package: "hdrhistogram-swift"),

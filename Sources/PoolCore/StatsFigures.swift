@@ -1,5 +1,5 @@
-// PgBouncer's traffic figures (SHOW STATS and friends): totals since start, averages over one stats_period, and the
-// columns each SHOW lays them out in.
+// PgBouncer's traffic figures (SHOW STATS and friends): one table says where each is kept, how its average is
+// taken and what every SHOW calls it, so the totals, the averages and the columns cannot drift apart.
 
 /// Times in microseconds; per pool on one event loop, or summed per database.
 public struct StatsTotals: Sendable, Equatable {
@@ -20,10 +20,7 @@ public struct StatsTotals: Sendable, Equatable {
     public init() {}
 
     /// In PgBouncer 1.25's column order.
-    public static let fields: [any WritableKeyPath<StatsTotals, Int> & Sendable] = [
-        \.serverAssignments, \.xacts, \.queries, \.received, \.sent, \.xactTime, \.queryTime, \.waitTime,
-        \.clientParses, \.serverParses, \.binds, \.clientLogins,
-    ]
+    public static let fields = StatsFigure.all.map(\.field)
 
     public var figures: [Int] { Self.fields.map { self[keyPath: $0] } }
 
@@ -40,66 +37,65 @@ public struct StatsTotals: Sendable, Equatable {
     }
 }
 
-/// PgBouncer's averages over the last stats_period: rates per second, times per transaction, query or assignment.
-public struct StatsAverages: Sendable, Equatable {
-    public var serverAssignments = 0.0
-    public var xacts = 0.0
-    public var queries = 0.0
-    public var received = 0.0
-    public var sent = 0.0
-    public var xactTime = 0.0
-    public var queryTime = 0.0
-    public var waitTime = 0.0
-    public var clientParses = 0.0
-    public var serverParses = 0.0
-    public var binds = 0.0
-    public var clientLogins = 0.0
-
-    public init() {}
-
-    public init(delta d: StatsTotals, seconds: Double) {
-        guard seconds > 0 else { return }
-        serverAssignments = Double(d.serverAssignments) / seconds
-        xacts = Double(d.xacts) / seconds
-        queries = Double(d.queries) / seconds
-        received = Double(d.received) / seconds
-        sent = Double(d.sent) / seconds
-        xactTime = d.xacts > 0 ? Double(d.xactTime) / Double(d.xacts) : 0
-        queryTime = d.queries > 0 ? Double(d.queryTime) / Double(d.queries) : 0
-        waitTime = d.serverAssignments > 0 ? Double(d.waitTime) / Double(d.serverAssignments) : 0
-        clientParses = Double(d.clientParses) / seconds
-        serverParses = Double(d.serverParses) / seconds
-        binds = Double(d.binds) / seconds
-        clientLogins = Double(d.clientLogins) / seconds
+/// One figure: the counter, its average over a period, and its name in each SHOW.
+public struct StatsFigure: Sendable {
+    public enum Average: Sendable {
+        /// Counts and bytes: per second of the period.
+        case perSecond
+        /// Times: per transaction, query or assignment of the period (PgBouncer's avg_*_time are not rates).
+        case per(any KeyPath<StatsTotals, Int> & Sendable)
     }
 
-    /// In the order of `StatsTotals.fields`, rounded as PgBouncer shows them.
-    public var figures: [Int] {
-        [serverAssignments, xacts, queries, received, sent, xactTime, queryTime, waitTime, clientParses, serverParses,
-         binds, clientLogins].map { Int($0.rounded()) }
-    }
-}
+    public let field: any WritableKeyPath<StatsTotals, Int> & Sendable
+    public let average: Average
+    /// SHOW STATS, after total_ and after avg_ (PgBouncer shortens received to recv in the second).
+    public let statsTotal: String
+    public let statsAverage: String
+    /// SHOW STATS_TOTALS and SHOW STATS_AVERAGES (the latter keeps an avg_ prefix on the prepared-statement figures).
+    public let totalsColumn: String
+    public let averagesColumn: String
+    /// SHOW TOTALS, after total_ or avg_.
+    public let totalsRow: String
 
-/// Column names, in PgBouncer 1.25's order; each list matches `figures`.
-public enum StatsColumns {
-    /// SHOW STATS: total_*, then avg_*.
-    public static let statsTotals = ["total_server_assignment_count", "total_xact_count", "total_query_count", "total_received",
-                                     "total_sent", "total_xact_time", "total_query_time", "total_wait_time",
-                                     "total_client_parse_count", "total_server_parse_count", "total_bind_count",
-                                     "total_client_login_count"]
-    public static let statsAverages = ["avg_server_assignment_count", "avg_xact_count", "avg_query_count", "avg_recv", "avg_sent",
-                                       "avg_xact_time", "avg_query_time", "avg_wait_time", "avg_client_parse_count",
-                                       "avg_server_parse_count", "avg_bind_count", "avg_client_login_count"]
-    /// SHOW STATS_TOTALS, without prefixes.
-    public static let totalsOnly = ["server_assignment_count", "xact_count", "query_count", "bytes_received", "bytes_sent",
-                                    "xact_time", "query_time", "wait_time", "client_parse_count", "server_parse_count",
-                                    "bind_count", "client_login_count"]
-    /// SHOW STATS_AVERAGES: PgBouncer keeps an avg_ prefix on the prepared-statement figures only.
-    public static let averagesOnly = ["server_assignment_count", "xact_count", "query_count", "bytes_received", "bytes_sent",
-                                      "xact_time", "query_time", "wait_time", "avg_client_parse_count",
-                                      "avg_server_parse_count", "avg_bind_count", "client_login_count"]
-    /// SHOW TOTALS rows, after total_ or avg_.
-    public static let totalsRows = ["server_assignment_count", "xact_count", "query_count", "client_bytes", "server_bytes",
-                                    "xact_time", "query_time", "wait_time", "ps_client_parse_count", "ps_server_parse_count",
-                                    "ps_bind_count", "client_login_count"]
+    init(_ field: any WritableKeyPath<StatsTotals, Int> & Sendable, _ average: Average, _ name: String,
+         stats: (total: String, average: String)? = nil, split: String? = nil, averagesColumn: String? = nil,
+         totalsRow: String? = nil) {
+        self.field = field
+        self.average = average
+        self.statsTotal = stats?.total ?? name
+        self.statsAverage = stats?.average ?? name
+        self.totalsColumn = split ?? name
+        self.averagesColumn = averagesColumn ?? split ?? name
+        self.totalsRow = totalsRow ?? name
+    }
+
+    /// PgBouncer 1.25's order.
+    public static let all: [StatsFigure] = [
+        StatsFigure(\.serverAssignments, .perSecond, "server_assignment_count"),
+        StatsFigure(\.xacts, .perSecond, "xact_count"),
+        StatsFigure(\.queries, .perSecond, "query_count"),
+        StatsFigure(\.received, .perSecond, "received", stats: ("received", "recv"), split: "bytes_received", totalsRow: "client_bytes"),
+        StatsFigure(\.sent, .perSecond, "sent", split: "bytes_sent", totalsRow: "server_bytes"),
+        StatsFigure(\.xactTime, .per(\.xacts), "xact_time"),
+        StatsFigure(\.queryTime, .per(\.queries), "query_time"),
+        StatsFigure(\.waitTime, .per(\.serverAssignments), "wait_time"),
+        StatsFigure(\.clientParses, .perSecond, "client_parse_count", averagesColumn: "avg_client_parse_count",
+                    totalsRow: "ps_client_parse_count"),
+        StatsFigure(\.serverParses, .perSecond, "server_parse_count", averagesColumn: "avg_server_parse_count",
+                    totalsRow: "ps_server_parse_count"),
+        StatsFigure(\.binds, .perSecond, "bind_count", averagesColumn: "avg_bind_count", totalsRow: "ps_bind_count"),
+        StatsFigure(\.clientLogins, .perSecond, "client_login_count"),
+    ]
+
+    /// This figure's average over a period of `seconds` (> 0) in which the totals grew by `delta`.
+    func averaged(_ delta: StatsTotals, seconds: Double) -> Double {
+        let value = Double(delta[keyPath: field])
+        switch average {
+        case .perSecond:
+            return value / seconds
+        case .per(let unit):
+            let n = delta[keyPath: unit]
+            return n > 0 ? value / Double(n) : 0
+        }
+    }
 }

@@ -18,8 +18,8 @@ public enum ClientAction: Equatable, Sendable {
     case probe(custom: Set<String>, ServerStatementCache)
     /// The client says goodbye (Terminate); a linked server goes back as `leave()` says.
     case leave
-    /// Send this FATAL error and close.
-    case fail(PGError)
+    /// Send this FATAL error and close. Boxed: the rare case would otherwise size every action returned.
+    indirect case fail(PGError)
     case timedOut(ClientTimeout)
 }
 
@@ -76,7 +76,8 @@ extension ClientSession {
         let (early, resume) = takeHeld()
         for b in early {
             let action = relayLinked(b, catalog: catalog)
-            if action != .none { return (action, resume) }
+            if case .none = action { continue }
+            return (action, resume)
         }
         // Outside session mode, a link nothing was asked of yet (the welcome's, or a cancelled wait's) ends at once.
         guard mode != .session else { return (.none, resume) }

@@ -1,13 +1,15 @@
 // ClientConnection as an admin console session: a welcome of its own, then one command per Query message.
-import Foundation
+import AdminConsole
 import NIOCore
 import PGWire
 
+/// The console's rights, named here for the files that do not import the console.
+typealias AdminRights = AdminConsole.AdminRights
+
+/// What the connection paths need to know of the console: its database names and the pool its traffic is counted in.
 enum AdminSession {
-    /// The virtual database names of the console: ours, and PgBouncer's so existing tools and exporters work.
-    static let databaseNames: Set<String> = ["pgswift", "pgbouncer"]
-    /// The console's own entry in SHOW POOLS/DATABASES/USERS/STATS, under PgBouncer's name, which exporters expect.
-    static let poolKey = PoolKey(database: "pgbouncer", user: "pgbouncer")
+    static let databaseNames = AdminCommands.databaseNames
+    static let poolKey = PoolKey(database: AdminCommands.poolName.database, user: AdminCommands.poolName.user)
 }
 
 extension ClientConnection {
@@ -46,29 +48,25 @@ extension ClientConnection {
                 let sql = text.readNullTerminatedString() ?? ""
                 state = .admin(rights, busy: true)
                 counters?.totals.received += body.readableBytes + 5
-                AdminConsole.execute(sql, rights: rights, runtime: runtime, eventLoop: eventLoop, clientID: waiterID)
-                    .hop(to: eventLoop)
-                    .whenComplete { [self] result in
-                        guard case .admin = state, let context = self.context else { return }
-                        let reply: AdminReply
-                        switch result {
-                        case .success(let r): reply = r
-                        case .failure(let e): reply = .error(PGError(SQLState.protocolViolation, "command failed: \(e)"))
-                        }
-                        var out = context.channel.allocator.buffer(capacity: 1024)
-                        reply.encode(into: &out)
-                        if let counters {
-                            counters.totals.queries += 1
-                            counters.totals.xacts += 1
-                            counters.totals.sent += out.readableBytes
-                        }
-                        if out.readableBytes > 0 { context.writeAndFlush(wrapOutboundOut(out), promise: nil) }
-                        state = .admin(rights, busy: false)
-                        // Next command on a later turn of the loop: answers that are ready at once must not recurse
-                        // through a long pipeline of commands.
-                        if inbound.readableBytes > 0 { eventLoop.execute { self.adminRead() } }
-                        if inbound.readableBytes < 1 << 20 { setReadingFromClient(true) }
+                let promise = eventLoop.makePromise(of: AdminReply.self)
+                promise.completeWithTask { [runtime] in
+                    await AdminCommands.execute(sql, rights: rights, runtime: RuntimeConsole(runtime: runtime))
+                }
+                promise.futureResult.whenSuccess { [self] reply in
+                    guard case .admin = state, let context = self.context else { return }
+                    var out = context.channel.allocator.buffer(capacity: 1024)
+                    reply.encode(into: &out)
+                    if let counters {
+                        counters.totals.queries += 1
+                        counters.totals.xacts += 1
+                        counters.totals.sent += out.readableBytes
                     }
+                    if out.readableBytes > 0 { context.writeAndFlush(wrapOutboundOut(out), promise: nil) }
+                    state = .admin(rights, busy: false)
+                    // Next command on a later turn of the loop, so a long pipeline of commands never recurses here.
+                    if inbound.readableBytes > 0 { eventLoop.execute { self.adminRead() } }
+                    if inbound.readableBytes < 1 << 20 { setReadingFromClient(true) }
+                }
             case FrontendMessage.Code.terminate:
                 close()
             case FrontendMessage.Code.parse, FrontendMessage.Code.bind, FrontendMessage.Code.execute:

@@ -43,8 +43,13 @@ extension ClientConnection {
         guard let context, case .linked(let link) = state, link.server === sender else { return }
         let action = session.answered(answered, status: status, atBoundary: atBoundary, failed: failed, madeUp: madeUp,
                                       settingReported: settingReported, now: .now())
-        // Statement mode's refusal of a transaction: its BEGIN is not passed on as a success.
-        if case .fail = action { return run(action) }
+        switch action {
+        case .fail:
+            // Statement mode's refusal of a transaction: its BEGIN is not passed on as a success.
+            return run(action)
+        case .none, .reply, .lease, .stopReading, .release, .probe, .leave, .timedOut:
+            break
+        }
         if buffers.count == 1 {
             counters?.totals.sent += buffers[0].readableBytes
             context.writeAndFlush(wrapOutboundOut(buffers[0]), promise: nil)
@@ -55,7 +60,8 @@ extension ClientConnection {
             }
             context.flush()
         }
-        if action != .none { run(action) }
+        if case .none = action { return }
+        run(action)
     }
 
     /// The linked server closed. `told`: it sent the client a FATAL error first (pg_terminate_backend's 57P01, say),

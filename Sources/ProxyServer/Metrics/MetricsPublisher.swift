@@ -19,6 +19,7 @@ struct PublishedState: Sendable {
         ("pgswift_client_parses_total", \.clientParses, "Named Parse messages clients sent, per database."),
         ("pgswift_server_parses_total", \.serverParses, "Parse messages pgswift sent to servers for clients' prepared statements, per database."),
         ("pgswift_binds_total", \.binds, "Bind messages clients sent for prepared statements, per database."),
+        ("pgswift_client_logins_total", \.clientLogins, "Client logins completed (SHOW STATS client_login_count; the console's under pgbouncer), per database."),
     ]
 
     mutating func publish(_ s: MetricsSnapshot, into registry: PrometheusCollectorRegistry) {

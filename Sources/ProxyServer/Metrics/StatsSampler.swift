@@ -36,7 +36,7 @@ final class StatsSampler: Sendable {
                 let all = StatsAverages(delta: totals.values.reduce(StatsTotals(), +) - s0, seconds: seconds)
                 s = Sample(at: now, totals: totals, averages: averages, overall: all)
                 if runtime.settings.logStats {
-                    runtime.logger.info("stats: \(Int(all.xacts)) xacts/s, \(Int(all.queries)) queries/s, \(Int(all.clientParses)) client parses/s, \(Int(all.serverParses)) server parses/s, \(Int(all.binds)) binds/s, in \(Int(all.received)) B/s, out \(Int(all.sent)) B/s, xact \(Int(all.xactTime)) us, query \(Int(all.queryTime)) us, wait \(Int(all.waitTime)) us")
+                    runtime.logger.info("stats: \(Int(all[\.xacts])) xacts/s, \(Int(all[\.queries])) queries/s, \(Int(all[\.clientParses])) client parses/s, \(Int(all[\.serverParses])) server parses/s, \(Int(all[\.binds])) binds/s, in \(Int(all[\.received])) B/s, out \(Int(all[\.sent])) B/s, xact \(Int(all[\.xactTime])) us, query \(Int(all[\.queryTime])) us, wait \(Int(all[\.waitTime])) us")
                 }
             }
         }

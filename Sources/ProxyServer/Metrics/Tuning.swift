@@ -27,8 +27,8 @@ extension ProxyRuntime {
             return PoolLoad(
                 database: pool.key.database, user: pool.key.user, size: pool.counts(now: now()).size,
                 sizeFromDefault: config.users[pool.key.user]?.poolSize == nil && entry.poolSize == nil,
-                peakActive: peaks.recentActive, peakWaiting: peaks.recentWaiting, averageWaitMs: a.waitTime / 1000,
-                assignmentsPerSecond: a.serverAssignments,
+                peakActive: peaks.recentActive, peakWaiting: peaks.recentWaiting, averageWaitMs: a[\.waitTime] / 1000,
+                assignmentsPerSecond: a[\.serverAssignments],
                 queryWaitTimeouts: peaks.recentWaitTimeouts,
                 poolMode: poolMode(entry: entry, user: pool.key.user, config: config).rawValue)
         }.sorted { ($0.database, $0.user) < ($1.database, $1.user) }
@@ -40,7 +40,7 @@ extension ProxyRuntime {
         return TuningInput(
             pools: pools, settings: settings, timeouts: timeouts, clientsConnected: snapshot.clientsTotal,
             serversOpen: snapshot.pools.reduce(0) { $0 + $1.servers.values.reduce(0, +) }, fileDescriptorLimit: files,
-            clientParsesPerSecond: overall.clientParses, serverParsesPerSecond: overall.serverParses)
+            clientParsesPerSecond: overall[\.clientParses], serverParsesPerSecond: overall[\.serverParses])
     }
 
     /// The advice, after applying its safe recommendations when asked to (each checked as SET checks it; logged).

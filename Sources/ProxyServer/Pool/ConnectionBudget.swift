@@ -31,4 +31,6 @@ final class ConnectionBudget: Sendable {
 
     func open(database: String) -> Int { counts.withLockedValue { $0.byDatabase[database, default: 0] } }
     func open(user: String) -> Int { counts.withLockedValue { $0.byUser[user, default: 0] } }
+    /// Every user's count at once (SHOW USERS), under one lock.
+    func openByUser() -> [String: Int] { counts.withLockedValue { $0.byUser } }
 }

@@ -1,35 +1,12 @@
 // A snapshot of one client or server connection, taken on its own loop, for SHOW CLIENTS/SERVERS/POOLS/LISTS.
+import AdminConsole
 import Foundation
 import NIOCore
 import NIOSSL
 import PoolCore
 
-struct ConnectionInfo: Sendable {
-    var isClient: Bool
-    var id: Int
-    var user: String
-    var database: String
-    var state: ConnectionState
-    var remote: SocketAddress?
-    var local: SocketAddress?
-    var connectedAt: Date
-    var requestAt: Date
-    var waitSeconds: Double
-    var link: Int?
-    var remotePID: Int
-    var tls: String
-    var applicationName: String
-    var preparedStatements: Int
-    var pool: PoolKey?
-    var poolMode: String
-    var closeNeeded = false
-    var pinned = ""
-    /// A server with a cancel request on its way (SHOW POOLS sv_active_cancel / sv_being_canceled).
-    var cancelInFlight = false
-
-    /// The `ptr`/`link` columns: an opaque handle that pairs a client row with its server row.
-    static func handle(_ id: Int) -> String { "0x" + String(id, radix: 16) }
-
+/// Helpers for the snapshots below.
+enum ConnectionInfo {
     static func wallClock(_ t: NIODeadline) -> Date {
         Date(timeIntervalSinceNow: -Double((NIODeadline.now() - t).nanoseconds) / 1e9)
     }
@@ -67,15 +44,15 @@ extension ClientConnection {
         }
     }
 
-    func info() -> ConnectionInfo {
+    func info() -> AdminConnection {
         let (state, pool, wait) = poolState()
         let channel = context?.channel
-        return ConnectionInfo(
+        return AdminConnection(
             isClient: true, id: waiterID, user: startup.user, database: startup.database, state: state,
             remote: channel?.remoteAddress, local: channel?.localAddress, connectedAt: startup.connectedAt,
             requestAt: ConnectionInfo.wallClock(session.clock.lastRequest), waitSeconds: wait, link: linkedServer?.id, remotePID: 0,
             tls: ConnectionInfo.tlsText(channel), applicationName: startup.parametersToApply["application_name"] ?? "",
-            preparedStatements: session.rewriter.statements.count, pool: pool, poolMode: session.mode.rawValue,
+            preparedStatements: session.rewriter.statements.count, pool: pool?.adminName, poolMode: session.mode.rawValue,
             pinned: session.pinReasons.joined(separator: ", "))
     }
 }
@@ -92,13 +69,13 @@ extension ServerConnection {
         }
     }
 
-    func info() -> ConnectionInfo {
+    func info() -> AdminConnection {
         let channel = context?.channel
-        return ConnectionInfo(
+        return AdminConnection(
             isClient: false, id: id, user: target.user, database: pool?.key.database ?? target.database, state: shownState,
             remote: channel?.remoteAddress, local: channel?.localAddress, connectedAt: connectedAt,
             requestAt: ConnectionInfo.wallClock(lastUsed), waitSeconds: 0, link: linkedClientID, remotePID: Int(backendPID),
             tls: ConnectionInfo.tlsText(channel), applicationName: linkedApplicationName, preparedStatements: statementCount,
-            pool: pool?.key, poolMode: "", closeNeeded: closeNeeded, cancelInFlight: cancelsInFlight > 0)
+            pool: pool?.key.adminName, poolMode: "", closeNeeded: closeNeeded, cancelInFlight: cancelsInFlight > 0)
     }
 }

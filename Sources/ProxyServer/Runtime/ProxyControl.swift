@@ -1,13 +1,8 @@
 // What the admin console may ask of the running process (RELOAD, SHUTDOWN); the Proxy service provides it.
+import AdminConsole
 
-enum ShutdownMode: Sendable {
-    /// Exit at once (PgBouncer's plain SHUTDOWN).
-    case immediate
-    /// Stop taking connections and exit once clients are gone (up to shutdown_timeout).
-    case waitForClients
-    /// The same, pausing first so servers are given back and not leased again.
-    case waitForServers
-}
+/// The console's SHUTDOWN modes are the process's: one type, named here for the files that do not import the console.
+typealias ShutdownMode = AdminConsole.ShutdownMode
 
 struct ProxyControl: Sendable {
     /// Rereads the config; false if it was invalid (the old one stays, the log says why).

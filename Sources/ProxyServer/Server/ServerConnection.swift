@@ -143,6 +143,7 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
+        if case .linked = state { return relay(buffer) }
         switch state {
         case .tlsRequested(var pending):
             var input = buffer

@@ -1,7 +1,7 @@
 """GET /metrics on the status port: Prometheus text that promtool accepts, with figures that match the traffic sent.
 
 usage: metrics_checks.py PART
-  metrics   the proxy's pool of 20 (transaction mode): counters, histograms, errors by SQLSTATE, pool gauges
+  metrics   the proxy's pool of 20 (transaction mode): counters, client logins, histograms, errors by SQLSTATE, pool gauges
   waits     a pool of 1 with query_wait_timeout = 1, held for 5 s: a queued client, the wait histogram, the timeout counted
   prometheus  a real Prometheus server (Debian's) scraping the status port every second: the target is up and its
             queries agree with the proxy's own counts
@@ -146,6 +146,15 @@ def part_metrics() -> None:
         expect(value(t, "pgswift_errors_total", database="", sqlstate="3D000", origin="pgswift") == 1, "3D000 not counted")
         expect(not [l for n, l, v in t if l.get("database") == "no_such_db"], "a series named after an unknown database")
     R.run("proxy_errors_by_sqlstate", proxy_errors)
+
+    def logins() -> None:
+        # SHOW STATS' client_login_count, per database: each completed login once.
+        l0 = value(samples(scrape()), "pgswift_client_logins_total", **db)
+        for _ in range(3):
+            psycopg.connect(proxy_dsn(), autocommit=True).close()
+        grew = value(samples(scrape()), "pgswift_client_logins_total", **db) - l0
+        expect(grew == 3, f"client logins grew by {grew}, expected 3")
+    R.run("client_logins_counted", logins)
 
     R.run("promtool_check_metrics", lambda: promtool(scrape()))
     conn.close()

@@ -1,0 +1,28 @@
+// SHOW HELP: the list of commands, as a NOTICE like PgBouncer's.
+
+enum ShowHelp: AdminCommand {
+    static let name = "SHOW HELP"
+
+    static func run(_ call: AdminCall) -> AdminReply {
+        let lines = [
+            "SHOW HELP|CONFIG|DATABASES|POOLS|CLIENTS|SERVERS|USERS|VERSION",
+            "SHOW LISTS|MEM|STATE|PREPARED_STATEMENTS",
+            "SHOW STATS|STATS_TOTALS|STATS_AVERAGES|TOTALS",
+            "SHOW SLA|TUNING",
+            "SET key = arg",
+            "RELOAD",
+            "PAUSE [<db>]",
+            "RESUME [<db>]",
+            "DISABLE <db>",
+            "ENABLE <db>",
+            "RECONNECT [<db>]",
+            "KILL [<db>]",
+            "KILL_CLIENT <client_id>",
+            "SHUTDOWN",
+            "SHUTDOWN WAIT_FOR_SERVERS|WAIT_FOR_CLIENTS",
+            "WAIT_CLOSE [<db>]",
+        ]
+        let detail = lines.map { "\n\t" + $0 }.joined()
+        return .notice(message: "Console usage", detail: detail, tag: "SHOW")
+    }
+}
