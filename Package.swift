@@ -135,6 +135,12 @@ let package = Package(
         .testTarget(name: "SessionCoreTests", dependencies: [
             "SessionCore", "PGWire", .product(name: "NIOCore", package: "swift-nio"),
         ]),
+        .testTarget(name: "ProxyServerTests", dependencies: [
+            "ProxyServer", "PGWire",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "PoolCoreTests", dependencies: [
             "PoolCore", "PGWire", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
