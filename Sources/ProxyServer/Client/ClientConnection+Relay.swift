@@ -68,8 +68,9 @@ extension ClientConnection {
     /// which is what PostgreSQL's own client would see: the client is closed without a second error of pgswift's.
     func serverWentAway(_ error: PGError, told: Bool) {
         guard case .linked = state else { return }
-        state = .closed
+        // Ended, counted and logged as any other close; giving back a server that is gone is a no-op.
         guard told, let context else { return sendFatal(error) }
+        finish(reason: error.message)
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in channel.close(promise: nil) }
     }

@@ -1,7 +1,6 @@
 // Maps the BackendKeyData pgswift gave each client to that client, and sends CancelRequests to servers.
 import NIOConcurrencyHelpers
 import NIOCore
-import NIOPosix
 import PGWire
 
 /// A client that can be cancelled: it knows which server (if any) runs its query now.
@@ -18,6 +17,11 @@ final class CancelRegistry: Sendable {
     }
 
     private let entries = NIOLockedValueBox<[Int32: Entry]>([:])
+    private let dialer: ServerDialer
+
+    init(dialer: ServerDialer) {
+        self.dialer = dialer
+    }
 
     func register(pid: Int32, secret: Int32, client: any Cancellable) {
         entries.withLockedValue { $0[pid] = Entry(secret: secret, client: client) }
@@ -49,10 +53,7 @@ final class CancelRegistry: Sendable {
         var buffer = ByteBuffer()
         StartupPacket.cancel(processID: pid, secretKey: secret).encode(into: &buffer)
         let packet = buffer
-        let bootstrap = ClientBootstrap(group: loop).connectTimeout(.seconds(5))
-        let future = host.hasPrefix("/")
-            ? bootstrap.connect(unixDomainSocketPath: "\(host)/.s.PGSQL.\(port)")
-            : bootstrap.connect(host: host, port: port)
+        let future = dialer.open(Dial(host: host, port: port, connectTimeout: .seconds(5), purpose: .cancel), loop, nil)
         future.whenFailure { _ in done?() }
         future.whenSuccess { channel in
             channel.closeFuture.whenComplete { _ in done?() }

@@ -43,10 +43,12 @@ struct LoadedConfig: Sendable {
 }
 
 public final class ProxyRuntime: Sendable {
-    let group: MultiThreadedEventLoopGroup
+    let group: any EventLoopGroup
     let loops: [EventLoop]
     let logger: Logger
-    let cancelRegistry = CancelRegistry()
+    /// How servers (and cancel requests) are reached.
+    let dialer: ServerDialer
+    let cancelRegistry: CancelRegistry
     let budget = ConnectionBudget()
     let statementCatalog = StatementCatalog()
     let stats = StatsSampler()
@@ -75,11 +77,19 @@ public final class ProxyRuntime: Sendable {
     /// The process environment: TARGET_P50_MS and friends win over the file.
     let environment: [String: String]
 
-    init(loaded: LoadedConfig, threads: Int, logger: Logger, environment: [String: String] = [:]) {
+    convenience init(loaded: LoadedConfig, threads: Int, logger: Logger, environment: [String: String] = [:]) {
+        self.init(loaded: loaded, group: MultiThreadedEventLoopGroup(numberOfThreads: threads), dialer: .sockets, logger: logger,
+                  environment: environment)
+    }
+
+    /// `group` and `dialer` are the sockets' in production; the handler tests give an embedded loop and channels.
+    init(loaded: LoadedConfig, group: any EventLoopGroup, dialer: ServerDialer, logger: Logger, environment: [String: String] = [:]) {
         self.environment = environment
         self.current = NIOLockedValueBox(loaded)
         self.logger = logger
-        self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        self.group = group
+        self.dialer = dialer
+        self.cancelRegistry = CancelRegistry(dialer: dialer)
         self.loops = Array(group.makeIterator())
         let metrics = loaded.config.int("status_port") > 0 ? ProxyMetrics(version: PgswiftVersion.current) : nil
         self.metrics = metrics

@@ -2,7 +2,6 @@
 import Foundation
 import Logging
 import NIOCore
-import NIOPosix
 import NIOSSL
 import PGWire
 import PoolCore
@@ -95,17 +94,10 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
 
     static func connect(target: ServerTarget, pool: ServerPool, runtime: ProxyRuntime, on loop: EventLoop) {
         let conn = ServerConnection(id: runtime.nextID(), target: target, pool: pool, runtime: runtime, eventLoop: loop)
-        let bootstrap = ClientBootstrap(group: loop)
-            .connectTimeout(.milliseconds(Int64(max(target.connectTimeout, 0.1) * 1000)))
-            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(conn) }
-            }
-        let future: EventLoopFuture<Channel>
-        if target.host.hasPrefix("/") {
-            future = bootstrap.connect(unixDomainSocketPath: "\(target.host)/.s.PGSQL.\(target.port)")
-        } else {
-            future = bootstrap.connect(host: target.host, port: target.port)
+        let dial = Dial(host: target.host, port: target.port, connectTimeout: .milliseconds(Int64(max(target.connectTimeout, 0.1) * 1000)),
+                        purpose: .session)
+        let future = runtime.dialer.open(dial, loop) { channel in
+            channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(conn) }
         }
         future.whenFailure { error in
             conn.releaseBudget()
