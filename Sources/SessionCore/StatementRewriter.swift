@@ -27,7 +27,8 @@ public struct StatementRewriter: Sendable {
     public private(set) var clientParses = 0
     public private(set) var serverParses = 0
     public private(set) var binds = 0
-    private let allocator = ByteBufferAllocator()
+    /// Shared: an allocator is four function pointers, which every idle client would otherwise carry.
+    private static let allocator = ByteBufferAllocator()
 
     public init() {}
 
@@ -67,7 +68,7 @@ public struct StatementRewriter: Sendable {
                 return raise(SQLState.duplicatePreparedStatement, "prepared statement \"\(name)\" already exists", out: &out, replies: &replies)
             }
             // A copy, so that a remembered statement does not pin the whole read buffer it arrived in.
-            let tail = allocator.buffer(buffer: body)
+            let tail = Self.allocator.buffer(buffer: body)
             let id = intern(tail)
             statements[name] = ClientStatement(id: id, parseTail: tail)
             clientParses += 1
@@ -90,7 +91,7 @@ public struct StatementRewriter: Sendable {
             guard let s = statements[name] else { return unknown(name, out: &out, replies: &replies) }
             binds += 1
             guard ensurePrepared(s, on: &server, retired: retired, out: &out, replies: &replies) else { return .drop }
-            var frame = allocator.buffer(capacity: 5 + portal.utf8.count + 24 + body.readableBytes)
+            var frame = Self.allocator.buffer(capacity: 5 + portal.utf8.count + 24 + body.readableBytes)
             frame.writeInteger(FrontendMessage.Code.bind)
             let start = frame.writerIndex
             frame.writeInteger(Int32(0))
@@ -134,7 +135,7 @@ public struct StatementRewriter: Sendable {
     /// A named Parse pgswift answered itself (the text is known to be accepted): the client has the statement, and
     /// the first Bind on a server that lacks it prepares it there.
     public mutating func adopt(name: String, parseTail: ByteBuffer, id: Int) {
-        statements[name] = ClientStatement(id: id, parseTail: allocator.buffer(buffer: parseTail))
+        statements[name] = ClientStatement(id: id, parseTail: Self.allocator.buffer(buffer: parseTail))
         clientParses += 1
     }
 
@@ -182,7 +183,7 @@ public struct StatementRewriter: Sendable {
             replies.append(.parse(statement: nil, injected: true))
             var types = tail
             _ = types.readNullTerminatedString()
-            var query = allocator.buffer(capacity: 48 + types.readableBytes)
+            var query = Self.allocator.buffer(capacity: 48 + types.readableBytes)
             query.writeNullTerminatedString("DEALLOCATE \(stand)")
             query.writeImmutableBuffer(types)
             out.append(parseFrame(name: "", tail: query))
@@ -276,7 +277,7 @@ public struct StatementRewriter: Sendable {
 
     /// A Parse frame from a name and a ready body tail (query, NUL, parameter types), without decoding the tail.
     private func parseFrame(name: String, tail: ByteBuffer) -> ByteBuffer {
-        var frame = allocator.buffer(capacity: 6 + name.utf8.count + tail.readableBytes)
+        var frame = Self.allocator.buffer(capacity: 6 + name.utf8.count + tail.readableBytes)
         frame.writeInteger(FrontendMessage.Code.parse)
         frame.writeInteger(Int32(4 + name.utf8.count + 1 + tail.readableBytes))
         frame.writeNullTerminatedString(name)
@@ -285,7 +286,7 @@ public struct StatementRewriter: Sendable {
     }
 
     private func encode(_ message: FrontendMessage) -> ByteBuffer {
-        var b = allocator.buffer(capacity: 32)
+        var b = Self.allocator.buffer(capacity: 32)
         message.encode(into: &b)
         return b
     }

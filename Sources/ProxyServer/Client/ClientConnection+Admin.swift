@@ -16,7 +16,7 @@ extension ClientConnection {
     func startAdmin(_ rights: AdminRights) {
         guard let context else { return }
         welcomed = true
-        loginTimer?.cancel()
+        endLoginTimer()
         state = .admin(rights, busy: false)
         runtime.connections(on: eventLoop).clients[waiterID] = self
         statsKey = AdminSession.poolKey

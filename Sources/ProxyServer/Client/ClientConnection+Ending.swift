@@ -11,7 +11,7 @@ extension ClientConnection {
         eventLoop.assertInEventLoop()
         let previous = state
         state = .closed
-        loginTimer?.cancel()
+        endLoginTimer()
         if welcomed { runtime.cancelRegistry.unregister(pid: startup.cancelPID) }
         switch previous {
         case .linked(let link):
@@ -38,6 +38,12 @@ extension ClientConnection {
             admitted = false
             runtime.clientGone()
         }
+    }
+
+    /// The timer's task and closure are dropped with it: an idle client keeps nothing of its login.
+    func endLoginTimer() {
+        loginTimer?.cancel()
+        loginTimer = nil
     }
 
     func logLoginAttempt(_ note: String) {

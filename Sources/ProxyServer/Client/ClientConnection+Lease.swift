@@ -91,7 +91,7 @@ extension ClientConnection {
             if let error, isWaiting { sendFatal(PGError(error.sqlState, error.message, severity: Severity.fatal)) }
             return
         }
-        loginTimer?.cancel()
+        endLoginTimer()
         if let counters {
             counters.totals.serverAssignments += 1
             let waited = (NIODeadline.now() - session.clock.waitStarted).nanoseconds

@@ -113,10 +113,12 @@ extension ClientConnection {
         if let rights = startup.adminRights { return startAdmin(rights) }
         // Login is over: the buffer it was read into is not used again, so an idle client does not keep it.
         if inbound.readableBytes == 0 { inbound = context?.channel.allocator.buffer(capacity: 0) ?? inbound }
+        startup.shareParameters(runtime)
         guard let entry = runtime.config.database(named: startup.database) else {
             return sendFatal(.unknownDatabase(startup.database))
         }
         let pool = runtime.pool(entry: entry, clientUser: startup.user, clientKeys: keys, clientPassword: password, lookedUp: lookedUpSecret)
+        lookedUpSecret = nil
         let mode = runtime.poolMode(entry: entry, user: startup.user, config: runtime.config)
         // Query and Parse are read for session-changing SQL outside session mode; with prepared statements carried, all the rest too.
         let settings = runtime.settings
@@ -144,7 +146,7 @@ extension ClientConnection {
     func sendWelcome(parameters: [String: String]) {
         guard let context else { return }
         welcomed = true
-        loginTimer?.cancel()
+        endLoginTimer()
         var out = context.channel.allocator.buffer(capacity: 512)
         BackendMessage.authentication(.ok).encode(into: &out)
         for (name, value) in parameters.sorted(by: { $0.key < $1.key }) {

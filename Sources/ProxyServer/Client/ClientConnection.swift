@@ -14,7 +14,8 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
 
     enum State {
         case startup
-        case authenticating(ClientAuthMachine)
+        /// Boxed: the machine is large and lives only during login, while the enum is part of every idle client.
+        indirect case authenticating(ClientAuthMachine)
         /// auth_query is running for this user.
         case lookingUp
         /// Logged in to `ServerPool` without a server: between transactions, waiting for one, or settling (the

@@ -58,6 +58,13 @@ final class ClientStartup {
 
     func tlsStarted() { tls = true }
 
+    /// Clients that asked for the same parameters share one copy of them: an idle client keeps references only.
+    func shareParameters(_ runtime: ProxyRuntime) {
+        let apply = runtime.canonical(parametersToApply), settings = runtime.canonical(startupSettings)
+        parametersToApply = apply
+        startupSettings = settings
+    }
+
     /// PostgreSQL answers a StartupMessage's version as soon as it has read it, before any verdict on the login
     /// (a refusal included), so the caller sends this before carrying out the step `readStartup` returned.
     func takeNegotiation() -> ByteBuffer? {
