@@ -12,6 +12,9 @@ public enum LetGo: Equatable, Sendable {
     /// `keepsSession`: session mode, or a pinned client, so the session must be reset before anyone else has it;
     /// `pinned`: the client left state on the session that only a reset query clears.
     case clientLeft(sent: Int, halfSent: Bool, keepsSession: Bool, pinned: Bool)
+    /// Handed out by the pool but never linked: its waiter left first, so no client's bytes or settings reached it
+    /// (no reset, even with server_reset_query_always).
+    case untouched
     /// pgswift's own use of the server failed (server_check_query, the session probe, the settings sync).
     case internalFailed
     /// server_reset_query finished; `failed` when it raised an error.
@@ -60,6 +63,8 @@ public enum ServerReturn {
         switch letGo {
         case .internalFailed:
             return .close
+        case .untouched:
+            return server.open && server.quiet && server.status == .idle && !server.closeRequested ? .reuse : .close
         case .resetFinished(let failed):
             return failed || !server.open || server.status != .idle || server.closeRequested ? .close : .reuse
         case .done(let keepsSession, let pinned):

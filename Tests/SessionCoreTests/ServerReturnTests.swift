@@ -22,6 +22,8 @@ struct ServerReturnTests {
 
     static let steps: [Step] = [
         // Transaction mode, between transactions.
+        Step(why: "never linked: its waiter left", letGo: .untouched, server: ready(always: true), fate: .reuse),
+        Step(why: "never linked, but RECONNECT asked", letGo: .untouched, server: ready(closeRequested: true), fate: .close),
         Step(why: "transaction ended, idle", letGo: .done(keepsSession: false, pinned: false), server: ready(), fate: .reuse),
         Step(why: "transaction ended, reset query but not always", letGo: .done(keepsSession: false, pinned: false), server: ready(reset: true), fate: .reuse),
         Step(why: "transaction ended, server_reset_query_always", letGo: .done(keepsSession: false, pinned: false), server: ready(always: true), fate: .reset),

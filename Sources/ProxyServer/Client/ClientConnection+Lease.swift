@@ -27,7 +27,7 @@ extension ClientConnection {
         guard eventLoop.inEventLoop else { return eventLoop.execute { self.serverAssigned(server) } }
         guard case .pooled(let pool) = state, isWaiting else {
             // Gone while waiting: the server was never touched, so it goes straight back.
-            server.eventLoop.execute { server.giveBack(.done(keepsSession: false, pinned: false)) }
+            server.eventLoop.execute { server.giveBack(.untouched) }
             return
         }
         let desired = desiredSettings

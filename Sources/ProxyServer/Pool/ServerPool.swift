@@ -153,7 +153,7 @@ final class ServerPool: Sendable {
                 switch (server, waiter) {
                 case (let server?, let waiter?): waiter.serverAssigned(server)
                 // The waiter left between the decision and now: the server goes straight back, untouched.
-                case (let server?, nil): server.eventLoop.execute { server.giveBack(.done(keepsSession: false, pinned: false)) }
+                case (let server?, nil): server.eventLoop.execute { server.giveBack(.untouched) }
                 // The server closed between the decision and now: the client asks again.
                 case (nil, let waiter?): lease(for: waiter)
                 case (nil, nil): break
