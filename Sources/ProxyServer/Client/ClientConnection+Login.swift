@@ -112,7 +112,7 @@ extension ClientConnection {
     func authenticated(keys: SCRAMKeys?, password: String?) {
         if let rights = startup.adminRights { return startAdmin(rights) }
         // Login is over: the buffer it was read into is not used again, so an idle client does not keep it.
-        if inbound.readableBytes == 0 { inbound = context?.channel.allocator.buffer(capacity: 0) ?? inbound }
+        if inbound.readableBytes == 0 { inbound = Self.spentBuffer }
         startup.shareParameters(runtime)
         guard let entry = runtime.config.database(named: startup.database) else {
             return sendFatal(.unknownDatabase(startup.database))

@@ -54,6 +54,9 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     var counters: PoolCounters?
     var statsKey: PoolKey?
 
+    /// What an idle client's login buffer becomes: one empty buffer shared by all (written to, it is copied first).
+    static let spentBuffer = ByteBuffer()
+
     /// How long a client refused for max_client_conn may take to send what it needs to hear why.
     static let refusedGrace = 5.0
 
