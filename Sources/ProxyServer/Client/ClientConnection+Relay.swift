@@ -27,12 +27,20 @@ extension ClientConnection {
 
     /// Server bytes for the client, with the server's ReadyForQuery count and last status at the end of them.
     func deliverFromServer(_ buffers: [ByteBuffer], from sender: ServerConnection, answered: Int, status: TransactionStatus,
-                           atBoundary: Bool, failed: [FailedParse], madeUp: [Bool], settingReported: Bool) {
+                           atBoundary: Bool, failed: [FailedParse], madeUp: [Bool], settingReported: Bool, described: [DescribedStatement]) {
         eventLoop.assertInEventLoop()
         // A batch still on its way from a server this client has since let go of says nothing about the current one.
         guard let context, let server = linkedServer, server === sender else { return }
         let decision = session.delivered(answered: answered, status: status, atBoundary: atBoundary, failed: failed, madeUp: madeUp,
                                          settingReported: settingReported, statements: &server.session.statements, now: .now())
+        // After the failed Parses are forgotten: frames held for a description are rewritten against what is left.
+        if !described.isEmpty {
+            do {
+                try session.described(described, statements: &server.session.statements, catalog: runtime.statementCatalog)
+            } catch {
+                return sendFatal(.protocolViolation("\(error)"))
+            }
+        }
         if decision == .refuseTransaction {
             // The transaction's BEGIN is not passed on as a success: the client gets the refusal instead.
             return act(on: decision)
@@ -47,6 +55,8 @@ extension ClientConnection {
             }
             context.flush()
         }
+        // Frames held for a statement's description were let go: they go to the server as if just read.
+        if !session.outgoing.isEmpty || !session.expected.isEmpty { channelReadComplete(context: context) }
         if decision != .keep { act(on: decision) }
     }
 
