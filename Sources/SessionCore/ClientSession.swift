@@ -105,6 +105,7 @@ public struct ClientSession: Sendable {
         tracker = LinkTracker()
         clock.answeredOnLink = 0
         gate = DescribeGate()
+        if !rewriter.describing.isEmpty { rewriter.describing.removeAll() }
     }
 
     /// How the client lets go of its server when it leaves while linked.

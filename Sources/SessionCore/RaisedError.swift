@@ -29,6 +29,7 @@ extension RaisedError {
         fields.fields.append(contentsOf: origin)
     }
 
-    /// The line PostgreSQL 15 raises it from (the version pgswift is tested against; clients do not read it).
-    static let stalePlanLine = "0"
+    /// The line PostgreSQL 15.18 (what pgswift is tested against) raises it from; other versions differ, and no
+    /// client reads it.
+    static let stalePlanLine = "722"
 }

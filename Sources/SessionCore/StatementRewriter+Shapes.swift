@@ -34,7 +34,9 @@ extension StatementRewriter {
         } else {
             prepare(s.id, s.parseTail, on: &server, injected: true, out: &out, replies: &replies)
         }
+        // PostgreSQL keeps extended-protocol replies until a Sync or Flush: without the Flush the answer never comes.
         out.append(encode(.describe(.statement, name: server.name(of: s.id))))
+        out.append(encode(.flush))
         replies.append(.describeStatement(statement: s.id, token: nil))
         bindWaitsFor = s.id
         return .afterDescribe

@@ -27,6 +27,8 @@ public struct StatementRewriter: Sendable {
     /// Client names whose Parse went to the server and has not been answered yet, by statement: if it fails, these go.
     private var forwardedNames: [Int: [String]] = [:]
     /// The client's Describes of its statements not answered yet, by token (the answer names the token, not the name).
+    /// Each is answered or reported failed, with or after the delivery that settles the replies (so not forgotten
+    /// then); a link that ends early leaves some, forgotten at the next link.
     var describing: [Int: String] = [:]
     var nextToken = 0
     /// Set by a Bind that cannot go before the server has described this statement (StatementRewriter+Shapes).
@@ -187,7 +189,6 @@ public struct StatementRewriter: Sendable {
     /// Every message sent so far has been answered: the Parses that went to the server succeeded.
     public mutating func repliesSettled() {
         if !forwardedNames.isEmpty { forwardedNames.removeAll(keepingCapacity: true) }
-        if !describing.isEmpty { describing.removeAll() }
         // Their outcomes came with the same delivery; anything left has no reply coming (a link that ended early).
         if !madeUp.isEmpty { madeUp.removeAll(keepingCapacity: true) }
     }

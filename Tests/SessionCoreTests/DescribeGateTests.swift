@@ -49,21 +49,21 @@ struct DescribeGateTests {
 
     static let scenarios: [Scenario] = [
         Scenario(why: "a server that lacks it, same columns: one round trip, then the Bind goes", server: .lacks, steps: [
-            Step(event: .client(run1), sent: ["P pgswift_1", "D S pgswift_1"], expected: prepare1, waits: true),
+            Step(event: .client(run1), sent: ["P pgswift_1", "D S pgswift_1", "H"], expected: prepare1, waits: true),
             Step(event: .answer(statement: 1, shape: old), sent: ["B pgswift_1", "E", "S"], expected: replies1, waits: false),
             // Known there now: the next run goes at once.
             Step(event: .client(run1), sent: ["B pgswift_1", "E", "S"], expected: replies1, waits: false),
         ]),
         Scenario(why: "columns changed: 0A000 in place of the Bind, the rest skipped by the server, its Sync answered", server: .lacks, steps: [
-            Step(event: .client(run1), sent: ["P pgswift_1", "D S pgswift_1"], expected: prepare1, waits: true),
+            Step(event: .client(run1), sent: ["P pgswift_1", "D S pgswift_1", "H"], expected: prepare1, waits: true),
             Step(event: .answer(statement: 1, shape: new), sent: ["P 0A000", "B", "E", "E", "S"], expected: raised + [.execute, .sync], waits: false),
         ], retired: [1]),
         Scenario(why: "a type's OID changed under the client: the same failure", server: .lacks, steps: [
-            Step(event: .client(run1), sent: ["P pgswift_1", "D S pgswift_1"], expected: prepare1, waits: true),
+            Step(event: .client(run1), sent: ["P pgswift_1", "D S pgswift_1", "H"], expected: prepare1, waits: true),
             Step(event: .answer(statement: 1, shape: other), sent: ["P 0A000", "B", "E", "E", "S"], expected: raised + [.execute, .sync], waits: false),
         ], retired: [1]),
         Scenario(why: "the batch describes the portal before executing: it learns the new columns", server: .lacks, steps: [
-            Step(event: .client([bind("s1"), .describe(.portal, name: ""), execute, .sync]), sent: ["P pgswift_1", "D S pgswift_1"],
+            Step(event: .client([bind("s1"), .describe(.portal, name: ""), execute, .sync]), sent: ["P pgswift_1", "D S pgswift_1", "H"],
                  expected: prepare1, waits: true),
             Step(event: .answer(statement: 1, shape: new), sent: ["B pgswift_1", "D P", "E", "S"],
                  expected: [.namedBind(statement: 1), .describe, .execute, .sync], waits: false),
@@ -74,22 +74,22 @@ struct DescribeGateTests {
                  expected: [.parse(statement: 1, injected: true), .describeStatement(statement: 1, token: 3)] + replies1, waits: false),
         ]),
         Scenario(why: "pipelined runs wait behind one Describe and are checked by its answer", server: .lacks, steps: [
-            Step(event: .client(run1 + run1 + [.query("SELECT 1")]), sent: ["P pgswift_1", "D S pgswift_1"], expected: prepare1, waits: true),
+            Step(event: .client(run1 + run1 + [.query("SELECT 1")]), sent: ["P pgswift_1", "D S pgswift_1", "H"], expected: prepare1, waits: true),
             Step(event: .answer(statement: 1, shape: old), sent: ["B pgswift_1", "E", "S", "B pgswift_1", "E", "S", "Q"],
                  expected: replies1 + replies1 + [.query], waits: false),
         ]),
         Scenario(why: "what the client sends while the Bind waits is held behind it, in order", server: .lacks, steps: [
-            Step(event: .client([bind("s1"), execute]), sent: ["P pgswift_1", "D S pgswift_1"], expected: prepare1, waits: true),
+            Step(event: .client([bind("s1"), execute]), sent: ["P pgswift_1", "D S pgswift_1", "H"], expected: prepare1, waits: true),
             Step(event: .client([.sync, .query("SELECT 1")]), sent: [], expected: [], waits: true),
             Step(event: .answer(statement: 1, shape: old), sent: ["B pgswift_1", "E", "S", "Q"], expected: replies1 + [.query], waits: false),
         ]),
         Scenario(why: "frames before the waiting Bind go at once", server: .lacks, steps: [
-            Step(event: .client([.query("SELECT 1")] + run1), sent: ["Q", "P pgswift_1", "D S pgswift_1"], expected: [.query] + prepare1, waits: true),
+            Step(event: .client([.query("SELECT 1")] + run1), sent: ["Q", "P pgswift_1", "D S pgswift_1", "H"], expected: [.query] + prepare1, waits: true),
             Step(event: .answer(statement: 1, shape: old), sent: ["B pgswift_1", "E", "S"], expected: replies1, waits: false),
         ]),
         Scenario(why: "two statements the server lacks: each Bind waits in turn", server: .lacks, steps: [
-            Step(event: .client(run1 + [bind("s2"), execute, .sync]), sent: ["P pgswift_1", "D S pgswift_1"], expected: prepare1, waits: true),
-            Step(event: .answer(statement: 1, shape: old), sent: ["B pgswift_1", "E", "S", "P pgswift_2", "D S pgswift_2"],
+            Step(event: .client(run1 + [bind("s2"), execute, .sync]), sent: ["P pgswift_1", "D S pgswift_1", "H"], expected: prepare1, waits: true),
+            Step(event: .answer(statement: 1, shape: old), sent: ["B pgswift_1", "E", "S", "P pgswift_2", "D S pgswift_2", "H"],
                  expected: replies1 + [.parse(statement: 2, injected: true), .describeStatement(statement: 2, token: nil)], waits: true),
             Step(event: .answer(statement: 2, shape: other), sent: ["B pgswift_2", "E", "S"],
                  expected: [.namedBind(statement: 2), .execute, .sync], waits: false),
@@ -101,12 +101,12 @@ struct DescribeGateTests {
             Step(event: .client(run1), sent: ["P 0A000", "B", "E", "E", "S"], expected: raised + [.execute, .sync], waits: false),
         ], retired: [1]),
         Scenario(why: "on the server, never described there: a Describe only", server: .has([1: nil]), steps: [
-            Step(event: .client(run1), sent: ["D S pgswift_1"], expected: [.describeStatement(statement: 1, token: nil)], waits: true),
+            Step(event: .client(run1), sent: ["D S pgswift_1", "H"], expected: [.describeStatement(statement: 1, token: nil)], waits: true),
             Step(event: .answer(statement: 1, shape: old), sent: ["B pgswift_1", "E", "S"], expected: replies1, waits: false),
         ]),
         Scenario(why: "the Parse failed (the client has the error): frames up to Sync are not sent, later ones prepare again", server: .lacks, steps: [
-            Step(event: .client(run1 + run1), sent: ["P pgswift_1", "D S pgswift_1"], expected: prepare1, waits: true),
-            Step(event: .answer(statement: 1, shape: nil, parseFailed: true), sent: ["S", "P pgswift_1", "D S pgswift_1"],
+            Step(event: .client(run1 + run1), sent: ["P pgswift_1", "D S pgswift_1", "H"], expected: prepare1, waits: true),
+            Step(event: .answer(statement: 1, shape: nil, parseFailed: true), sent: ["S", "P pgswift_1", "D S pgswift_1", "H"],
                  expected: [.sync] + prepare1, waits: true),
         ]),
     ]
@@ -153,9 +153,10 @@ struct DescribeGateTests {
         ]), statements: &first, catalog: catalog)
         #expect(s.expected == [.parse(statement: 1, injected: false), .describeStatement(statement: 1, token: 1),
                                .parse(statement: 2, injected: false), .describeStatement(statement: 2, token: 2), .sync])
+        // As the handler does: the delivery that carries the answers (and the Sync's ReadyForQuery) first, then them.
+        _ = ClientSessionTests.deliver(&s, answered: 1, cache: &first)
         try s.described([DescribedStatement(statement: 1, token: 1, shape: old), DescribedStatement(statement: 2, token: 2, shape: other)],
                         statements: &first, catalog: catalog)
-        _ = ClientSessionTests.deliver(&s, answered: 1, cache: &first)
         #expect(s.rewriter.statements["s1"]?.shape == old && s.rewriter.statements["s2"]?.shape == other)
         #expect(first.shape(of: 1) == old)
         s.outgoing.removeAll()
@@ -193,10 +194,10 @@ struct DescribeGateTests {
         _ = try s.relay(ClientSessionTests.bytes([.parse(name: "s1b", query: "SELECT * FROM t", parameterTypes: []),
                                                   .describe(.statement, name: "s1b"), .sync]), statements: &server, catalog: catalog)
         #expect(s.expected == [.parse(statement: 1, injected: false), .describeStatement(statement: 1, token: 3), .sync])
+        _ = ClientSessionTests.deliver(&s, answered: 1, cache: &server)
         try s.described([DescribedStatement(statement: 1, token: 3, shape: Self.new)], statements: &server, catalog: catalog)
         #expect(s.rewriter.statements["s1b"]?.shape == Self.new && s.rewriter.statements["s1"]?.shape == Self.old)
         #expect(server.shape(of: 1) == Self.new)
-        _ = ClientSessionTests.deliver(&s, answered: 1, cache: &server)
         s.outgoing.removeAll()
         s.expected.removeAll()
         // s1b binds at once; s1, which the client still decodes by the old columns, hears PostgreSQL's failure.
