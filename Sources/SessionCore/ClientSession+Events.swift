@@ -86,12 +86,26 @@ extension ClientSession {
 
     /// The linked server's bytes for the client arrived: what to do with the link. `.fail` means the bytes must not
     /// reach the client (statement mode's refusal of a transaction).
-    public mutating func answered(_ answered: Int, status: TransactionStatus, atBoundary: Bool, failed: [FailedParse], madeUp: [Bool],
-                                  settingReported: Bool, now: NIODeadline) -> ClientAction {
+    /// `described`: answers to pgswift's own Describe, which let go of the frames held for them (into `outgoing`).
+    public mutating func answered<Catalog: StatementInterning>(_ answered: Int, status: TransactionStatus, atBoundary: Bool,
+                                                              failed: [FailedParse], madeUp: [Bool], settingReported: Bool,
+                                                              described: [DescribedStatement] = [], catalog: Catalog,
+                                                              now: NIODeadline) -> ClientAction {
         var statements = takeLent()
         let decision = delivered(answered: answered, status: status, atBoundary: atBoundary, failed: failed, madeUp: madeUp,
                                  settingReported: settingReported, statements: &statements, now: now)
+        // After the failed Parses are forgotten: frames held for a description are rewritten against what is left.
+        var failure: Error?
+        if !described.isEmpty {
+            do {
+                try self.described(described, statements: &statements, catalog: catalog)
+            } catch {
+                failure = error
+            }
+        }
+        // Back in place before `settle`, which hands them over with the server.
         lent = statements
+        if let failure { return .fail(.protocolViolation("\(failure)")) }
         return decision == .keep ? .none : settle(decision)
     }
 

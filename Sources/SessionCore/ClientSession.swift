@@ -46,7 +46,12 @@ public struct ClientSession: Sendable {
     public var outgoing: [ByteBuffer] = []
     public var expected: [PendingReply] = []
     /// Frames that replace the one just dropped, written at the next cut.
-    private var replacement: [ByteBuffer] = []
+    var replacement: [ByteBuffer] = []
+    /// Frames held from a Bind that waits for its statement's description on the server (ClientSession+DescribeGate).
+    var gate = DescribeGate()
+    /// The Bind just dropped waits for this statement's description: the gate closes at the next cut, after the
+    /// frames that ask for it.
+    private var closing: (statement: Int, bind: DescribeGate.Item)?
     /// Prepared statements (by client name) whose text may change the session, with the custom settings they name.
     var sessionStatements: [String: [String]] = [:]
     /// Custom settings (x.y) the client ever set: the probe asks for them by name.
@@ -106,6 +111,8 @@ public struct ClientSession: Sendable {
         phase = .linked
         tracker = LinkTracker()
         clock.answeredOnLink = 0
+        gate = DescribeGate()
+        if !rewriter.describing.isEmpty { rewriter.describing.removeAll() }
     }
 
     /// How the client lets go of its server when it leaves while linked.
@@ -179,7 +186,7 @@ public struct ClientSession: Sendable {
             try splitter.feedDirected(buffer) { event in
                 switch event {
                 case .bytes(let b):
-                    outgoing.append(b)
+                    if gate.holding { gate.hold(.bytes(b)) } else { outgoing.append(b) }
                 case .counted(let type):
                     tracker.clientSent(type)
                 case .observed(let type, let body):
@@ -187,6 +194,10 @@ public struct ClientSession: Sendable {
                 case .cut:
                     outgoing.append(contentsOf: replacement)
                     replacement.removeAll(keepingCapacity: true)
+                    if let c = closing {
+                        gate.close(for: c.statement, holding: [c.bind])
+                        closing = nil
+                    }
                 case .intercepted:
                     throw Terminating()
                 }
@@ -213,6 +224,10 @@ public struct ClientSession: Sendable {
                 // The statement is replaced by one that raises the error, so the transaction fails as it would.
                 let refused = Self.refusal(type, body)
                 tracker.clientSent(type)
+                if gate.holding && carriesStatements {
+                    gate.hold(.frame(type: type, body: refused.body, dropsStatements: false))
+                    return .drop
+                }
                 if type == FrontendMessage.Code.query || !carriesStatements || refused.name.isEmpty {
                     replacement.append(refused.frame)
                     if carriesStatements {
@@ -231,8 +246,17 @@ public struct ClientSession: Sendable {
             return .pass
         }
         lastBatch.record(type, body)
-        let verdict = try rewriter.rewrite(type: type, body: body, server: &statements, intern: catalog.id(for:),
-                                           retired: catalog.isRetired, out: &replacement, replies: &expected)
+        // Behind a Bind that waits for a description, in order; rewritten when it came.
+        if gate.holding {
+            gate.hold(.frame(type: type, body: body, dropsStatements: effect?.dropsStatements == true))
+            return .drop
+        }
+        let verdict = try rewriter.rewrite(type: type, body: body, server: &statements, intern: catalog.id(for:), retired: catalog.isRetired,
+                                           changed: catalog.retire, out: &replacement, replies: &expected)
+        if let waitsFor = rewriter.takeBindWait() {
+            closing = (waitsFor, .frame(type: type, body: body, dropsStatements: false))
+            return .drop
+        }
         // A DEALLOCATE or DISCARD the rewriter let through (in a multi-statement query, inside a DO block, or naming a
         // statement the client does not have) may drop shared statements: forget them all (new names).
         if verdict == .pass, effect?.dropsStatements == true { statements.removeAll() }
@@ -257,16 +281,17 @@ public struct ClientSession: Sendable {
     /// outstanding request and was not retried already.
     public mutating func batchForRetry<Catalog: StatementInterning>(answered: Int, statements: inout ServerStatementCache,
                                                                    catalog: Catalog) -> ([ByteBuffer], [PendingReply])? {
-        guard tracker.sent == answered + 1, !tracker.unsynced, splitter.atFrameBoundary, lastBatch.replayable else { return nil }
+        guard tracker.sent == answered + 1, !tracker.unsynced, splitter.atFrameBoundary, lastBatch.replayable, !gate.holding else { return nil }
         lastBatch.markRetried()
         // The batch describes what it runs, so the client learns the new columns: its retired statements are prepared
         // afresh (by the rewriter, just below).
         rewriter.renew(retired: catalog.isRetired, intern: catalog.id(for:))
         var out: [ByteBuffer] = [], replies: [PendingReply] = []
         do {
+            // The batch describes its portal: the client learns the columns, so they need no check.
             for (type, body) in lastBatch.frames {
                 let verdict = try rewriter.rewrite(type: type, body: body, server: &statements, intern: catalog.id(for:),
-                                                   retired: catalog.isRetired, out: &out, replies: &replies)
+                                                   retired: catalog.isRetired, checkShapes: false, out: &out, replies: &replies)
                 if verdict == .pass { out.append(ServerSession.frame(type, body)) }
             }
         } catch {

@@ -19,6 +19,9 @@ public enum PendingReply: Equatable, Sendable {
     /// pgswift's own Bind (of the statement that raises an error PostgreSQL would have raised): its reply is hidden.
     case injectedBind
     case describe
+    /// A Describe of a shared statement: its ParameterDescription and RowDescription (or NoData) tell the statement's
+    /// shape. `token` is the client's own request; nil for the one pgswift sends, whose replies are dropped.
+    case describeStatement(statement: Int, token: Int?)
     case execute
     /// pgswift's own Execute of the statement that raises an error PostgreSQL would have raised: its ErrorResponse
     /// loses the CONTEXT line PL/pgSQL adds, which PostgreSQL's own error would not have.
@@ -61,6 +64,8 @@ public struct PendingReplies: Sendable, Equatable {
     public private(set) var copyIn = false
     /// Syncs PostgreSQL ignored in copy-in mode, not yet taken by the caller (which counts them as answered).
     private var ignoredSyncs = 0
+    /// Describes of shared statements that failed or were skipped, not yet taken by the caller.
+    private var unansweredDescribes: [DescribedStatement] = []
 
     public init() {}
 
@@ -75,6 +80,13 @@ public struct PendingReplies: Sendable, Equatable {
         if case .namedBind(let id) = peek() { return id }
         return nil
     }
+    /// The Describe of a shared statement whose replies come next, if that is what comes next.
+    public var describeDue: (statement: Int, token: Int?)? {
+        if case .describeStatement(let id, let token) = peek() { return (id, token) }
+        return nil
+    }
+    /// Describes of shared statements that failed or were skipped since the last call, or might be.
+    public var hasUnansweredDescribes: Bool { !unansweredDescribes.isEmpty }
     /// The next reply owed is the error pgswift had the server raise.
     public var raisedErrorDue: Bool { peek() == .raise }
     public var needsFrames: Bool { detailed > 0 }
@@ -149,7 +161,11 @@ public struct PendingReplies: Sendable, Equatable {
             // A Query keeps going to its ReadyForQuery; any other message fails and the server skips to the next Sync.
             guard first != .sync && first != .query else { return .pass }
             _ = pop()
-            if case .parse(let id?, let injected) = first { failed.append(FailedParse(statement: id, injected: injected)) }
+            switch first {
+            case .parse(let id?, let injected): failed.append(FailedParse(statement: id, injected: injected))
+            case .describeStatement: skipped(first, failed: &failed)
+            default: break
+            }
             while let e = peek(), e != .sync {
                 _ = pop()
                 skipped(e, failed: &failed)
@@ -171,9 +187,18 @@ public struct PendingReplies: Sendable, Equatable {
                 verdict = .drop
                 outcomes.append(true)
             }
+        case BackendMessage.Code.parameterDescription:
+            // The first half of a statement's description: its row description (or NoData) follows.
+            guard case .describeStatement(_, let token) = first else { return .pass }
+            return token == nil ? .drop : .pass
         case BackendMessage.Code.rowDescription, BackendMessage.Code.noData:
-            guard first == .describe else { return .pass }
-            _ = pop()
+            if case .describeStatement(_, let token) = first {
+                _ = pop()
+                if token == nil { verdict = .drop }
+            } else {
+                guard first == .describe else { return .pass }
+                _ = pop()
+            }
         case BackendMessage.Code.commandComplete, BackendMessage.Code.emptyQueryResponse, BackendMessage.Code.portalSuspended:
             guard first == .execute || first == .raise else { return .pass }
             _ = pop()
@@ -205,6 +230,13 @@ public struct PendingReplies: Sendable, Equatable {
         return ignoredSyncs
     }
 
+    /// Describes of shared statements that failed or were skipped since the last call.
+    public mutating func takeUnansweredDescribes() -> [DescribedStatement] {
+        guard !unansweredDescribes.isEmpty else { return [] }
+        defer { unansweredDescribes.removeAll(keepingCapacity: true) }
+        return unansweredDescribes
+    }
+
     /// The outcomes of made-up replies since the last call, oldest first.
     public mutating func takeOutcomes() -> [Bool] {
         guard !outcomes.isEmpty else { return [] }
@@ -221,6 +253,7 @@ public struct PendingReplies: Sendable, Equatable {
         copyIn = false
         ignoredSyncs = 0
         outcomes.removeAll()
+        unansweredDescribes.removeAll()
     }
 
     private func peek() -> PendingReply? {
@@ -257,6 +290,7 @@ public struct PendingReplies: Sendable, Equatable {
         switch reply {
         case .parse(let id?, let injected): failed.append(FailedParse(statement: id, injected: injected))
         case .synthetic, .close(injected: true): outcomes.append(false)
+        case .describeStatement(let id, let token): unansweredDescribes.append(DescribedStatement(statement: id, token: token, shape: nil))
         default: break
         }
     }

@@ -24,7 +24,7 @@ public struct ServerSession: Sendable {
     public static let detailedReplies = FrameTypeSet([
         BackendMessage.Code.readyForQuery, BackendMessage.Code.parameterStatus, BackendMessage.Code.errorResponse,
         BackendMessage.Code.parseComplete, BackendMessage.Code.bindComplete, BackendMessage.Code.closeComplete,
-        BackendMessage.Code.rowDescription, BackendMessage.Code.noData, BackendMessage.Code.commandComplete,
+        BackendMessage.Code.parameterDescription, BackendMessage.Code.rowDescription, BackendMessage.Code.noData, BackendMessage.Code.commandComplete,
         BackendMessage.Code.emptyQueryResponse, BackendMessage.Code.portalSuspended, BackendMessage.Code.copyInResponse,
         BackendMessage.Code.notificationResponse,
     ])
@@ -49,7 +49,7 @@ public struct ServerSession: Sendable {
     /// A FATAL (or PANIC) error went to the linked client: the server ends the session, and the client has been told
     /// why in PostgreSQL's own words (pg_terminate_backend's 57P01, say).
     public private(set) var toldFatal = false
-    private var replies = PendingReplies()
+    var replies = PendingReplies()
     private var synthesized: [SyntheticReply] = []
     private var failedParses: [FailedParse] = []
     /// A failure held back while its batch may be sent again.
@@ -63,6 +63,10 @@ public struct ServerSession: Sendable {
     /// Notifications that arrived while pgswift used the server for itself (the session probe): the client that
     /// listens gets them when it is linked again.
     private var parked: [ByteBuffer] = []
+    /// The parameter half of a statement's description while its row half has not arrived (ServerSession+Describe).
+    var describing: StatementShape?
+    /// Statements described since the last delivery, for the client (ServerSession+Describe).
+    var described: [DescribedStatement] = []
 
     public init(statementCapacity: Int) {
         statements = ServerStatementCache(capacity: statementCapacity)
@@ -131,15 +135,18 @@ public struct ServerSession: Sendable {
         replies.removeAll()
         synthesized.removeAll()
         failedParses.removeAll()
+        describing = nil
+        described.removeAll()
     }
 
     // MARK: from the client
 
     /// The client's bytes are on their way to the server; `expected` lists the replies they will get. Returns true
-    /// when replies made up for them are due at once (the handler delivers `outgoing`).
+    /// when replies made up for them are due at once, or a Describe the client waits for will never be answered (sent
+    /// while the server skips to Sync): the handler delivers at once.
     public mutating func clientWrote(_ expected: [PendingReply]) -> Bool {
         for reply in expected { replies.append(reply, out: &synthesized, failed: &failedParses) }
-        guard !synthesized.isEmpty else { return false }
+        guard !synthesized.isEmpty else { return replies.hasUnansweredDescribes }
         appendSynthesized()
         return true
     }
@@ -167,6 +174,7 @@ public struct ServerSession: Sendable {
                 if type == BackendMessage.Code.errorResponse, let verdict = error(body, note: note) { return verdict }
                 observe(type, &body, note: note)
                 if type == BackendMessage.Code.parseComplete, let id = replies.parseDue { note(.accepted(statement: id)) }
+                if let due = replies.describeDue { describes(due.statement, token: due.token, type, body) }
                 if !replies.isEmpty { return replies.received(type, out: &synthesized, failed: &failedParses) }
             case .cut:
                 if let own = rewritten {
@@ -229,12 +237,12 @@ public struct ServerSession: Sendable {
 
     /// What goes with the bytes to the client at the end of a read: Parses the server did not carry out, and the
     /// outcomes of made-up replies (the client's rewriter undoes what never ran); whether a setting was reported.
-    public mutating func takeNews() -> (failed: [FailedParse], madeUp: [Bool], settingReported: Bool) {
+    public mutating func takeNews() -> (failed: [FailedParse], madeUp: [Bool], settingReported: Bool, described: [DescribedStatement]) {
         let failed = failedParses
         if !failed.isEmpty { failedParses.removeAll() }
         let reported = settingReported
         settingReported = false
-        return (failed, replies.takeOutcomes(), reported)
+        return (failed, replies.takeOutcomes(), reported, takeDescribed())
     }
 
     // MARK: the stale-plan retry
@@ -246,8 +254,9 @@ public struct ServerSession: Sendable {
         guard var fields = ErrorFields.parse(body) else { return nil }
         if !replies.isEmpty, Self.isCachedPlan(fields) {
             // PostgreSQL says this statement's result columns changed: it is retired, so a client that prepares the
-            // text again (asyncpg, pgjdbc) gets a fresh one, and clients still holding it hear this failure.
-            if let id = replies.bindDue { note(.planChanged(statement: id)) }
+            // text again (asyncpg, pgjdbc) gets a fresh one, and clients still holding it hear this failure. A Describe
+            // of the statement revalidates it too.
+            if let id = replies.bindDue ?? replies.describeDue?.statement { note(.planChanged(statement: id)) }
             // Sent again only outside a transaction block (the failed implicit transaction left nothing behind), and
             // only when the batch is all that is outstanding (nothing after it has reached the server).
             if status == .idle, replies.failedBindIsAlone {
@@ -263,6 +272,7 @@ public struct ServerSession: Sendable {
             // The error pgswift had the server raise for PostgreSQL: as PostgreSQL would send it, without the
             // PL/pgSQL CONTEXT of the DO block that raised it.
             fields.fields.removeAll { $0.code == UInt8(ascii: "W") }
+            if fields.sqlState == SQLState.featureNotSupported, fields.message == RaisedError.stalePlan { RaisedError.placeAsStalePlan(&fields) }
             var frame = ByteBufferAllocator().buffer(capacity: body.readableBytes + 5)
             BackendMessage.errorResponse(fields).encode(into: &frame)
             rewritten = frame

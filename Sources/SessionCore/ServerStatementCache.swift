@@ -9,6 +9,9 @@ public struct ServerStatementCache: Sendable, Equatable {
     /// Statements the server still holds under their name although they were taken off (their Close was skipped
     /// after an error): closed before they are prepared again.
     private var stale: Set<Int> = []
+    /// What a Describe of the statement answered on this server: PostgreSQL fixes it when the statement is prepared
+    /// and raises "cached plan must not change result type" rather than let it change. Unknown until described there.
+    private var shapes: [Int: StatementShape] = [:]
 
     public init(capacity: Int) {
         self.capacity = capacity
@@ -46,7 +49,19 @@ public struct ServerStatementCache: Sendable, Equatable {
         clock += 1
         lastUse[statement] = clock
         stale.remove(statement)
+        shapes[statement] = nil
         return evicted
+    }
+
+    /// The statement's parameter types and result columns on this server, if a Describe of it said.
+    public func shape(of statement: Int) -> StatementShape? {
+        shapes[statement]
+    }
+
+    /// A Describe of the statement answered `shape` here (ignored if the server no longer holds it).
+    public mutating func setShape(_ shape: StatementShape, of statement: Int) {
+        guard lastUse[statement] != nil, !stale.contains(statement) else { return }
+        shapes[statement] = shape
     }
 
     /// The server still holds the statement although it was taken off (its Close was skipped after an error): it is
@@ -55,17 +70,20 @@ public struct ServerStatementCache: Sendable, Equatable {
         clock += 1
         lastUse[statement] = clock
         stale.insert(statement)
+        shapes[statement] = nil
     }
 
     public mutating func remove(_ statement: Int) {
         lastUse[statement] = nil
         stale.remove(statement)
+        shapes[statement] = nil
     }
 
     /// The server dropped (or may have dropped) all its statements.
     public mutating func removeAll() {
         lastUse.removeAll()
         stale.removeAll()
+        shapes.removeAll()
         generation += 1
     }
 }

@@ -7,13 +7,16 @@ public struct ClientStatement: Sendable, Equatable {
     public let id: Int
     /// The Parse body after the name: query text, NUL, parameter type count and OIDs.
     public let parseTail: ByteBuffer
+    /// What the client was told when it described the statement: a driver that caches it (asyncpg, pgjdbc) decodes
+    /// rows by it without describing again. nil while it never described it.
+    public internal(set) var shape: StatementShape?
 }
 
 /// Pure: fed every extended-protocol and Query frame a client sends, it says whether each passes unchanged or is
 /// replaced by the frames it appends to `out`, and records the replies the server will owe in `replies`.
 /// The server's cache is borrowed for the length of a link.
 public struct StatementRewriter: Sendable {
-    public private(set) var statements: [String: ClientStatement] = [:]
+    public internal(set) var statements: [String: ClientStatement] = [:]
     /// For each made-up reply and injected Close not yet known to have run, in the order sent: the client name a
     /// made-up reply changed (and what it held before), or the statement an injected Close took off the server.
     private enum Pending {
@@ -23,6 +26,13 @@ public struct StatementRewriter: Sendable {
     private var madeUp: [Pending] = []
     /// Client names whose Parse went to the server and has not been answered yet, by statement: if it fails, these go.
     private var forwardedNames: [Int: [String]] = [:]
+    /// The client's Describes of its statements not answered yet, by token (the answer names the token, not the name).
+    /// Each is answered or reported failed, with or after the delivery that settles the replies (so not forgotten
+    /// then); a link that ends early leaves some, forgotten at the next link.
+    var describing: [Int: String] = [:]
+    var nextToken = 0
+    /// Set by a Bind that cannot go before the server has described this statement (StatementRewriter+Shapes).
+    var bindWaitsFor: Int?
     /// For SHOW STATS: named Parses from the client, Parses sent to servers, Binds of named statements.
     public private(set) var clientParses = 0
     public private(set) var serverParses = 0
@@ -40,10 +50,13 @@ public struct StatementRewriter: Sendable {
     ]
 
     /// `retired`: whether a server reported that a shared statement's result columns changed ("cached plan must not
-    /// change result type"); its clients then hear that where it would have to be prepared anew.
+    /// change result type"); its clients then hear that where it would have to be prepared anew. `checkShapes`: a Bind
+    /// of a statement the client described is checked against the server's (see StatementRewriter+Shapes), which may
+    /// make it wait (`takeBindWait`), or fail it and report the statement to `changed`.
     public mutating func rewrite(
         type: UInt8, body: ByteBuffer, server: inout ServerStatementCache, intern: (ByteBuffer) -> Int,
-        retired: (Int) -> Bool = { _ in false }, out: inout [ByteBuffer], replies: inout [PendingReply]
+        retired: (Int) -> Bool = { _ in false }, checkShapes: Bool = true, changed: (Int) -> Void = { _ in },
+        out: inout [ByteBuffer], replies: inout [PendingReply]
     ) throws -> FrameVerdict {
         var body = body
         switch type {
@@ -89,8 +102,19 @@ public struct StatementRewriter: Sendable {
             }
             // Unknown names never reach the server as they are: there they could name another client's statement.
             guard let s = statements[name] else { return unknown(name, out: &out, replies: &replies) }
-            binds += 1
-            guard ensurePrepared(s, on: &server, retired: retired, out: &out, replies: &replies) else { return .drop }
+            // A Describe of the statement the client sent and has not had answered tells it the columns before the rows.
+            if checkShapes, let seen = s.shape, describing.isEmpty || !describing.values.contains(name) {
+                switch bindable(s, seen: seen, on: &server, changed: changed, out: &out, replies: &replies) {
+                case .now: binds += 1
+                case .failed:
+                    binds += 1
+                    return .drop
+                case .afterDescribe: return .drop
+                }
+            } else {
+                binds += 1
+                guard ensurePrepared(s, on: &server, retired: retired, out: &out, replies: &replies) else { return .drop }
+            }
             var frame = Self.allocator.buffer(capacity: 5 + portal.utf8.count + 24 + body.readableBytes)
             frame.writeInteger(FrontendMessage.Code.bind)
             let start = frame.writerIndex
@@ -112,7 +136,10 @@ public struct StatementRewriter: Sendable {
             guard let s = statements[name] else { return unknown(name, out: &out, replies: &replies) }
             guard ensurePrepared(s, on: &server, retired: retired, out: &out, replies: &replies) else { return .drop }
             out.append(encode(.describe(.statement, name: server.name(of: s.id))))
-            replies.append(.describe)
+            // The answer is what the client will decode this statement's rows by: remembered under its name.
+            nextToken &+= 1
+            describing[nextToken] = name
+            replies.append(.describeStatement(statement: s.id, token: nextToken))
             return .drop
         case FrontendMessage.Code.close:
             let kind = try body.readUInt8("Close")
@@ -208,7 +235,7 @@ public struct StatementRewriter: Sendable {
     /// sets the transaction status and skips to Sync exactly as PostgreSQL does. Its Parse and Bind replies are
     /// hidden; the error is the Execute's. The unnamed statement and portal are used: nothing of pgswift's stays on
     /// the server, and the error ends the portal anyway.
-    private func raise(_ sqlState: String, _ message: String, out: inout [ByteBuffer], replies: inout [PendingReply]) -> FrameVerdict {
+    func raise(_ sqlState: String, _ message: String, out: inout [ByteBuffer], replies: inout [PendingReply]) -> FrameVerdict {
         out.append(encode(.parse(name: "", query: RaisedError.sql(sqlState: sqlState, message: message), parameterTypes: [])))
         out.append(encode(.bind(portal: "", statement: "", parameterFormats: [], parameters: [], resultFormats: [])))
         out.append(encode(.execute(portal: "", maxRows: 0)))
@@ -252,13 +279,14 @@ public struct StatementRewriter: Sendable {
 
     /// After a stale-plan failure, for a batch that describes what it runs: the client's statements whose shared
     /// statement was retired map to the text's current one, prepared afresh where it runs.
+    /// The batch describes its portal, so what the client knew of the columns no longer counts.
     public mutating func renew(retired: (Int) -> Bool, intern: (ByteBuffer) -> Int) {
         for (name, s) in statements where retired(s.id) {
             statements[name] = ClientStatement(id: intern(s.parseTail), parseTail: s.parseTail)
         }
     }
 
-    private mutating func prepare(_ id: Int, _ tail: ByteBuffer, on server: inout ServerStatementCache, injected: Bool, out: inout [ByteBuffer], replies: inout [PendingReply]) {
+    mutating func prepare(_ id: Int, _ tail: ByteBuffer, on server: inout ServerStatementCache, injected: Bool, out: inout [ByteBuffer], replies: inout [PendingReply]) {
         serverParses += 1
         if server.isStale(id) {
             // Its Close was skipped after an error: the server still has it under this name.
@@ -285,7 +313,7 @@ public struct StatementRewriter: Sendable {
         return frame
     }
 
-    private func encode(_ message: FrontendMessage) -> ByteBuffer {
+    func encode(_ message: FrontendMessage) -> ByteBuffer {
         var b = Self.allocator.buffer(capacity: 32)
         message.encode(into: &b)
         return b

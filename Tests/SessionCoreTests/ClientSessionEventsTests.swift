@@ -36,8 +36,8 @@ struct ClientSessionEventsTests {
         #expect(action == .none && !resume)
         #expect(s.phase == .linked)
         #expect(ClientSessionTests.sentTypes(&s) == ["Q", "Q"])
-        #expect(s.answered(1, status: .idle, atBoundary: true, failed: [], madeUp: [], settingReported: false, now: Self.t0) == .none)
-        #expect(s.answered(2, status: .idle, atBoundary: true, failed: [], madeUp: [], settingReported: false, now: Self.t0)
+        #expect(s.answered(1, status: .idle, atBoundary: true, failed: [], madeUp: [], settingReported: false, catalog: TestCatalog(), now: Self.t0) == .none)
+        #expect(s.answered(2, status: .idle, atBoundary: true, failed: [], madeUp: [], settingReported: false, catalog: TestCatalog(), now: Self.t0)
                 == .release(.done(keepsSession: false, pinned: false), Self.lent()))
         #expect(s.phase == .unlinked)
     }
@@ -48,7 +48,7 @@ struct ClientSessionEventsTests {
         _ = Self.read(&s, [.parse(name: "a", query: "SELECT 1", parameterTypes: []), .bind(portal: "", statement: "a", parameterFormats: [], parameters: [], resultFormats: []),
                            .execute(portal: "", maxRows: 0), .sync], catalog: catalog)
         _ = s.linked(statements: Self.lent([7]), catalog: catalog)
-        guard case .release(_, let back) = s.answered(1, status: .idle, atBoundary: true, failed: [], madeUp: [], settingReported: false, now: Self.t0) else {
+        guard case .release(_, let back) = s.answered(1, status: .idle, atBoundary: true, failed: [], madeUp: [], settingReported: false, catalog: TestCatalog(), now: Self.t0) else {
             Issue.record("the link did not end")
             return
         }
@@ -101,7 +101,7 @@ struct ClientSessionEventsTests {
         var s = ClientSessionTests.session()
         _ = Self.read(&s, [.query("SET myapp.tenant = '7'")])
         _ = s.linked(statements: Self.lent([3]), catalog: TestCatalog())
-        #expect(s.answered(1, status: .idle, atBoundary: true, failed: [], madeUp: [], settingReported: false, now: Self.t0)
+        #expect(s.answered(1, status: .idle, atBoundary: true, failed: [], madeUp: [], settingReported: false, catalog: TestCatalog(), now: Self.t0)
                 == .probe(custom: ["myapp.tenant"], Self.lent([3])))
         #expect(s.phase == .settling)
         // Bytes sent while the probe runs are held; a clean probe then sends the client back to the queue.
@@ -114,13 +114,13 @@ struct ClientSessionEventsTests {
         var s = ClientSessionTests.session()
         _ = Self.read(&s, [.query("SET search_path = x")])
         _ = s.linked(statements: Self.lent(), catalog: TestCatalog())
-        _ = s.answered(1, status: .idle, atBoundary: true, failed: [], madeUp: [], settingReported: false, now: Self.t0)
+        _ = s.answered(1, status: .idle, atBoundary: true, failed: [], madeUp: [], settingReported: false, catalog: TestCatalog(), now: Self.t0)
         #expect(s.probed(pinReasons: [], now: Self.t0) == .none)
         #expect(s.phase == .unlinked)
         // A failed probe too (the handler closes that server).
         _ = Self.read(&s, [.query("SET search_path = y")])
         _ = s.linked(statements: Self.lent(), catalog: TestCatalog())
-        _ = s.answered(1, status: .idle, atBoundary: true, failed: [], madeUp: [], settingReported: false, now: Self.t0)
+        _ = s.answered(1, status: .idle, atBoundary: true, failed: [], madeUp: [], settingReported: false, catalog: TestCatalog(), now: Self.t0)
         #expect(s.probed(pinReasons: nil, now: Self.t0) == .none)
         #expect(s.phase == .unlinked)
     }
@@ -129,7 +129,7 @@ struct ClientSessionEventsTests {
         var s = ClientSessionTests.session()
         _ = Self.read(&s, [.query("LISTEN ipc")])
         _ = s.linked(statements: Self.lent(), catalog: TestCatalog())
-        guard case .probe = s.answered(1, status: .idle, atBoundary: true, failed: [], madeUp: [], settingReported: false, now: Self.t0) else {
+        guard case .probe = s.answered(1, status: .idle, atBoundary: true, failed: [], madeUp: [], settingReported: false, catalog: TestCatalog(), now: Self.t0) else {
             Issue.record("no probe after LISTEN")
             return
         }
@@ -138,7 +138,7 @@ struct ClientSessionEventsTests {
         // The server links again; the next transaction's end keeps it.
         #expect(s.linked(statements: Self.lent(), catalog: TestCatalog()).0 == .none)
         #expect(Self.read(&s, [.query("SELECT 1")]) == .none)
-        #expect(s.answered(1, status: .idle, atBoundary: true, failed: [], madeUp: [], settingReported: false, now: Self.t0) == .none)
+        #expect(s.answered(1, status: .idle, atBoundary: true, failed: [], madeUp: [], settingReported: false, catalog: TestCatalog(), now: Self.t0) == .none)
         #expect(s.phase == .linked)
     }
 
@@ -146,7 +146,7 @@ struct ClientSessionEventsTests {
         var s = ClientSessionTests.session(.statement)
         _ = Self.read(&s, [.query("BEGIN")])
         _ = s.linked(statements: Self.lent(), catalog: TestCatalog())
-        guard case .fail(let error) = s.answered(1, status: .inTransaction, atBoundary: true, failed: [], madeUp: [], settingReported: false, now: Self.t0) else {
+        guard case .fail(let error) = s.answered(1, status: .inTransaction, atBoundary: true, failed: [], madeUp: [], settingReported: false, catalog: TestCatalog(), now: Self.t0) else {
             Issue.record("not refused")
             return
         }

@@ -138,7 +138,7 @@ struct StatementRewriterTests {
                 forwarded("a", q1, id: 1),
                 send(parse("b", q1), client: 1, .drop, replies: [.synthetic(.parseComplete)], names: ["b"], held: [1]),
                 send(bind("b"), client: 1, .drop, out: [bind("pgswift_1")], replies: [.namedBind(statement: 1)]),
-                send(.describe(.statement, name: "b"), client: 1, .drop, out: [.describe(.statement, name: "pgswift_1")], replies: [.describe]),
+                send(.describe(.statement, name: "b"), client: 1, .drop, out: [.describe(.statement, name: "pgswift_1")], replies: [.describeStatement(statement: 1, token: 1)]),
                 forwarded("c", q2, [23], id: 2, client: 1, names: ["b", "c"]),
                 send(bind("a"), .drop, out: [bind("pgswift_1")], replies: [.namedBind(statement: 1)], names: ["a"]),
             ]),
@@ -154,7 +154,7 @@ struct StatementRewriterTests {
                 link(2, held: []),
                 send(
                     .describe(.statement, name: "a"), .drop, out: [parse("pgswift_1", q2, [23]), .describe(.statement, name: "pgswift_1")],
-                    replies: [.parse(statement: 1, injected: true), .describe], held: [1]),
+                    replies: [.parse(statement: 1, injected: true), .describeStatement(statement: 1, token: 1)], held: [1]),
                 // The first server still holds it.
                 link(0, held: [1]),
                 send(bind("a"), .drop, out: [bind("pgswift_1")], replies: [.namedBind(statement: 1)]),
@@ -178,7 +178,7 @@ struct StatementRewriterTests {
                 send(
                     .describe(.statement, name: "a"), .drop,
                     out: [.close(.statement, name: "pgswift_2"), parse("pgswift_1", q1), .describe(.statement, name: "pgswift_1")],
-                    replies: [.close(injected: true), .parse(statement: 1, injected: true), .describe], held: [1, 3]),
+                    replies: [.close(injected: true), .parse(statement: 1, injected: true), .describeStatement(statement: 1, token: 1)], held: [1, 3]),
             ]),
         Scenario(
             name: "Close of a statement: synthetic CloseComplete, the name forgotten, the server's copy kept",
@@ -200,7 +200,7 @@ struct StatementRewriterTests {
                 send(.execute(portal: "", maxRows: 0), .pass, replies: [.execute]),
                 // Recorded and forwarded: the server skips it and reports it failed (below).
                 forwarded("a", q1, id: 1, names: ["a"]),
-                send(.describe(.statement, name: "a"), .drop, out: [.describe(.statement, name: "pgswift_1")], replies: [.describe], held: [1]),
+                send(.describe(.statement, name: "a"), .drop, out: [.describe(.statement, name: "pgswift_1")], replies: [.describeStatement(statement: 1, token: 1)], held: [1]),
                 send(.flush, .pass),
                 send(.query("SELECT 1"), .pass, replies: [.query]),
                 send(.sync, .pass, replies: [.sync]),

@@ -37,12 +37,12 @@ extension ClientConnection {
 
     /// Server bytes for the client, with the server's ReadyForQuery count and last status at the end of them.
     func deliverFromServer(_ buffers: [ByteBuffer], from sender: ServerConnection, answered: Int, status: TransactionStatus,
-                           atBoundary: Bool, failed: [FailedParse], madeUp: [Bool], settingReported: Bool) {
+                           atBoundary: Bool, failed: [FailedParse], madeUp: [Bool], settingReported: Bool, described: [DescribedStatement]) {
         eventLoop.assertInEventLoop()
         // A batch still on its way from a server this client has since let go of says nothing about the current one.
         guard let context, case .linked(let link) = state, link.server === sender else { return }
         let action = session.answered(answered, status: status, atBoundary: atBoundary, failed: failed, madeUp: madeUp,
-                                      settingReported: settingReported, now: .now())
+                                      settingReported: settingReported, described: described, catalog: runtime.statementCatalog, now: .now())
         switch action {
         case .fail:
             // Statement mode's refusal of a transaction: its BEGIN is not passed on as a success.
@@ -60,6 +60,8 @@ extension ClientConnection {
             }
             context.flush()
         }
+        // Frames held for a statement's description were let go: they go to the server as if just read.
+        flush(to: link)
         if case .none = action { return }
         run(action)
     }

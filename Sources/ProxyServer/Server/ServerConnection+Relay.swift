@@ -38,10 +38,11 @@ extension ServerConnection {
     /// Hands what the server said (and what was made up for it) to the linked client.
     func deliverToClient() {
         eventLoop.assertInEventLoop()
-        guard case .linked(let link) = state, !session.outgoing.isEmpty else { return }
+        // pgswift's own Describe is answered out of sight: the client waits for the answer all the same.
+        guard case .linked(let link) = state, !session.outgoing.isEmpty || session.hasDescribed else { return }
         let peer = link.client
         let answered = session.readyCount, status = session.status, boundary = session.atFrameBoundary
-        let (failed, outcomes, reported) = session.takeNews()
+        let (failed, outcomes, reported, described) = session.takeNews()
         if link.sameLoop {
             // Same thread: hand the array over without copying it, then reuse its storage. The client may give
             // this server back and a waiting client may take it and write to it before the call returns, so
@@ -49,7 +50,7 @@ extension ServerConnection {
             var batch: [ByteBuffer] = []
             swap(&batch, &session.outgoing)
             peer.deliverFromServer(batch, from: self, answered: answered, status: status, atBoundary: boundary, failed: failed, madeUp: outcomes,
-                                       settingReported: reported)
+                                       settingReported: reported, described: described)
             batch.removeAll(keepingCapacity: true)
             if session.outgoing.isEmpty { swap(&batch, &session.outgoing) }
         } else {
@@ -57,7 +58,7 @@ extension ServerConnection {
             session.outgoing = []
             peer.eventLoop.execute {
                 peer.deliverFromServer(batch, from: self, answered: answered, status: status, atBoundary: boundary, failed: failed, madeUp: outcomes,
-                                       settingReported: reported)
+                                       settingReported: reported, described: described)
             }
         }
     }

@@ -29,8 +29,8 @@ import asyncpg
 import psycopg
 
 import pgwire
-from harness import (PASSWORD, PROXY_HOST, PROXY_KIND, PROXY_PORT, TEST_DB, USER, Results, expect, is_pgbouncer,
-                     superuser_dsn, wait_for)
+from harness import (PASSWORD, PG_HOST, PG_PORT, PG_SOCKET_DIR, PG_SUPERUSER, PROXY_HOST, PROXY_KIND, PROXY_PORT, TEST_DB, USER,
+                     Results, expect, is_pgbouncer, superuser_dsn, wait_for)
 
 MODE = sys.argv[1] if len(sys.argv) > 1 else ""
 DIRECT = PROXY_KIND == "postgres"
@@ -93,9 +93,12 @@ def reply_of(frames: list[pgwire.Frame]) -> Reply:
 class Wire:
     """One raw client connection through the proxy, speaking the extended protocol message by message."""
 
-    def __init__(self) -> None:
-        self.conn = pgwire.RawConn.connect(PROXY_HOST, PROXY_PORT)
-        self.conn.login(USER, TEST_DB, PASSWORD)
+    def __init__(self, conn: pgwire.RawConn | None = None) -> None:
+        """Through the proxy, or over `conn`, already logged in (PostgreSQL itself, to compare with)."""
+        if conn is None:
+            conn = pgwire.RawConn.connect(PROXY_HOST, PROXY_PORT)
+            conn.login(USER, TEST_DB, PASSWORD)
+        self.conn = conn
 
     def send(self, *messages: bytes) -> Reply:
         self.conn.send(b"".join(messages))
@@ -482,6 +485,128 @@ def failed_reprepare_recovers() -> None:
         finally:
             a.query(f"DROP TABLE IF EXISTS {table}")
 
+
+
+# --- a client that caches its statement's columns (it described the statement once, as asyncpg and pgjdbc do) lands on
+# a server that never had the statement
+
+def run_described(w: Wire, name: str, text: str) -> int:
+    """Prepare `name` with a Describe of the statement (asyncpg's way), run it once in a transaction; the backend pid."""
+    w.ok_query("BEGIN")
+    r = w.send(pgwire.parse_msg(name, text), pgwire.describe_msg("S", name), pgwire.SYNC)
+    expect(r.kinds == "1tTZ", f"Parse and Describe of {name!r}: {r}")
+    r = w.bind_execute(name)
+    expect(r.kinds == "2DCZ" and r.rows == [("1", "2")], f"first run of {name!r}: {r}")
+    pid = w.backend_pid()
+    w.ok_query("COMMIT")
+    return pid
+
+
+def two_column_table(w: Wire, table: str) -> None:
+    w.ok_query(f"DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (a int, b int); INSERT INTO {table} VALUES (1, 2)")
+
+
+def described_runs_on_unseen_server() -> None:
+    # The columns did not change: pipelined runs (Bind/Execute/Sync only) on a server that lacks the statement wait for
+    # one Describe there and then run as usual, and so does the next one.
+    table = f"{TAG}_unseen_same"
+    text = f"SELECT * FROM {table}"
+    with wires(1) as (a,):
+        two_column_table(a, table)
+        try:
+            pid = run_described(a, "it_same_cols", text)
+            with other_server_than(pid, text):
+                bind_run = pgwire.bind_msg("", "it_same_cols", ()) + pgwire.execute_msg() + pgwire.SYNC
+                a.conn.send(bind_run + bind_run)
+                first, second = reply_of(a.conn.read_until_ready()), reply_of(a.conn.read_until_ready())
+                third = a.bind_execute("it_same_cols")
+            for n, r in enumerate((first, second, third)):
+                expect(r.kinds == "2DCZ" and r.rows == [("1", "2")] and r.status == "I", f"run {n} on the other server: {r}")
+        finally:
+            a.query(f"DROP TABLE IF EXISTS {table}")
+
+
+def stale_plan_error(w: Wire, name: str) -> tuple[str, list[tuple[str, str]]]:
+    """Bind/Execute/Sync of `name`: the frame letters and the fields of the ErrorResponse, in order."""
+    w.conn.send(pgwire.bind_msg("", name, ()) + pgwire.execute_msg() + pgwire.SYNC)
+    frames = [f for f in w.conn.read_until_ready() if f.type not in ASYNC_FRAMES]
+    errors = [f.error_fields() for f in frames if f.type == "E"]
+    return "".join(f.type for f in frames), list(errors[0].items()) if errors else []
+
+
+def postgres_stale_plan_error(table: str) -> tuple[str, list[tuple[str, str]]]:
+    """What PostgreSQL itself sends for a statement whose column b changed type after it was prepared and described."""
+    conn = pgwire.RawConn.connect(PG_HOST, PG_PORT, unix_dir=PG_SOCKET_DIR)
+    try:
+        conn.login(PG_SUPERUSER, TEST_DB)
+        w = Wire(conn)
+        two_column_table(w, table)
+        run_described(w, "it_pg_cols", f"SELECT * FROM {table}")
+        w.ok_query(f"ALTER TABLE {table} ALTER COLUMN b TYPE text")
+        got = stale_plan_error(w, "it_pg_cols")
+        w.ok_query(f"DROP TABLE {table}")
+        return got
+    finally:
+        conn.terminate()
+
+
+def changed_columns_on_unseen_server() -> None:
+    # DDL that did not pass through the proxy changed a column's type; the client lands on a server that never had the
+    # statement and runs it without a Describe. Prepared there afresh it would have the new columns, which the client
+    # would decode with the old ones: it must hear PostgreSQL's own 0A000 instead, field for field (the rest of the
+    # batch skipped, its Sync answered), and a statement prepared again has the new columns.
+    table = f"{TAG}_unseen_cols"
+    text = f"SELECT * FROM {table}"
+    expected = postgres_stale_plan_error(f"{TAG}_pg_cols")
+    expect(expected[0] == "EZ" and ("C", "0A000") in expected[1], f"PostgreSQL itself: {expected}")
+    with wires(1) as (a,):
+        two_column_table(a, table)
+        try:
+            pid = run_described(a, "it_cols", text)
+            direct_ddl(f"ALTER TABLE {table} ALTER COLUMN b TYPE text")
+            with other_server_than(pid, text):
+                got = stale_plan_error(a, "it_cols")
+                expect(got == expected, f"on a server without the statement: {got}, PostgreSQL sends {expected}")
+                expect(a.backend_pid() != pid or DIRECT, "ran where it was prepared")
+                # Pipelined, as PostgreSQL answers each: the error, then the Sync's ReadyForQuery.
+                bind_run = pgwire.bind_msg("", "it_cols", ()) + pgwire.execute_msg() + pgwire.SYNC
+                a.conn.send(bind_run + bind_run)
+                for n in range(2):
+                    r = reply_of(a.conn.read_until_ready())
+                    expect(r.kinds == "EZ" and r.errors == ["0A000"] and r.status == "I", f"pipelined run {n}: {r}")
+                a.prepare("it_cols_again", text)
+                expect(a.run("it_cols_again") == [("1", "2")], "prepared again")
+        finally:
+            a.query(f"DROP TABLE IF EXISTS {table}")
+
+
+async def asyncpg_changed_columns(table: str, in_transaction: bool) -> None:
+    """asyncpg prepares `SELECT * FROM table` (Parse, Describe, Sync) on one server and caches its columns; column b
+    changes type by DDL sent to PostgreSQL itself; its next run lands on the other server, which lacks the statement."""
+    sql = f"SELECT * FROM {table}"
+    conn = await apg_connect()
+    try:
+        await conn.execute(f"DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (a int, b int); INSERT INTO {table} VALUES (1, 2)")
+        async with conn.transaction():
+            got = [tuple(r) for r in await conn.fetch(sql)]
+            pid = await conn.fetchval("SELECT pg_backend_pid()")
+        expect(got == [(1, 2)], f"before the DDL: {got}")
+        await asyncio.to_thread(direct_ddl, f"ALTER TABLE {table} ALTER COLUMN b TYPE text")
+        with other_server_than(pid, sql):
+            if in_transaction:
+                # asyncpg tells the failure by PostgreSQL's routine name and cannot retry inside a transaction.
+                try:
+                    async with conn.transaction():
+                        rows = await conn.fetch(sql)
+                    expect(False, f"no error inside a transaction: {[tuple(r) for r in rows]}")
+                except asyncpg.exceptions.InvalidCachedStatementError:
+                    pass
+            # Outside one it prepares the statement again and retries by itself: the new type, decoded as such.
+            got = [tuple(r) for r in await conn.fetch(sql)]
+            expect(got == [(1, "2")], f"after ALTER COLUMN TYPE elsewhere: {got}")
+    finally:
+        await conn.execute(f"DROP TABLE IF EXISTS {table}")
+        await conn.close()
 
 # --- asyncpg with its default statement cache (named statements __asyncpg_stmt_N__, N counted per connection)
 
@@ -1050,6 +1175,12 @@ def pool2() -> None:
     R.run("bind_on_unseen_server", bind_on_unseen_server, skip=feature)
     R.run("describe_on_unseen_server", describe_on_unseen_server, skip=feature)
     R.run("failed_reprepare_recovers", failed_reprepare_recovers, skip=feature)
+    R.run("described_runs_on_unseen_server", described_runs_on_unseen_server, skip=feature)
+    R.run("changed_columns_on_unseen_server", changed_columns_on_unseen_server, skip=feature)
+    R.run("asyncpg_changed_columns_on_unseen_server",
+          run_async(lambda: asyncpg_changed_columns(f"{TAG}_unseen_apg", in_transaction=False)), skip=feature)
+    R.run("asyncpg_changed_columns_on_unseen_server_in_transaction",
+          run_async(lambda: asyncpg_changed_columns(f"{TAG}_unseen_apg_tx", in_transaction=True)), skip=feature)
     R.run("asyncpg_default_cache", run_async(asyncpg_default_cache), skip=feature)
     R.run("asyncpg_prepare_api", run_async(asyncpg_prepare_api), skip=feature)
     R.run("asyncpg_param_types", run_async(asyncpg_param_types), skip=feature)
