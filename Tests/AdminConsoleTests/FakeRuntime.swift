@@ -36,7 +36,7 @@ final class FakeRuntime: AdminRuntime {
         var statements: [AdminPreparedStatement] = []
         var memory = AdminMemory(pools: .init(size: 0, used: 0), servers: .init(size: 0, used: 0), clients: .init(size: 0, used: 0),
                                  preparedStatements: .init(size: 0, used: 0))
-        var sla = AdminSLA(windowSeconds: 60, targets: ("100", "300", "500"), rows: [])
+        var sla = AdminSLA(windowSeconds: 60, targets: .init(p50Ms: "100", p95Ms: "300", p99Ms: "500"), rows: [])
         var tuning: [AdminTuning] = []
         var killableClients: Set<Int> = []
         var reloadSucceeds = true

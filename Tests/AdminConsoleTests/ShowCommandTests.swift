@@ -169,7 +169,7 @@ struct ShowCommandTests {
     @Test("SHOW SLA: compliant when nothing is missed, the misses listed by name")
     func sla() async {
         let runtime = FakeRuntime { s in
-            s.sla = AdminSLA(windowSeconds: 60, targets: ("100", "300", "500"), rows: [
+            s.sla = AdminSLA(windowSeconds: 60, targets: .init(p50Ms: "100", p95Ms: "300", p99Ms: "500"), rows: [
                 .init(database: "*", queries: 1200, queriesPerSecond: "20", p50Ms: "0.5", p95Ms: "350.125", p99Ms: "900",
                       missed: ["p95", "p99"]),
                 .init(database: "appdb", queries: 10, queriesPerSecond: "0.17", p50Ms: "1", p95Ms: "2", p99Ms: "3", missed: []),

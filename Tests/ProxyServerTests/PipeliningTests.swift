@@ -10,10 +10,7 @@ struct PipeliningTests {
     /// A client welcomed and its server idle in the pool.
     static func linkedPair(_ maxPrepared: Int) throws -> (ProxyHarness, client: Peer, server: Peer) {
         let h = try ProxyHarness(["max_prepared_statements": "\(maxPrepared)"])
-        let client = try h.connectClient()
-        let server = try #require(h.log.servers.first)
-        try server.acceptLogin(pid: 4242, secret: 77)
-        _ = client.received()
+        let (client, server) = try h.clientOnFirstServer()
         return (h, client, server)
     }
 

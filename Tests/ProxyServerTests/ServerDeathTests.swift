@@ -10,10 +10,7 @@ struct ServerDeathTests {
     /// A client whose query the server is running.
     static func queryRunning() throws -> (ProxyHarness, client: Peer, server: Peer) {
         let h = try ProxyHarness()
-        let client = try h.connectClient()
-        let server = try #require(h.log.servers.first)
-        try server.acceptLogin(pid: 4242, secret: 77)
-        _ = client.received()
+        let (client, server) = try h.clientOnFirstServer()
         try client.send(Wire.bytes([FrontendMessage.query("SELECT pg_sleep(10)")]))
         _ = server.received()
         return (h, client, server)

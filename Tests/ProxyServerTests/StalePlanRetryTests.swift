@@ -28,10 +28,7 @@ struct StalePlanRetryTests {
     /// A client that prepared "s1" (shared as pgswift_1 on the server), between transactions.
     static func prepared() throws -> (ProxyHarness, client: Peer, server: Peer) {
         let h = try ProxyHarness(["max_prepared_statements": "10"])
-        let client = try h.connectClient()
-        let server = try #require(h.log.servers.first)
-        try server.acceptLogin(pid: 4242, secret: 77)
-        _ = client.received()
+        let (client, server) = try h.clientOnFirstServer()
         try client.send(Wire.bytes([FrontendMessage.parse(name: "s1", query: text, parameterTypes: []), .sync]))
         expectBytes(server.received(), [FrontendMessage.parse(name: "pgswift_1", query: text, parameterTypes: []), .sync])
         try server.send(Wire.bytes([BackendMessage.parseComplete, .readyForQuery(.idle)]))

@@ -10,10 +10,7 @@ struct TerminateTests {
     @Test func terminateBetweenTransactionsClosesTheClientOnly() throws {
         let h = try ProxyHarness()
         defer { h.finish() }
-        let client = try h.connectClient()
-        let server = try #require(h.log.servers.first)
-        try server.acceptLogin(pid: 4242, secret: 77)
-        _ = client.received()
+        let (client, server) = try h.clientOnFirstServer()
         try client.send(Wire.bytes([FrontendMessage.query("SELECT 1")]))
         try server.send(Wire.bytes([BackendMessage.commandComplete(tag: "SELECT 1"), .readyForQuery(.idle)]))
         _ = server.received()
@@ -32,10 +29,7 @@ struct TerminateTests {
     @Test func terminateInsideATransactionBlockCancelsAndClosesTheServer() throws {
         let h = try ProxyHarness()
         defer { h.finish() }
-        let client = try h.connectClient()
-        let server = try #require(h.log.servers.first)
-        try server.acceptLogin(pid: 4242, secret: 77)
-        _ = client.received()
+        let (client, server) = try h.clientOnFirstServer()
         try client.send(Wire.bytes([FrontendMessage.query("BEGIN")]))
         try server.send(Wire.bytes([BackendMessage.commandComplete(tag: "BEGIN"), .readyForQuery(.inTransaction)]))
         _ = server.received()

@@ -48,10 +48,7 @@ struct TransactionReleaseTests {
     @Test func aTransactionBlockKeepsItsServerUntilReadyForQueryIdle() throws {
         let h = try ProxyHarness()
         defer { h.finish() }
-        let client = try h.connectClient()
-        let server = try #require(h.log.servers.first)
-        try server.acceptLogin(pid: 4242, secret: 77)
-        _ = client.received()
+        let (client, server) = try h.clientOnFirstServer()
 
         try client.send(Wire.bytes([FrontendMessage.query("BEGIN")]))
         try server.send(Wire.bytes([BackendMessage.commandComplete(tag: "BEGIN"), .readyForQuery(.inTransaction)]))

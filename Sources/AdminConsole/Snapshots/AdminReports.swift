@@ -70,18 +70,27 @@ public struct AdminSLA: Sendable, Equatable {
         }
     }
 
+    /// The SLA's percentile targets, as text.
+    public struct Targets: Sendable, Equatable {
+        public var p50Ms: String
+        public var p95Ms: String
+        public var p99Ms: String
+
+        public init(p50Ms: String, p95Ms: String, p99Ms: String) {
+            self.p50Ms = p50Ms
+            self.p95Ms = p95Ms
+            self.p99Ms = p99Ms
+        }
+    }
+
     public var windowSeconds: Int
-    public var targets: (p50Ms: String, p95Ms: String, p99Ms: String)
+    public var targets: Targets
     public var rows: [Row]
 
-    public init(windowSeconds: Int, targets: (p50Ms: String, p95Ms: String, p99Ms: String), rows: [Row]) {
+    public init(windowSeconds: Int, targets: Targets, rows: [Row]) {
         self.windowSeconds = windowSeconds
         self.targets = targets
         self.rows = rows
-    }
-
-    public static func == (a: AdminSLA, b: AdminSLA) -> Bool {
-        a.windowSeconds == b.windowSeconds && a.targets == b.targets && a.rows == b.rows
     }
 }
 

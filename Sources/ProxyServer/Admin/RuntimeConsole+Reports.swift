@@ -47,7 +47,7 @@ extension RuntimeConsole {
                                 p50Ms: d(s.p50Ms, 3), p95Ms: d(s.p95Ms, 3), p99Ms: d(s.p99Ms, 3),
                                 missed: [("p50", c.p50), ("p95", c.p95), ("p99", c.p99)].filter { !$0.1 }.map(\.0))
         }
-        return AdminSLA(windowSeconds: Int(report.windowSeconds), targets: (d(targets.p50Ms, 3), d(targets.p95Ms, 3), d(targets.p99Ms, 3)),
+        return AdminSLA(windowSeconds: Int(report.windowSeconds), targets: .init(p50Ms: d(targets.p50Ms, 3), p95Ms: d(targets.p95Ms, 3), p99Ms: d(targets.p99Ms, 3)),
                         rows: rows)
     }
 

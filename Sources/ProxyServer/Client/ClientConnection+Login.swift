@@ -124,7 +124,7 @@ extension ClientConnection {
         let settings = runtime.settings
         session = ClientSession(mode: mode, carriesStatements: settings.maxPreparedStatements > 0, refusesPins: settings.refusePins,
                                 maxFrameLength: settings.maxPacketSize, now: .now())
-        desiredSettings = runtime.canonical(startup.startupSettings)
+        desiredSettings = startup.startupSettings
         statsKey = pool.key
         counters = runtime.connections(on: eventLoop).counters(for: pool.key)
         counters?.totals.clientLogins += 1

@@ -27,10 +27,9 @@ final class ClientStartup {
     private(set) var user = ""
     private(set) var database = ""
     /// Startup parameters the client asked for that its server session must have.
-    private(set) var parametersToApply: [String: String] = [:] {
-        didSet { startupSettings = Dictionary(parametersToApply.map { ($0.key.lowercased(), $0.value) }) { _, last in last } }
-    }
-    /// The same, by lower-case name as pg_settings spells them: where the client's session settings start from.
+    private(set) var parametersToApply: [String: String] = [:]
+    /// The same, by lower-case name as pg_settings spells them: where the client's session settings start from. Set
+    /// once the startup packet is read whole (`shareParameters`).
     private(set) var startupSettings: [String: String] = [:]
     let cancelPID: Int32
     let cancelSecret: Int32 = Int32.random(in: Int32.min...Int32.max)
@@ -58,11 +57,11 @@ final class ClientStartup {
 
     func tlsStarted() { tls = true }
 
-    /// Clients that asked for the same parameters share one copy of them: an idle client keeps references only.
+    /// Login is over: the settings are derived from the parameters, and clients that asked for the same ones share
+    /// one copy of each (an idle client keeps references only).
     func shareParameters(_ runtime: ProxyRuntime) {
-        let apply = runtime.canonical(parametersToApply), settings = runtime.canonical(startupSettings)
-        parametersToApply = apply
-        startupSettings = settings
+        parametersToApply = runtime.canonical(parametersToApply)
+        startupSettings = runtime.canonical(Dictionary(parametersToApply.map { ($0.key.lowercased(), $0.value) }) { _, last in last })
     }
 
     /// PostgreSQL answers a StartupMessage's version as soon as it has read it, before any verdict on the login

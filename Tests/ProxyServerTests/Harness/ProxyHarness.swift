@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOEmbedded
 import PGWire
+import Testing
 @testable import ProxyServer
 
 /// What the runtime dialled, in order. Touched only on the test's thread, which is the embedded loop's.
@@ -108,6 +109,15 @@ final class ProxyHarness {
     var registry: LoopConnections { runtime.connections(on: loop) }
 
     /// Closes whatever is still open, runs what that hands on, and stops the loop (its timers cancelled).
+    /// A client whose welcome waited for the first server, which logged in as pid 4242 with key 77; the welcome is read.
+    func clientOnFirstServer() throws -> (client: Peer, server: Peer) {
+        let client = try connectClient()
+        let server = try #require(log.servers.first)
+        try server.acceptLogin(pid: 4242, secret: 77)
+        _ = client.received()
+        return (client, server)
+    }
+
     func finish() {
         for peer in clients + log.servers + log.cancels { peer.channel.close(promise: nil) }
         loop.run()
