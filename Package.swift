@@ -44,7 +44,7 @@ let package = Package(
         .target(
             name: "StatusHTTP",
             dependencies: [
-                "ResponseOptimizer",
+                "ResponseOptimizer", "Config",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -118,7 +118,7 @@ let package = Package(
         .testTarget(
             name: "StatusHTTPTests",
             dependencies: [
-                "StatusHTTP",
+                "StatusHTTP", "Config",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),

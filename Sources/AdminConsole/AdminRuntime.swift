@@ -35,7 +35,7 @@ public protocol AdminRuntime: Sendable {
     func memory() async throws -> AdminMemory
     /// The status port's latency report (SHOW SLA) and tuning advice (SHOW TUNING).
     func sla() async -> AdminSLA
-    func tuning() async -> [AdminTuning]
+    func tuning() async -> [TuningRecommendation]
 
     // MARK: Verbs
 

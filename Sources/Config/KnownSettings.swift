@@ -233,7 +233,7 @@ public enum KnownSettings {
 
         // MARK: pgswift's own
         SettingSpec("threads", .integer(min: 0, max: 1024), "0", .pgswift,
-                    "Number of event-loop threads; 0 starts one per CPU core."),
+                    "Number of event-loop threads; 0 starts one per CPU core, or one on a machine of one or two cores."),
         SettingSpec("shutdown_timeout", .duration(unit: .seconds), "30", .pgswift,
                     "On SIGINT/SIGTERM, how long to let clients finish before closing the connections that remain."),
         SettingSpec("status_addr", .string, "127.0.0.1", .pgswift,

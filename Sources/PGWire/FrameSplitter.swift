@@ -55,21 +55,15 @@ public enum FrameVerdict: Sendable {
     case cutAfter
 }
 
-/// Splits one direction of a connection. Frames of types that are neither intercepted nor observed are
-/// never held: a 1 GB CopyData passes through in whatever pieces the socket delivers.
-public struct FrameSplitter: Sendable {
+/// Which frame types a splitter lifts out, watches or counts, and how long they may be. A class, shared by every
+/// connection with the same rules: an idle client does not carry its own 136 bytes of tables.
+public final class FrameRules: Sendable {
     public let intercept: FrameTypeSet
-    /// Mutable between feeds: a connection may watch more frame types while it has replies to rearrange.
-    public var observe: FrameTypeSet
+    public let observe: FrameTypeSet
     public let count: FrameTypeSet
     /// Types whose length must not exceed `maxFrameLength` even when they are streamed (Query, Parse, ...).
     public let bounded: FrameTypeSet
     public let maxFrameLength: Int
-
-    /// A partial header, or a partial intercepted/observed frame, waiting for more bytes.
-    private var carry: ByteBuffer?
-    /// Bytes of a streamed frame that have not arrived yet.
-    private var passRemaining = 0
 
     public init(intercept: FrameTypeSet, observe: FrameTypeSet, count: FrameTypeSet = FrameTypeSet(), bounded: FrameTypeSet = FrameTypeSet(), maxFrameLength: Int) {
         self.intercept = intercept
@@ -78,6 +72,33 @@ public struct FrameSplitter: Sendable {
         self.bounded = bounded
         self.maxFrameLength = maxFrameLength
     }
+}
+
+/// Splits one direction of a connection. Frames of types that are neither intercepted nor observed are
+/// never held: a 1 GB CopyData passes through in whatever pieces the socket delivers.
+public struct FrameSplitter: Sendable {
+    /// Replaceable between feeds: a connection may watch more frame types while it has replies to rearrange.
+    public var rules: FrameRules
+
+    /// A partial header, or a partial intercepted/observed frame, waiting for more bytes.
+    private var carry: ByteBuffer?
+    /// Bytes of a streamed frame that have not arrived yet.
+    private var passRemaining = 0
+
+    public init(rules: FrameRules) {
+        self.rules = rules
+    }
+
+    /// A splitter with rules of its own (for rules shared between connections, build them once and use `init(rules:)`).
+    public init(intercept: FrameTypeSet, observe: FrameTypeSet, count: FrameTypeSet = FrameTypeSet(), bounded: FrameTypeSet = FrameTypeSet(), maxFrameLength: Int) {
+        self.init(rules: FrameRules(intercept: intercept, observe: observe, count: count, bounded: bounded, maxFrameLength: maxFrameLength))
+    }
+
+    public var intercept: FrameTypeSet { rules.intercept }
+    public var observe: FrameTypeSet { rules.observe }
+    public var count: FrameTypeSet { rules.count }
+    public var bounded: FrameTypeSet { rules.bounded }
+    public var maxFrameLength: Int { rules.maxFrameLength }
 
     /// True when the stream stands exactly between two frames.
     public var atFrameBoundary: Bool { carry == nil && passRemaining == 0 }
@@ -142,6 +163,8 @@ public struct FrameSplitter: Sendable {
         let end = buf.writerIndex
         var runStart = buf.readerIndex
         var pos = runStart
+        // The tables in locals: one reference read per feed, not per frame (rules change only between feeds).
+        let intercept = rules.intercept, observe = rules.observe, count = rules.count
         while pos < end {
             if end - pos < 5 {
                 if pos > runStart { _ = try emit(.bytes(buf.getSlice(at: runStart, length: pos - runStart)!)) }

@@ -43,6 +43,8 @@ public struct PoolStateMachine<ServerID: Hashable & Sendable, WaiterID: Hashable
         case close(ServerID)
     }
 
+    public typealias Actions = SmallList<Action>
+
     struct Server: Sendable {
         var createdAt: Double
         var idleSince: Double?
@@ -116,14 +118,14 @@ public struct PoolStateMachine<ServerID: Hashable & Sendable, WaiterID: Hashable
     }
 
     @_specialize(exported: true, where ServerID == Int, WaiterID == Int)
-    public mutating func lease(_ waiter: WaiterID, affinity: Int, now: Double) -> [Action] {
+    public mutating func lease(_ waiter: WaiterID, affinity: Int, now: Double) -> Actions {
         if let server = takeIdle(affinity: affinity) {
             peaks.note(active: activeCount, waiting: 0, full: false)
-            return [.assign(server, to: waiter)]
+            return Actions(.assign(server, to: waiter))
         }
         // The server just refused us: say so at once rather than hammer it (PgBouncer's server_login_retry).
         if servers.isEmpty && connecting == 0, inRetryWindow(now), let f = lastFailure {
-            return [.fail(waiter, f.error)]
+            return Actions(.fail(waiter, f.error))
         }
         while queues.count <= affinity { queues.append(Queue()) }
         queues[affinity].items.append(Waiter(id: waiter, since: now, affinity: affinity, order: arrivals))
@@ -131,11 +133,11 @@ public struct PoolStateMachine<ServerID: Hashable & Sendable, WaiterID: Hashable
         waitingCount += 1
         if servers.count + connecting < capacity {
             connecting += 1
-            return [.connect(affinity: affinity)]
+            return Actions(.connect(affinity: affinity))
         }
         // Queued at a full pool: waiting for a release, not for a server being opened (a warm-up burst).
         peaks.note(active: activeCount, waiting: waitingCount, full: true)
-        return []
+        return Actions()
     }
 
     /// Starts a new stats period for the peaks.
@@ -157,26 +159,26 @@ public struct PoolStateMachine<ServerID: Hashable & Sendable, WaiterID: Hashable
     }
 
     @_specialize(exported: true, where ServerID == Int, WaiterID == Int)
-    public mutating func connected(_ server: ServerID, affinity: Int, now: Double) -> [Action] {
+    public mutating func connected(_ server: ServerID, affinity: Int, now: Double) -> Actions {
         precondition(connecting > 0, "connected without a pending connect")
         connecting -= 1
         lastFailure = nil
         servers[server] = Server(createdAt: now, idleSince: nil, affinity: affinity)
         if let w = popWaiter(preferring: affinity, now: now) {
             peaks.note(active: activeCount, waiting: 0, full: false)
-            return [.assign(server, to: w.id)]
+            return Actions(.assign(server, to: w.id))
         }
         makeIdle(server, now: now)
-        return []
+        return Actions()
     }
 
     /// A connect attempt failed: the longest waiter hears why; if nothing else can serve the rest, they hear it too.
     @_specialize(exported: true, where ServerID == Int, WaiterID == Int)
-    public mutating func connectFailed(_ error: PGErrorInfo, now: Double) -> [Action] {
+    public mutating func connectFailed(_ error: PGErrorInfo, now: Double) -> Actions {
         precondition(connecting > 0, "connect failure without a pending connect")
         connecting -= 1
         lastFailure = (now, error)
-        var actions: [Action] = []
+        var actions = Actions()
         if let w = popOldest() { actions.append(.fail(w.id, error)) }
         if servers.isEmpty && connecting == 0 {
             while let w = popOldest() { actions.append(.fail(w.id, error)) }
@@ -186,13 +188,13 @@ public struct PoolStateMachine<ServerID: Hashable & Sendable, WaiterID: Hashable
 
     /// A client is done with `server`; `reusable` says the server is idle and clean.
     @_specialize(exported: true, where ServerID == Int, WaiterID == Int)
-    public mutating func release(_ server: ServerID, reusable: Bool, now: Double) -> [Action] {
-        guard let s = servers[server] else { return [] }
+    public mutating func release(_ server: ServerID, reusable: Bool, now: Double) -> Actions {
+        guard let s = servers[server] else { return Actions() }
         // server_lifetime 0 means a server is used once (PgBouncer's meaning), so it expires at its first release.
         let expired = now - s.createdAt >= limits.serverLifetime
         if !reusable || expired {
             servers[server] = nil
-            var actions: [Action] = [.close(server)]
+            var actions = Actions(.close(server))
             if let head = oldestQueue(), servers.count + connecting < capacity {
                 connecting += 1
                 actions.append(.connect(affinity: queues[head].first!.affinity))
@@ -200,25 +202,25 @@ public struct PoolStateMachine<ServerID: Hashable & Sendable, WaiterID: Hashable
             return actions
         }
         if let w = popWaiter(preferring: s.affinity, now: now) {
-            return [.assign(server, to: w.id)]
+            return Actions(.assign(server, to: w.id))
         }
         makeIdle(server, now: now)
-        return []
+        return Actions()
     }
 
     /// The server's connection went away on its own; its place goes to a new connection if a client is waiting.
     @_specialize(exported: true, where ServerID == Int, WaiterID == Int)
-    public mutating func closed(_ server: ServerID) -> [Action] {
-        guard let s = servers.removeValue(forKey: server) else { return [] }
+    public mutating func closed(_ server: ServerID) -> Actions {
+        guard let s = servers.removeValue(forKey: server) else { return Actions() }
         if s.idleSince != nil, s.affinity < idleByLoop.count, let i = idleByLoop[s.affinity].firstIndex(of: server) {
             idleByLoop[s.affinity].remove(at: i)
             idleCount -= 1
         }
         if let head = oldestQueue(), servers.count + connecting < capacity {
             connecting += 1
-            return [.connect(affinity: queues[head].first!.affinity)]
+            return Actions(.connect(affinity: queues[head].first!.affinity))
         }
-        return []
+        return Actions()
     }
 
     /// A connect the machine asked for could not start (max_db_connections or max_user_connections reached);
@@ -230,8 +232,8 @@ public struct PoolStateMachine<ServerID: Hashable & Sendable, WaiterID: Hashable
 
     /// Starts connects for waiters no pending connect will serve, as room allows (after deferrals, closes, retry windows).
     @_specialize(exported: true, where ServerID == Int, WaiterID == Int)
-    public mutating func refill(now: Double) -> [Action] {
-        var actions: [Action] = []
+    public mutating func refill(now: Double) -> Actions {
+        var actions = Actions()
         guard !inRetryWindow(now), let head = oldestQueue() else { return actions }
         let affinity = queues[head].first!.affinity
         while waitingCount > connecting && servers.count + connecting < capacity {
@@ -243,8 +245,8 @@ public struct PoolStateMachine<ServerID: Hashable & Sendable, WaiterID: Hashable
 
     /// Closes every idle server at once (RECONNECT, shutdown); busy ones are closed as they come back.
     @_specialize(exported: true, where ServerID == Int, WaiterID == Int)
-    public mutating func closeAllIdle() -> [Action] {
-        var actions: [Action] = []
+    public mutating func closeAllIdle() -> Actions {
+        var actions = Actions()
         for loop in idleByLoop.indices {
             for id in idleByLoop[loop] {
                 servers[id] = nil
@@ -258,8 +260,8 @@ public struct PoolStateMachine<ServerID: Hashable & Sendable, WaiterID: Hashable
 
     /// Periodic housekeeping: wait timeouts, reserve pool, idle and lifetime closes, min_pool_size.
     @_specialize(exported: true, where ServerID == Int, WaiterID == Int)
-    public mutating func tick(now: Double, affinity: Int = 0) -> [Action] {
-        var actions: [Action] = []
+    public mutating func tick(now: Double, affinity: Int = 0) -> Actions {
+        var actions = Actions()
         if limits.queryWaitTimeout > 0 {
             while let q = oldestQueue(), now - queues[q].first!.since >= limits.queryWaitTimeout {
                 let w = popOldest()!
@@ -296,7 +298,8 @@ public struct PoolStateMachine<ServerID: Hashable & Sendable, WaiterID: Hashable
                 actions.append(.connect(affinity: affinity))
             }
         }
-        return actions + refill(now: now)
+        actions.append(contentsOf: refill(now: now))
+        return actions
     }
 
     private mutating func makeIdle(_ server: ServerID, now: Double) {

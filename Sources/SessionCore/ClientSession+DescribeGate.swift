@@ -40,8 +40,7 @@ extension ClientSession {
             case .bytes(let b):
                 outgoing.append(b)
             case .frame(let type, let body, let dropsStatements):
-                let verdict = try rewriter.rewrite(type: type, body: body, server: &statements, intern: catalog.id(for:), retired: catalog.isRetired,
-                                                   changed: catalog.retire, out: &replacement, replies: &expected)
+                let verdict = try rewriter.rewrite(type, body, statements: &statements, catalog: catalog, out: &replacement, replies: &expected)
                 if let waitsFor = rewriter.takeBindWait() {
                     // Another Bind waits for a description: what asks for it goes now, the rest is held again.
                     outgoing.append(contentsOf: replacement)

@@ -12,6 +12,8 @@ public enum ClientAction: Equatable, Sendable {
     /// Ask the pool for a server. `stopReading`: what is held passed the limit, TCP holds back the rest.
     case lease(stopReading: Bool)
     case stopReading
+    /// Read the client again: what held it back went on to the server.
+    case resumeReading
     /// Give the linked server back, with the statements it lent.
     case release(LetGo, ServerStatementCache)
     /// Hand the server back for the session probe (what the transaction left on the session), with its statements.
@@ -60,7 +62,13 @@ extension ClientSession {
         var statements = takeLent()
         defer { lent = statements }
         do {
-            return try relay(buffer, statements: &statements, catalog: catalog) == .terminate ? .leave : .none
+            if try relay(buffer, statements: &statements, catalog: catalog) == .terminate { return .leave }
+            // Frames pile up behind a Bind that waits for a description: past the limit, TCP holds back the rest.
+            if gate.heldBytes > Self.holdLimit && !heldBackByGate {
+                heldBackByGate = true
+                return .stopReading
+            }
+            return .none
         } catch let error as ProtocolViolation {
             return .fail(.protocolViolation(error.message))
         } catch {
@@ -73,7 +81,12 @@ extension ClientSession {
     public mutating func linked<Catalog: StatementInterning>(statements: ServerStatementCache, catalog: Catalog) -> (ClientAction, resume: Bool) {
         linked()
         lent = statements
-        let (early, resume) = takeHeld()
+        var (early, resume) = takeHeld()
+        // Held back by a gate of the link before (which ended without opening it): read again.
+        if heldBackByGate {
+            heldBackByGate = false
+            resume = true
+        }
         for b in early {
             let action = relayLinked(b, catalog: catalog)
             if case .none = action { continue }
@@ -106,6 +119,11 @@ extension ClientSession {
         // Back in place before `settle`, which hands them over with the server.
         lent = statements
         if let failure { return .fail(.protocolViolation("\(failure)")) }
+        // The frames held for a description were counted as sent, so the link is kept while they go on.
+        if decision == .keep, heldBackByGate, !gate.holding {
+            heldBackByGate = false
+            return .resumeReading
+        }
         return decision == .keep ? .none : settle(decision)
     }
 

@@ -49,6 +49,8 @@ public struct ClientSession: Sendable {
     var replacement: [ByteBuffer] = []
     /// Frames held from a Bind that waits for its statement's description on the server (ClientSession+DescribeGate).
     var gate = DescribeGate()
+    /// Reading stopped for what the gate holds; resumed when it opens.
+    var heldBackByGate = false
     /// The Bind just dropped waits for this statement's description: the gate closes at the next cut, after the
     /// frames that ask for it.
     private var closing: (statement: Int, bind: DescribeGate.Item)?
@@ -90,13 +92,7 @@ public struct ClientSession: Sendable {
         self.mode = mode
         self.carriesStatements = mode != .session && carriesStatements
         self.refusesPins = refusesPins
-        let observed: [UInt8] = mode == .session ? [] : self.carriesStatements ? StatementRewriter.types : Self.inspectedTypes + Self.countedTypes
-        splitter = FrameSplitter(
-            intercept: FrameTypeSet([FrontendMessage.Code.terminate]),
-            observe: FrameTypeSet(observed),
-            count: Self.requestFrames,
-            bounded: FrameTypeSet([FrontendMessage.Code.query, FrontendMessage.Code.parse, FrontendMessage.Code.bind, FrontendMessage.Code.functionCall]),
-            maxFrameLength: maxFrameLength)
+        splitter = FrameSplitter(rules: ClientFrameRules.rules(mode: mode, carriesStatements: self.carriesStatements, maxFrameLength: maxFrameLength))
         clock = ClientClock(now: now)
         lent = ServerStatementCache(capacity: 0)
     }
@@ -251,8 +247,7 @@ public struct ClientSession: Sendable {
             gate.hold(.frame(type: type, body: body, dropsStatements: effect?.dropsStatements == true))
             return .drop
         }
-        let verdict = try rewriter.rewrite(type: type, body: body, server: &statements, intern: catalog.id(for:), retired: catalog.isRetired,
-                                           changed: catalog.retire, out: &replacement, replies: &expected)
+        let verdict = try rewriter.rewrite(type, body, statements: &statements, catalog: catalog, out: &replacement, replies: &expected)
         if let waitsFor = rewriter.takeBindWait() {
             closing = (waitsFor, .frame(type: type, body: body, dropsStatements: false))
             return .drop
@@ -290,8 +285,7 @@ public struct ClientSession: Sendable {
         do {
             // The batch describes its portal: the client learns the columns, so they need no check.
             for (type, body) in lastBatch.frames {
-                let verdict = try rewriter.rewrite(type: type, body: body, server: &statements, intern: catalog.id(for:),
-                                                   retired: catalog.isRetired, checkShapes: false, out: &out, replies: &replies)
+                let verdict = try rewriter.rewrite(type, body, statements: &statements, catalog: catalog, checkShapes: false, out: &out, replies: &replies)
                 if verdict == .pass { out.append(ServerSession.frame(type, body)) }
             }
         } catch {

@@ -15,22 +15,29 @@ struct DescribeGate: Sendable {
 
     private(set) var statement: Int?
     private(set) var items: [Item] = []
+    /// The bytes held, as the client sent them (past ClientSession.holdLimit, the client is held back by TCP).
+    private(set) var heldBytes = 0
 
     var holding: Bool { statement != nil }
 
     /// Holds `items` (the waiting Bind first) until `statement` is described.
     mutating func close(for statement: Int, holding items: ArraySlice<Item>) {
         self.statement = statement
-        self.items.append(contentsOf: items)
+        for item in items { hold(item) }
     }
 
     mutating func hold(_ item: Item) {
+        switch item {
+        case .frame(_, let body, _): heldBytes += 5 + body.readableBytes
+        case .bytes(let b): heldBytes += b.readableBytes
+        }
         items.append(item)
     }
 
     /// Opens: the held items, in order, and nothing held any more.
     mutating func open() -> [Item] {
         statement = nil
+        heldBytes = 0
         defer { items = [] }
         return items
     }

@@ -29,7 +29,9 @@ public struct ServerSession: Sendable {
         BackendMessage.Code.notificationResponse,
     ])
 
-    private static let standIn = FrameSplitter(intercept: FrameTypeSet(), observe: essentialReplies, maxFrameLength: Int(Int32.max))
+    private static let essentialRules = FrameRules(intercept: FrameTypeSet(), observe: essentialReplies, maxFrameLength: Int(Int32.max))
+    private static let detailedRules = FrameRules(intercept: FrameTypeSet(), observe: detailedReplies, maxFrameLength: Int(Int32.max))
+    private static let standIn = FrameSplitter(rules: essentialRules)
     private var splitter = standIn
     /// ReadyForQuery messages received while linked, and the status the last one carried.
     public private(set) var readyCount = 0
@@ -159,7 +161,8 @@ public struct ServerSession: Sendable {
         var splitter = Self.standIn
         swap(&splitter, &self.splitter)
         defer { swap(&splitter, &self.splitter) }
-        splitter.observe = replies.needsFrames ? Self.detailedReplies : Self.essentialReplies
+        let rules = replies.needsFrames ? Self.detailedRules : Self.essentialRules
+        if splitter.rules !== rules { splitter.rules = rules }
         try splitter.feedDirected(buffer) { event in
             switch event {
             case .bytes(let b):

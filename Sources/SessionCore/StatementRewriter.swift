@@ -319,3 +319,12 @@ public struct StatementRewriter: Sendable {
         return b
     }
 }
+
+extension StatementRewriter {
+    /// `rewrite` with the shared catalog's numbering, retirements and shape changes: how every path of a client calls it.
+    mutating func rewrite<Catalog: StatementInterning>(_ type: UInt8, _ body: ByteBuffer, statements: inout ServerStatementCache, catalog: Catalog,
+                                                       checkShapes: Bool = true, out: inout [ByteBuffer], replies: inout [PendingReply]) throws -> FrameVerdict {
+        try rewrite(type: type, body: body, server: &statements, intern: catalog.id(for:), retired: catalog.isRetired, checkShapes: checkShapes,
+                    changed: catalog.retire, out: &out, replies: &replies)
+    }
+}

@@ -1,4 +1,5 @@
 // Tuning advice from what the proxy measured: a pure function of pool peaks, waits, timeouts and limits.
+import Config
 
 /// One pool as the advisor sees it, over the last two stats periods.
 public struct PoolLoad: Sendable, Equatable {
@@ -59,23 +60,6 @@ public struct TuningInput: Sendable {
     }
 
     func int(_ key: String) -> Int { settings[key].flatMap { Int($0) } ?? 0 }
-}
-
-public struct TuningRecommendation: Sendable, Equatable {
-    public var setting: String
-    public var current: String
-    public var recommended: String
-    public var reason: String
-    /// Whether `?apply=true` may apply it as the admin console's SET would (a size or limit, nothing clients rely on).
-    public var safe: Bool
-
-    public init(setting: String, current: String, recommended: String, reason: String, safe: Bool) {
-        self.setting = setting
-        self.current = current
-        self.recommended = recommended
-        self.reason = reason
-        self.safe = safe
-    }
 }
 
 public enum TuningAdvisor {

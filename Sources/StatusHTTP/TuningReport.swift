@@ -1,4 +1,5 @@
 // What POST /api/v1/performance/tune answers: the recommendations, and with ?apply=true which of them were applied.
+import Config
 import ResponseOptimizer
 
 public struct TuningReport: Sendable, Equatable {

@@ -37,7 +37,7 @@ final class FakeRuntime: AdminRuntime {
         var memory = AdminMemory(pools: .init(size: 0, used: 0), servers: .init(size: 0, used: 0), clients: .init(size: 0, used: 0),
                                  preparedStatements: .init(size: 0, used: 0))
         var sla = AdminSLA(windowSeconds: 60, targets: .init(p50Ms: "100", p95Ms: "300", p99Ms: "500"), rows: [])
-        var tuning: [AdminTuning] = []
+        var tuning: [TuningRecommendation] = []
         var killableClients: Set<Int> = []
         var reloadSucceeds = true
         var canShutdown = true
@@ -97,7 +97,7 @@ final class FakeRuntime: AdminRuntime {
     func preparedStatements() async throws -> [AdminPreparedStatement] { try visit { $0.statements } }
     func memory() async throws -> AdminMemory { try visit { $0.memory } }
     func sla() async -> AdminSLA { state.withLock { $0.sla } }
-    func tuning() async -> [AdminTuning] { state.withLock { $0.tuning } }
+    func tuning() async -> [TuningRecommendation] { state.withLock { $0.tuning } }
 
     // MARK: Verbs
 

@@ -186,8 +186,8 @@ struct ShowCommandTests {
     @Test("SHOW TUNING: one row per recommendation, safe as yes/no")
     func tuning() async {
         let runtime = FakeRuntime { s in
-            s.tuning = [AdminTuning(setting: "default_pool_size", current: "20", recommended: "30", safe: true, reason: "queue"),
-                        AdminTuning(setting: "max_client_conn", current: "100", recommended: "200", safe: false, reason: "fds")]
+            s.tuning = [TuningRecommendation(setting: "default_pool_size", current: "20", recommended: "30", reason: "queue", safe: true),
+                        TuningRecommendation(setting: "max_client_conn", current: "100", recommended: "200", reason: "fds", safe: false)]
         }
         let t = await table("SHOW TUNING", runtime)
         #expect(t.rows.map { $0["safe"] } == ["yes", "no"])

@@ -30,3 +30,15 @@ struct RuntimeSettingsTests {
         #expect(!s.logConnections && s.clientIdleTimeout == 30 && s.maxClientConn == 7)
     }
 }
+
+@Suite("EventLoopCount")
+struct EventLoopCountTests {
+    @Test("threads as set wins; the default is one loop on up to two cores, one per core above", arguments: [
+        (configured: 3, cores: 2, loops: 3), (configured: 1, cores: 16, loops: 1),
+        (configured: 0, cores: 1, loops: 1), (configured: 0, cores: 2, loops: 1),
+        (configured: 0, cores: 4, loops: 4), (configured: 0, cores: 16, loops: 16),
+    ])
+    func loops(_ c: (configured: Int, cores: Int, loops: Int)) {
+        #expect(EventLoopCount.resolve(configured: c.configured, cores: c.cores) == c.loops)
+    }
+}

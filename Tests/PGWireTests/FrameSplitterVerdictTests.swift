@@ -199,16 +199,16 @@ struct FrameSplitterVerdictTests {
         #expect(got == [[], ["observed Z", "cut", "observed Z", "cut", "bytes 6"]])
     }
 
-    // MARK: observe changed between feeds
+    // MARK: rules changed between feeds
 
-    /// Feeds each piece with the observe set given for it; every observed frame is dropped.
+    /// Feeds each piece under rules observing the types given for it; every observed frame is dropped.
     static func feedChanging(_ feeds: [(observe: [UInt8], bytes: [UInt8])]) throws -> (stream: [UInt8], observed: [Character]) {
         var splitter = FrameSplitter(intercept: FrameTypeSet(), observe: FrameTypeSet(), maxFrameLength: 1 << 16)
         var stream: [UInt8] = []
         var observed: [Character] = []
         var lastTag: UInt8 = 0
         for feed in feeds {
-            splitter.observe = FrameTypeSet(feed.observe)
+            splitter.rules = FrameRules(intercept: FrameTypeSet(), observe: FrameTypeSet(feed.observe), maxFrameLength: 1 << 16)
             try splitter.feedDirected(ByteBuffer(bytes: feed.bytes)) { event in
                 switch event {
                 case .bytes(let b): stream += Array(b.readableBytesView)

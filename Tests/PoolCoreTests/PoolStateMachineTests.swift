@@ -82,26 +82,26 @@ func run(_ scenario: PoolScenario, sourceLocation: SourceLocation = #_sourceLoca
     var pool = Pool(limits: scenario.limits)
     for (i, step) in scenario.steps.enumerated() {
         let label = "step \(i + 1): t=\(step.now) \(step.event)"
-        let actions: [Pool.Action]
+        let actions: Pool.Actions
         switch step.event {
         case .lease(let w, let affinity): actions = pool.lease(w, affinity: affinity, now: step.now)
         case .connected(let s, let affinity): actions = pool.connected(s, affinity: affinity, now: step.now)
         case .connectFailed(let e): actions = pool.connectFailed(e, now: step.now)
         case .deferred:
             pool.connectDeferred()
-            actions = []
+            actions = Pool.Actions()
         case .refill: actions = pool.refill(now: step.now)
         case .release(let s, let reusable): actions = pool.release(s, reusable: reusable, now: step.now)
         case .closed(let s): actions = pool.closed(s)
         case .tick(let affinity): actions = pool.tick(now: step.now, affinity: affinity)
         case .cancelWait(let w, let returns):
             #expect(pool.cancelWait(w) == returns, "\(label)", sourceLocation: sourceLocation)
-            actions = []
+            actions = Pool.Actions()
         case .setLimits(let l):
             pool.limits = l
-            actions = []
+            actions = Pool.Actions()
         }
-        #expect(actions == step.expected, "\(label)", sourceLocation: sourceLocation)
+        #expect(Array(actions) == step.expected, "\(label)", sourceLocation: sourceLocation)
         if let counts = step.counts {
             #expect(PoolCounts(pool) == counts, "\(label)", sourceLocation: sourceLocation)
         }

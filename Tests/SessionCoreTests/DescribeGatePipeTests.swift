@@ -3,7 +3,7 @@
 // a statement's columns meets DDL on a server that never had the statement.
 import NIOCore
 import PGWire
-import SessionCore
+@testable import SessionCore
 import Testing
 
 /// Just enough of PostgreSQL's extended protocol: named statements with the columns their text had when prepared,
@@ -215,5 +215,41 @@ struct DescribeGatePipeTests {
         #expect(try p.answers() == [.bindComplete, .rowDescription([Self.a, Self.textB]), Self.row, .commandComplete(tag: "SELECT 1"),
                                     .readyForQuery(.idle)])
         #expect(p.catalog.retired.isEmpty)
+    }
+}
+
+@Suite("Frames held behind a Bind that waits for a description")
+struct DescribeGateLimitTests {
+    @Test("past the hold limit the client is read no more, and is read again when the description lets them go")
+    func heldBackThenResumed() throws {
+        var p = try DescribeGatePipeTests.landedElsewhere(b: DescribeGatePipeTests.intB)
+        let big = ByteBuffer(repeating: UInt8(ascii: "x"), count: 400_000)
+        let bind = FrontendMessage.bind(portal: "", statement: "s1", parameterFormats: [], parameters: [big], resultFormats: [])
+        var actions: [ClientAction] = []
+        p.client.lent = p.statements
+        for _ in 0..<4 {
+            actions.append(p.client.read(ClientSessionTests.bytes([bind, .execute(portal: "", maxRows: 0), .sync]), searchPath: "",
+                                         catalog: p.catalog, now: ClientSessionTests.t0))
+        }
+        // The first Bind waits for s1's description; the frames behind it are held, past 1 MiB at the third read.
+        #expect(p.client.waitsForDescription)
+        #expect(actions == [.none, .none, .stopReading, .none])
+        // The server describes s1 with the columns the client saw: the held frames go on, and reading resumes.
+        p.statements = p.client.lentStatements
+        var frames = p.client.outgoing, replies = p.client.expected
+        p.client.outgoing = []
+        p.client.expected = []
+        _ = p.server.clientWrote(replies)
+        try p.postgres.receive(frames)
+        for a in p.postgres.flushed { try p.server.read(a) { _ in } }
+        p.postgres.flushed = []
+        let news = p.server.takeNews()
+        let action = p.client.answered(p.server.readyCount, status: p.server.status, atBoundary: true, failed: news.failed, madeUp: news.madeUp,
+                                       settingReported: false, described: news.described, catalog: p.catalog, now: ClientSessionTests.t0)
+        #expect(action == .resumeReading)
+        #expect(!p.client.waitsForDescription)
+        frames = p.client.outgoing
+        replies = p.client.expected
+        #expect(frames.reduce(0) { $0 + $1.readableBytes } > 1_600_000)
     }
 }

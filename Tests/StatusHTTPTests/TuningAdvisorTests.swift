@@ -1,4 +1,5 @@
 // The tuning advice as a table: measured pool load and limits in, recommendations out.
+import Config
 import StatusHTTP
 import Testing
 

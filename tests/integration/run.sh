@@ -153,9 +153,11 @@ write_config() {
     [max_client_conn]=200
     [client_login_timeout]=2
     [ignore_startup_parameters]=extra_float_digits
+    # Two event loops whatever the machine's default, so a client and its server on different threads are tested.
+    [threads]=2
   )
   local order=(listen_addr listen_port unix_socket_dir auth_type auth_file pool_mode
-               default_pool_size max_client_conn client_login_timeout ignore_startup_parameters)
+               default_pool_size max_client_conn client_login_timeout ignore_startup_parameters threads)
   for kv in "$@"; do
     key="${kv%%=*}"
     if [[ "$key" == db:* ]]; then

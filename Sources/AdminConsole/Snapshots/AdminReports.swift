@@ -93,19 +93,3 @@ public struct AdminSLA: Sendable, Equatable {
         self.rows = rows
     }
 }
-
-public struct AdminTuning: Sendable, Equatable {
-    public var setting: String
-    public var current: String
-    public var recommended: String
-    public var safe: Bool
-    public var reason: String
-
-    public init(setting: String, current: String, recommended: String, safe: Bool, reason: String) {
-        self.setting = setting
-        self.current = current
-        self.recommended = recommended
-        self.safe = safe
-        self.reason = reason
-    }
-}

@@ -1,5 +1,6 @@
 // The console's reports drawn from deeper in the proxy: statements on servers, live objects, SLA and tuning.
 import AdminConsole
+import Config
 import StatusHTTP
 
 extension RuntimeConsole {
@@ -51,9 +52,7 @@ extension RuntimeConsole {
                         rows: rows)
     }
 
-    func tuning() async -> [AdminTuning] {
-        await runtime.tune(apply: false).recommendations.map {
-            AdminTuning(setting: $0.setting, current: $0.current, recommended: $0.recommended, safe: $0.safe, reason: $0.reason)
-        }
+    func tuning() async -> [TuningRecommendation] {
+        await runtime.tune(apply: false).recommendations
     }
 }

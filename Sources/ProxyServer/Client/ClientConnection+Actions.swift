@@ -6,7 +6,8 @@ import PoolCore
 import SessionCore
 
 extension ClientConnection {
-    func run(_ action: ClientAction) {
+    /// `now`: the time of the event that led to `action`, when the caller has read it.
+    func run(_ action: ClientAction, now: NIODeadline? = nil) {
         eventLoop.assertInEventLoop()
         switch action {
         case .none:
@@ -17,15 +18,17 @@ extension ClientConnection {
         case .lease(let stopReading):
             if stopReading { setReadingFromClient(false) }
             guard case .pooled(let pool) = state else { return }
-            requestServer(from: pool)
+            requestServer(from: pool, now: now ?? .now())
         case .stopReading:
             setReadingFromClient(false)
+        case .resumeReading:
+            setReadingFromClient(true)
         case .release(let letGo, let statements):
             guard case .linked(let link) = state else { return }
             state = .pooled(link.pool)
             let server = link.server
             if link.sameLoop {
-                server.giveBack(letGo, returning: statements)
+                server.giveBack(letGo, returning: statements, now: now)
             } else {
                 server.eventLoop.execute { server.giveBack(letGo, returning: statements) }
             }

@@ -19,7 +19,6 @@ extension ClientConnection {
         endLoginTimer()
         state = .admin(rights, busy: false)
         runtime.connections(on: eventLoop).clients[waiterID] = self
-        statsKey = AdminSession.poolKey
         counters = runtime.connections(on: eventLoop).counters(for: AdminSession.poolKey)
         counters?.totals.clientLogins += 1
         var out = context.channel.allocator.buffer(capacity: 256)

@@ -7,11 +7,11 @@ import SessionCore
 extension ClientConnection {
     /// Asks `pool` for a server, once neither the pooler nor the database is paused (checked without a lock or a
     /// closure when nothing is, as for every transaction in transaction mode).
-    func requestServer(from pool: ServerPool) {
+    func requestServer(from pool: ServerPool, now: NIODeadline) {
         if runtime.mayBePaused {
-            runtime.whenNotPaused(database: pool.key.database) { pool.lease(for: self) }
+            runtime.whenNotPaused(database: pool.key.database) { pool.lease(for: self, now: .now()) }
         } else {
-            pool.lease(for: self)
+            pool.lease(for: self, now: now)
         }
     }
 
@@ -23,8 +23,8 @@ extension ClientConnection {
 
     // MARK: PoolWaiter
 
-    func serverAssigned(_ server: ServerConnection) {
-        guard eventLoop.inEventLoop else { return eventLoop.execute { self.serverAssigned(server) } }
+    func serverAssigned(_ server: ServerConnection, now: NIODeadline) {
+        guard eventLoop.inEventLoop else { return eventLoop.execute { self.serverAssigned(server, now: .now()) } }
         guard case .pooled(let pool) = state, isWaiting else {
             // Gone while waiting: the server was never touched, so it goes straight back.
             server.eventLoop.execute { server.giveBack(.untouched) }
@@ -33,45 +33,45 @@ extension ClientConnection {
         let desired = desiredSettings
         // Same thread (the usual case, by affinity): no hop and no closure, so a lease costs no extra loop turn.
         if server.eventLoop === eventLoop {
-            prepareLink(server, pool: pool, desired: desired)
+            prepareLink(server, pool: pool, desired: desired, now: now)
         } else {
-            server.eventLoop.execute { self.prepareLink(server, pool: pool, desired: desired) }
+            server.eventLoop.execute { self.prepareLink(server, pool: pool, desired: desired, now: .now()) }
         }
     }
 
     /// On the server's loop: checks the server if server_check_delay says so, then brings its settings in line.
-    private func prepareLink(_ server: ServerConnection, pool: ServerPool, desired: [String: String]) {
-        guard let check = server.target.check(idleSince: server.lastActivity) else {
-            return syncSettings(server, pool: pool, desired: desired)
+    private func prepareLink(_ server: ServerConnection, pool: ServerPool, desired: [String: String], now: NIODeadline) {
+        guard let check = server.target.check(idleSince: server.lastActivity, now: now) else {
+            return syncSettings(server, pool: pool, desired: desired, now: now)
         }
         server.runInternal(check) { error in
             guard error == nil else {
                 // A server that fails its check is closed, and the client asks the pool again.
                 self.runtime.logger.info("server \(server.target.host):\(server.target.port) pid \(server.backendPID) failed server_check_query: \(error!.message)")
                 server.giveBack(.internalFailed)
-                self.eventLoop.execute { if self.isWaiting { pool.lease(for: self) } }
+                self.eventLoop.execute { if self.isWaiting { pool.lease(for: self, now: .now()) } }
                 return
             }
-            self.syncSettings(server, pool: pool, desired: desired)
+            self.syncSettings(server, pool: pool, desired: desired, now: .now())
         }
     }
 
     /// On the server's loop: applies the client's settings where the server's differ, then links the two.
-    private func syncSettings(_ server: ServerConnection, pool: ServerPool, desired: [String: String]) {
+    private func syncSettings(_ server: ServerConnection, pool: ServerPool, desired: [String: String], now: NIODeadline) {
         let sql = SessionSync.statements(desired: desired, server: server.sessionSettings, reported: server.parameters)
-        if sql.isEmpty { return settled(server, pool: pool, desired: desired, error: nil) }
-        server.runInternal(sql) { error in self.settled(server, pool: pool, desired: desired, error: error) }
+        if sql.isEmpty { return settled(server, pool: pool, desired: desired, error: nil, now: now) }
+        server.runInternal(sql) { error in self.settled(server, pool: pool, desired: desired, error: error, now: .now()) }
     }
 
-    private func settled(_ server: ServerConnection, pool: ServerPool, desired: [String: String], error: PGError?) {
+    private func settled(_ server: ServerConnection, pool: ServerPool, desired: [String: String], error: PGError?, now: NIODeadline) {
         var lentNow: ServerStatementCache?
         if error == nil {
             server.sessionSettings = desired
-            lentNow = server.link(self)
+            lentNow = server.link(self, now: now)
         }
         let lent = lentNow
         if eventLoop.inEventLoop {
-            linkCompleted(server, pool: pool, parameters: server.parameters, statements: lent, error: error)
+            linkCompleted(server, pool: pool, parameters: server.parameters, statements: lent, error: error, now: now)
         } else {
             let params = server.parameters
             eventLoop.execute { self.linkCompleted(server, pool: pool, parameters: params, statements: lent, error: error) }
@@ -80,7 +80,7 @@ extension ClientConnection {
 
     /// `statements`: those the server lent for the link (nil when it failed to apply the settings).
     func linkCompleted(_ server: ServerConnection, pool: ServerPool, parameters: [String: String], statements: ServerStatementCache?,
-                       error: PGError?) {
+                       error: PGError?, now: NIODeadline = .now()) {
         eventLoop.assertInEventLoop()
         guard isWaiting, context != nil, let statements else {
             // The client left while its parameters were being applied, or they could not be applied.
@@ -94,23 +94,23 @@ extension ClientConnection {
         endLoginTimer()
         if let counters {
             counters.totals.serverAssignments += 1
-            let waited = (NIODeadline.now() - session.clock.waitStarted).nanoseconds
+            let waited = (now - session.clock.waitStarted).nanoseconds
             counters.totals.waitTime += Int(waited / 1000)
             counters.timeWait(waited)
         }
         if !welcomed { sendWelcome(parameters: parameters) }
-        adopt(server, pool: pool, statements: statements)
+        adopt(server, pool: pool, statements: statements, now: now)
     }
 
     /// The server is this client's now (a new lease, or a pinned one after the probe): what the client said
     /// meanwhile goes to it, and the session says whether the link is needed at all.
-    func adopt(_ server: ServerConnection, pool: ServerPool, statements: ServerStatementCache) {
+    func adopt(_ server: ServerConnection, pool: ServerPool, statements: ServerStatementCache, now: NIODeadline = .now()) {
         let link = ServerLink(server: server, pool: pool, sameLoop: server.eventLoop === eventLoop)
         state = .linked(link)
         let (action, resume) = session.linked(statements: statements, catalog: runtime.statementCatalog)
         if resume { setReadingFromClient(true) }
-        flush(to: link)
-        run(action)
+        flush(to: link, now: now)
+        run(action, now: now)
     }
 
     func poolFailed(_ failure: PGErrorInfo) {

@@ -125,7 +125,6 @@ extension ClientConnection {
         session = ClientSession(mode: mode, carriesStatements: settings.maxPreparedStatements > 0, refusesPins: settings.refusePins,
                                 maxFrameLength: settings.maxPacketSize, now: .now())
         desiredSettings = startup.startupSettings
-        statsKey = pool.key
         counters = runtime.connections(on: eventLoop).counters(for: pool.key)
         counters?.totals.clientLogins += 1
         if mode != .session, let known = pool.welcomeParameters,
@@ -137,8 +136,9 @@ extension ClientConnection {
             return
         }
         state = .pooled(pool)
-        session.awaitServer(now: .now())
-        requestServer(from: pool)
+        let now = NIODeadline.now()
+        session.awaitServer(now: now)
+        requestServer(from: pool, now: now)
     }
 
     /// AuthenticationOk, the parameters as PostgreSQL reports them with the client's startup values, our key,

@@ -8,7 +8,7 @@ import SessionCore
 extension ClientConnection {
     /// Hands the frames the session prepared (and the replies they will get) to the linked server. Replies made up
     /// in place of dropped messages travel even when no byte does.
-    func flush(to link: ServerLink) {
+    func flush(to link: ServerLink, now: NIODeadline = .now()) {
         guard !session.outgoing.isEmpty || !session.expected.isEmpty else { return }
         let server = link.server
         if link.sameLoop {
@@ -17,7 +17,7 @@ extension ClientConnection {
             var batch: [ByteBuffer] = [], replies: [PendingReply] = []
             swap(&batch, &session.outgoing)
             swap(&replies, &session.expected)
-            server.writeFromClient(batch, expected: replies)
+            server.writeFromClient(batch, expected: replies, now: now)
             batch.removeAll(keepingCapacity: true)
             replies.removeAll(keepingCapacity: true)
             if session.outgoing.isEmpty { swap(&batch, &session.outgoing) }
@@ -26,7 +26,7 @@ extension ClientConnection {
             let batch = session.outgoing, replies = session.expected
             session.outgoing = []
             session.expected = []
-            server.eventLoop.execute { server.writeFromClient(batch, expected: replies) }
+            server.eventLoop.execute { server.writeFromClient(batch, expected: replies, now: .now()) }
         }
     }
 
@@ -37,17 +37,18 @@ extension ClientConnection {
 
     /// Server bytes for the client, with the server's ReadyForQuery count and last status at the end of them.
     func deliverFromServer(_ buffers: [ByteBuffer], from sender: ServerConnection, answered: Int, status: TransactionStatus,
-                           atBoundary: Bool, failed: [FailedParse], madeUp: [Bool], settingReported: Bool, described: [DescribedStatement]) {
+                           atBoundary: Bool, failed: [FailedParse], madeUp: [Bool], settingReported: Bool, described: [DescribedStatement],
+                           now: NIODeadline = .now()) {
         eventLoop.assertInEventLoop()
         // A batch still on its way from a server this client has since let go of says nothing about the current one.
         guard let context, case .linked(let link) = state, link.server === sender else { return }
         let action = session.answered(answered, status: status, atBoundary: atBoundary, failed: failed, madeUp: madeUp,
-                                      settingReported: settingReported, described: described, catalog: runtime.statementCatalog, now: .now())
+                                      settingReported: settingReported, described: described, catalog: runtime.statementCatalog, now: now)
         switch action {
         case .fail:
             // Statement mode's refusal of a transaction: its BEGIN is not passed on as a success.
             return run(action)
-        case .none, .reply, .lease, .stopReading, .release, .probe, .leave, .timedOut:
+        case .none, .reply, .lease, .stopReading, .resumeReading, .release, .probe, .leave, .timedOut:
             break
         }
         if buffers.count == 1 {
@@ -61,9 +62,9 @@ extension ClientConnection {
             context.flush()
         }
         // Frames held for a statement's description were let go: they go to the server as if just read.
-        flush(to: link)
+        flush(to: link, now: now)
         if case .none = action { return }
-        run(action)
+        run(action, now: now)
     }
 
     /// The linked server closed. `told`: it sent the client a FATAL error first (pg_terminate_backend's 57P01, say),

@@ -52,7 +52,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     var desiredSettings: [String: String] = [:]
     /// This loop's counters for the client's pool (fixed at login), and that pool's key.
     var counters: PoolCounters?
-    var statsKey: PoolKey?
+    var statsKey: PoolKey? { counters?.key }
 
     /// What an idle client's login buffer becomes: one empty buffer shared by all (written to, it is copied first).
     static let spentBuffer = ByteBuffer()
@@ -110,7 +110,8 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
         switch state {
         case .linked, .pooled:
             counters?.totals.received += buffer.readableBytes
-            run(session.read(buffer, searchPath: desiredSettings["search_path"] ?? "", catalog: runtime.statementCatalog, now: .now()))
+            let now = NIODeadline.now()
+            run(session.read(buffer, searchPath: desiredSettings["search_path"] ?? "", catalog: runtime.statementCatalog, now: now), now: now)
         case .startup, .authenticating, .lookingUp:
             inbound.writeBuffer(&buffer)
             processLogin()
@@ -126,7 +127,8 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
 
     func channelReadComplete(context: ChannelHandlerContext) {
         guard case .linked(let link) = state else { return }
-        flush(to: link)
+        // The time of the read just ended: one clock read per event.
+        flush(to: link, now: session.clock.lastRequest)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -26,9 +26,9 @@ final class SecretLookup: PoolWaiter, @unchecked Sendable {
         self.completion = completion
     }
 
-    func start() { pool.lease(for: self) }
+    func start() { pool.lease(for: self, now: .now()) }
 
-    func serverAssigned(_ server: ServerConnection) {
+    func serverAssigned(_ server: ServerConnection, now: NIODeadline) {
         server.eventLoop.execute { [self] in
             server.runInternal(query, parameter: user) { [self] error in
                 let row = server.internalRow

@@ -4,6 +4,8 @@ import PoolCore
 
 /// Loop-confined, like `LoopConnections` that holds it. SHOW STATS sums every loop's counters for a database.
 final class PoolCounters: @unchecked Sendable {
+    /// The pool counted (its clients find their pool's key here rather than each keeping a copy).
+    let key: PoolKey
     var totals = StatsTotals()
     /// Query times over the last minute, for the status port's percentiles.
     var latency = LatencyWindow()
@@ -13,7 +15,8 @@ final class PoolCounters: @unchecked Sendable {
     let timers: DatabaseTimers?
     var pending = PendingTimings()
 
-    init(timers: DatabaseTimers?) {
+    init(key: PoolKey, timers: DatabaseTimers?) {
+        self.key = key
         self.timers = timers
     }
 

@@ -12,7 +12,8 @@ protocol PoolWaiter: AnyObject, Sendable {
     var eventLoop: EventLoop { get }
     /// The index of `eventLoop` among the runtime's loops (the pool's affinity).
     var loopIndex: Int { get }
-    func serverAssigned(_ server: ServerConnection)
+    /// `now`: the time of the event that freed the server (a waiter on another loop reads its own).
+    func serverAssigned(_ server: ServerConnection, now: NIODeadline)
     func poolFailed(_ failure: PGErrorInfo)
 }
 
@@ -77,18 +78,18 @@ final class ServerPool: Sendable {
         }
     }
 
-    func lease(for waiter: any PoolWaiter) {
+    func lease(for waiter: any PoolWaiter, now: NIODeadline = .now()) {
         let affinity = waiter.loopIndex
-        let steps = state.withLockedValue { s -> [Step] in
-            let actions = s.machine.lease(waiter.waiterID, affinity: affinity, now: runtime.now())
+        let steps = state.withLockedValue { s -> SmallList<Step> in
+            let actions = s.machine.lease(waiter.waiterID, affinity: affinity, now: ProxyRuntime.seconds(now))
             // An idle server at once (the usual case): no need to file the waiter.
             if actions.count == 1, case .assign(let id, _) = actions[0], let server = s.servers[id] {
-                return [.assign(server, waiter)]
+                return SmallList(.assign(server, waiter))
             }
             s.waiters[waiter.waiterID] = waiter
             return Self.resolve(actions, &s)
         }
-        perform(steps)
+        perform(steps, now: now)
     }
 
     func cancelWait(_ waiter: any PoolWaiter) {
@@ -99,8 +100,9 @@ final class ServerPool: Sendable {
     }
 
     /// Carries out what `ServerConnection.giveBack` decided (ServerReturn: RECONNECT's flag included).
-    func release(_ server: ServerConnection, reusable: Bool) {
-        perform(state.withLockedValue { Self.resolve($0.machine.release(server.id, reusable: reusable, now: runtime.now()), &$0) })
+    func release(_ server: ServerConnection, reusable: Bool, now: NIODeadline = .now()) {
+        let steps = state.withLockedValue { Self.resolve($0.machine.release(server.id, reusable: reusable, now: ProxyRuntime.seconds(now)), &$0) }
+        perform(steps, now: now)
     }
 
     func serverClosed(_ server: ServerConnection) {
@@ -128,18 +130,20 @@ final class ServerPool: Sendable {
         case close(ServerConnection)
     }
 
-    private static func resolve(_ actions: [PoolStateMachine<Int, Int>.Action], _ s: inout State) -> [Step] {
-        actions.compactMap { action -> Step? in
+    private static func resolve(_ actions: PoolStateMachine<Int, Int>.Actions, _ s: inout State) -> SmallList<Step> {
+        var steps = SmallList<Step>()
+        for action in actions {
             switch action {
-            case .connect(let affinity): .connect(affinity: affinity, target: s.target, limits: s.budgetLimits)
-            case .assign(let serverID, let waiterID): .assign(s.servers[serverID], s.waiters.removeValue(forKey: waiterID))
-            case .fail(let waiterID, let info): s.waiters.removeValue(forKey: waiterID).map { .fail($0, info) }
-            case .close(let serverID): s.servers.removeValue(forKey: serverID).map { .close($0) }
+            case .connect(let affinity): steps.append(.connect(affinity: affinity, target: s.target, limits: s.budgetLimits))
+            case .assign(let serverID, let waiterID): steps.append(.assign(s.servers[serverID], s.waiters.removeValue(forKey: waiterID)))
+            case .fail(let waiterID, let info): if let w = s.waiters.removeValue(forKey: waiterID) { steps.append(.fail(w, info)) }
+            case .close(let serverID): if let server = s.servers.removeValue(forKey: serverID) { steps.append(.close(server)) }
             }
         }
+        return steps
     }
 
-    private func perform(_ steps: [Step]) {
+    private func perform(_ steps: SmallList<Step>, now: @autoclosure () -> NIODeadline = .now()) {
         for step in steps {
             switch step {
             case .connect(let affinity, let target, let limits):
@@ -151,11 +155,11 @@ final class ServerPool: Sendable {
                 ServerConnection.connect(target: target, pool: self, runtime: runtime, on: runtime.eventLoop(at: affinity))
             case .assign(let server, let waiter):
                 switch (server, waiter) {
-                case (let server?, let waiter?): waiter.serverAssigned(server)
+                case (let server?, let waiter?): waiter.serverAssigned(server, now: now())
                 // The waiter left between the decision and now: the server goes straight back, untouched.
                 case (let server?, nil): server.eventLoop.execute { server.giveBack(.untouched) }
                 // The server closed between the decision and now: the client asks again.
-                case (nil, let waiter?): lease(for: waiter)
+                case (nil, let waiter?): lease(for: waiter, now: now())
                 case (nil, nil): break
                 }
             case .fail(let waiter, let info):
@@ -198,9 +202,9 @@ struct ServerTarget: Sendable {
     var checkDelay: Double
 
     /// The query to check a server with before lending it, if it has been idle longer than server_check_delay.
-    func check(idleSince: NIODeadline) -> String? {
+    func check(idleSince: NIODeadline, now: NIODeadline) -> String? {
         guard let checkQuery else { return nil }
-        guard checkDelay == 0 || Double((NIODeadline.now() - idleSince).nanoseconds) / 1e9 > checkDelay else { return nil }
+        guard checkDelay == 0 || Double((now - idleSince).nanoseconds) / 1e9 > checkDelay else { return nil }
         return checkQuery
     }
 }

@@ -21,7 +21,7 @@ final class LoopConnections: @unchecked Sendable {
     func counters(for key: PoolKey) -> PoolCounters {
         if let c = counters[key] { return c }
         // The console's own pseudo-pool never reaches a server: no histograms for it.
-        let c = PoolCounters(timers: key == AdminSession.poolKey ? nil : metrics?.timers(database: key.database))
+        let c = PoolCounters(key: key, timers: key == AdminSession.poolKey ? nil : metrics?.timers(database: key.database))
         counters[key] = c
         return c
     }

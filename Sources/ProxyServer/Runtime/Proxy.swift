@@ -19,8 +19,7 @@ public final class Proxy: Service, Sendable {
     public init(configPath: String, environment: [String: String], sink: LogSink, logger: Logger) throws(ConfigErrors) {
         let loaded = try LoadedConfig.load(path: configPath, environment: environment)
         for w in loaded.config.warnings { logger.warning("\(w)") }
-        var threads = loaded.config.int("threads")
-        if threads == 0 { threads = System.coreCount }
+        let threads = EventLoopCount.resolve(configured: loaded.config.int("threads"), cores: System.coreCount)
         self.runtime = ProxyRuntime(loaded: loaded, threads: threads, logger: logger, environment: environment)
         self.configPath = configPath
         self.environment = environment

@@ -151,7 +151,10 @@ public final class ProxyRuntime: Sendable {
         }
     }
 
-    func now() -> Double { Double(NIODeadline.now().uptimeNanoseconds) / 1e9 }
+    func now() -> Double { Self.seconds(.now()) }
+
+    /// A deadline as the pools' clock counts it.
+    static func seconds(_ t: NIODeadline) -> Double { Double(t.uptimeNanoseconds) / 1e9 }
 
     func nextID() -> Int { counter.withLockedValue { $0 += 1; return $0 } }
 

@@ -6,11 +6,11 @@ import SessionCore
 
 extension ServerConnection {
     /// Links the server to `peer`, which gets its prepared statements for the link (given back with the server).
-    func link(_ peer: ClientConnection) -> ServerStatementCache {
+    func link(_ peer: ClientConnection, now: NIODeadline = .now()) -> ServerStatementCache {
         eventLoop.preconditionInEventLoop()
         session.link(clientPID: peer.startup.cancelPID)
         state = .linked(ClientLink(client: peer, sameLoop: peer.eventLoop === eventLoop))
-        lastUsed = NIODeadline.now()
+        lastUsed = now
         transactionStart = nil
         return session.lendStatements()
     }
@@ -28,12 +28,12 @@ extension ServerConnection {
 
     /// Forwards client bytes; `flush` at the end of a read batch. `expected` lists the replies they will get
     /// (transaction mode with prepared statements carried; empty otherwise).
-    func writeFromClient(_ buffers: [ByteBuffer], expected: [PendingReply]) {
+    func writeFromClient(_ buffers: [ByteBuffer], expected: [PendingReply], now: NIODeadline = .now()) {
         eventLoop.assertInEventLoop()
         guard let context, case .linked = state else { return }
         // The client sent more while deciding on a retry (on its thread): its failure goes first, as it happened.
         if session.held.asked { releaseHeld() }
-        lastWrite = .now()
+        lastWrite = now
         if transactionStart == nil { transactionStart = lastWrite }
         let madeUpDue = !expected.isEmpty && session.clientWrote(expected)
         if buffers.count == 1 {
@@ -61,7 +61,8 @@ extension ServerConnection {
     /// Every way a server comes back from a client or from pgswift's own use goes through here: ServerReturn decides,
     /// this carries it out. A client leaving must find the server still linked (it may have been given back already).
     /// `statements`: those the server lent its client, coming back with it.
-    func giveBack(_ letGo: LetGo, returning statements: ServerStatementCache? = nil) {
+    /// `now`: the time of the event that let go, when the caller has read it.
+    func giveBack(_ letGo: LetGo, returning statements: ServerStatementCache? = nil, now: NIODeadline? = nil) {
         eventLoop.preconditionInEventLoop()
         if case .clientLeft = letGo, !isLinked { return }
         if let statements { session.statementsReturned(statements) }
@@ -72,7 +73,7 @@ extension ServerConnection {
         case .reuse:
             // Every transaction comes here in transaction mode: no closure unless a cancel is on its way.
             if cancelsInFlight == 0 {
-                pool?.release(self, reusable: true)
+                pool?.release(self, reusable: true, now: now ?? .now())
             } else {
                 whenCancelsDone { self.pool?.release(self, reusable: true) }
             }

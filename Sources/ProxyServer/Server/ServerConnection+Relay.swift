@@ -50,7 +50,7 @@ extension ServerConnection {
             var batch: [ByteBuffer] = []
             swap(&batch, &session.outgoing)
             peer.deliverFromServer(batch, from: self, answered: answered, status: status, atBoundary: boundary, failed: failed, madeUp: outcomes,
-                                       settingReported: reported, described: described)
+                                   settingReported: reported, described: described, now: .now())
             batch.removeAll(keepingCapacity: true)
             if session.outgoing.isEmpty { swap(&batch, &session.outgoing) }
         } else {

@@ -39,7 +39,8 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     /// The protocol side of the connection: what it owes and says, counted, without the socket.
     var session: ServerSession
     /// For pgswift's own queries, which also need the rows (auth_query).
-    var internalSplitter = FrameSplitter(
+    var internalSplitter = FrameSplitter(rules: ServerConnection.internalRules)
+    static let internalRules = FrameRules(
         intercept: FrameTypeSet(),
         observe: FrameTypeSet([BackendMessage.Code.readyForQuery, BackendMessage.Code.parameterStatus, BackendMessage.Code.errorResponse, BackendMessage.Code.dataRow,
                                BackendMessage.Code.notificationResponse]),
