@@ -21,14 +21,26 @@ final class ProxyHarness {
     static let serverParameters = [("server_version", "16.4"), ("client_encoding", "UTF8"), ("DateStyle", "ISO, MDY"),
                                    ("integer_datetimes", "on")]
 
-    let loop = EmbeddedEventLoop()
+    /// The runtime's event loops; a client or server on one reaches one on another only through `execute`.
+    let loops: [EmbeddedEventLoop]
+    var loop: EmbeddedEventLoop { loops[0] }
     let runtime: ProxyRuntime
     let log: DialLog
     private let directory: URL
     private var clients: [Peer] = []
 
     /// `settings` go into [pgswift] over the defaults below (transaction mode, pool of 2, the userlist's plain password).
-    init(_ settings: [String: String] = [:]) throws {
+    /// `loops`: the runtime's event loops (servers open on the loop of the client that asked).
+    init(_ settings: [String: String] = [:], loops count: Int = 1) throws {
+        let loops = (0..<count).map { _ in EmbeddedEventLoop() }
+        self.loops = loops
+        // Every loop in turn, until a pass finds nothing more to do (a hop may start another on the first loop).
+        let runLoops: @Sendable () -> Void = {
+            for _ in 0..<8 {
+                for l in loops { l.run() }
+            }
+        }
+        self.runLoops = runLoops
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("pgswift-handler-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let userlist = directory.appendingPathComponent("userlist.txt")
@@ -58,22 +70,25 @@ final class ProxyHarness {
                 _ = initialize(channel)
             }
             switch dial.purpose {
-            case .session: log.servers.append(Peer(channel))
-            case .cancel: log.cancels.append(Peer(channel))
+            case .session: log.servers.append(Peer(channel, runLoops: runLoops))
+            case .cancel: log.cancels.append(Peer(channel, runLoops: runLoops))
             }
             channel.connect(to: try! SocketAddress(ipAddress: "192.0.2.1", port: dial.port), promise: nil)
             return loop.makeSucceededFuture(channel as Channel)
         }
-        runtime = ProxyRuntime(loaded: loaded, group: loop, dialer: dialer,
+        let group: any EventLoopGroup = count == 1 ? loops[0] : EmbeddedLoops(loops)
+        runtime = ProxyRuntime(loaded: loaded, group: group, dialer: dialer,
                                logger: Logger(label: "ProxyServerTests") { _ in SwiftLogNoOpLogHandler() })
     }
 
-    /// A client accepted as the listener accepts one (through ClientAcceptor), its StartupMessage sent.
-    func connectClient() throws -> Peer {
-        let channel = EmbeddedChannel(loop: loop)
+    private let runLoops: @Sendable () -> Void
+
+    /// A client accepted as the listener accepts one (through ClientAcceptor) on loop `onLoop`, its StartupMessage sent.
+    func connectClient(onLoop index: Int = 0) throws -> Peer {
+        let channel = EmbeddedChannel(loop: loops[index])
         try channel.pipeline.syncOperations.addHandler(ClientAcceptor(runtime: runtime))
         channel.connect(to: try SocketAddress(ipAddress: "192.0.2.9", port: 40000 + clients.count), promise: nil)
-        let peer = Peer(channel)
+        let peer = Peer(channel, runLoops: runLoops)
         clients.append(peer)
         try peer.send(Wire.bytes(StartupPacket.startup(major: 3, minor: 0, parameters: [
             StartupParameter(name: "user", value: Self.user), StartupParameter(name: "database", value: Self.database),
@@ -108,6 +123,9 @@ final class ProxyHarness {
     /// The connections SHOW CLIENTS and SHOW SERVERS list.
     var registry: LoopConnections { runtime.connections(on: loop) }
 
+    /// The connections on loop `index`.
+    func registry(onLoop index: Int) -> LoopConnections { runtime.connections(on: loops[index]) }
+
     /// Closes whatever is still open, runs what that hands on, and stops the loop (its timers cancelled).
     /// A client whose welcome waited for the first server, which logged in as pid 4242 with key 77; the welcome is read.
     func clientOnFirstServer() throws -> (client: Peer, server: Peer) {
@@ -120,8 +138,8 @@ final class ProxyHarness {
 
     func finish() {
         for peer in clients + log.servers + log.cancels { peer.channel.close(promise: nil) }
-        loop.run()
-        try? loop.syncShutdownGracefully()
+        runLoops()
+        for l in loops { try? l.syncShutdownGracefully() }
         try? FileManager.default.removeItem(at: directory)
     }
 
