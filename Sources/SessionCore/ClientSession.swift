@@ -51,9 +51,6 @@ public struct ClientSession: Sendable {
     var gate = DescribeGate()
     /// Reading stopped for what the gate holds; resumed when it opens.
     var heldBackByGate = false
-    /// The Bind just dropped waits for this statement's description: the gate closes at the next cut, after the
-    /// frames that ask for it.
-    private var closing: (statement: Int, bind: DescribeGate.Item)?
     /// Prepared statements (by client name) whose text may change the session, with the custom settings they name.
     var sessionStatements: [String: [String]] = [:]
     /// Custom settings (x.y) the client ever set: the probe asks for them by name.
@@ -190,10 +187,7 @@ public struct ClientSession: Sendable {
                 case .cut:
                     outgoing.append(contentsOf: replacement)
                     replacement.removeAll(keepingCapacity: true)
-                    if let c = closing {
-                        gate.close(for: c.statement, holding: [c.bind])
-                        closing = nil
-                    }
+                    gate.cut()
                 case .intercepted:
                     throw Terminating()
                 }
@@ -249,7 +243,7 @@ public struct ClientSession: Sendable {
         }
         let verdict = try rewriter.rewrite(type, body, statements: &statements, catalog: catalog, out: &replacement, replies: &expected)
         if let waitsFor = rewriter.takeBindWait() {
-            closing = (waitsFor, .frame(type: type, body: body, dropsStatements: false))
+            gate.closeAtCut(for: waitsFor, bind: .frame(type: type, body: body, dropsStatements: false))
             return .drop
         }
         // A DEALLOCATE or DISCARD the rewriter let through (in a multi-statement query, inside a DO block, or naming a

@@ -14,6 +14,9 @@ struct DescribeGate: Sendable {
     }
 
     private(set) var statement: Int?
+    /// A Bind just dropped waits for this statement: the gate closes at the next cut, after the frames that ask for
+    /// the description (the Bind is already the first item).
+    private var closesFor: Int?
     private(set) var items: [Item] = []
     /// The bytes held, as the client sent them (past ClientSession.holdLimit, the client is held back by TCP).
     private(set) var heldBytes = 0
@@ -24,6 +27,19 @@ struct DescribeGate: Sendable {
     mutating func close(for statement: Int, holding items: ArraySlice<Item>) {
         self.statement = statement
         for item in items { hold(item) }
+    }
+
+    /// The Bind `bind` waits for `statement`'s description: held from now, the gate closing at the next cut.
+    mutating func closeAtCut(for statement: Int, bind: Item) {
+        closesFor = statement
+        hold(bind)
+    }
+
+    /// The cut came: a gate set to close does.
+    mutating func cut() {
+        guard let pending = closesFor else { return }
+        statement = pending
+        closesFor = nil
     }
 
     mutating func hold(_ item: Item) {
@@ -37,6 +53,7 @@ struct DescribeGate: Sendable {
     /// Opens: the held items, in order, and nothing held any more.
     mutating func open() -> [Item] {
         statement = nil
+        closesFor = nil
         heldBytes = 0
         defer { items = [] }
         return items

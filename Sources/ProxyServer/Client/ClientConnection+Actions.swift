@@ -26,6 +26,8 @@ extension ClientConnection {
         case .release(let letGo, let statements):
             guard case .linked(let link) = state else { return }
             state = .pooled(link.pool)
+            session.outgoing = []
+            session.expected = []
             let server = link.server
             if link.sameLoop {
                 server.giveBack(letGo, returning: statements, now: now)

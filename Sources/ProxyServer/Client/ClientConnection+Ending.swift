@@ -42,8 +42,8 @@ extension ClientConnection {
 
     /// The timer's task and closure are dropped with it: an idle client keeps nothing of its login.
     func endLoginTimer() {
-        loginTimer?.cancel()
-        loginTimer = nil
+        login?.timer?.cancel()
+        login = nil
     }
 
     func logLoginAttempt(_ note: String) {

@@ -73,7 +73,7 @@ extension ClientConnection {
             case .failure(let error):
                 sendFatal(error)
             case .success(let secret):
-                lookedUpSecret = secret
+                login?.lookedUpSecret = secret
                 startAuthentication(ClientAuthMachine(user: startup.user, method: method, secret: secret), note: " (auth_query)")
                 processLogin()
             }
@@ -117,8 +117,8 @@ extension ClientConnection {
         guard let entry = runtime.config.database(named: startup.database) else {
             return sendFatal(.unknownDatabase(startup.database))
         }
-        let pool = runtime.pool(entry: entry, clientUser: startup.user, clientKeys: keys, clientPassword: password, lookedUp: lookedUpSecret)
-        lookedUpSecret = nil
+        let pool = runtime.pool(entry: entry, clientUser: startup.user, clientKeys: keys, clientPassword: password, lookedUp: login?.lookedUpSecret)
+        login?.lookedUpSecret = nil
         let mode = runtime.poolMode(entry: entry, user: startup.user, config: runtime.config)
         // Query and Parse are read for session-changing SQL outside session mode; with prepared statements carried, all the rest too.
         let settings = runtime.settings

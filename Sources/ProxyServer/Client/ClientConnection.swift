@@ -36,10 +36,14 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     var context: ChannelHandlerContext?
     var inbound: ByteBuffer
     let startup: ClientStartup
-    var loginTimer: Scheduled<Void>?
     var admitted = false
-    /// The secret auth_query returned, which may also serve to log in to the server (md5).
-    var lookedUpSecret: ClientSecret?
+    /// What only a login in progress needs, out of line: dropped at the welcome, so an idle client keeps none of it.
+    final class LoginState {
+        var timer: Scheduled<Void>?
+        /// The secret auth_query returned, which may also serve to log in to the server (md5).
+        var lookedUpSecret: ClientSecret?
+    }
+    var login: LoginState? = LoginState()
     /// The client's protocol life after login (replaced at login, when its pool mode is known).
     var session: ClientSession
     /// The welcome (AuthenticationOk ... ReadyForQuery) goes out once, on the first link.
@@ -94,7 +98,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
             timeout = timeout > 0 ? min(timeout, Self.refusedGrace) : Self.refusedGrace
         }
         if timeout > 0 {
-            loginTimer = context.eventLoop.scheduleTask(in: .milliseconds(Int64(timeout * 1000))) { [self] in
+            login?.timer = context.eventLoop.scheduleTask(in: .milliseconds(Int64(timeout * 1000))) { [self] in
                 switch state {
                 case .startup where !admitted: sendFatal(.tooManyClients())
                 case .startup, .authenticating, .lookingUp: sendFatal(.loginTimeout())
