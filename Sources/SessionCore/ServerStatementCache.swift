@@ -2,19 +2,65 @@
 /// Names carry a generation: after a DEALLOCATE ALL or DISCARD ALL that may not have run (it can fail inside a
 /// transaction), new Parses use fresh names rather than risk "already exists" on a statement that survived.
 public struct ServerStatementCache: Sendable, Equatable {
-    public let capacity: Int
-    private var lastUse: [Int: UInt64] = [:]
-    private var clock: UInt64 = 0
-    public private(set) var generation = 0
-    /// Statements the server still holds under their name although they were taken off (their Close was skipped
-    /// after an error): closed before they are prepared again.
-    private var stale: Set<Int> = []
-    /// What a Describe of the statement answered on this server: PostgreSQL fixes it when the statement is prepared
-    /// and raises "cached plan must not change result type" rather than let it change. Unknown until described there.
-    private var shapes: [Int: StatementShape] = [:]
+    private struct Contents: Equatable {
+        let capacity: Int
+        var lastUse: [Int: UInt64] = [:]
+        var clock: UInt64 = 0
+        var generation = 0
+        /// Statements the server still holds under their name although they were taken off (their Close was skipped
+        /// after an error): closed before they are prepared again.
+        var stale: Set<Int> = []
+        /// What a Describe of the statement answered on this server: PostgreSQL fixes it when the statement is
+        /// prepared and raises "cached plan must not change result type" rather than let it change. Unknown until
+        /// described there.
+        var shapes: [Int: StatementShape] = [:]
+    }
+
+    /// One reference, copied on write: the cache is lent between a server and its client by moving it, and every
+    /// idle client holds an empty one, so it is a pointer wide rather than six fields. A shared box is never
+    /// changed (a change first copies it), which is what makes it safe to send.
+    private final class Box: @unchecked Sendable {
+        var contents: Contents
+        init(_ contents: Contents) { self.contents = contents }
+    }
+
+    private var box: Box
+    /// The one empty box every capacity-0 cache (an idle client's stand-in) shares.
+    private static let empty = Box(Contents(capacity: 0))
+
+    private var contents: Contents {
+        get { box.contents }
+        _modify {
+            if !isKnownUniquelyReferenced(&box) { box = Box(box.contents) }
+            yield &box.contents
+        }
+    }
+
+    public var capacity: Int { box.contents.capacity }
+    public var generation: Int { box.contents.generation }
+    private var lastUse: [Int: UInt64] {
+        get { box.contents.lastUse }
+        _modify { yield &contents.lastUse }
+    }
+    private var clock: UInt64 {
+        get { box.contents.clock }
+        _modify { yield &contents.clock }
+    }
+    private var stale: Set<Int> {
+        get { box.contents.stale }
+        _modify { yield &contents.stale }
+    }
+    private var shapes: [Int: StatementShape] {
+        get { box.contents.shapes }
+        _modify { yield &contents.shapes }
+    }
 
     public init(capacity: Int) {
-        self.capacity = capacity
+        box = capacity == 0 ? Self.empty : Box(Contents(capacity: capacity))
+    }
+
+    public static func == (a: ServerStatementCache, b: ServerStatementCache) -> Bool {
+        a.box === b.box || a.box.contents == b.box.contents
     }
 
     public var count: Int { lastUse.count }
@@ -84,6 +130,6 @@ public struct ServerStatementCache: Sendable, Equatable {
         lastUse.removeAll()
         stale.removeAll()
         shapes.removeAll()
-        generation += 1
+        contents.generation += 1
     }
 }
