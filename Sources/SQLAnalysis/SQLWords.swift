@@ -30,9 +30,14 @@ enum SQLWords {
     struct WordSet: Sendable {
         let words: [PackedWord]
         private let firsts: (UInt64, UInt64, UInt64, UInt64)
+        /// The shortest and longest word: a shorter word of SQL cannot be one nor hold one, a longer cannot be one.
+        let shortest: Int
+        let longest: Int
 
         init(_ words: [String]) {
             self.words = words.map { PackedWord(Array($0.lowercased().utf8)) }
+            shortest = self.words.map(\.count).min() ?? Int.max
+            longest = self.words.map(\.count).max() ?? 0
             var bits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
             for w in self.words where w.count > 0 {
                 let b = Int(w.byte(0))
@@ -136,7 +141,7 @@ enum SQLWords {
 
     /// The word sql[start..<end] equals one of `words` (ASCII, any case).
     private static func matches(_ sql: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ set: WordSet) -> Bool {
-        guard set.mayStart(lower(sql[start])) else { return false }
+        guard end - start >= set.shortest, end - start <= set.longest, set.mayStart(lower(sql[start])) else { return false }
         for w in set.words where w.count == end - start {
             var k = 0
             while k < w.count && lower(sql[start + k]) == w.byte(k) { k += 1 }
@@ -147,8 +152,8 @@ enum SQLWords {
 
     /// One of `words` occurs inside the word sql[start..<end] (temp in "temporary", advisory in "pg_advisory_lock").
     private static func containsAny(_ sql: UnsafeRawBufferPointer, _ start: Int, _ end: Int, _ set: WordSet) -> Bool {
-        guard !set.isEmpty else { return false }
-        for p in start..<end where set.mayStart(lower(sql[p])) {
+        guard end - start >= set.shortest else { return false }
+        for p in start...(end - set.shortest) where set.mayStart(lower(sql[p])) {
             for w in set.words where p + w.count <= end {
                 var k = 0
                 while k < w.count && lower(sql[p + k]) == w.byte(k) { k += 1 }

@@ -10,8 +10,10 @@ extension ClientSession {
     /// server that lacks one prepares it there. nil, with nothing changed, for anything else: it needs a server.
     /// A blocking PQprepare then never waits for a server another client of the same thread holds (pgbench -M
     /// prepared with more clients than threads over a small pool would otherwise hang).
-    /// `searchPath`: the client's own search_path ("" when it has none), which the acceptance must have had.
-    public mutating func answerLocally<Catalog: StatementInterning>(_ buffer: ByteBuffer, searchPath: String, catalog: Catalog) -> ByteBuffer? {
+    /// `searchPath`: the client's own search_path ("" when it has none), which the acceptance must have had; looked up
+    /// only for a Parse that could be answered (a dictionary look-up per transaction otherwise).
+    public mutating func answerLocally<Catalog: StatementInterning>(_ buffer: ByteBuffer, searchPath: @autoclosure () -> String,
+                                                                 catalog: Catalog) -> ByteBuffer? {
         // Asked of the first bytes of every transaction: anything that does not start with a Parse goes at once.
         guard buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) == FrontendMessage.Code.parse, carriesStatements,
               held.isEmpty, atFrameBoundary, clock.serverStatus == .idle else { return nil }
@@ -25,7 +27,7 @@ extension ClientSession {
             case FrontendMessage.Code.parse:
                 var rest = body
                 guard let name = rest.readNullTerminatedString(), !name.isEmpty, rewriter.statements[name] == nil,
-                      !adopted.contains(where: { $0.name == name }), let id = catalog.acceptedID(for: rest, searchPath: searchPath) else { return nil }
+                      !adopted.contains(where: { $0.name == name }), let id = catalog.acceptedID(for: rest, searchPath: searchPath()) else { return nil }
                 // SQL that may change the session or the schema is noticed on its way to a server: not answered here.
                 let quiet = rest.withUnsafeReadableBytes { raw -> Bool in
                     let text = UnsafeRawBufferPointer(rebasing: raw[..<(raw.firstIndex(of: 0) ?? raw.count)])
