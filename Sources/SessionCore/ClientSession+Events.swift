@@ -5,15 +5,23 @@ import PGWire
 
 /// What the client's handler carries out after an event. Frames for the server wait in `outgoing`/`expected` and are
 /// written at the end of the read whatever the action (before it, when the action ends the link).
+/// Why a client is not read for now: bytes held while it has no server, or frames held behind a Bind that waits for a
+/// statement's description on its server.
+public enum ReadStop: Sendable {
+    case held
+    case gate
+}
+
 public enum ClientAction: Equatable, Sendable {
     case none
     /// Answer the client from here (a PQprepare of a statement PostgreSQL already accepted).
     case reply(ByteBuffer)
     /// Ask the pool for a server. `stopReading`: what is held passed the limit, TCP holds back the rest.
     case lease(stopReading: Bool)
-    case stopReading
-    /// Read the client again: what held it back went on to the server.
-    case resumeReading
+    /// Stop reading the client for this reason (TCP holds back the rest) until the reason is lifted.
+    case stopReading(ReadStop)
+    /// This reason to hold the client back is gone: what it held went on to the server.
+    case resumeReading(ReadStop)
     /// Give the linked server back, with the statements it lent.
     case release(LetGo, ServerStatementCache)
     /// Hand the server back for the session probe (what the transaction left on the session), with its statements.
@@ -42,7 +50,7 @@ extension ClientSession {
         case .linked:
             return relayLinked(buffer, catalog: catalog)
         case .waiting, .settling:
-            return hold(buffer) ? .stopReading : .none
+            return hold(buffer) ? .stopReading(.held) : .none
         case .unlinked:
             // Terminate between transactions needs no server.
             if buffer.readableBytes == 5, buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) == FrontendMessage.Code.terminate {
@@ -66,7 +74,7 @@ extension ClientSession {
             // Frames pile up behind a Bind that waits for a description: past the limit, TCP holds back the rest.
             if gate.heldBytes > Self.holdLimit && !heldBackByGate {
                 heldBackByGate = true
-                return .stopReading
+                return .stopReading(.gate)
             }
             return .none
         } catch let error as ProtocolViolation {
@@ -77,21 +85,25 @@ extension ClientSession {
     }
 
     /// A server is linked and lent its statements: what the client said meanwhile goes to it (into `outgoing`).
-    /// `resume`: reading had been stopped for what was held.
+    /// `resume`: reading had been stopped for what was held (`.held`). A gate of an earlier link is gone with it.
     public mutating func linked<Catalog: StatementInterning>(statements: ServerStatementCache, catalog: Catalog) -> (ClientAction, resume: Bool) {
         linked()
         lent = statements
-        var (early, resume) = takeHeld()
-        // Held back by a gate of the link before (which ended without opening it): read again.
-        if heldBackByGate {
-            heldBackByGate = false
-            resume = true
-        }
+        let (early, resume) = takeHeld()
+        var gateFull = false
         for b in early {
             let action = relayLinked(b, catalog: catalog)
-            if case .none = action { continue }
-            return (action, resume)
+            switch action {
+            case .none:
+                continue
+            case .stopReading(.gate):
+                // The rest goes behind the gate too, in order: none of it may be dropped.
+                gateFull = true
+            default:
+                return (action, resume)
+            }
         }
+        if gateFull { return (.stopReading(.gate), resume) }
         // Outside session mode, a link nothing was asked of yet (the welcome's, or a cancelled wait's) ends at once.
         guard mode != .session else { return (.none, resume) }
         return (settle(tracker.decide(mode: mode, answered: 0, status: .idle, atBoundary: atFrameBoundary)), resume)
@@ -122,7 +134,7 @@ extension ClientSession {
         // The frames held for a description were counted as sent, so the link is kept while they go on.
         if decision == .keep, heldBackByGate, !gate.holding {
             heldBackByGate = false
-            return .resumeReading
+            return .resumeReading(.gate)
         }
         return decision == .keep ? .none : settle(decision)
     }

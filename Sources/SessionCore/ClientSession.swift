@@ -105,6 +105,7 @@ public struct ClientSession: Sendable {
         tracker = LinkTracker()
         clock.answeredOnLink = 0
         gate = DescribeGate()
+        heldBackByGate = false
         if !rewriter.describing.isEmpty { rewriter.describing.removeAll() }
     }
 

@@ -233,7 +233,7 @@ struct DescribeGateLimitTests {
         }
         // The first Bind waits for s1's description; the frames behind it are held, past 1 MiB at the third read.
         #expect(p.client.waitsForDescription)
-        #expect(actions == [.none, .none, .stopReading, .none])
+        #expect(actions == [.none, .none, .stopReading(.gate), .none])
         // The server describes s1 with the columns the client saw: the held frames go on, and reading resumes.
         p.statements = p.client.lentStatements
         var frames = p.client.outgoing, replies = p.client.expected
@@ -246,10 +246,47 @@ struct DescribeGateLimitTests {
         let news = p.server.takeNews()
         let action = p.client.answered(p.server.readyCount, status: p.server.status, atBoundary: true, failed: news.failed, madeUp: news.madeUp,
                                        settingReported: false, described: news.described, catalog: p.catalog, now: ClientSessionTests.t0)
-        #expect(action == .resumeReading)
+        #expect(action == .resumeReading(.gate))
         #expect(!p.client.waitsForDescription)
         frames = p.client.outgoing
         replies = p.client.expected
         #expect(frames.reduce(0) { $0 + $1.readableBytes } > 1_600_000)
+    }
+
+    @Test("bytes held while waiting for a server fill the gate on the link: all of them go behind it, none is lost")
+    func heldBytesReplayedIntoAFullGate() throws {
+        var p = try DescribeGatePipeTests.landedElsewhere(b: DescribeGatePipeTests.intB)
+        let big = ByteBuffer(repeating: UInt8(ascii: "x"), count: 400_000)
+        let bind = FrontendMessage.bind(portal: "", statement: "s1", parameterFormats: [], parameters: [big], resultFormats: [])
+        let batch = ClientSessionTests.bytes([bind, .execute(portal: "", maxRows: 0), .sync])
+        // Waiting for a server: four reads are held, and reading stops past 1 MiB.
+        p.client.awaitServer(now: ClientSessionTests.t0)
+        var actions: [ClientAction] = []
+        for _ in 0..<4 {
+            actions.append(p.client.read(batch, searchPath: "", catalog: p.catalog, now: ClientSessionTests.t0))
+        }
+        #expect(actions == [.none, .none, .stopReading(.held), .stopReading(.held)])
+        // Linked to a server that never described s1: the first Bind closes the gate, which fills at the third batch.
+        let (action, resume) = p.client.linked(statements: p.statements, catalog: p.catalog)
+        #expect(action == .stopReading(.gate) && resume)
+        #expect(p.client.waitsForDescription)
+        // The description comes: every one of the four batches goes on.
+        p.statements = p.client.lentStatements
+        _ = p.server.clientWrote(p.client.expected)
+        try p.postgres.receive(p.client.outgoing)
+        p.client.outgoing = []
+        p.client.expected = []
+        for a in p.postgres.flushed { try p.server.read(a) { _ in } }
+        p.postgres.flushed = []
+        let news = p.server.takeNews()
+        let after = p.client.answered(p.server.readyCount, status: p.server.status, atBoundary: true, failed: news.failed, madeUp: news.madeUp,
+                                      settingReported: false, described: news.described, catalog: p.catalog, now: ClientSessionTests.t0)
+        #expect(after == .resumeReading(.gate))
+        _ = p.server.clientWrote(p.client.expected)
+        try p.postgres.receive(p.client.outgoing)
+        #expect(p.postgres.flushed.isEmpty == false)
+        for a in p.postgres.flushed { try p.server.read(a) { _ in } }
+        // Four Bind/Execute/Sync batches ran: four ReadyForQuery.
+        #expect(p.server.readyCount == 4)
     }
 }

@@ -16,13 +16,13 @@ extension ClientConnection {
             counters?.totals.sent += bytes.readableBytes
             context?.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
         case .lease(let stopReading):
-            if stopReading { setReadingFromClient(false) }
+            if stopReading { holdBack(.held, true) }
             guard case .pooled(let pool) = state else { return }
             requestServer(from: pool, now: now ?? .now())
-        case .stopReading:
-            setReadingFromClient(false)
-        case .resumeReading:
-            setReadingFromClient(true)
+        case .stopReading(let why):
+            holdBack(ReadStops(why), true)
+        case .resumeReading(let why):
+            holdBack(ReadStops(why), false)
         case .release(let letGo, let statements):
             guard case .linked(let link) = state else { return }
             state = .pooled(link.pool)

@@ -64,7 +64,7 @@ extension ClientConnection {
                     state = .admin(rights, busy: false)
                     // Next command on a later turn of the loop, so a long pipeline of commands never recurses here.
                     if inbound.readableBytes > 0 { eventLoop.execute { self.adminRead() } }
-                    if inbound.readableBytes < 1 << 20 { setReadingFromClient(true) }
+                    if inbound.readableBytes < 1 << 20 { holdBack(.held, false) }
                 }
             case FrontendMessage.Code.terminate:
                 close()

@@ -14,7 +14,7 @@ extension ClientConnection {
             // still arriving has not started, so the cancel finds nothing to stop (as PostgreSQL's would).
             guard let (requests, resume) = session.cancelQueued() else { return }
             pool.cancelWait(self)
-            if resume { setReadingFromClient(true) }
+            if resume { holdBack(.held, false) }
             answerHeldAsCancelled(requests: requests)
         case .startup, .authenticating, .lookingUp, .pooled, .closed, .admin:
             break

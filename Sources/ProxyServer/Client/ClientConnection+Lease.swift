@@ -108,7 +108,8 @@ extension ClientConnection {
         let link = ServerLink(server: server, pool: pool, sameLoop: server.eventLoop === eventLoop)
         state = .linked(link)
         let (action, resume) = session.linked(statements: statements, catalog: runtime.statementCatalog)
-        if resume { setReadingFromClient(true) }
+        // A gate belongs to its link: a new link starts without one.
+        holdBack(resume ? [.held, .gate] : .gate, false)
         flush(to: link, now: now)
         run(action, now: now)
     }

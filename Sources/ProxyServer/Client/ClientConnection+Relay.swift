@@ -84,7 +84,12 @@ extension ClientConnection {
         return nil
     }
 
-    func setReadingFromClient(_ on: Bool) {
-        context?.channel.setOption(ChannelOptions.autoRead, value: on).whenComplete { _ in }
+    /// Stops reading the client for `reason` (`on`), or lifts that reason; the socket is read again only when no
+    /// reason is left, so lifting one (the server writable again) never undoes another (a full gate).
+    func holdBack(_ reason: ReadStops, _ on: Bool) {
+        let before = readStops.isEmpty
+        if on { readStops.formUnion(reason) } else { readStops.subtract(reason) }
+        guard readStops.isEmpty != before else { return }
+        context?.channel.setOption(ChannelOptions.autoRead, value: readStops.isEmpty).whenComplete { _ in }
     }
 }

@@ -56,6 +56,8 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     var desiredSettings: [String: String] = [:]
     /// This loop's counters for the client's pool (fixed at login), and that pool's key.
     var counters: PoolCounters?
+    /// Why the client's socket is not read now (empty: it is).
+    var readStops: ReadStops = []
     var statsKey: PoolKey? { counters?.key }
 
     /// What an idle client's login buffer becomes: one empty buffer shared by all (written to, it is copied first).
@@ -122,7 +124,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
         case .admin:
             inbound.writeBuffer(&buffer)
             // A console that sends faster than its commands are answered is held back by TCP, not by memory.
-            if inbound.readableBytes >= 1 << 20 { setReadingFromClient(false) }
+            if inbound.readableBytes >= 1 << 20 { holdBack(.held, true) }
             adminRead()
         case .closed:
             break

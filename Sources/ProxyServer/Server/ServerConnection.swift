@@ -205,7 +205,7 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if case .linked(let link) = state {
             let peer = link.client, writable = context.channel.isWritable
-            peer.eventLoop.execute { peer.setReadingFromClient(writable) }
+            peer.eventLoop.execute { peer.holdBack(.serverFull, !writable) }
         }
     }
 
