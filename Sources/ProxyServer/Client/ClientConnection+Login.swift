@@ -15,8 +15,9 @@ extension ClientConnection {
             let step: ClientStartup.Step
             switch state {
             case .startup:
-                step = startup.readStartup(&inbound, runtime: runtime, admitted: admitted)
-                if let answer = startup.takeNegotiation() { context?.write(wrapOutboundOut(answer), promise: nil) }
+                var negotiation: ByteBuffer?
+                step = startup.readStartup(&inbound, runtime: runtime, admitted: admitted, negotiation: &negotiation)
+                if let negotiation { context?.write(wrapOutboundOut(negotiation), promise: nil) }
             case .authenticating(var machine):
                 do {
                     guard let (type, body) = try WholeFrameReader.next(&inbound, maxLength: 65536) else { return }

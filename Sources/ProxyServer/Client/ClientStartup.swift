@@ -33,9 +33,6 @@ final class ClientStartup {
     private(set) var startupSettings: [String: String] = [:]
     let cancelPID: Int32
     let cancelSecret: Int32 = Int32.random(in: Int32.min...Int32.max)
-    private let started = NIODeadline.now()
-    /// The NegotiateProtocolVersion a StartupMessage asked for, not yet sent (`takeNegotiation`).
-    private var negotiation: ByteBuffer?
     /// Set when the client asked for the admin console (database pgswift or pgbouncer).
     private(set) var adminRights: AdminRights?
     /// Wall-clock time of the connection, for SHOW CLIENTS.
@@ -53,7 +50,8 @@ final class ClientStartup {
         return "unix"
     }
 
-    var age: Int { Int((NIODeadline.now() - started).nanoseconds / 1_000_000_000) }
+    /// Seconds since the connection (for the log line of its close).
+    var age: Int { Int(Date().timeIntervalSince(connectedAt)) }
 
     func tlsStarted() { tls = true }
 
@@ -64,17 +62,13 @@ final class ClientStartup {
         startupSettings = runtime.canonical(Dictionary(parametersToApply.map { ($0.key.lowercased(), $0.value) }) { _, last in last })
     }
 
-    /// PostgreSQL answers a StartupMessage's version as soon as it has read it, before any verdict on the login
-    /// (a refusal included), so the caller sends this before carrying out the step `readStartup` returned.
-    func takeNegotiation() -> ByteBuffer? {
-        defer { negotiation = nil }
-        return negotiation
-    }
-
     /// `admitted`: whether the client holds a max_client_conn slot. One that does not is refused once its
     /// StartupMessage is read (SSL and GSS requests are answered first and cancel requests served, as they take no
     /// slot), unless it asks for the admin console.
-    func readStartup(_ inbound: inout ByteBuffer, runtime: ProxyRuntime, admitted: Bool) -> Step {
+    /// `negotiation`: set to the NegotiateProtocolVersion a StartupMessage asked for. PostgreSQL answers a version as
+    /// soon as it has read it, before any verdict on the login (a refusal included), so the caller sends it before
+    /// carrying out the step.
+    func readStartup(_ inbound: inout ByteBuffer, runtime: ProxyRuntime, admitted: Bool, negotiation: inout ByteBuffer?) -> Step {
         let body: ByteBuffer
         do {
             guard let b = try WholeFrameReader.nextStartup(&inbound) else { return .needMore }
@@ -112,11 +106,12 @@ final class ClientStartup {
         case .cancel(let pid, let secret):
             return .cancel(pid: pid, secret: secret)
         case .startup(let major, let minor, let params):
-            return begin(major: major, minor: minor, params: params, runtime: runtime, admitted: admitted)
+            return begin(major: major, minor: minor, params: params, runtime: runtime, admitted: admitted, negotiation: &negotiation)
         }
     }
 
-    private func begin(major: UInt16, minor: UInt16, params: [StartupParameter], runtime: ProxyRuntime, admitted: Bool) -> Step {
+    private func begin(major: UInt16, minor: UInt16, params: [StartupParameter], runtime: ProxyRuntime, admitted: Bool,
+                       negotiation: inout ByteBuffer?) -> Step {
         switch ProtocolNegotiation.answer(major: major, minor: minor, parameterNames: params.map(\.name)) {
         case .refuse(let message):
             return .fail(.featureNotSupported(message))
