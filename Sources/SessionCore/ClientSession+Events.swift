@@ -5,13 +5,6 @@ import PGWire
 
 /// What the client's handler carries out after an event. Frames for the server wait in `outgoing`/`expected` and are
 /// written at the end of the read whatever the action (before it, when the action ends the link).
-/// Why a client is not read for now: bytes held while it has no server, or frames held behind a Bind that waits for a
-/// statement's description on its server.
-public enum ReadStop: Sendable {
-    case held
-    case gate
-}
-
 public enum ClientAction: Equatable, Sendable {
     case none
     /// Answer the client from here (a PQprepare of a statement PostgreSQL already accepted).
@@ -19,9 +12,9 @@ public enum ClientAction: Equatable, Sendable {
     /// Ask the pool for a server. `stopReading`: what is held passed the limit, TCP holds back the rest.
     case lease(stopReading: Bool)
     /// Stop reading the client for this reason (TCP holds back the rest) until the reason is lifted.
-    case stopReading(ReadStop)
+    case stopReading(ReadStops)
     /// This reason to hold the client back is gone: what it held went on to the server.
-    case resumeReading(ReadStop)
+    case resumeReading(ReadStops)
     /// Give the linked server back, with the statements it lent.
     case release(LetGo, ServerStatementCache)
     /// Hand the server back for the session probe (what the transaction left on the session), with its statements.
@@ -72,10 +65,7 @@ extension ClientSession {
         do {
             if try relay(buffer, statements: &statements, catalog: catalog) == .terminate { return .leave }
             // Frames pile up behind a Bind that waits for a description: past the limit, TCP holds back the rest.
-            if gate.heldBytes > Self.holdLimit && !heldBackByGate {
-                heldBackByGate = true
-                return .stopReading(.gate)
-            }
+            if gate.heldBytes > Self.holdLimit { return .stopReading(.gate) }
             return .none
         } catch let error as ProtocolViolation {
             return .fail(.protocolViolation(error.message))
@@ -90,20 +80,16 @@ extension ClientSession {
         linked()
         lent = statements
         let (early, resume) = takeHeld()
-        var gateFull = false
         for b in early {
-            let action = relayLinked(b, catalog: catalog)
-            switch action {
-            case .none:
+            switch relayLinked(b, catalog: catalog) {
+            // A full gate takes the rest behind it too, in order: none of it may be dropped.
+            case .none, .stopReading:
                 continue
-            case .stopReading(.gate):
-                // The rest goes behind the gate too, in order: none of it may be dropped.
-                gateFull = true
-            default:
+            case let action:
                 return (action, resume)
             }
         }
-        if gateFull { return (.stopReading(.gate), resume) }
+        if gate.heldBytes > Self.holdLimit { return (.stopReading(.gate), resume) }
         // Outside session mode, a link nothing was asked of yet (the welcome's, or a cancelled wait's) ends at once.
         guard mode != .session else { return (.none, resume) }
         return (settle(tracker.decide(mode: mode, answered: 0, status: .idle, atBoundary: atFrameBoundary)), resume)
@@ -117,6 +103,7 @@ extension ClientSession {
                                                               described: [DescribedStatement] = [], catalog: Catalog,
                                                               now: NIODeadline) -> ClientAction {
         var statements = takeLent()
+        let gateWasHolding = gate.holding
         let decision = delivered(answered: answered, status: status, atBoundary: atBoundary, failed: failed, madeUp: madeUp,
                                  settingReported: settingReported, statements: &statements, now: now)
         // After the failed Parses are forgotten: frames held for a description are rewritten against what is left.
@@ -132,10 +119,7 @@ extension ClientSession {
         lent = statements
         if let failure { return .fail(.protocolViolation("\(failure)")) }
         // The frames held for a description were counted as sent, so the link is kept while they go on.
-        if decision == .keep, heldBackByGate, !gate.holding {
-            heldBackByGate = false
-            return .resumeReading(.gate)
-        }
+        if decision == .keep, gateWasHolding, !gate.holding { return .resumeReading(.gate) }
         return decision == .keep ? .none : settle(decision)
     }
 

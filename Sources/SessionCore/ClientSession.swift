@@ -49,8 +49,6 @@ public struct ClientSession: Sendable {
     var replacement: [ByteBuffer] = []
     /// Frames held from a Bind that waits for its statement's description on the server (ClientSession+DescribeGate).
     var gate = DescribeGate()
-    /// Reading stopped for what the gate holds; resumed when it opens.
-    var heldBackByGate = false
     /// Prepared statements (by client name) whose text may change the session, with the custom settings they name.
     var sessionStatements: [String: [String]] = [:]
     /// Custom settings (x.y) the client ever set: the probe asks for them by name.
@@ -105,7 +103,6 @@ public struct ClientSession: Sendable {
         tracker = LinkTracker()
         clock.answeredOnLink = 0
         gate = DescribeGate()
-        heldBackByGate = false
         if !rewriter.describing.isEmpty { rewriter.describing.removeAll() }
     }
 

@@ -20,9 +20,9 @@ extension ClientConnection {
             guard case .pooled(let pool) = state else { return }
             requestServer(from: pool, now: now ?? .now())
         case .stopReading(let why):
-            holdBack(ReadStops(why), true)
+            holdBack(why, true)
         case .resumeReading(let why):
-            holdBack(ReadStops(why), false)
+            holdBack(why, false)
         case .release(let letGo, let statements):
             guard case .linked(let link) = state else { return }
             state = .pooled(link.pool)
