@@ -94,12 +94,6 @@ public struct FrameSplitter: Sendable {
         self.init(rules: FrameRules(intercept: intercept, observe: observe, count: count, bounded: bounded, maxFrameLength: maxFrameLength))
     }
 
-    public var intercept: FrameTypeSet { rules.intercept }
-    public var observe: FrameTypeSet { rules.observe }
-    public var count: FrameTypeSet { rules.count }
-    public var bounded: FrameTypeSet { rules.bounded }
-    public var maxFrameLength: Int { rules.maxFrameLength }
-
     /// True when the stream stands exactly between two frames.
     public var atFrameBoundary: Bool { carry == nil && passRemaining == 0 }
 
@@ -139,7 +133,7 @@ public struct FrameSplitter: Sendable {
         }
         let type = c.getInteger(at: c.readerIndex, as: UInt8.self)!
         let total = try frameLength(c, at: c.readerIndex, type: type)
-        if intercept.contains(type) || observe.contains(type) {
+        if rules.intercept.contains(type) || rules.observe.contains(type) {
             let need = total - c.readableBytes
             var more = input.readSlice(length: min(need, input.readableBytes))!
             c.writeBuffer(&more)
@@ -149,7 +143,7 @@ public struct FrameSplitter: Sendable {
             }
             try deliverWhole(type, c, emit)
         } else {
-            if count.contains(type) { _ = try emit(.counted(type: type)) }
+            if rules.count.contains(type) { _ = try emit(.counted(type: type)) }
             let rest = total - c.readableBytes
             _ = try emit(.bytes(c))
             let n = min(rest, input.readableBytes)
@@ -215,7 +209,7 @@ public struct FrameSplitter: Sendable {
     }
 
     private func deliverWhole(_ type: UInt8, _ frame: ByteBuffer, _ emit: (FrameEvent) throws -> FrameVerdict) throws {
-        if intercept.contains(type) {
+        if rules.intercept.contains(type) {
             _ = try emit(.intercepted(type: type, frame: frame))
             return
         }
@@ -236,8 +230,9 @@ public struct FrameSplitter: Sendable {
         guard len >= 4 else {
             throw ProtocolViolation("invalid length \(len) in message \(describeType(type))")
         }
-        if len > maxFrameLength && (intercept.contains(type) || observe.contains(type) || bounded.contains(type)) {
-            throw ProtocolViolation("message \(describeType(type)) of \(len) bytes exceeds max_packet_size (\(maxFrameLength))")
+        let rules = rules
+        if len > rules.maxFrameLength && (rules.intercept.contains(type) || rules.observe.contains(type) || rules.bounded.contains(type)) {
+            throw ProtocolViolation("message \(describeType(type)) of \(len) bytes exceeds max_packet_size (\(rules.maxFrameLength))")
         }
         return len + 1
     }

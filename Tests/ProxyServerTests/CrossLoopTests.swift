@@ -19,6 +19,16 @@ struct CrossLoopTests {
         return (h, client, server)
     }
 
+    /// The same, inside a transaction BEGIN opened on the server of the other loop.
+    static func secondLoopClientInTransaction() throws -> (ProxyHarness, client: Peer, server: Peer) {
+        let (h, client, server) = try secondLoopClient()
+        try client.send(Wire.bytes([FrontendMessage.query("BEGIN")]))
+        expectBytes(server.received(), [FrontendMessage.query("BEGIN")])
+        try server.send(Wire.bytes([BackendMessage.commandComplete(tag: "BEGIN"), .readyForQuery(.inTransaction)]))
+        expectBytes(client.received(), [BackendMessage.commandComplete(tag: "BEGIN"), .readyForQuery(.inTransaction)])
+        return (h, client, server)
+    }
+
     @Test func aQueryCrossesToTheServersLoopAndItsAnswerComesBack() throws {
         let (h, client, server) = try Self.secondLoopClient()
         defer { h.finish() }
@@ -52,12 +62,8 @@ struct CrossLoopTests {
     }
 
     @Test func aTransactionKeepsTheServerAcrossLoopsUntilItEnds() throws {
-        let (h, client, server) = try Self.secondLoopClient()
+        let (h, client, server) = try Self.secondLoopClientInTransaction()
         defer { h.finish() }
-        try client.send(Wire.bytes([FrontendMessage.query("BEGIN")]))
-        _ = server.received()
-        try server.send(Wire.bytes([BackendMessage.commandComplete(tag: "BEGIN"), .readyForQuery(.inTransaction)]))
-        expectBytes(client.received(), [BackendMessage.commandComplete(tag: "BEGIN"), .readyForQuery(.inTransaction)])
         #expect(try h.counts.active == 1)
 
         // A client on the server's own loop now waits: the pool of 2 opens a second server for it there.
@@ -92,12 +98,8 @@ struct CrossLoopTests {
     }
 
     @Test func aClientLeavingMidTransactionOnItsLoopGetsTheServerClosedOnTheOther() throws {
-        let (h, client, server) = try Self.secondLoopClient()
+        let (h, client, server) = try Self.secondLoopClientInTransaction()
         defer { h.finish() }
-        try client.send(Wire.bytes([FrontendMessage.query("BEGIN")]))
-        _ = server.received()
-        try server.send(Wire.bytes([BackendMessage.commandComplete(tag: "BEGIN"), .readyForQuery(.inTransaction)]))
-        _ = client.received()
         client.vanish()
         // Inside a transaction: the server cannot be reused as it is, and no reset query is set, so it is closed.
         #expect(!server.isOpen)
