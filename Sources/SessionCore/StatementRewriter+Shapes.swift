@@ -20,19 +20,17 @@ extension StatementRewriter {
     /// for a client that described the statement before, its Bind on such a server fails in the same way. Shapes are
     /// remembered per server, so the round trip is paid once per server and statement, and never when the client's
     /// own Describe or an earlier check told the server's shape.
-    mutating func bindable(_ s: ClientStatement, seen: StatementShape, on server: inout ServerStatementCache, changed: (Int) -> Void,
-                           out: inout [ByteBuffer], replies: inout [PendingReply]) -> BindCheck {
-        if server.use(s.id) {
-            if let here = server.shape(of: s.id) {
-                if here == seen { return .now }
-                // The text's statement as the client knew it is gone (the catalog retires it): preparing the text again
-                // gives a fresh one, as after PostgreSQL's own failure.
-                changed(s.id)
-                _ = raise(SQLState.featureNotSupported, RaisedError.stalePlan, out: &out, replies: &replies)
-                return .failed
-            }
-        } else {
-            prepare(s.id, s.parseTail, on: &server, injected: true, out: &out, replies: &replies)
+    mutating func bindable(_ s: ClientStatement, seen: StatementShape, on server: inout ServerStatementCache, retired: (Int) -> Bool,
+                           changed: (Int) -> Void, out: inout [ByteBuffer], replies: inout [PendingReply]) -> BindCheck {
+        // A retired statement fails at once, as for any Bind; one prepared only now has no shape here yet.
+        guard ensurePrepared(s, on: &server, retired: retired, out: &out, replies: &replies) else { return .failed }
+        if let here = server.shape(of: s.id) {
+            if here == seen { return .now }
+            // The text's statement as the client knew it is gone (the catalog retires it): preparing the text again
+            // gives a fresh one, as after PostgreSQL's own failure.
+            changed(s.id)
+            _ = raise(SQLState.featureNotSupported, RaisedError.stalePlan, out: &out, replies: &replies)
+            return .failed
         }
         // PostgreSQL keeps extended-protocol replies until a Sync or Flush: without the Flush the answer never comes.
         out.append(encode(.describe(.statement, name: server.name(of: s.id))))

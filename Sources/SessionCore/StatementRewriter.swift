@@ -104,7 +104,7 @@ public struct StatementRewriter: Sendable {
             guard let s = statements[name] else { return unknown(name, out: &out, replies: &replies) }
             // A Describe of the statement the client sent and has not had answered tells it the columns before the rows.
             if checkShapes, let seen = s.shape, describing.isEmpty || !describing.values.contains(name) {
-                switch bindable(s, seen: seen, on: &server, changed: changed, out: &out, replies: &replies) {
+                switch bindable(s, seen: seen, on: &server, retired: retired, changed: changed, out: &out, replies: &replies) {
                 case .now: binds += 1
                 case .failed:
                     binds += 1
@@ -266,11 +266,11 @@ public struct StatementRewriter: Sendable {
     /// Prepares the statement on the server if it lacks it. Returns false when it cannot be: its result columns changed
     /// since the client prepared it (a server said so), so a fresh Parse would hand the client rows of another shape;
     /// it hears what PostgreSQL says of such a statement instead, raised by the server (in place of the message).
-    private mutating func ensurePrepared(_ s: ClientStatement, on server: inout ServerStatementCache, retired: (Int) -> Bool,
+    mutating func ensurePrepared(_ s: ClientStatement, on server: inout ServerStatementCache, retired: (Int) -> Bool,
                                          out: inout [ByteBuffer], replies: inout [PendingReply]) -> Bool {
         guard !server.use(s.id) else { return true }
         if retired(s.id) {
-            _ = raise(SQLState.featureNotSupported, "cached plan must not change result type", out: &out, replies: &replies)
+            _ = raise(SQLState.featureNotSupported, RaisedError.stalePlan, out: &out, replies: &replies)
             return false
         }
         prepare(s.id, s.parseTail, on: &server, injected: true, out: &out, replies: &replies)

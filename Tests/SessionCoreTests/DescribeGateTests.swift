@@ -207,6 +207,19 @@ struct DescribeGateTests {
         #expect(catalog.retired == [1])
     }
 
+    @Test func aRetiredStatementFailsAtOnceWithoutARoundTrip() throws {
+        var (s, catalog) = try Self.describedOnAnotherServer()
+        // Another client's Bind found s1's columns changed: the catalog retired it.
+        catalog.retire(1)
+        var server = ServerStatementCache(capacity: 10)
+        s.linked()
+        _ = try s.relay(ClientSessionTests.bytes(Self.run1), statements: &server, catalog: catalog)
+        // No Parse of the old text and no Describe: PostgreSQL's failure at once, the rest skipped to the Sync.
+        #expect(Self.sent(&s) == ["P 0A000", "B", "E", "E", "S"])
+        #expect(s.expected == Self.raised + [.execute, .sync])
+        #expect(!s.waitsForDescription && server.count == 0)
+    }
+
     @Test func aFailedDescribeTeachesNothing() throws {
         var (s, catalog) = try Self.describedOnAnotherServer()
         var server = ServerStatementCache(capacity: 10)

@@ -44,13 +44,8 @@ extension ClientConnection {
         guard let context, case .linked(let link) = state, link.server === sender else { return }
         let action = session.answered(answered, status: status, atBoundary: atBoundary, failed: failed, madeUp: madeUp,
                                       settingReported: settingReported, described: described, catalog: runtime.statementCatalog, now: now)
-        switch action {
-        case .fail:
-            // Statement mode's refusal of a transaction: its BEGIN is not passed on as a success.
-            return run(action)
-        case .none, .reply, .lease, .stopReading, .resumeReading, .release, .probe, .leave, .timedOut:
-            break
-        }
+        // Statement mode's refusal of a transaction: its BEGIN is not passed on as a success.
+        if case .fail = action { return run(action) }
         if buffers.count == 1 {
             counters?.totals.sent += buffers[0].readableBytes
             context.writeAndFlush(wrapOutboundOut(buffers[0]), promise: nil)

@@ -147,15 +147,14 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
             pending.writeBuffer(&input)
             state = .connecting
             loginRead(context: context, machine: &machine, pending: &pending)
-        case .linked:
-            relay(buffer)
         case .internalQuery:
             swallow(buffer)
         case .idle:
             // An idle server may send a notice or a termination notice (admin shutdown); it cannot be reused.
             runtime.logger.info("server \(target.host):\(target.port) pid \(backendPID) sent data while idle; closing it")
             close()
-        case .connecting, .closed:
+        case .connecting, .closed, .linked:
+            // Linked: taken first, above.
             break
         }
     }
