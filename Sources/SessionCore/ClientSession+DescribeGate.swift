@@ -40,20 +40,15 @@ extension ClientSession {
             case .bytes(let b):
                 outgoing.append(b)
             case .frame(let type, let body, let dropsStatements):
-                let verdict = try rewriter.rewrite(type, body, statements: &statements, catalog: catalog, out: &replacement, replies: &expected)
-                if let waitsFor = rewriter.takeBindWait() {
-                    // Another Bind waits for a description: what asks for it goes now, the rest is held again.
-                    outgoing.append(contentsOf: replacement)
-                    replacement.removeAll(keepingCapacity: true)
-                    gate.close(for: waitsFor, holding: items[i...])
-                    return
-                }
-                if verdict == .pass {
-                    outgoing.append(ServerSession.frame(type, body))
-                    if dropsStatements { statements.removeAll() }
-                }
+                let rewritten = try rewriteFrame(type, body, dropsStatements: dropsStatements, statements: &statements, catalog: catalog)
+                if case .done(.pass) = rewritten { outgoing.append(ServerSession.frame(type, body)) }
                 outgoing.append(contentsOf: replacement)
                 replacement.removeAll(keepingCapacity: true)
+                if case .waits(let statement) = rewritten {
+                    // Another Bind waits for a description: what asks for it went now, the rest is held again.
+                    gate.close(for: statement, holding: items[i...])
+                    return
+                }
             }
         }
     }

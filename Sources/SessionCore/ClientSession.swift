@@ -239,15 +239,30 @@ public struct ClientSession: Sendable {
             gate.hold(.frame(type: type, body: body, dropsStatements: effect?.dropsStatements == true))
             return .drop
         }
-        let verdict = try rewriter.rewrite(type, body, statements: &statements, catalog: catalog, out: &replacement, replies: &expected)
-        if let waitsFor = rewriter.takeBindWait() {
-            gate.closeAtCut(for: waitsFor, bind: .frame(type: type, body: body, dropsStatements: false))
+        switch try rewriteFrame(type, body, dropsStatements: effect?.dropsStatements == true, statements: &statements, catalog: catalog) {
+        case .waits(let statement):
+            gate.closeAtCut(for: statement, bind: .frame(type: type, body: body, dropsStatements: false))
             return .drop
+        case .done(let verdict):
+            return verdict
         }
-        // A DEALLOCATE or DISCARD the rewriter let through (in a multi-statement query, inside a DO block, or naming a
-        // statement the client does not have) may drop shared statements: forget them all (new names).
-        if verdict == .pass, effect?.dropsStatements == true { statements.removeAll() }
-        return verdict
+    }
+
+    /// What became of a frame in the rewriter: its Bind waits for a statement's description, or its verdict.
+    enum Rewritten {
+        case waits(statement: Int)
+        case done(FrameVerdict)
+    }
+
+    /// A frame through the rewriter, as it arrives or as the gate lets it go. A DEALLOCATE or DISCARD the rewriter let
+    /// through (in a multi-statement query, inside a DO block, or naming a statement the client does not have) may drop
+    /// shared statements: they are all forgotten (new names).
+    mutating func rewriteFrame<Catalog: StatementInterning>(_ type: UInt8, _ body: ByteBuffer, dropsStatements: Bool,
+                                                                statements: inout ServerStatementCache, catalog: Catalog) throws -> Rewritten {
+        let verdict = try rewriter.rewrite(type, body, statements: &statements, catalog: catalog, out: &replacement, replies: &expected)
+        if let statement = rewriter.takeBindWait() { return .waits(statement: statement) }
+        if verdict == .pass, dropsStatements { statements.removeAll() }
+        return .done(verdict)
     }
 
     /// The reply a message of `type` will get, for the server's reply queue when statements are not carried.
