@@ -258,7 +258,7 @@ public struct ClientSession: Sendable {
     /// through (in a multi-statement query, inside a DO block, or naming a statement the client does not have) may drop
     /// shared statements: they are all forgotten (new names).
     mutating func rewriteFrame<Catalog: StatementInterning>(_ type: UInt8, _ body: ByteBuffer, dropsStatements: Bool,
-                                                                statements: inout ServerStatementCache, catalog: Catalog) throws -> Rewritten {
+                                                           statements: inout ServerStatementCache, catalog: Catalog) throws -> Rewritten {
         let verdict = try rewriter.rewrite(type, body, statements: &statements, catalog: catalog, out: &replacement, replies: &expected)
         if let statement = rewriter.takeBindWait() { return .waits(statement: statement) }
         if verdict == .pass, dropsStatements { statements.removeAll() }
