@@ -1,5 +1,6 @@
 // The table of the console's commands, and how one query text becomes a reply: grammar, lookup, rights, run.
 import PGWire
+import PoolCore
 
 public enum AdminCommands {
     public static let all: [any AdminCommand.Type] = [
@@ -13,7 +14,7 @@ public enum AdminCommands {
     /// The virtual database names of the console: ours, and PgBouncer's so existing tools and exporters work.
     public static let databaseNames: Set<String> = ["pgswift", "pgbouncer"]
     /// The console's own entry in SHOW POOLS/DATABASES/USERS/STATS, under PgBouncer's name, which exporters expect.
-    public static let poolName = AdminPoolName(database: "pgbouncer", user: "pgbouncer")
+    public static let poolName = PoolKey(database: "pgbouncer", user: "pgbouncer")
 
     /// What drivers ask for on connect; the console answers like PgBouncer so they get past it.
     static let fakeParameters = ["client_encoding": "UTF-8", "default_transaction_isolation": "read committed",

@@ -4,9 +4,9 @@ import PGWire
 
 extension ClientSession {
     /// True while frames wait for a statement's description on the server.
-    public var waitsForDescription: Bool { gate.holding }
+    var waitsForDescription: Bool { gate.holding }
 
-    /// Answers to Describes of shared statements on the linked server (`statements`), in the order they came: each
+    /// Answers to Describes of shared statements on the linked server (`statements`), as ServerSession lists them: each
     /// shape is the server's (and, for the client's own Describe, the client's); the one a held Bind waits for lets
     /// the held frames through the rewriter, into `outgoing` and `expected` for the handler to send. Throws when a
     /// held frame is malformed, as relaying it would have.
@@ -41,7 +41,7 @@ extension ClientSession {
                 outgoing.append(b)
             case .frame(let type, let body, let dropsStatements):
                 let rewritten = try rewriteFrame(type, body, dropsStatements: dropsStatements, statements: &statements, catalog: catalog)
-                if case .done(.pass) = rewritten { outgoing.append(ServerSession.frame(type, body)) }
+                if rewritten == .pass { outgoing.append(ServerSession.frame(type, body)) }
                 outgoing.append(contentsOf: replacement)
                 replacement.removeAll(keepingCapacity: true)
                 if case .waits(let statement) = rewritten {

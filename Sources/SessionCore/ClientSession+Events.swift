@@ -173,7 +173,7 @@ extension ClientSession {
 
     /// Which of the timeouts ran out, if one did.
     public func expired(_ limits: ClientTimeoutLimits, now: NIODeadline) -> ClientTimeout? {
-        clock.expired(phase, sent: tracker.sent, limits: limits, now: now)
+        clock.expired(phase, sent: tracker.sent, link: link.clock, limits: limits, now: now)
     }
 
     /// The linked server's statements as the client holds them (SHOW PREPARED_STATEMENTS).

@@ -35,35 +35,60 @@ public struct ClientSession: Sendable {
     public let carriesStatements: Bool
     /// session_pinning = refuse: SQL that would pin the client fails instead.
     public let refusesPins: Bool
+    /// The current transaction ran SQL that may change the session: probe before letting the server go.
+    public var probeAfter = false
+    /// Where the client stands: between transactions, waiting for a server, linked, or settling (the probe).
+    public internal(set) var phase = ClientPhase.unlinked
+    // (The one-byte fields above sit together: a field after each would round it up to eight.)
 
     private var splitter: FrameSplitter
+    /// What only a link uses (its count, frames and replies on their way, retry batch, describe gate, lent
+    /// statements), out of line so an idle client holds none of it (see LinkShelf).
+    public internal(set) var link = LinkState()
     /// What was sent on the current link, to know when the server may go back.
-    public private(set) var tracker = LinkTracker()
+    public internal(set) var tracker: LinkTracker {
+        get { link.tracker }
+        _modify { yield &link.tracker }
+    }
     public internal(set) var rewriter = StatementRewriter()
     /// The batch being answered, kept for one retry after a stale cached plan.
-    private var lastBatch = RetryableBatch()
+    var lastBatch: RetryableBatch {
+        get { link.lastBatch }
+        _modify { yield &link.lastBatch }
+    }
     /// Frames for the server, and the replies they will get; taken by the handler at the end of each read.
-    public var outgoing: [ByteBuffer] = []
-    public var expected: [PendingReply] = []
+    public var outgoing: [ByteBuffer] {
+        get { link.outgoing }
+        _modify { yield &link.outgoing }
+    }
+    public var expected: [PendingReply] {
+        get { link.expected }
+        _modify { yield &link.expected }
+    }
     /// Frames that replace the one just dropped, written at the next cut.
-    var replacement: [ByteBuffer] = []
+    var replacement: [ByteBuffer] {
+        get { link.replacement }
+        _modify { yield &link.replacement }
+    }
     /// Frames held from a Bind that waits for its statement's description on the server (ClientSession+DescribeGate).
-    var gate = DescribeGate()
+    var gate: DescribeGate {
+        get { link.gate }
+        _modify { yield &link.gate }
+    }
     /// Prepared statements (by client name) whose text may change the session, with the custom settings they name.
     var sessionStatements: [String: [String]] = [:]
     /// Custom settings (x.y) the client ever set: the probe asks for them by name.
     public internal(set) var customSettingNames: Set<String> = []
-    /// The current transaction ran SQL that may change the session: probe before letting the server go.
-    public var probeAfter = false
     /// Why the client may not move between servers (LISTEN, advisory lock, ...); empty when it may.
     public var pinReasons: [String] = []
     /// What the timeouts measure from.
     public var clock: ClientClock
-    /// Where the client stands: between transactions, waiting for a server, linked, or settling (the probe).
-    public internal(set) var phase = ClientPhase.unlinked
     /// The linked server's prepared statements, lent for the link: the client's rewriter changes them, and they go
     /// back with the server when the link ends (the server never reads them while they are lent).
-    var lent: ServerStatementCache
+    var lent: ServerStatementCache {
+        get { link.lent }
+        _modify { yield &link.lent }
+    }
     /// Bytes the client sent while it had no server.
     public private(set) var held: [ByteBuffer] = []
     public private(set) var heldBytes = 0
@@ -89,7 +114,6 @@ public struct ClientSession: Sendable {
         self.refusesPins = refusesPins
         splitter = FrameSplitter(rules: ClientFrameRules.rules(mode: mode, carriesStatements: self.carriesStatements, maxFrameLength: maxFrameLength))
         clock = ClientClock(now: now)
-        lent = ServerStatementCache(capacity: 0)
     }
 
     public var atFrameBoundary: Bool { splitter.atFrameBoundary }
@@ -101,9 +125,9 @@ public struct ClientSession: Sendable {
     public mutating func linked() {
         phase = .linked
         tracker = LinkTracker()
-        clock.answeredOnLink = 0
+        link.clock = LinkClock()
         gate = DescribeGate()
-        if !rewriter.describing.isEmpty { rewriter.describing.removeAll() }
+        rewriter.linkStarted()
     }
 
     /// How the client lets go of its server when it leaves while linked.
@@ -118,7 +142,8 @@ public struct ClientSession: Sendable {
                                    settingReported: Bool, statements: inout ServerStatementCache, now: NIODeadline) -> LinkDecision {
         // Changed by SQL the scan did not flag (a function that calls set_config): the probe finds what it was.
         if settingReported && mode != .session { probeAfter = true }
-        clock.delivered(answered: answered, status: status, now: now)
+        clock.lastDelivered = now
+        link.clock.delivered(answered: answered, status: status, now: now)
         for f in failed { rewriter.parseFailed(f, server: &statements) }
         if !madeUp.isEmpty { rewriter.madeUpRepliesResolved(madeUp, server: &statements) }
         if carriesStatements && tracker.settled(answered: answered) {
@@ -239,19 +264,11 @@ public struct ClientSession: Sendable {
             gate.hold(.frame(type: type, body: body, dropsStatements: effect?.dropsStatements == true))
             return .drop
         }
-        switch try rewriteFrame(type, body, dropsStatements: effect?.dropsStatements == true, statements: &statements, catalog: catalog) {
-        case .waits(let statement):
+        let rewritten = try rewriteFrame(type, body, dropsStatements: effect?.dropsStatements == true, statements: &statements, catalog: catalog)
+        if case .waits(let statement) = rewritten {
             gate.closeAtCut(for: statement, bind: .frame(type: type, body: body, dropsStatements: false))
-            return .drop
-        case .done(let verdict):
-            return verdict
         }
-    }
-
-    /// What became of a frame in the rewriter: its Bind waits for a statement's description, or its verdict.
-    enum Rewritten {
-        case waits(statement: Int)
-        case done(FrameVerdict)
+        return rewritten.verdict
     }
 
     /// A frame through the rewriter, as it arrives or as the gate lets it go. A DEALLOCATE or DISCARD the rewriter let
@@ -259,10 +276,11 @@ public struct ClientSession: Sendable {
     /// shared statements: they are all forgotten (new names).
     mutating func rewriteFrame<Catalog: StatementInterning>(_ type: UInt8, _ body: ByteBuffer, dropsStatements: Bool,
                                                            statements: inout ServerStatementCache, catalog: Catalog) throws -> Rewritten {
-        let verdict = try rewriter.rewrite(type, body, statements: &statements, catalog: catalog, out: &replacement, replies: &expected)
-        if let statement = rewriter.takeBindWait() { return .waits(statement: statement) }
-        if verdict == .pass, dropsStatements { statements.removeAll() }
-        return .done(verdict)
+        // Through the box itself: the two lists are changed in one call, which the session's accessors would overlap.
+        let link = self.link.storage()
+        let rewritten = try rewriter.rewrite(type, body, statements: &statements, catalog: catalog, out: &link.replacement, replies: &link.expected)
+        if rewritten == .pass, dropsStatements { statements.removeAll() }
+        return rewritten
     }
 
     /// The reply a message of `type` will get, for the server's reply queue when statements are not carried.

@@ -58,11 +58,8 @@ public struct ClientClock: Sendable, Equatable {
     /// When the client last sent something, and when it began waiting for a server.
     public var lastRequest: NIODeadline
     public var waitStarted: NIODeadline
-    /// When the server last delivered, what it had answered then on this link, its status, when its transaction began.
+    /// When a server last delivered (client_idle_timeout counts from it too).
     public var lastDelivered: NIODeadline
-    public var answeredOnLink = 0
-    public var serverStatus = TransactionStatus.idle
-    public var transactionStarted: NIODeadline?
 
     public init(now: NIODeadline) {
         lastRequest = now
@@ -70,18 +67,11 @@ public struct ClientClock: Sendable, Equatable {
         lastDelivered = now
     }
 
-    /// Called with every batch a server delivers.
-    public mutating func delivered(answered: Int, status: TransactionStatus, now: NIODeadline) {
-        lastDelivered = now
-        answeredOnLink = answered
-        if status != .idle && serverStatus == .idle { transactionStarted = now }
-        if status == .idle { transactionStarted = nil }
-        serverStatus = status
-    }
-
-    /// The limit the client has passed at `now`, if any; `sent`: the requests it sent on the current link.
-    public func expired(_ phase: ClientPhase, sent: Int, limits: ClientTimeoutLimits, now: NIODeadline) -> ClientTimeout? {
+    /// The limit the client has passed at `now`, if any; `sent`: the requests it sent on the current link, `link`: what
+    /// its server answered on it.
+    public func expired(_ phase: ClientPhase, sent: Int, link: LinkClock, limits: ClientTimeoutLimits, now: NIODeadline) -> ClientTimeout? {
         func since(_ t: NIODeadline) -> Double { Double((now - t).nanoseconds) / 1e9 }
+        let answeredOnLink = link.answered, serverStatus = link.status, transactionStarted = link.transactionStarted
         switch phase {
         case .linked:
             let quietFor = since(max(lastRequest, lastDelivered))
@@ -105,5 +95,23 @@ public struct ClientClock: Sendable, Equatable {
             // A server that stops answering the probe must not hold the client forever.
             return limits.query > 0 && since(lastDelivered) > limits.query ? .query : nil
         }
+    }
+}
+
+/// The clock's part that only a link has (kept in LinkState): what the server had answered when it last delivered, the
+/// status it reported, and when its transaction began.
+public struct LinkClock: Sendable, Equatable {
+    public var answered = 0
+    public var status = TransactionStatus.idle
+    public var transactionStarted: NIODeadline?
+
+    public init() {}
+
+    /// Called with every batch the linked server delivers.
+    public mutating func delivered(answered: Int, status: TransactionStatus, now: NIODeadline) {
+        self.answered = answered
+        if status != .idle && self.status == .idle { transactionStarted = now }
+        if status == .idle { transactionStarted = nil }
+        self.status = status
     }
 }

@@ -21,7 +21,8 @@ extension ServerSession {
     /// Something to tell the client although no byte may be for it (pgswift's own Describe is answered out of sight).
     public var hasDescribed: Bool { !described.isEmpty || replies.hasUnansweredDescribes }
 
-    /// The statements described since the last call, and those whose Describe failed or was skipped (no shape).
+    /// Since the last call: first the statements whose Describe failed or was skipped (no shape), then those described,
+    /// in the order answered. The order between the two does not matter: each Describe is in one list or the other.
     mutating func takeDescribed() -> [DescribedStatement] {
         var all = replies.takeUnansweredDescribes()
         guard !described.isEmpty else { return all }

@@ -10,7 +10,7 @@ enum BindCheck {
     /// It has another: the client hears PostgreSQL's "cached plan must not change result type", raised by the server.
     case failed
     /// Its shape on this server is unknown (or it is being prepared there only now): a Describe of it was sent; the
-    /// Bind and all after it wait for the answer (`takeBindWait`), then go through the rewriter again.
+    /// Bind and all after it wait for the answer (`Rewritten.waits`), then go through the rewriter again.
     case afterDescribe
 }
 
@@ -36,15 +36,12 @@ extension StatementRewriter {
         out.append(encode(.describe(.statement, name: server.name(of: s.id))))
         out.append(encode(.flush))
         replies.append(.describeStatement(statement: s.id, token: nil))
-        bindWaitsFor = s.id
         return .afterDescribe
     }
 
-    /// The statement the last Bind waits for a description of, if it did not go (its frames were left for the caller
-    /// to hold); cleared by asking.
-    public mutating func takeBindWait() -> Int? {
-        defer { bindWaitsFor = nil }
-        return bindWaitsFor
+    /// A new link: the client's Describes a link that ended early left unanswered never will be.
+    mutating func linkStarted() {
+        if !describing.isEmpty { describing.removeAll() }
     }
 
     /// The answer to one of the client's own Describes: what it now decodes that statement's rows by.

@@ -15,6 +15,30 @@ public struct ClientStatement: Sendable, Equatable {
 /// Pure: fed every extended-protocol and Query frame a client sends, it says whether each passes unchanged or is
 /// replaced by the frames it appends to `out`, and records the replies the server will owe in `replies`.
 /// The server's cache is borrowed for the length of a link.
+/// What the rewriter made of a client's frame: the splitter's verdict on it, or, for a Bind of a statement whose
+/// columns on the linked server are unknown, a wait for the Describe it sent (the Bind is then held, not forwarded).
+public enum Rewritten: Equatable, Sendable {
+    case pass, drop, cutAfter
+    case waits(statement: Int)
+
+    init(_ verdict: FrameVerdict) {
+        switch verdict {
+        case .pass: self = .pass
+        case .drop: self = .drop
+        case .cutAfter: self = .cutAfter
+        }
+    }
+
+    /// As the splitter takes it: a waiting Bind is not forwarded.
+    public var verdict: FrameVerdict {
+        switch self {
+        case .pass: .pass
+        case .drop, .waits: .drop
+        case .cutAfter: .cutAfter
+        }
+    }
+}
+
 public struct StatementRewriter: Sendable {
     public internal(set) var statements: [String: ClientStatement] = [:]
     /// For each made-up reply and injected Close not yet known to have run, in the order sent: the client name a
@@ -31,8 +55,6 @@ public struct StatementRewriter: Sendable {
     /// then); a link that ends early leaves some, forgotten at the next link.
     var describing: [Int: String] = [:]
     var nextToken = 0
-    /// Set by a Bind that cannot go before the server has described this statement (StatementRewriter+Shapes).
-    var bindWaitsFor: Int?
     /// For SHOW STATS: named Parses from the client, Parses sent to servers, Binds of named statements.
     public private(set) var clientParses = 0
     public private(set) var serverParses = 0
@@ -57,7 +79,7 @@ public struct StatementRewriter: Sendable {
         type: UInt8, body: ByteBuffer, server: inout ServerStatementCache, intern: (ByteBuffer) -> Int,
         retired: (Int) -> Bool = { _ in false }, checkShapes: Bool = true, changed: (Int) -> Void = { _ in },
         out: inout [ByteBuffer], replies: inout [PendingReply]
-    ) throws -> FrameVerdict {
+    ) throws -> Rewritten {
         var body = body
         switch type {
         case FrontendMessage.Code.sync:
@@ -75,10 +97,10 @@ public struct StatementRewriter: Sendable {
         case FrontendMessage.Code.parse:
             let name = try body.readCString("Parse")
             guard !name.isEmpty else {
-                return unnamedParse(body, server: &server, out: &out, replies: &replies)
+                return Rewritten(unnamedParse(body, server: &server, out: &out, replies: &replies))
             }
             guard statements[name] == nil else {
-                return raise(SQLState.duplicatePreparedStatement, "prepared statement \"\(name)\" already exists", out: &out, replies: &replies)
+                return Rewritten(raise(SQLState.duplicatePreparedStatement, "prepared statement \"\(name)\" already exists", out: &out, replies: &replies))
             }
             // A copy, so that a remembered statement does not pin the whole read buffer it arrived in.
             let tail = Self.allocator.buffer(buffer: body)
@@ -101,7 +123,7 @@ public struct StatementRewriter: Sendable {
                 return .pass
             }
             // Unknown names never reach the server as they are: there they could name another client's statement.
-            guard let s = statements[name] else { return unknown(name, out: &out, replies: &replies) }
+            guard let s = statements[name] else { return Rewritten(unknown(name, out: &out, replies: &replies)) }
             // A Describe of the statement the client sent and has not had answered tells it the columns before the rows.
             if checkShapes, let seen = s.shape, describing.isEmpty || !describing.values.contains(name) {
                 switch bindable(s, seen: seen, on: &server, retired: retired, changed: changed, out: &out, replies: &replies) {
@@ -109,7 +131,7 @@ public struct StatementRewriter: Sendable {
                 case .failed:
                     binds += 1
                     return .drop
-                case .afterDescribe: return .drop
+                case .afterDescribe: return .waits(statement: s.id)
                 }
             } else {
                 binds += 1
@@ -133,7 +155,7 @@ public struct StatementRewriter: Sendable {
                 replies.append(.describe)
                 return .pass
             }
-            guard let s = statements[name] else { return unknown(name, out: &out, replies: &replies) }
+            guard let s = statements[name] else { return Rewritten(unknown(name, out: &out, replies: &replies)) }
             guard ensurePrepared(s, on: &server, retired: retired, out: &out, replies: &replies) else { return .drop }
             out.append(encode(.describe(.statement, name: server.name(of: s.id))))
             // The answer is what the client will decode this statement's rows by: remembered under its name.
@@ -153,7 +175,7 @@ public struct StatementRewriter: Sendable {
             replies.append(.synthetic(.closeComplete))
             return .drop
         case FrontendMessage.Code.query:
-            return query(body, server: &server, out: &out, replies: &replies)
+            return Rewritten(query(body, server: &server, out: &out, replies: &replies))
         default:
             return .pass
         }
@@ -323,7 +345,7 @@ public struct StatementRewriter: Sendable {
 extension StatementRewriter {
     /// `rewrite` with the shared catalog's numbering, retirements and shape changes: how every path of a client calls it.
     mutating func rewrite<Catalog: StatementInterning>(_ type: UInt8, _ body: ByteBuffer, statements: inout ServerStatementCache, catalog: Catalog,
-                                                       checkShapes: Bool = true, out: inout [ByteBuffer], replies: inout [PendingReply]) throws -> FrameVerdict {
+                                                       checkShapes: Bool = true, out: inout [ByteBuffer], replies: inout [PendingReply]) throws -> Rewritten {
         try rewrite(type: type, body: body, server: &statements, intern: catalog.id(for:), retired: catalog.isRetired, checkShapes: checkShapes,
                     changed: catalog.retire, out: &out, replies: &replies)
     }

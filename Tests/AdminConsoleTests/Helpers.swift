@@ -48,18 +48,18 @@ func outcome(_ reply: AdminReply) -> String {
 }
 
 extension AdminConnection {
-    static func client(_ id: Int, _ pool: AdminPoolName?, _ state: ConnectionState, database: String? = nil, user: String? = nil,
+    static func client(_ id: Int, _ pool: PoolKey?, _ state: ConnectionState, database: String? = nil, user: String? = nil,
                        wait: Double = 0) -> AdminConnection {
         AdminConnection(isClient: true, id: id, user: user ?? pool?.user ?? "", database: database ?? pool?.database ?? "",
                         state: state, waitSeconds: wait, pool: pool)
     }
 
-    static func server(_ id: Int, _ pool: AdminPoolName, _ state: ConnectionState, cancelling: Bool = false,
+    static func server(_ id: Int, _ pool: PoolKey, _ state: ConnectionState, cancelling: Bool = false,
                        closeNeeded: Bool = false) -> AdminConnection {
         AdminConnection(isClient: false, id: id, user: pool.user, database: pool.database, state: state, pool: pool,
                         closeNeeded: closeNeeded, cancelInFlight: cancelling)
     }
 }
 
-let appAlice = AdminPoolName(database: "appdb", user: "alice")
-let otherForced = AdminPoolName(database: "otherdb", user: "forced")
+let appAlice = PoolKey(database: "appdb", user: "alice")
+let otherForced = PoolKey(database: "otherdb", user: "forced")

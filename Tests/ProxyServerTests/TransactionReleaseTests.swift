@@ -60,4 +60,27 @@ struct TransactionReleaseTests {
         expectBytes(client.received(), [BackendMessage.commandComplete(tag: "COMMIT"), .readyForQuery(.idle)])
         #expect(try h.counts.active == 0 && h.counts.idle == 1)
     }
+
+    @Test func aClientBetweenTransactionsHoldsNoLinkStorageAndTheNextLinkReusesTheLoops() throws {
+        let h = try ProxyHarness()
+        defer { h.finish() }
+        let (client, server) = try h.clientOnFirstServer()
+        let handler = try h.handler(of: client)
+        #expect(!handler.session.link.isAllocated)
+        let shelved = h.registry.linkShelf.count
+
+        try client.send(Wire.bytes([FrontendMessage.query("SELECT 1")]))
+        expectBytes(server.received(), [FrontendMessage.query("SELECT 1")])
+        #expect(handler.session.link.isAllocated)
+        try server.send(Wire.bytes(Self.answer))
+        expectBytes(client.received(), Self.answer)
+        // Released: the storage is back on the loop's shelf, not with the idle client.
+        #expect(!handler.session.link.isAllocated)
+        #expect(h.registry.linkShelf.count == max(shelved, 1))
+
+        // The next transaction takes it from there.
+        try client.send(Wire.bytes([FrontendMessage.query("SELECT 2")]))
+        #expect(handler.session.link.isAllocated && h.registry.linkShelf.count == max(shelved, 1) - 1)
+        expectBytes(server.received(), [FrontendMessage.query("SELECT 2")])
+    }
 }

@@ -2,7 +2,7 @@
 // what goes to the server, what replies are owed, and when frames wait for the server's description.
 import NIOCore
 import PGWire
-import SessionCore
+@testable import SessionCore
 import Testing
 
 @Suite("ClientSession holds a Bind until its statement's columns are known")

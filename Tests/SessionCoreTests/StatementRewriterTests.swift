@@ -41,7 +41,7 @@ struct StatementRewriterTests {
 
     struct Step: Sendable {
         var op: Op
-        var verdict: FrameVerdict = .pass
+        var verdict: Rewritten = .pass
         /// The frames the rewriter put in the dropped frame's place.
         var out: [FrontendMessage] = []
         var replies: [PendingReply] = []
@@ -95,7 +95,7 @@ struct StatementRewriterTests {
     }
 
     static func send(
-        _ m: FrontendMessage, client: Int = 0, _ verdict: FrameVerdict, out: [FrontendMessage] = [], replies: [PendingReply] = [],
+        _ m: FrontendMessage, client: Int = 0, _ verdict: Rewritten, out: [FrontendMessage] = [], replies: [PendingReply] = [],
         names: [String]? = nil, held: Set<Int>? = nil, generation: Int? = nil
     ) -> Step {
         Step(op: .send(client, m), verdict: verdict, out: out, replies: replies, names: names, held: held, generation: generation)

@@ -3,17 +3,6 @@ import Foundation
 import NIOCore
 import PoolCore
 
-/// A pool's name: the database as clients ask for it, and the server user.
-public struct AdminPoolName: Hashable, Sendable {
-    public var database: String
-    public var user: String
-
-    public init(database: String, user: String) {
-        self.database = database
-        self.user = user
-    }
-}
-
 public struct AdminConnection: Sendable {
     public var isClient: Bool
     public var id: Int
@@ -34,7 +23,7 @@ public struct AdminConnection: Sendable {
     public var applicationName: String
     public var preparedStatements: Int
     /// The pool it belongs to; nil while logging in, and for the console's sessions.
-    public var pool: AdminPoolName?
+    public var pool: PoolKey?
     public var poolMode: String
     public var closeNeeded: Bool
     /// Why a client is pinned to its server, comma-separated; empty when it is not.
@@ -46,7 +35,7 @@ public struct AdminConnection: Sendable {
                 remote: SocketAddress? = nil, local: SocketAddress? = nil,
                 connectedAt: Date = Date(timeIntervalSince1970: 0), requestAt: Date = Date(timeIntervalSince1970: 0),
                 waitSeconds: Double = 0, link: Int? = nil, remotePID: Int = 0, tls: String = "", applicationName: String = "",
-                preparedStatements: Int = 0, pool: AdminPoolName? = nil, poolMode: String = "", closeNeeded: Bool = false,
+                preparedStatements: Int = 0, pool: PoolKey? = nil, poolMode: String = "", closeNeeded: Bool = false,
                 pinned: String = "", cancelInFlight: Bool = false) {
         self.isClient = isClient
         self.id = id

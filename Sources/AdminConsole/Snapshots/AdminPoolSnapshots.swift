@@ -3,12 +3,12 @@ import Config
 import PoolCore
 
 public struct AdminPool: Sendable, Equatable {
-    public var name: AdminPoolName
+    public var name: PoolKey
     /// The mode its clients get ([users] over the database over the global pool_mode); "session" once its database
     /// is gone from the config.
     public var mode: String
 
-    public init(name: AdminPoolName, mode: String) {
+    public init(name: PoolKey, mode: String) {
         self.name = name
         self.mode = mode
     }

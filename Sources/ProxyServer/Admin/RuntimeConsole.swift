@@ -25,7 +25,7 @@ struct RuntimeConsole: AdminRuntime {
         let config = runtime.config
         return runtime.allPools.map { pool in
             let mode = config.database(named: pool.key.database).map { runtime.poolMode(entry: $0, user: pool.key.user, config: config) }
-            return AdminPool(name: pool.key.adminName, mode: mode?.rawValue ?? "session")
+            return AdminPool(name: pool.key, mode: mode?.rawValue ?? "session")
         }
     }
 
@@ -50,8 +50,4 @@ struct RuntimeConsole: AdminRuntime {
     var statsAverages: AdminAverages {
         AdminAverages(byDatabase: runtime.stats.averages, overall: runtime.stats.overall)
     }
-}
-
-extension PoolKey {
-    var adminName: AdminPoolName { AdminPoolName(database: database, user: user) }
 }

@@ -26,8 +26,7 @@ extension ClientConnection {
         case .release(let letGo, let statements):
             guard case .linked(let link) = state else { return }
             state = .pooled(link.pool)
-            session.outgoing = []
-            session.expected = []
+            shelveLink()
             let server = link.server
             if link.sameLoop {
                 server.giveBack(letGo, returning: statements, now: now)
@@ -37,6 +36,7 @@ extension ClientConnection {
         case .probe(let custom, let statements):
             guard case .linked(let link) = state else { return }
             state = .pooled(link.pool)
+            shelveLink()
             startProbe(link, custom: custom, statements: statements)
         case .leave:
             flushToServer()
@@ -48,5 +48,10 @@ extension ClientConnection {
         case .timedOut(let limit):
             timedOut(limit)
         }
+    }
+
+    /// The link ended: its storage goes back to the loop's shelf, so the client holds none of it while idle.
+    func shelveLink() {
+        runtime.connections(at: loopIndex).linkShelf.takeBack(from: &session)
     }
 }

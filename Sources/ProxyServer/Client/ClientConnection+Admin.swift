@@ -2,6 +2,7 @@
 import AdminConsole
 import NIOCore
 import PGWire
+import PoolCore
 
 /// The console's rights, named here for the files that do not import the console.
 typealias AdminRights = AdminConsole.AdminRights

@@ -16,6 +16,7 @@ extension ClientConnection {
         switch previous {
         case .linked(let link):
             let (letGo, statements) = session.leave()
+            shelveLink()
             let server = link.server
             server.eventLoop.execute { server.giveBack(letGo, returning: statements) }
             logClose(reason)

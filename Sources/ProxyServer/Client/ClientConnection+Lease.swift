@@ -107,6 +107,7 @@ extension ClientConnection {
     func adopt(_ server: ServerConnection, pool: ServerPool, statements: ServerStatementCache, now: NIODeadline = .now()) {
         let link = ServerLink(server: server, pool: pool, sameLoop: server.eventLoop === eventLoop)
         state = .linked(link)
+        runtime.connections(at: loopIndex).linkShelf.lend(to: &session)
         let (action, resume) = session.linked(statements: statements, catalog: runtime.statementCatalog)
         // A gate belongs to its link: a new link starts without one.
         holdBack(resume ? [.held, .gate] : .gate, false)

@@ -33,10 +33,16 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     let loopIndex: Int
     let runtime: ProxyRuntime
     var state = State.startup
+    /// Holds a max_client_conn slot.
+    var admitted = false
+    /// The welcome (AuthenticationOk ... ReadyForQuery) goes out once, on the first link.
+    var welcomed = false
+    /// Why the client's socket is not read now (empty: it is).
+    var readStops: ReadStops = []
+    // (The one-byte fields sit after the enum's one-byte tag: each alone would take eight.)
     var context: ChannelHandlerContext?
     var inbound: ByteBuffer
-    let startup: ClientStartup
-    var admitted = false
+    var startup: ClientStartup
     /// What only a login in progress needs, out of line: dropped at the welcome, so an idle client keeps none of it.
     final class LoginState {
         var timer: Scheduled<Void>?
@@ -46,8 +52,6 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     var login: LoginState? = LoginState()
     /// The client's protocol life after login (replaced at login, when its pool mode is known).
     var session: ClientSession
-    /// The welcome (AuthenticationOk ... ReadyForQuery) goes out once, on the first link.
-    var welcomed = false
     /// What the client's own SETs left (pg_settings source 'session', as the last probe found them).
     var sessionSettings: [String: String] = [:] {
         didSet { desiredSettings = runtime.canonical(startup.startupSettings.merging(sessionSettings) { _, own in own }) }
@@ -56,8 +60,6 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     var desiredSettings: [String: String] = [:]
     /// This loop's counters for the client's pool (fixed at login), and that pool's key.
     var counters: PoolCounters?
-    /// Why the client's socket is not read now (empty: it is).
-    var readStops: ReadStops = []
     var statsKey: PoolKey? { counters?.key }
 
     /// What an idle client's login buffer becomes: one empty buffer shared by all (written to, it is copied first).

@@ -5,7 +5,9 @@ import NIOCore
 import PGWire
 import PoolCore
 
-final class ClientStartup {
+/// A value inside its ClientConnection rather than an object of its own: every idle client keeps it, and an object
+/// would add its header and an allocation to each.
+struct ClientStartup {
     enum Step {
         case needMore
         /// Bytes to send, then keep reading startup packets.
@@ -22,8 +24,12 @@ final class ClientStartup {
     }
 
     let peer: SocketAddress?
+    let cancelPID: Int32
+    let cancelSecret: Int32 = Int32.random(in: Int32.min...Int32.max)
     let tlsAvailable: Bool
     private(set) var tls = false
+    /// Set when the client asked for the admin console (database pgswift or pgbouncer).
+    private(set) var adminRights: AdminRights?
     private(set) var user = ""
     private(set) var database = ""
     /// Startup parameters the client asked for that its server session must have.
@@ -31,10 +37,6 @@ final class ClientStartup {
     /// The same, by lower-case name as pg_settings spells them: where the client's session settings start from. Set
     /// once the startup packet is read whole (`shareParameters`).
     private(set) var startupSettings: [String: String] = [:]
-    let cancelPID: Int32
-    let cancelSecret: Int32 = Int32.random(in: Int32.min...Int32.max)
-    /// Set when the client asked for the admin console (database pgswift or pgbouncer).
-    private(set) var adminRights: AdminRights?
     /// Wall-clock time of the connection, for SHOW CLIENTS.
     let connectedAt = Date()
 
@@ -53,11 +55,9 @@ final class ClientStartup {
     /// Seconds since the connection (for the log line of its close).
     var age: Int { Int(Date().timeIntervalSince(connectedAt)) }
 
-    func tlsStarted() { tls = true }
-
     /// Login is over: the settings are derived from the parameters, and clients that asked for the same ones share
     /// one copy of each (an idle client keeps references only).
-    func shareParameters(_ runtime: ProxyRuntime) {
+    mutating func shareParameters(_ runtime: ProxyRuntime) {
         parametersToApply = runtime.canonical(parametersToApply)
         startupSettings = runtime.canonical(Dictionary(parametersToApply.map { ($0.key.lowercased(), $0.value) }) { _, last in last })
     }
@@ -68,7 +68,7 @@ final class ClientStartup {
     /// `negotiation`: set to the NegotiateProtocolVersion a StartupMessage asked for. PostgreSQL answers a version as
     /// soon as it has read it, before any verdict on the login (a refusal included), so the caller sends it before
     /// carrying out the step.
-    func readStartup(_ inbound: inout ByteBuffer, runtime: ProxyRuntime, admitted: Bool, negotiation: inout ByteBuffer?) -> Step {
+    mutating func readStartup(_ inbound: inout ByteBuffer, runtime: ProxyRuntime, admitted: Bool, negotiation: inout ByteBuffer?) -> Step {
         let body: ByteBuffer
         do {
             guard let b = try WholeFrameReader.nextStartup(&inbound) else { return .needMore }
@@ -110,7 +110,7 @@ final class ClientStartup {
         }
     }
 
-    private func begin(major: UInt16, minor: UInt16, params: [StartupParameter], runtime: ProxyRuntime, admitted: Bool,
+    private mutating func begin(major: UInt16, minor: UInt16, params: [StartupParameter], runtime: ProxyRuntime, admitted: Bool,
                        negotiation: inout ByteBuffer?) -> Step {
         switch ProtocolNegotiation.answer(major: major, minor: minor, parameterNames: params.map(\.name)) {
         case .refuse(let message):
@@ -202,7 +202,7 @@ final class ClientStartup {
 
     /// The admin console: only admin_users and stats_users, refused before any password is asked for, and
     /// authenticated from auth_file alone (never auth_query), as PgBouncer does.
-    private func beginAdmin(config: ProxyConfig, runtime: ProxyRuntime) -> Step {
+    private mutating func beginAdmin(config: ProxyConfig, runtime: ProxyRuntime) -> Step {
         let rights: AdminRights
         if config.list("admin_users").contains(user) {
             rights = .admin

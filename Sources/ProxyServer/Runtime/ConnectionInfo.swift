@@ -52,7 +52,7 @@ extension ClientConnection {
             remote: channel?.remoteAddress, local: channel?.localAddress, connectedAt: startup.connectedAt,
             requestAt: ConnectionInfo.wallClock(session.clock.lastRequest), waitSeconds: wait, link: linkedServer?.id, remotePID: 0,
             tls: ConnectionInfo.tlsText(channel), applicationName: startup.parametersToApply["application_name"] ?? "",
-            preparedStatements: session.rewriter.statements.count, pool: pool?.adminName, poolMode: session.mode.rawValue,
+            preparedStatements: session.rewriter.statements.count, pool: pool, poolMode: session.mode.rawValue,
             pinned: session.pinReasons.joined(separator: ", "))
     }
 }
@@ -76,6 +76,6 @@ extension ServerConnection {
             remote: channel?.remoteAddress, local: channel?.localAddress, connectedAt: connectedAt,
             requestAt: ConnectionInfo.wallClock(lastUsed), waitSeconds: 0, link: linkedClientID, remotePID: Int(backendPID),
             tls: ConnectionInfo.tlsText(channel), applicationName: linkedApplicationName, preparedStatements: statementCount,
-            pool: pool?.key.adminName, poolMode: "", closeNeeded: closeNeeded, cancelInFlight: cancelsInFlight > 0)
+            pool: pool?.key, poolMode: "", closeNeeded: closeNeeded, cancelInFlight: cancelsInFlight > 0)
     }
 }

@@ -101,6 +101,11 @@ public final class ProxyRuntime: Sendable {
         registries[loopIndex(of: loop)]
     }
 
+    /// The same by the loop's index (a connection keeps its own), without searching the loops.
+    func connections(at index: Int) -> LoopConnections {
+        registries[index]
+    }
+
     /// Runs `body` on every event loop over its connections and collects the results (for the admin console).
     func gather<T: Sendable>(_ body: @escaping @Sendable (LoopConnections) -> [T]) -> EventLoopFuture<[T]> {
         let parts = loops.enumerated().map { i, loop in loop.submit { body(self.registries[i]) } }

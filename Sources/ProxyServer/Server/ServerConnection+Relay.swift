@@ -8,6 +8,7 @@ import PoolCore
 extension ServerConnection {
     func relay(_ buffer: ByteBuffer) {
         eventLoop.assertInEventLoop()
+        readAt = .now()
         do {
             try session.read(buffer) { self.act($0) }
         } catch {
@@ -31,12 +32,12 @@ extension ServerConnection {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        deliverToClient()
+        deliverToClient(now: readAt)
         if session.retryDue { askClientToRetry() }
     }
 
-    /// Hands what the server said (and what was made up for it) to the linked client.
-    func deliverToClient() {
+    /// Hands what the server said (and what was made up for it) to the linked client. `now`: when it was read.
+    func deliverToClient(now: NIODeadline = .now()) {
         eventLoop.assertInEventLoop()
         // pgswift's own Describe is answered out of sight: the client waits for the answer all the same.
         guard case .linked(let link) = state, !session.outgoing.isEmpty || session.hasDescribed else { return }
@@ -50,7 +51,7 @@ extension ServerConnection {
             var batch: [ByteBuffer] = []
             swap(&batch, &session.outgoing)
             peer.deliverFromServer(batch, from: self, answered: answered, status: status, atBoundary: boundary, failed: failed, madeUp: outcomes,
-                                   settingReported: reported, described: described, now: .now())
+                                   settingReported: reported, described: described, now: now)
             batch.removeAll(keepingCapacity: true)
             if session.outgoing.isEmpty { swap(&batch, &session.outgoing) }
         } else {
@@ -67,7 +68,7 @@ extension ServerConnection {
     /// Reads nothing of `session`: it runs while the session is being changed.
     func countReady(_ status: TransactionStatus) {
         guard let counters else { return }
-        let now = NIODeadline.now()
+        let now = readAt
         counters.totals.queries += 1
         // Pipelined queries: each is timed from the end of the one before, so the times add up to the busy time.
         let nanos = (now - max(lastWrite, lastReady)).nanoseconds

@@ -54,6 +54,8 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     var lastWrite = NIODeadline.now()
     var lastReady = NIODeadline.now()
     var transactionStart: NIODeadline?
+    /// When the server's bytes were last read: one clock read times the queries they end and dates their delivery.
+    var readAt = NIODeadline.now()
     /// Settings this session has that differ from a fresh one (as the last probe or sync left them).
     var sessionSettings: [String: String] = [:]
     /// Cancel requests sent to this server that PostgreSQL has not finished with: until then the server stays out of
