@@ -16,7 +16,7 @@ extension ClientSession {
                                                                  catalog: Catalog) -> ByteBuffer? {
         // Asked of the first bytes of every transaction: anything that does not start with a Parse goes at once.
         guard buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) == FrontendMessage.Code.parse, carriesStatements,
-              held.isEmpty, atFrameBoundary, link.clock.status == .idle else { return nil }
+              held.isEmpty, atFrameBoundary else { return nil }
         var input = buffer
         var adopted: [(name: String, tail: ByteBuffer, id: Int)] = []
         var reply = ByteBufferAllocator().buffer(capacity: 16)

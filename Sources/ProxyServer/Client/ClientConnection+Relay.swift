@@ -18,6 +18,8 @@ extension ClientConnection {
             swap(&batch, &session.outgoing)
             swap(&replies, &session.expected)
             server.writeFromClient(batch, expected: replies, now: now)
+            // A link that ended meanwhile shelved its storage: giving these back would make the idle client new storage.
+            guard case .linked = state else { return }
             batch.removeAll(keepingCapacity: true)
             replies.removeAll(keepingCapacity: true)
             if session.outgoing.isEmpty { swap(&batch, &session.outgoing) }

@@ -8,7 +8,6 @@ import PoolCore
 extension ServerConnection {
     func relay(_ buffer: ByteBuffer) {
         eventLoop.assertInEventLoop()
-        readAt = .now()
         do {
             try session.read(buffer) { self.act($0) }
         } catch {

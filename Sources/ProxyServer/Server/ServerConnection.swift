@@ -138,6 +138,8 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
+        // Every read, linked or not: a server linked by the callback of an internal query delivers at this read's end.
+        readAt = .now()
         if case .linked = state { return relay(buffer) }
         switch state {
         case .tlsRequested(var pending):
