@@ -57,6 +57,11 @@ let package = Package(
             path: "Benchmarks/CompressionBench"
         ),
         .executableTarget(
+            name: "ProfileBench",
+            dependencies: ["SQLAnalysis"],
+            path: "Benchmarks/ProfileBench"
+        ),
+        .executableTarget(
             name: "ResponseOptimizerExample",
             dependencies: ["ResponseOptimizer", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "NIOCore", package: "swift-nio")],
             path: "Examples/ResponseOptimizerExample"

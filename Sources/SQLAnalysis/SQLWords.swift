@@ -131,11 +131,11 @@ enum SQLWords {
     }
 
     /// ASCII letters folded to lower case; every other byte as it is ('_' must stay '_').
-    private static func lower(_ b: UInt8) -> UInt8 {
+    static func lower(_ b: UInt8) -> UInt8 {
         b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") ? b | 0x20 : b
     }
 
-    private static func isWordByte(_ b: UInt8) -> Bool {
+    static func isWordByte(_ b: UInt8) -> Bool {
         (b | 0x20 >= UInt8(ascii: "a") && b | 0x20 <= UInt8(ascii: "z")) || (b >= 0x30 && b <= 0x39) || b == 0x5F || b >= 0x80
     }
 
@@ -197,7 +197,7 @@ enum SQLWords {
     }
 
     /// $tag$ ... $tag$; nil if this $ does not open one (a parameter like $1, or a bare $).
-    private static func skipDollarQuoted(_ sql: UnsafeRawBufferPointer, from start: Int) -> Int? {
+    static func skipDollarQuoted(_ sql: UnsafeRawBufferPointer, from start: Int) -> Int? {
         var i = start + 1
         while i < sql.count && sql[i] != UInt8(ascii: "$") {
             let b = sql[i]

@@ -1,0 +1,52 @@
+// StatementProfiles: the parser runs once per shape; settings and texts of uncertain shape are never reused; the
+// cache stays within its bounds and keeps the shapes in use.
+@testable import SQLAnalysis
+import Testing
+
+@Suite("Statement profiles by shape")
+struct StatementProfilesTests {
+    @Test func aShapeIsParsedOnceWhateverItsLiterals() {
+        var cache = StatementProfiles()
+        for aid in 1...50 {
+            let (p, hints) = cache.profile("SELECT abalance FROM pgbench_accounts WHERE aid = \(aid)")
+            #expect(p.primaryReason == nil && p.relations.map(\.description) == ["pgbench_accounts"] && hints.isEmpty)
+        }
+        #expect(cache.misses == 1 && cache.hits == 49)
+        // The hints come from each text, not from the one first parsed.
+        #expect(cache.profile("SELECT abalance FROM pgbench_accounts /* pgswift: primary */ WHERE aid = 3").hints == ["primary"])
+        #expect(cache.misses == 1)
+    }
+
+    @Test func aWriteNeverTakesAReadsProfile() {
+        var cache = StatementProfiles()
+        _ = cache.profile("SELECT lower('s')")
+        #expect(cache.profile("SELECT nextval('s')").profile.primaryReason == .sequence)
+        #expect(cache.misses == 2)
+    }
+
+    @Test func settingsAreParsedEveryTimeAsTheirValuesMatter() {
+        var cache = StatementProfiles()
+        #expect(cache.profile("SET default_transaction_read_only = on").profile.transaction == .sessionDefault(readOnly: true))
+        #expect(cache.profile("SET default_transaction_read_only = off").profile.transaction == .sessionDefault(readOnly: false))
+        #expect(cache.misses == 2 && cache.count == 0)
+    }
+
+    @Test func aTextOfUncertainShapeIsNotKept() {
+        var cache = StatementProfiles()
+        _ = cache.profile("SELECT 'a\\', nextval('s')")
+        #expect(cache.count == 0)
+    }
+
+    @Test func theCacheStaysWithinItsCapacityAndKeepsWhatIsInUse() {
+        var cache = StatementProfiles(capacity: 10)
+        for k in 0..<100 {
+            _ = cache.profile("SELECT c\(k) FROM t")
+            // One shape used all along stays known.
+            _ = cache.profile("SELECT hot FROM t WHERE a = \(k)")
+        }
+        #expect(cache.count <= 10)
+        let misses = cache.misses
+        _ = cache.profile("SELECT hot FROM t WHERE a = 1000")
+        #expect(cache.misses == misses)
+    }
+}
