@@ -1,4 +1,5 @@
 // Builds a ProxyConfig from a pgbouncer.ini-style file and PGSWIFT_<KEY> environment overrides.
+import Foundation
 
 public enum ConfigLoader {
     static let generalSections: Set<String> = ["pgbouncer", "pgswift"]
@@ -140,10 +141,36 @@ public enum ConfigLoader {
                 return nil
             }
             switch k {
-            case "host": db.host = v
+            case "host":
+                db.host = v
+                // A Unix socket directory may hold no comma; an address list is split as PgBouncer splits it.
+                let list = v.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard !list.contains(where: \.isEmpty) || list.count == 1 else { return fail(k, "empty host in list \"\(v)\"") }
+                db.hosts = list == [""] ? [] : list
             case "port":
-                guard let n = int(1, 65535) else { return fail(k, "invalid port \"\(v)\"") }
-                db.port = n
+                var ports: [Int] = []
+                for part in v.split(separator: ",", omittingEmptySubsequences: false) {
+                    guard let n = Int(part.trimmingCharacters(in: .whitespaces)), n >= 1, n <= 65535 else {
+                        return fail(k, "invalid port \"\(v)\"")
+                    }
+                    ports.append(n)
+                }
+                db.ports = ports
+                db.port = ports.first
+            case "weight":
+                var weights: [Int] = []
+                for part in v.split(separator: ",", omittingEmptySubsequences: false) {
+                    guard let n = Int(part.trimmingCharacters(in: .whitespaces)), n >= 0, n <= 1_000_000 else {
+                        return fail(k, "invalid weight \"\(v)\" (expected integers from 0 to 1000000, one per host)")
+                    }
+                    weights.append(n)
+                }
+                db.weights = weights
+            case "load_balance_hosts":
+                guard ["round-robin", "disable"].contains(v.lowercased()) else {
+                    return fail(k, "invalid value \"\(v)\" (expected one of: round-robin, disable)")
+                }
+                db.loadBalanceHosts = v.lowercased()
             case "dbname": db.dbname = v
             case "user": db.user = v
             case "password": db.password = v
@@ -174,6 +201,16 @@ public enum ConfigLoader {
             default:
                 return fail(k, "unknown database parameter")
             }
+        }
+        let hostCount = max(db.hosts.count, 1)
+        if db.ports.count > 1 && db.ports.count != hostCount {
+            return fail("port", "\(db.ports.count) ports for \(hostCount) host\(hostCount == 1 ? "" : "s") (give one port, or one per host)")
+        }
+        if !db.weights.isEmpty {
+            guard db.weights.count == hostCount else {
+                return fail("weight", "\(db.weights.count) weights for \(hostCount) host\(hostCount == 1 ? "" : "s") (give one per host)")
+            }
+            guard db.weights.contains(where: { $0 > 0 }) else { return fail("weight", "at least one host needs a weight above 0") }
         }
         return .success(db)
     }

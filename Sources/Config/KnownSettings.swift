@@ -263,6 +263,8 @@ public enum KnownSettings {
         "pool_mode", "connect_query", "application_name",
         "client_encoding", "datestyle", "timezone",
         "load_balance_hosts", "server_lifetime",
+        // pgswift's own: a weight per host of a list.
+        "weight",
     ]
 
     /// Keys allowed in a [users] entry, as PgBouncer 1.25 documents them.

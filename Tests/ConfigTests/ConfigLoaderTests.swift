@@ -101,9 +101,9 @@ struct ConfigLoaderTests {
     @Test("a compatibility-only key in a [databases] entry is accepted with a warning naming it")
     func databaseCompatibilityKeyWarns() throws {
         let dir = try TempDir()
-        let path = try dir.write("c.ini", "[databases]\nappdb = host=localhost load_balance_hosts=disable\n[pgswift]\nauth_type = trust\n")
+        let path = try dir.write("c.ini", "[databases]\nappdb = host=localhost max_db_client_connections=5\n[pgswift]\nauth_type = trust\n")
         let c = try loadValid(path)
-        #expect(c.warnings.contains { $0.contains("appdb.load_balance_hosts is accepted for PgBouncer compatibility") })
+        #expect(c.warnings.contains { $0.contains("appdb.max_db_client_connections is accepted for PgBouncer compatibility") })
     }
 
     @Test("a missing file is reported against its path")

@@ -4,7 +4,7 @@
 # usage: tests/integration/run.sh [--only REGEX] [--keep] [--list]
 #   --only REGEX  run only the check groups whose name matches (groups: psql pgbench
 #                 asyncpg psycopg more_clients transaction prepared bad_input auth tls check_config
-#                 lifecycle admin session_state timeouts load response_optimizer status_port metrics)
+#                 lifecycle admin session_state timeouts load response_optimizer status_port metrics hosts)
 #   --keep        leave PostgreSQL running and keep the work directory
 #   --list        print the check groups and exit
 #
@@ -32,7 +32,7 @@ IT_DIR="$(cd "$(dirname "$(readlink -f "$0")")" && pwd)"
 . "$IT_DIR/../../scripts/lib/common.sh"
 REPO="$PGSWIFT_REPO"
 
-ALL_GROUPS=(psql pgbench asyncpg psycopg more_clients transaction prepared bad_input auth tls check_config lifecycle admin session_state timeouts load response_optimizer status_port metrics)
+ALL_GROUPS=(psql pgbench asyncpg psycopg more_clients transaction prepared bad_input auth tls check_config lifecycle admin session_state timeouts load response_optimizer status_port metrics hosts)
 only=""
 keep=0
 while [ $# -gt 0 ]; do

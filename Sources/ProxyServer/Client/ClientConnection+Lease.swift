@@ -47,7 +47,7 @@ extension ClientConnection {
         server.runInternal(check) { error in
             guard error == nil else {
                 // A server that fails its check is closed, and the client asks the pool again.
-                self.runtime.logger.info("server \(server.target.host):\(server.target.port) pid \(server.backendPID) failed server_check_query: \(error!.message)")
+                self.runtime.logger.info("server \(server.address) pid \(server.backendPID) failed server_check_query: \(error!.message)")
                 server.giveBack(.internalFailed)
                 self.eventLoop.execute { if self.isWaiting { pool.lease(for: self, now: .now()) } }
                 return

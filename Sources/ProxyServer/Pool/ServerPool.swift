@@ -29,12 +29,34 @@ final class ServerPool: Sendable {
         var target: ServerTarget
         var budgetLimits: (database: Int, user: Int)
         var welcome: [String: String]?
+        var hosts: HostRotation
     }
 
     init(key: PoolKey, target: ServerTarget, limits: PoolLimits, budget: (database: Int, user: Int), runtime: ProxyRuntime) {
         self.key = key
         self.runtime = runtime
-        self.state = NIOLockedValueBox(State(machine: PoolStateMachine(limits: limits), target: target, budgetLimits: budget))
+        self.state = NIOLockedValueBox(State(machine: PoolStateMachine(limits: limits), target: target, budgetLimits: budget,
+                                             hosts: Self.rotation(target, limits)))
+    }
+
+    private static func rotation(_ target: ServerTarget, _ limits: PoolLimits) -> HostRotation {
+        HostRotation(weights: target.weights.count == target.addresses.count ? target.weights : target.addresses.map { _ in 1 },
+                     roundRobin: target.roundRobin, downFor: limits.loginRetry)
+    }
+
+    /// The hosts one new connection tries, best first (indexes into `target.addresses`).
+    func hostOrder() -> [Int] {
+        state.withLockedValue { $0.hosts.order(now: runtime.now()) }
+    }
+
+    /// A connection to host `index` of `target` was made, or could not be; a reload may have changed the list since.
+    func hostConnected(_ index: Int, of target: ServerTarget) {
+        state.withLockedValue { if $0.target.addresses == target.addresses { $0.hosts.connected(index) } }
+    }
+
+    func hostFailed(_ index: Int, of target: ServerTarget) {
+        let now = runtime.now()
+        state.withLockedValue { if $0.target.addresses == target.addresses { $0.hosts.failed(index, now: now) } }
     }
 
     var target: ServerTarget { state.withLockedValue { $0.target } }
@@ -42,6 +64,10 @@ final class ServerPool: Sendable {
     /// Applies a reloaded config to new connections; connections already open keep their settings.
     func update(target: ServerTarget, limits: PoolLimits, budget: (database: Int, user: Int)? = nil) {
         state.withLockedValue {
+            if $0.target.addresses != target.addresses || $0.target.weights != target.weights || $0.target.roundRobin != target.roundRobin
+                || $0.machine.limits.loginRetry != limits.loginRetry {
+                $0.hosts = Self.rotation(target, limits)
+            }
             $0.target = target
             $0.machine.limits = limits
             if let budget { $0.budgetLimits = budget }
@@ -186,9 +212,20 @@ final class ServerPool: Sendable {
 }
 
 /// Where and as whom a pool's server connections log in.
-struct ServerTarget: Sendable {
+/// One host of a database's list, with its port (a directory for a Unix socket).
+struct ServerAddress: Sendable, Equatable, CustomStringConvertible {
     var host: String
     var port: Int
+    var description: String { "\(host):\(port)" }
+}
+
+struct ServerTarget: Sendable {
+    /// The database's hosts, in the order written; which one a new connection tries first is HostRotation's call.
+    var addresses: [ServerAddress]
+    /// Per host (empty: all 1).
+    var weights: [Int]
+    /// load_balance_hosts = round-robin (PgBouncer's default), else disable.
+    var roundRobin: Bool
     var database: String
     var user: String
     var credential: ServerCredential

@@ -298,11 +298,11 @@ public final class ProxyRuntime: Sendable {
 
     private func makeTarget(entry: DatabaseEntry, clientUser: String, credential: ServerCredential, config loaded: LoadedConfig) -> ServerTarget {
         let c = loaded.config
-        let host = Self.serverHost(entry, c)
         var params = entry.startupParameters
         if params["application_name"] == nil { params["application_name"] = "pgswift" }
         return ServerTarget(
-            host: host, port: entry.port ?? 5432, database: entry.dbname ?? entry.name, user: entry.user ?? clientUser,
+            addresses: entry.addresses(defaultHost: Self.serverHost(entry, c)).map { ServerAddress(host: $0.host, port: $0.port) },
+            weights: entry.weights, roundRobin: entry.loadBalanceHosts != "disable", database: entry.dbname ?? entry.name, user: entry.user ?? clientUser,
             credential: credential, startupParameters: params,
             resetQuery: c.string("server_reset_query"),
             resetAlways: c.bool("server_reset_query_always"),

@@ -18,14 +18,14 @@ final class ReadinessProbe: Sendable {
     func check() async -> [DatabaseReadiness] {
         if let c = cache.withLockedValue({ $0 }), NIODeadline.now() - c.at < .seconds(1) { return c.result }
         let config = runtime.config
-        var targets: [(name: String, host: String, port: Int)] = []
+        var targets: [(name: String, addresses: [(host: String, port: Int)])] = []
         for (name, entry) in config.databases.sorted(by: { $0.key < $1.key }) where name != "*" {
-            targets.append((name, ProxyRuntime.serverHost(entry, config), entry.port ?? 5432))
+            targets.append((name, entry.addresses(defaultHost: ProxyRuntime.serverHost(entry, config))))
         }
         let timeout = max(min(config.seconds("server_connect_timeout"), 5), 0.5)
         let result = await withTaskGroup(of: (Int, DatabaseReadiness).self) { group in
             for (i, t) in targets.enumerated() {
-                group.addTask { (i, await self.probe(name: t.name, host: t.host, port: t.port, timeout: timeout)) }
+                group.addTask { (i, await self.probe(name: t.name, addresses: t.addresses, timeout: timeout)) }
             }
             var out = [DatabaseReadiness?](repeating: nil, count: targets.count)
             for await (i, r) in group { out[i] = r }
@@ -33,6 +33,20 @@ final class ReadinessProbe: Sendable {
         }
         cache.withLockedValue { $0 = (NIODeadline.now(), result) }
         return result
+    }
+
+    /// A database with a host list is ready when one of its hosts answers (pgswift then connects there); the others'
+    /// failures are named only when none does.
+    private func probe(name: String, addresses: [(host: String, port: Int)], timeout: Double) async -> DatabaseReadiness {
+        var failures: [DatabaseReadiness] = []
+        for a in addresses {
+            let r = await probe(name: name, host: a.host, port: a.port, timeout: timeout)
+            if r.reachable { return r }
+            failures.append(r)
+        }
+        guard failures.count > 1 else { return failures[0] }
+        return DatabaseReadiness(name: name, endpoint: failures.map(\.endpoint).joined(separator: ","), reachable: false,
+                                 detail: failures.map { "\($0.endpoint): \($0.detail)" }.joined(separator: "; "))
     }
 
     private func probe(name: String, host: String, port: Int, timeout: Double) async -> DatabaseReadiness {

@@ -8,7 +8,7 @@ extension ServerConnection {
         guard case .linked(let link) = state, link.client === client else { return }
         cancelsInFlight += 1
         let loop = eventLoop
-        runtime.cancelRegistry.sendCancel(host: target.host, port: target.port, pid: backendPID, secret: backendSecret, on: loop,
+        runtime.cancelRegistry.sendCancel(host: address.host, port: address.port, pid: backendPID, secret: backendSecret, on: loop,
                                           wait: runtime.settings.cancelWaitTimeout) { [self] in
             loop.execute { self.cancelFinished() }
         }

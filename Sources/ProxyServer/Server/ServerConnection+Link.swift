@@ -85,7 +85,7 @@ extension ServerConnection {
                 self.runInternal(self.target.resetQuery) { error in self.giveBack(.resetFinished(failed: error != nil)) }
             }
         case .cancelThenClose:
-            runtime.cancelRegistry.sendCancel(host: target.host, port: target.port, pid: backendPID, secret: backendSecret, on: eventLoop)
+            runtime.cancelRegistry.sendCancel(host: address.host, port: address.port, pid: backendPID, secret: backendSecret, on: eventLoop)
             pool?.release(self, reusable: false)
         case .close:
             pool?.release(self, reusable: false)

@@ -26,7 +26,7 @@ extension ServerConnection {
         case UInt8(ascii: "S"):
             guard let tls = runtime.loaded.serverTLS else { return }
             do {
-                let hostname = target.host.isIPAddress || target.host.hasPrefix("/") ? nil : target.host
+                let hostname = address.host.isIPAddress || address.host.hasPrefix("/") ? nil : address.host
                 try context.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: hostname), position: .first)
             } catch {
                 return loginFailed(context: context, .serverUnreachable("TLS setup to server failed: \(error)"))
@@ -64,7 +64,7 @@ extension ServerConnection {
                     session.backendPID = pid
                     backendSecret = key
                     state = .idle
-                    runtime.logger.debug("new server connection \(target.host):\(target.port) pid \(pid) for \(target.database)/\(target.user)")
+                    runtime.logger.debug("new server connection \(address) pid \(pid) for \(target.database)/\(target.user)")
                     // What clients welcomed before they get a server are told (a paused or busy pool).
                     pool?.noteWelcomeParameters(params)
                     pool?.connected(self)

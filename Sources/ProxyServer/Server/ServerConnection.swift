@@ -28,6 +28,8 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     let id: Int
     let eventLoop: EventLoop
     let target: ServerTarget
+    /// The host of the target's list this connection is to (set before each attempt while connecting).
+    var address: ServerAddress
     /// Strong: pools live as long as the process, and a weak reference would put every retain of the pool
     /// (one per lease) on the runtime's slow side-table path.
     let pool: ServerPool?
@@ -86,26 +88,15 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     var lastStatus: TransactionStatus { session.status }
     var linkedApplicationName: String { linkedClient?.startup.parametersToApply["application_name"] ?? "" }
 
-    private init(id: Int, target: ServerTarget, pool: ServerPool, runtime: ProxyRuntime, eventLoop: EventLoop) {
+    /// Made only by `connect` (ServerConnection+Connect).
+    init(id: Int, target: ServerTarget, pool: ServerPool, runtime: ProxyRuntime, eventLoop: EventLoop) {
         self.id = id
         self.target = target
+        self.address = target.addresses[0]
         self.pool = pool
         self.runtime = runtime
         self.eventLoop = eventLoop
         self.session = ServerSession(statementCapacity: runtime.settings.maxPreparedStatements)
-    }
-
-    static func connect(target: ServerTarget, pool: ServerPool, runtime: ProxyRuntime, on loop: EventLoop) {
-        let conn = ServerConnection(id: runtime.nextID(), target: target, pool: pool, runtime: runtime, eventLoop: loop)
-        let dial = Dial(host: target.host, port: target.port, connectTimeout: .milliseconds(Int64(max(target.connectTimeout, 0.1) * 1000)),
-                        purpose: .session)
-        let future = runtime.dialer.open(dial, loop) { channel in
-            channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(conn) }
-        }
-        future.whenFailure { error in
-            conn.releaseBudget()
-            pool.connectFailed(.serverUnreachable("could not connect to server \(target.host):\(target.port): \(error)"))
-        }
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -155,7 +146,7 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
             swallow(buffer)
         case .idle:
             // An idle server may send a notice or a termination notice (admin shutdown); it cannot be reused.
-            runtime.logger.info("server \(target.host):\(target.port) pid \(backendPID) sent data while idle; closing it")
+            runtime.logger.info("server \(address) pid \(backendPID) sent data while idle; closing it")
             close()
         case .connecting, .closed, .linked:
             // Linked: taken first, above.

@@ -13,6 +13,12 @@ final class DialLog: @unchecked Sendable {
     var servers: [Peer] = []
     var cancels: [Peer] = []
     var dials: [Dial] = []
+    /// "host:port" of servers that refuse connections: dialling them fails as a refused TCP connect does.
+    var refused: Set<String> = []
+}
+
+struct ConnectionRefused: Error, CustomStringConvertible {
+    var description: String { "connection refused" }
 }
 
 final class ProxyHarness {
@@ -30,8 +36,9 @@ final class ProxyHarness {
     private var clients: [Peer] = []
 
     /// `settings` go into [pgswift] over the defaults below (transaction mode, pool of 2, the userlist's plain password).
-    /// `loops`: the runtime's event loops (servers open on the loop of the client that asked).
-    init(_ settings: [String: String] = [:], loops count: Int = 1) throws {
+    /// `loops`: the runtime's event loops (servers open on the loop of the client that asked). `servers`: the
+    /// database entry's connection string, when not the one server at serverHost:serverPort.
+    init(_ settings: [String: String] = [:], loops count: Int = 1, servers: String? = nil, refused: Set<String> = []) throws {
         let loops = (0..<count).map { _ in EmbeddedEventLoop() }
         self.loops = loops
         // Every loop in turn, until a pass finds nothing more to do (a hop may start another on the first loop).
@@ -50,7 +57,7 @@ final class ProxyHarness {
         let lines = base.merging(settings) { _, given in given }.sorted { $0.key < $1.key }.map { "\($0.key) = \($0.value)" }
         let ini = """
             [databases]
-            \(Self.database) = host=\(Self.serverHost) port=\(Self.serverPort) dbname=\(Self.serverDatabase)
+            \(Self.database) = \(servers ?? "host=\(Self.serverHost) port=\(Self.serverPort)") dbname=\(Self.serverDatabase)
 
             [pgswift]
             \(lines.joined(separator: "\n"))
@@ -60,11 +67,13 @@ final class ProxyHarness {
         try Data(ini.utf8).write(to: path)
         let loaded = try LoadedConfig.load(path: path.path, environment: [:])
         let log = DialLog()
+        log.refused = refused
         self.log = log
         // Each dial is a fresh embedded channel on the runtime's loop, made active at once as a connected socket is.
         let dialer = ServerDialer { dial, loop, initialize in
-            let channel = EmbeddedChannel(loop: loop as! EmbeddedEventLoop)
             log.dials.append(dial)
+            if log.refused.contains("\(dial.host):\(dial.port)") { return loop.makeFailedFuture(ConnectionRefused()) }
+            let channel = EmbeddedChannel(loop: loop as! EmbeddedEventLoop)
             if let initialize {
                 // Completes at once on an embedded loop.
                 _ = initialize(channel)

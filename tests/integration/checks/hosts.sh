@@ -1,0 +1,34 @@
+# Host lists: a [databases] entry naming several hosts (pgswift's port list lets them differ by port on loopback).
+# shellcheck shell=bash
+# Sourced by run.sh (defines group_hosts).  A host that refuses is skipped within the same connect; a connect
+# fails only when every host refused, and the error names each one.
+
+# A loopback port nothing listens on, from START upwards.
+hosts_closed_port() {
+  local port="$1"
+  while tcp_open "$PG_HOST" "$port"; do port=$((port + 1)); done
+  echo "$port"
+}
+
+group_hosts() {
+  pgbouncer_skip host_list_skips_refused "takes one port for every host of a list and does not skip a host that refuses" && return 0
+  local closed closed2 out rc=0
+  closed="$(hosts_closed_port $((PG_PORT + 101)))"
+  closed2="$(hosts_closed_port $((closed + 1)))"
+  use_proxy hosts \
+    "db:hostlist=host=$PG_HOST,$PG_HOST port=$closed,$PG_PORT dbname=pgswift_test" \
+    "db:deadlist=host=$PG_HOST,$PG_HOST port=$closed,$closed2 dbname=pgswift_test" || return 0
+  # Round-robin starts every other connect at the refusing host: each must still land on the one that answers.
+  for attempt in 1 2 3 4; do
+    expect_output "host_list_skips_refused_$attempt" "$PG_PORT" \
+      env PGPASSWORD=scram_pw psql -X -At -h "$PROXY_HOST" -p "$PROXY_PORT" -U scram_user -d hostlist -c 'select inet_server_port()'
+  done
+  echo "--- host_list_all_refused" >&2
+  out="$(PGPASSWORD=scram_pw psql -X -At -h "$PROXY_HOST" -p "$PROXY_PORT" -U scram_user -d deadlist -c 'select 1' 2>&1)" || rc=$?
+  printf '%s\n' "$out" >&2
+  if [ "$rc" != 0 ] && [[ "$out" == *"$PG_HOST:$closed:"* ]] && [[ "$out" == *"$PG_HOST:$closed2:"* ]]; then
+    result_ok host_list_all_refused
+  else
+    result_fail host_list_all_refused "exit $rc, '$(tr '\n' ' ' <<<"$out" | cut -c1-200)' (want an error naming $PG_HOST:$closed and $PG_HOST:$closed2)"
+  fi
+}
