@@ -67,6 +67,8 @@ let package = Package(
             path: "Examples/ResponseOptimizerExample"
         ),
         .target(name: "SQLAnalysis", dependencies: ["CPgQuery"], swiftSettings: hotPathSettings),
+        // Pure: nodes, their health and circuit breakers, and which node gets a statement.
+        .target(name: "Routing"),
         .target(
             name: "PGWire",
             dependencies: [
@@ -145,6 +147,7 @@ let package = Package(
                     resources: []),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "SQLAnalysisTests", dependencies: ["SQLAnalysis"]),
+        .testTarget(name: "RoutingTests", dependencies: ["Routing"]),
         .testTarget(name: "SessionCoreTests", dependencies: [
             "SessionCore", "PGWire", .product(name: "NIOCore", package: "swift-nio"),
         ]),
