@@ -88,6 +88,10 @@ n_pass=0 n_fail=0 n_skip=0 finished=0
 cleanup() {
   local rc=$?
   stop_pidfile "$PROXY_PIDFILE" 10 || true
+  # Replicas a check group started (checks/hosts.sh) go with the run, unless kept.
+  if [ "${replicas_started:-0}" = 1 ] && [ "$keep" = 0 ]; then
+    "$REPO/scripts/pg-replicas" stop >/dev/null 2>&1 || true
+  fi
   if [ "$pg_was_running" = 0 ] && [ "$keep" = 0 ]; then
     "$REPO/scripts/pg-local" stop >/dev/null 2>&1 || true
   fi

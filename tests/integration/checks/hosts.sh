@@ -1,7 +1,8 @@
 # Host lists: a [databases] entry naming several hosts (pgswift's port list lets them differ by port on loopback).
 # shellcheck shell=bash
 # Sourced by run.sh (defines group_hosts).  A host that refuses is skipped within the same connect; a connect
-# fails only when every host refused, and the error names each one.
+# fails only when every host refused, and the error names each one.  Then two real streaming replicas
+# (scripts/pg-replicas, stopped again when the run ends): new server connections go round the list.
 
 # A loopback port nothing listens on, from START upwards.
 hosts_closed_port() {
@@ -30,5 +31,29 @@ group_hosts() {
     result_ok host_list_all_refused
   else
     result_fail host_list_all_refused "exit $rc, '$(tr '\n' ' ' <<<"$out" | cut -c1-200)' (want an error naming $PG_HOST:$closed and $PG_HOST:$closed2)"
+  fi
+
+  # Two streaming replicas of the test server; server_lifetime = 0 closes each server after its client, so every
+  # client's server is a new connection and round-robin shows in which node answers.
+  echo "--- hosts: scripts/pg-replicas start 2" >&2
+  if ! "$REPO/scripts/pg-replicas" start 2 >&2; then
+    result_fail host_list_replicas_round_robin "scripts/pg-replicas start 2 failed"
+    return 0
+  fi
+  replicas_started=1
+  local r1=$((PG_PORT + 1)) r2=$((PG_PORT + 2)) ports="" got
+  CURRENT_PROXY=""
+  use_proxy hosts-replicas server_lifetime=0 \
+    "db:replicas=host=$PG_HOST,$PG_HOST port=$r1,$r2 dbname=pgswift_test" || return 0
+  for attempt in 1 2 3 4; do
+    got="$(PGPASSWORD=scram_pw psql -X -At -h "$PROXY_HOST" -p "$PROXY_PORT" -U scram_user -d replicas \
+      -c 'select inet_server_port(), pg_is_in_recovery()' 2>&1)" || got="error: $got"
+    printf '%s\n' "$got" >&2
+    ports+="$got "
+  done
+  if [[ "$ports" == *"$r1|t"* ]] && [[ "$ports" == *"$r2|t"* ]] && [[ "$ports" != *error* ]]; then
+    result_ok host_list_replicas_round_robin
+  else
+    result_fail host_list_replicas_round_robin "answers '$ports' (want both $r1|t and $r2|t)"
   fi
 }
