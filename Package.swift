@@ -68,7 +68,7 @@ let package = Package(
         ),
         .target(name: "SQLAnalysis", dependencies: ["CPgQuery"], swiftSettings: hotPathSettings),
         // Pure: nodes, their health and circuit breakers, and which node gets a statement.
-        .target(name: "Routing"),
+        .target(name: "Routing", dependencies: ["SQLAnalysis"]),
         .target(
             name: "PGWire",
             dependencies: [
