@@ -99,7 +99,7 @@ let package = Package(
         .target(
             name: "ProxyServer",
             dependencies: [
-                "PGWire", "PoolCore", "SessionCore", "Config", "SQLAnalysis", "StatusHTTP", "ResponseOptimizer", "AdminConsole",
+                "PGWire", "PoolCore", "SessionCore", "Config", "SQLAnalysis", "Routing", "StatusHTTP", "ResponseOptimizer", "AdminConsole",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

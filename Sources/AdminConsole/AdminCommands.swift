@@ -6,7 +6,7 @@ public enum AdminCommands {
     public static let all: [any AdminCommand.Type] = [
         ShowHelp.self, ShowVersion.self, ShowConfig.self, ShowDatabases.self, ShowPools.self, ShowUsers.self,
         ShowLists.self, ShowState.self, ShowClients.self, ShowServers.self, ShowPreparedStatements.self,
-        ShowStats.self, ShowStatsTotals.self, ShowStatsAverages.self, ShowTotals.self, ShowMem.self, ShowSLA.self, ShowTuning.self,
+        ShowStats.self, ShowStatsTotals.self, ShowStatsAverages.self, ShowTotals.self, ShowMem.self, ShowSLA.self, ShowTuning.self, ShowNodes.self,
         PauseCommand.self, ResumeCommand.self, ReloadCommand.self, ShutdownCommand.self, DisableCommand.self, EnableCommand.self,
         KillCommand.self, KillClientCommand.self, ReconnectCommand.self, WaitCloseCommand.self, SetCommand.self,
     ]

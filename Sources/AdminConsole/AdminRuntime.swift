@@ -36,6 +36,8 @@ public protocol AdminRuntime: Sendable {
     /// The status port's latency report (SHOW SLA) and tuning advice (SHOW TUNING).
     func sla() async -> AdminSLA
     func tuning() async -> [TuningRecommendation]
+    /// The hosts of entries with several hosts (SHOW NODES), by database then in the order written.
+    func nodes() async throws -> [AdminNode]
 
     // MARK: Verbs
 

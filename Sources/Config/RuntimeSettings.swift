@@ -20,6 +20,13 @@ public struct RuntimeSettings: Sendable, Equatable {
     public var idleTransactionTimeout: Double
     public var transactionTimeout: Double
     public var clientIdleTimeout: Double
+    /// Seconds; 0: no health checks.
+    public var healthCheckPeriod: Double
+    public var healthCheckTimeout: Double
+    public var healthCheckFailures: Int
+    public var healthCheckSuccesses: Int
+    /// Empty: the entry's first pool's server role.
+    public var healthCheckUser: String
 
     public init(_ c: ProxyConfig) {
         maxPacketSize = c.bytes("max_packet_size")
@@ -36,5 +43,10 @@ public struct RuntimeSettings: Sendable, Equatable {
         idleTransactionTimeout = c.seconds("idle_transaction_timeout")
         transactionTimeout = c.seconds("transaction_timeout")
         clientIdleTimeout = c.seconds("client_idle_timeout")
+        healthCheckPeriod = c.seconds("health_check_period")
+        healthCheckTimeout = c.seconds("health_check_timeout")
+        healthCheckFailures = c.int("health_check_failures")
+        healthCheckSuccesses = c.int("health_check_successes")
+        healthCheckUser = c.string("health_check_user")
     }
 }

@@ -38,6 +38,7 @@ final class FakeRuntime: AdminRuntime {
                                  preparedStatements: .init(size: 0, used: 0))
         var sla = AdminSLA(windowSeconds: 60, targets: .init(p50Ms: "100", p95Ms: "300", p99Ms: "500"), rows: [])
         var tuning: [TuningRecommendation] = []
+        var nodes: [AdminNode] = []
         var killableClients: Set<Int> = []
         var reloadSucceeds = true
         var canShutdown = true
@@ -98,6 +99,7 @@ final class FakeRuntime: AdminRuntime {
     func memory() async throws -> AdminMemory { try visit { $0.memory } }
     func sla() async -> AdminSLA { state.withLock { $0.sla } }
     func tuning() async -> [TuningRecommendation] { state.withLock { $0.tuning } }
+    func nodes() async throws -> [AdminNode] { try visit { $0.nodes } }
 
     // MARK: Verbs
 

@@ -194,6 +194,26 @@ struct ShowCommandTests {
         #expect(t.row("setting", "default_pool_size")["recommended"] == "30")
     }
 
+    @Test("SHOW NODES: one row per host, NULL where nothing is known yet")
+    func nodes() async {
+        let runtime = FakeRuntime { s in
+            s.nodes = [AdminNode(database: "app", host: "10.0.0.1", port: 5432, role: "primary", state: "up", circuit: "closed",
+                                 walPosition: "0/C6002120", activeServers: 2, idleServers: 1, checkedSecondsAgo: 3),
+                       AdminNode(database: "app", host: "10.0.0.2", port: 5433, role: "replica", state: "up", circuit: "closed",
+                                 walPosition: "0/C6000000", lagBytes: 8480, lagMilliseconds: 120, checkedSecondsAgo: 3),
+                       AdminNode(database: "app", host: "10.0.0.3", port: 5432, role: "unknown", state: "down", circuit: "open",
+                                 lastError: "could not connect: connection refused")]
+        }
+        let t = await table("SHOW NODES", runtime)
+        #expect(t.rows.count == 3)
+        let primary = t.row("host", "10.0.0.1")
+        #expect(primary["role"] == "primary" && primary["sv_active"] == "2" && primary["sv_idle"] == "1" && primary["lag_bytes"] == .some(nil))
+        let replica = t.row("host", "10.0.0.2")
+        #expect(replica["lag_bytes"] == "8480" && replica["lag_ms"] == "120" && replica["port"] == "5433")
+        let down = t.row("host", "10.0.0.3")
+        #expect(down["state"] == "down" && down["circuit"] == "open" && down["wal_lsn"] == .some(nil) && down["last_error"]??.contains("refused") == true)
+    }
+
     @Test("SHOW VERSION names both releases; SHOW HELP is a notice")
     func versionAndHelp() async {
         let runtime = FakeRuntime()

@@ -46,7 +46,12 @@ final class ServerPool: Sendable {
 
     /// The hosts one new connection tries, best first (indexes into `target.addresses`).
     func hostOrder() -> [Int] {
-        state.withLockedValue { $0.hosts.order(now: runtime.now()) }
+        let now = runtime.now()
+        let (order, addresses) = state.withLockedValue { ($0.hosts.order(now: now), $0.target.addresses) }
+        guard order.count > 1 else { return order }
+        // Hosts the health checks found down, or whose circuit is open, go last (still tried if all else fails).
+        let shunned = order.map { runtime.nodes.shunned(addresses[$0], now: now) }
+        return zip(order, shunned).filter { !$0.1 }.map(\.0) + zip(order, shunned).filter { $0.1 }.map(\.0)
     }
 
     /// A connection to host `index` of `target` was made, or could not be; a reload may have changed the list since.
@@ -213,7 +218,7 @@ final class ServerPool: Sendable {
 
 /// Where and as whom a pool's server connections log in.
 /// One host of a database's list, with its port (a directory for a Unix socket).
-struct ServerAddress: Sendable, Equatable, CustomStringConvertible {
+struct ServerAddress: Sendable, Hashable, CustomStringConvertible {
     var host: String
     var port: Int
     var description: String { "\(host):\(port)" }

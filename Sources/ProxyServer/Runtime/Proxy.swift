@@ -59,6 +59,11 @@ public final class Proxy: Service, Sendable {
                 for client in runtime.connections(on: loop).clients.values { client.checkTimeouts(limits, now: now) }
             }
         }
+        // Health checks of host lists: each host when its last check is health_check_period old (read at every tick,
+        // so a reload or SET takes effect).
+        let checks = runtime.loops[0].scheduleRepeatedTask(initialDelay: .milliseconds(200), delay: .seconds(1)) { [runtime] _ in
+            runtime.checkNodes()
+        }
         let period = Int64(max(runtime.settings.statsPeriod, 1) * 1000)
         let sampler = runtime.loops[0].scheduleRepeatedTask(initialDelay: .milliseconds(period), delay: .milliseconds(period)) { [runtime] _ in
             runtime.stats.sample(runtime)
@@ -84,6 +89,7 @@ public final class Proxy: Service, Sendable {
         logger.info("got shutdown signal: no new connections; waiting up to \(runtime.config.seconds("shutdown_timeout"))s for clients to finish")
         closeListeners()
         janitor.cancel()
+        checks.cancel()
         sampler.cancel()
         for s in sweeps { s.cancel() }
         await drain()

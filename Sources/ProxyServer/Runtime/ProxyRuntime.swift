@@ -51,6 +51,8 @@ public final class ProxyRuntime: Sendable {
     let cancelRegistry: CancelRegistry
     let budget = ConnectionBudget()
     let statementCatalog = StatementCatalog()
+    /// The hosts of entries with several hosts, as their health checks and connects found them.
+    let nodes = NodeRegistry()
     let stats = StatsSampler()
     let databases = DatabaseControl()
     /// The Prometheus registry, when the status port is on.

@@ -27,8 +27,10 @@ extension ServerConnection {
             switch result {
             case .success:
                 pool.hostConnected(index, of: target)
+                runtime.nodes.connected(address, now: runtime.now())
             case .failure(let error):
                 pool.hostFailed(index, of: target)
+                runtime.nodes.connectFailed(address, now: runtime.now())
                 if order.count > 1 { runtime.logger.info("could not connect to server \(address): \(error); trying the next host") }
                 self.dial(order.dropFirst(), failures: failures + ["\(address): \(error)"])
             }

@@ -10,6 +10,8 @@ struct Dial: Sendable {
         case session
         /// A CancelRequest: one packet, then waiting for PostgreSQL to close.
         case cancel
+        /// A health check (NodeCheckConnection): login, one query, goodbye.
+        case healthCheck
     }
 
     var host: String

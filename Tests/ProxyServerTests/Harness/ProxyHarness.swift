@@ -80,7 +80,7 @@ final class ProxyHarness {
             }
             switch dial.purpose {
             case .session: log.servers.append(Peer(channel, runLoops: runLoops))
-            case .cancel: log.cancels.append(Peer(channel, runLoops: runLoops))
+            case .cancel, .healthCheck: log.cancels.append(Peer(channel, runLoops: runLoops))
             }
             channel.connect(to: try! SocketAddress(ipAddress: "192.0.2.1", port: dial.port), promise: nil)
             return loop.makeSucceededFuture(channel as Channel)

@@ -56,4 +56,58 @@ group_hosts() {
   else
     result_fail host_list_replicas_round_robin "answers '$ports' (want both $r1|t and $r2|t)"
   fi
+
+  hosts_nodes_check "$r1" "$r2"
+}
+
+# hosts_show_nodes: SHOW NODES of the running proxy as host|port|role|state|circuit|lag_bytes lines.
+hosts_show_nodes() {
+  PGPASSWORD=admin_pw psql -X -At -h "$PROXY_HOST" -p "$PROXY_PORT" -U pgswift_admin -d pgswift -c 'SHOW NODES' 2>&1 |
+    awk -F'|' '{ print $2 "|" $3 "|" $4 "|" $5 "|" $6 "|" $8 }'
+}
+
+# hosts_wait_nodes WANT...: until every WANT line (host|port|role|state|circuit) starts a line of SHOW NODES (15 s).
+hosts_wait_nodes() {
+  local k line ok
+  for k in $(seq 1 30); do
+    NODES="$(hosts_show_nodes)"
+    ok=1
+    for line in "$@"; do grep -q "^$line|" <<<"$NODES" || ok=0; done
+    [ "$ok" = 1 ] && return 0
+    sleep 0.5
+  done
+  return 1
+}
+
+# Health checks over the primary and both replicas: roles and states as SHOW NODES shows them, then a replica
+# stopped hard is found down (and new connects keep working), and found up again once it is back.
+hosts_nodes_check() {
+  local r1="$1" r2="$2" out rc=0
+  CURRENT_PROXY=""
+  use_proxy hosts-nodes health_check_period=1 health_check_timeout=1 health_check_failures=2 health_check_successes=1 \
+    health_check_user=scram_user admin_users=pgswift_admin \
+    "db:cluster=host=$PG_HOST,$PG_HOST,$PG_HOST port=$PG_PORT,$r1,$r2 dbname=pgswift_test" || return 0
+  if hosts_wait_nodes "$PG_HOST|$PG_PORT|primary|up|closed" "$PG_HOST|$r1|replica|up|closed" "$PG_HOST|$r2|replica|up|closed"; then
+    result_ok show_nodes_roles
+  else
+    result_fail show_nodes_roles "SHOW NODES: $(tr '\n' ' ' <<<"$NODES" | cut -c1-300)"
+  fi
+  # A replica's lag is a number of bytes (0 when it has everything).
+  if grep -Eq "^$PG_HOST\|$r1\|replica\|up\|closed\|[0-9]+$" <<<"$NODES"; then result_ok show_nodes_lag
+  else result_fail show_nodes_lag "no lag_bytes for $r1: $(tr '\n' ' ' <<<"$NODES" | cut -c1-300)"; fi
+
+  echo "--- hosts: stopping the replica on $r2 (immediate)" >&2
+  run_as "$PG_BIN/pg_ctl" -D "$PGSWIFT_TEST_DIR/pg-replica-$r2" -m immediate -w stop >&2 || true
+  if hosts_wait_nodes "$PG_HOST|$r2|replica|down"; then result_ok show_nodes_down
+  else result_fail show_nodes_down "SHOW NODES: $(tr '\n' ' ' <<<"$NODES" | cut -c1-300)"; fi
+  for attempt in 1 2 3; do
+    out="$(PGPASSWORD=scram_pw psql -X -At -h "$PROXY_HOST" -p "$PROXY_PORT" -U scram_user -d cluster -c 'select 1' 2>&1)" || rc=$?
+  done
+  if [ "$rc" = 0 ] && [ "$out" = 1 ]; then result_ok nodes_down_host_skipped
+  else result_fail nodes_down_host_skipped "exit $rc, '$(tr '\n' ' ' <<<"$out" | cut -c1-200)'"; fi
+
+  echo "--- hosts: starting the replicas again" >&2
+  "$REPO/scripts/pg-replicas" start 2 >&2 || true
+  if hosts_wait_nodes "$PG_HOST|$r2|replica|up"; then result_ok show_nodes_up_again
+  else result_fail show_nodes_up_again "SHOW NODES: $(tr '\n' ' ' <<<"$NODES" | cut -c1-300)"; fi
 }

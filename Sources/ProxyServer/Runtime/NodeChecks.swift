@@ -1,0 +1,74 @@
+// The health checks' schedule: every second the first loop starts the checks that are due, one per host at a time.
+import Config
+import NIOCore
+import PoolCore
+import Routing
+
+extension ProxyRuntime {
+    /// Starts a check of each host of every entry with several hosts whose last check is health_check_period old.
+    func checkNodes() {
+        let s = settings
+        guard s.healthCheckPeriod > 0 else { return }
+        let policy = HealthPolicy(failuresToDown: s.healthCheckFailures, successesToUp: s.healthCheckSuccesses)
+        let config = self.config
+        let now = self.now()
+        for (name, entry) in config.databases where name != "*" && entry.hosts.count > 1 {
+            // No role to log in as yet (no health_check_user, no pool): the hosts stay as their connects found them.
+            guard let login = checkLogin(database: name, entry: entry) else { continue }
+            for a in entry.addresses(defaultHost: Self.serverHost(entry, config)) {
+                let address = ServerAddress(host: a.host, port: a.port)
+                guard nodes.beginCheck(address, policy: policy, period: s.healthCheckPeriod, now: now) else { continue }
+                runCheck(address, database: entry.dbname ?? name, user: login.user, credential: login.credential, timeout: s.healthCheckTimeout)
+            }
+        }
+    }
+
+    /// health_check_user with its auth_file password, else the role and password of the entry's first pool.
+    private func checkLogin(database: String, entry: DatabaseEntry) -> (user: String, credential: ServerCredential)? {
+        let user = settings.healthCheckUser
+        if !user.isEmpty {
+            switch loaded.userlist[user] {
+            case .plain(let p)?: return (user, .password(p))
+            case .md5(let s)?: return (user, .md5Secret(s))
+            case .scram?, nil: return (user, .none)
+            }
+        }
+        guard let pool = allPools.first(where: { $0.key.database == database }) else { return nil }
+        let target = pool.target
+        return (target.user, target.credential)
+    }
+
+    private func runCheck(_ address: ServerAddress, database: String, user: String, credential: ServerCredential, timeout: Double) {
+        let loop = loops[0]
+        let limit = TimeAmount.milliseconds(Int64(max(timeout, 0.1) * 1000))
+        // Loop-confined: the connection, its timer and the dial's failure all end the check on loop 0; the first wins.
+        final class Outcome: @unchecked Sendable {
+            var ended = false
+            var channel: Channel?
+        }
+        let outcome = Outcome()
+        let end: @Sendable (Result<NodeObservation, NodeCheckFailure>) -> Void = { [self] result in
+            guard !outcome.ended else { return }
+            outcome.ended = true
+            outcome.channel?.close(promise: nil)
+            if case .failure(let why) = result { logger.info("health check of \(address) failed: \(why)") }
+            nodes.checkEnded(address, result.mapError { $0 as Error }, now: self.now())
+        }
+        let handler = NodeCheckConnection(address: address, database: database, user: user, credential: credential, tls: loaded.serverTLS,
+                                          tlsMode: config.string("server_tls_sslmode")) { result in loop.execute { end(result) } }
+        let dial = Dial(host: address.host, port: address.port, connectTimeout: limit, purpose: .healthCheck)
+        let opened = dialer.open(dial, loop) { channel in
+            channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
+        }
+        opened.whenComplete { result in
+            switch result {
+            case .success(let channel):
+                outcome.channel = channel
+                if outcome.ended { channel.close(promise: nil) }
+            case .failure(let error):
+                end(.failure(NodeCheckFailure(message: "could not connect: \(error)")))
+            }
+        }
+        loop.scheduleTask(in: limit) { end(.failure(NodeCheckFailure(message: "no answer within health_check_timeout (\(timeout)s)"))) }
+    }
+}

@@ -1,0 +1,68 @@
+// Every host of a [databases] entry with several hosts, with what its checks and connections found: shared by all
+// pools on that host, read by new connects (a down host is tried last) and by SHOW NODES.
+import NIOConcurrencyHelpers
+import Routing
+
+final class NodeRegistry: Sendable {
+    struct Record: Sendable {
+        var health: NodeHealth
+        var observation: NodeObservation?
+        /// Runtime seconds of the last check's end, and why it failed (nil when it passed).
+        var lastCheck: Double?
+        var lastError: String?
+        var checking = false
+    }
+
+    private let records = NIOLockedValueBox<[ServerAddress: Record]>([:])
+
+    /// A host is left out of the order of new connects while its checks say it is down or its circuit is open.
+    func shunned(_ address: ServerAddress, now: Double) -> Bool {
+        records.withLockedValue { r in
+            guard let health = r[address]?.health else { return false }
+            if !health.isUp { return true }
+            if case .open(let until) = health.circuit { return now < until }
+            return false
+        }
+    }
+
+    /// Starts a check of `address` unless one is running or the last ended less than `period` ago.
+    func beginCheck(_ address: ServerAddress, policy: HealthPolicy, period: Double, now: Double) -> Bool {
+        records.withLockedValue { r in
+            var record = r[address] ?? Record(health: NodeHealth(policy: policy))
+            if record.checking { return false }
+            if let last = record.lastCheck, now - last < period { return false }
+            record.checking = true
+            r[address] = record
+            return true
+        }
+    }
+
+    func checkEnded(_ address: ServerAddress, _ result: Result<NodeObservation, Error>, now: Double) {
+        records.withLockedValue { r in
+            guard var record = r[address] else { return }
+            record.checking = false
+            record.lastCheck = now
+            switch result {
+            case .success(let observation):
+                record.observation = observation
+                record.lastError = nil
+                record.health.checkPassed(role: observation.role, now: now)
+            case .failure(let error):
+                record.lastError = "\(error)"
+                record.health.checkFailed(now: now)
+            }
+            r[address] = record
+        }
+    }
+
+    /// A server connection to `address` was made or could not be (feeds its circuit breaker).
+    func connected(_ address: ServerAddress, now: Double) {
+        records.withLockedValue { r in r[address]?.health.connected(now: now) }
+    }
+
+    func connectFailed(_ address: ServerAddress, now: Double) {
+        records.withLockedValue { r in r[address]?.health.connectFailed(now: now) }
+    }
+
+    var snapshot: [ServerAddress: Record] { records.withLockedValue { $0 } }
+}
