@@ -97,8 +97,21 @@ public struct NodeHealth: Sendable, Equatable {
 
     // MARK: checks
 
+    /// The circuit as it stands at `now`: an open circuit whose time is up is half-open, with no probe yet.
+    public func circuit(at now: Double) -> CircuitState {
+        if case .open(let until) = circuit, now >= until { return .halfOpen(probing: false) }
+        return circuit
+    }
+
+    /// Every event sees the circuit as it stands at its time, so an open circuit needs nobody to ask for admission
+    /// before the next outcome can close or reopen it.
+    private mutating func settle(_ now: Double) {
+        circuit = circuit(at: now)
+    }
+
     /// A health check answered: the node is reachable and is `role`.
     public mutating func checkPassed(role: NodeRole, now: Double) {
+        settle(now)
         self.role = role
         checkFailures = 0
         checkSuccesses += 1
@@ -109,6 +122,7 @@ public struct NodeHealth: Sendable, Equatable {
 
     /// A health check failed (no connection, no answer within health_check_timeout, an error).
     public mutating func checkFailed(now: Double) {
+        settle(now)
         checkSuccesses = 0
         checkFailures += 1
         if isUp && checkFailures >= policy.failuresToDown { isUp = false }
@@ -119,12 +133,14 @@ public struct NodeHealth: Sendable, Equatable {
 
     /// A server connection to the node was made (and logged in).
     public mutating func connected(now: Double) {
+        settle(now)
         connectFailures = 0
         if case .halfOpen = circuit { close() }
     }
 
     /// A server connection to the node could not be made (refused, timed out, login refused by the node itself).
     public mutating func connectFailed(now: Double) {
+        settle(now)
         connectFailures += 1
         switch circuit {
         case .closed:
@@ -138,6 +154,7 @@ public struct NodeHealth: Sendable, Equatable {
 
     /// A request on the node ended; `failed`: by the node's fault (the connection lost mid-request).
     public mutating func requestEnded(failed: Bool, now: Double) {
+        settle(now)
         let second = Int(now.rounded(.down))
         if let last = buckets.last, last.second == second {
             buckets[buckets.count - 1].requests += 1

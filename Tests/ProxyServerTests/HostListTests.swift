@@ -54,4 +54,21 @@ struct HostListTests {
         #expect(message.contains("db1.test:5433: connection refused") && message.contains("db2.test:5433: connection refused"), "\(message)")
         #expect(h.registry.servers.isEmpty)
     }
+
+    @Test func aHostWhosePostgreSQLRefusesTheLoginAsStartingUpIsTriedLast() throws {
+        let h = try ProxyHarness(servers: "host=db1.test,db2.test port=5433")
+        defer { h.finish() }
+        let first = try h.connectClient()
+        let starting = try #require(h.log.servers.first)
+        _ = starting.received()
+        try starting.send(Wire.bytes([Wire.error("57P03", "the database system is starting up", severity: Severity.fatal)]))
+        // The client hears PostgreSQL's refusal; the host is marked as one that refused.
+        let error = try #require(Wire.backend(first.received())?.first)
+        guard case .errorResponse(let fields) = error else { Issue.record("expected an error, got \(error)"); return }
+        #expect(fields["C"] == "57P03")
+        // Within server_login_retry every new connect tries db2 first, where round-robin would alternate.
+        let pool = try #require(h.runtime.allPools.first)
+        #expect(pool.hostOrder(for: pool.target) == [1, 0])
+        #expect(pool.hostOrder(for: pool.target) == [1, 0])
+    }
 }

@@ -155,3 +155,21 @@ struct NodeHealthTests {
         #expect(n.role == .primary)
     }
 }
+
+@Suite("Node circuit without admission calls")
+struct NodeCircuitTimeTests {
+    @Test func anOpenCircuitWhoseTimeIsUpIsClosedOrReopenedByTheNextOutcome() {
+        var n = NodeHealth(policy: NodeHealthTests.policy)
+        for _ in 0..<3 { n.connectFailed(now: 0) }
+        #expect(n.circuit == .open(until: 1))
+        #expect(n.circuit(at: 0.5) == .open(until: 1) && n.circuit(at: 1) == .halfOpen(probing: false))
+        // Nobody asked for admission: the next failure after the open time still reopens it, for twice as long.
+        n.connectFailed(now: 2)
+        #expect(n.circuit == .open(until: 4))
+        n.connected(now: 4.5)
+        #expect(n.circuit == .closed)
+        for _ in 0..<3 { n.connectFailed(now: 5) }
+        n.checkPassed(role: .replica, now: 6.5)
+        #expect(n.circuit == .closed)
+    }
+}

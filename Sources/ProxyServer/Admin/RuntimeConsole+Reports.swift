@@ -72,8 +72,12 @@ extension RuntimeConsole {
         var out: [AdminNode] = []
         for (name, entry) in config.databases.sorted(by: { $0.key < $1.key }) where name != "*" && entry.hosts.count > 1 {
             let addresses = entry.addresses(defaultHost: ProxyRuntime.serverHost(entry, config)).map { ServerAddress(host: $0.host, port: $0.port) }
-            // Lag is measured against the entry's primary as last checked.
-            let primaryLSN = addresses.compactMap { records[$0]?.observation }.first { $0.role == .primary }?.lsn
+            // Lag is measured against the entry's primary as its last check found it, if that check passed (an old
+            // primary that stopped answering keeps its last observation, which must not serve).
+            let primaryLSN = addresses.compactMap { a -> NodeObservation? in
+                guard let r = records[a], r.lastError == nil, r.health.isUp, r.observation?.role == .primary else { return nil }
+                return r.observation
+            }.first?.lsn
             for address in addresses {
                 let record = records[address]
                 let observation = record?.observation
@@ -86,7 +90,7 @@ extension RuntimeConsole {
                 }
                 out.append(AdminNode(
                     database: name, host: address.host, port: address.port, role: observation?.role.rawValue ?? "unknown", state: state,
-                    circuit: record?.health.circuit.name ?? "closed", walPosition: observation.map { Self.lsnText($0.lsn) },
+                    circuit: record?.health.circuit(at: now).name ?? "closed", walPosition: observation.map { Self.lsnText($0.lsn) },
                     lagBytes: lagBytes, lagMilliseconds: lagMs,
                     activeServers: counts.filter { $0.address == address && $0.linked }.count,
                     idleServers: counts.filter { $0.address == address && !$0.linked }.count,

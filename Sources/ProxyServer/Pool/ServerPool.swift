@@ -44,10 +44,14 @@ final class ServerPool: Sendable {
                      roundRobin: target.roundRobin, downFor: limits.loginRetry)
     }
 
-    /// The hosts one new connection tries, best first (indexes into `target.addresses`).
-    func hostOrder() -> [Int] {
+    /// The hosts one new connection to `target` tries, best first (indexes into its addresses). A reload may have
+    /// changed the list since `target` was taken: its hosts are then tried in the order written.
+    func hostOrder(for target: ServerTarget) -> [Int] {
         let now = runtime.now()
-        let (order, addresses) = state.withLockedValue { ($0.hosts.order(now: now), $0.target.addresses) }
+        let order = state.withLockedValue { s in
+            s.target.addresses == target.addresses ? s.hosts.order(now: now) : Array(target.addresses.indices)
+        }
+        let addresses = target.addresses
         guard order.count > 1 else { return order }
         // Hosts the health checks found down, or whose circuit is open, go last (still tried if all else fails).
         let shunned = order.map { runtime.nodes.shunned(addresses[$0], now: now) }

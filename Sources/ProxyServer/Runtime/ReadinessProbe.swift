@@ -38,12 +38,18 @@ final class ReadinessProbe: Sendable {
     /// A database with a host list is ready when one of its hosts answers (pgswift then connects there); the others'
     /// failures are named only when none does.
     private func probe(name: String, addresses: [(host: String, port: Int)], timeout: Double) async -> DatabaseReadiness {
-        var failures: [DatabaseReadiness] = []
-        for a in addresses {
-            let r = await probe(name: name, host: a.host, port: a.port, timeout: timeout)
-            if r.reachable { return r }
-            failures.append(r)
+        guard addresses.count > 1 else { return await probe(name: name, host: addresses[0].host, port: addresses[0].port, timeout: timeout) }
+        // All at once: a host that never answers costs the probe one timeout, not one per host.
+        let results = await withTaskGroup(of: (Int, DatabaseReadiness).self) { group in
+            for (i, a) in addresses.enumerated() {
+                group.addTask { (i, await self.probe(name: name, host: a.host, port: a.port, timeout: timeout)) }
+            }
+            var out = [DatabaseReadiness?](repeating: nil, count: addresses.count)
+            for await (i, r) in group { out[i] = r }
+            return out.compactMap { $0 }
         }
+        if let up = results.first(where: \.reachable) { return up }
+        let failures = results
         guard failures.count > 1 else { return failures[0] }
         return DatabaseReadiness(name: name, endpoint: failures.map(\.endpoint).joined(separator: ","), reachable: false,
                                  detail: failures.map { "\($0.endpoint): \($0.detail)" }.joined(separator: "; "))

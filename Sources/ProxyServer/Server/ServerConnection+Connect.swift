@@ -1,5 +1,6 @@
 // How a server connection is opened: the hosts of its database's list tried in the order HostRotation gives.
 import NIOCore
+import PGWire
 import PoolCore
 
 extension ServerConnection {
@@ -7,7 +8,7 @@ extension ServerConnection {
     /// marked down and the next is tried at once, so a host list fails a connect only when every host refused.
     static func connect(target: ServerTarget, pool: ServerPool, runtime: ProxyRuntime, on loop: EventLoop) {
         let conn = ServerConnection(id: runtime.nextID(), target: target, pool: pool, runtime: runtime, eventLoop: loop)
-        conn.dial(pool.hostOrder()[...], failures: [])
+        conn.dial(pool.hostOrder(for: target)[...], failures: [])
     }
 
     private func dial(_ order: ArraySlice<Int>, failures: [String]) {
@@ -18,6 +19,7 @@ extension ServerConnection {
         }
         let address = target.addresses[index]
         self.address = address
+        hostIndex = index
         let dial = Dial(host: address.host, port: address.port, connectTimeout: .milliseconds(Int64(max(target.connectTimeout, 0.1) * 1000)),
                         purpose: .session)
         let future = runtime.dialer.open(dial, eventLoop) { channel in
@@ -26,8 +28,8 @@ extension ServerConnection {
         future.whenComplete { [self] result in
             switch result {
             case .success:
-                pool.hostConnected(index, of: target)
-                runtime.nodes.connected(address, now: runtime.now())
+                // The host counts as working once the login is through (ServerConnection+Login).
+                break
             case .failure(let error):
                 pool.hostFailed(index, of: target)
                 runtime.nodes.connectFailed(address, now: runtime.now())
@@ -35,5 +37,21 @@ extension ServerConnection {
                 self.dial(order.dropFirst(), failures: failures + ["\(address): \(error)"])
             }
         }
+    }
+
+    /// The login went through: the host works (HostRotation, its circuit).
+    func hostLoggedIn() {
+        pool?.hostConnected(hostIndex, of: target)
+        runtime.nodes.connected(address, now: runtime.now())
+    }
+
+    /// The login failed. When the node itself refused (starting up or shutting down, 57P0x; too many connections,
+    /// 53300; gone during login, 08xxx) the host is marked as a refused connect would be; a refused password is
+    /// the credential's fault, not the host's.
+    func hostRefusedLogin(_ error: PGError) {
+        let state = error.sqlState
+        guard state.hasPrefix("57P") || state == "53300" || state.hasPrefix("08") else { return }
+        pool?.hostFailed(hostIndex, of: target)
+        runtime.nodes.connectFailed(address, now: runtime.now())
     }
 }

@@ -44,6 +44,7 @@ extension ServerConnection {
     func loginFailed(context: ChannelHandlerContext, _ error: PGError) {
         state = .closed
         context.close(promise: nil)
+        hostRefusedLogin(error)
         pool?.connectFailed(error)
     }
 
@@ -67,11 +68,13 @@ extension ServerConnection {
                     runtime.logger.debug("new server connection \(address) pid \(pid) for \(target.database)/\(target.user)")
                     // What clients welcomed before they get a server are told (a paused or busy pool).
                     pool?.noteWelcomeParameters(params)
+                    hostLoggedIn()
                     pool?.connected(self)
                     return
                 case .fail(let error):
                     state = .closed
                     context.close(promise: nil)
+                    hostRefusedLogin(error)
                     pool?.connectFailed(error)
                     return
                 }

@@ -28,8 +28,10 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     let id: Int
     let eventLoop: EventLoop
     let target: ServerTarget
-    /// The host of the target's list this connection is to (set before each attempt while connecting).
+    /// The host of the target's list this connection is to, and its index there (set before each attempt while
+    /// connecting).
     var address: ServerAddress
+    var hostIndex = 0
     /// Strong: pools live as long as the process, and a weak reference would put every retain of the pool
     /// (one per lease) on the runtime's slow side-table path.
     let pool: ServerPool?
