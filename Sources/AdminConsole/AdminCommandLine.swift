@@ -42,6 +42,12 @@ struct AdminCommandLine: Equatable, Sendable {
             guard scanner.atEnd() else { return nil }
             return AdminCommandLine(verb: "SET", argument: "\(key.lowercased())=\(value)")
         }
+        if upper == "DRAIN" || upper == "UNDRAIN" {
+            // pgswift's own: DRAIN NODE db host:port, the node as SHOW NODES names it.
+            guard scanner.skipSpace(), scanner.takeWord("node"), scanner.skipSpace(), let db = scanner.word(), scanner.skipSpace(),
+                  let node = scanner.token(), scanner.atEnd() else { return nil }
+            return AdminCommandLine(verb: "\(upper) NODE", argument: "\(db) \(node)")
+        }
         var argument: String?
         if scanner.skipSpace(), let arg = scanner.word() { argument = arg }
         guard scanner.atEnd() else { return nil }
@@ -81,6 +87,13 @@ private struct Scanner {
         if i < bytes.count, bytes[i] == UInt8(ascii: "\"") { return quoted(UInt8(ascii: "\"")) }
         let start = i
         while i < bytes.count, isWordByte(bytes[i]) { i += 1 }
+        return i > start ? String(decoding: bytes[start..<i], as: UTF8.self) : nil
+    }
+
+    /// Everything up to white space or a semicolon (a host:port).
+    mutating func token() -> String? {
+        let start = i
+        while i < bytes.count, !(bytes[i] == 0x20 || (bytes[i] >= 0x09 && bytes[i] <= 0x0D) || bytes[i] == UInt8(ascii: ";")) { i += 1 }
         return i > start ? String(decoding: bytes[start..<i], as: UTF8.self) : nil
     }
 

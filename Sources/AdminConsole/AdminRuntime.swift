@@ -52,6 +52,9 @@ public protocol AdminRuntime: Sendable {
     func killClient(id: Int, reason: PGError) async throws -> Bool
     /// Closes the idle servers of a database (or all) now, and each busy one when its client gives it back.
     func reconnect(database: String?) async throws
+    /// DRAIN NODE: no new server connections to that host of the entry's list, its idle ones closed, busy ones
+    /// closed when given back; UNDRAIN NODE lifts it. False when the entry lists no such host.
+    func setDrained(_ on: Bool, database: String, host: String, port: Int) async throws -> Bool
     /// Rereads the config file; false if it was invalid or reloading is not possible.
     func reload() -> Bool
     /// False if this process cannot be shut down from the console.

@@ -110,6 +110,24 @@ struct ControlCommandTests {
         #expect(runtime.serverReads == 2)
     }
 
+    @Test("DRAIN NODE and UNDRAIN NODE name a node as SHOW NODES does; an unknown one or a bad address is refused")
+    func drainNode() async {
+        let runtime = FakeRuntime { s in
+            s.nodes = [AdminNode(database: "app", host: "10.0.0.2", port: 5433, role: "replica", state: "up", circuit: "closed")]
+        }
+        #expect(outcome(await run("DRAIN NODE app 10.0.0.2:5433", runtime)) == "tag DRAIN NODE")
+        #expect(outcome(await run("undrain node app 10.0.0.2:5433;", runtime)) == "tag UNDRAIN NODE")
+        #expect(outcome(await run("DRAIN NODE app 10.0.0.9:5433", runtime)) == "error no node 10.0.0.9:5433 in database app (SHOW NODES lists them)")
+        #expect(outcome(await run("DRAIN NODE app 10.0.0.2", runtime)).hasPrefix("error DRAIN NODE needs a database and a host:port"))
+        #expect(runtime.calls == [.drain(true, "app", "10.0.0.2", 5433), .drain(false, "app", "10.0.0.2", 5433),
+                                  .drain(true, "app", "10.0.0.9", 5433)])
+        // Without NODE, or without the node, it is not the grammar.
+        #expect(outcome(await run("DRAIN app 10.0.0.2:5433", runtime)).hasPrefix("error invalid command"))
+        #expect(outcome(await run("DRAIN NODE app", runtime)).hasPrefix("error invalid command"))
+        // Control, not SHOW: stats users may not.
+        #expect(outcome(await run("DRAIN NODE app 10.0.0.2:5433", runtime, rights: .stats)) == "error admin access needed")
+    }
+
     @Test("RELOAD reports a failed reload as PgBouncer does")
     func reload() async {
         let good = FakeRuntime()

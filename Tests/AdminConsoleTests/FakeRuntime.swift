@@ -16,6 +16,7 @@ final class FakeRuntime: AdminRuntime {
         case kill(Set<String>, PGError)
         case killClient(Int, PGError)
         case reconnect(String?)
+        case drain(Bool, String, String, Int)
         case reload
         case shutdown(ShutdownMode)
         case set(String, String)
@@ -125,6 +126,11 @@ final class FakeRuntime: AdminRuntime {
     }
 
     func reconnect(database: String?) async throws { record(.reconnect(database)) }
+
+    func setDrained(_ on: Bool, database: String, host: String, port: Int) async throws -> Bool {
+        record(.drain(on, database, host, port))
+        return state.withLock { $0.nodes.contains { $0.database == database && $0.host == host && $0.port == port } }
+    }
 
     func reload() -> Bool {
         record(.reload)

@@ -16,6 +16,8 @@ enum ShowHelp: AdminCommand {
             "DISABLE <db>",
             "ENABLE <db>",
             "RECONNECT [<db>]",
+            "DRAIN NODE <db> <host:port>",
+            "UNDRAIN NODE <db> <host:port>",
             "KILL [<db>]",
             "KILL_CLIENT <client_id>",
             "SHUTDOWN",

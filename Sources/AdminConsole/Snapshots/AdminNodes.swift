@@ -6,7 +6,8 @@ public struct AdminNode: Sendable, Equatable {
     public var port: Int
     /// primary, replica, or unknown before a check answered.
     public var role: String
-    /// up, down, or unchecked (no check has run: no health_check_user and no pool yet, or checks are off).
+    /// up, down, unchecked (no check has run: no health_check_user and no pool yet, or checks are off), or drained
+    /// (DRAIN NODE).
     public var state: String
     /// closed, open or half-open.
     public var circuit: String

@@ -81,7 +81,8 @@ extension RuntimeConsole {
             for address in addresses {
                 let record = records[address]
                 let observation = record?.observation
-                let state = record?.lastCheck == nil ? "unchecked" : (record?.health.isUp == false ? "down" : "up")
+                let state = runtime.nodes.isDrained(database: name, address: address) ? "drained"
+                    : record?.lastCheck == nil ? "unchecked" : (record?.health.isUp == false ? "down" : "up")
                 var lagBytes: Int?
                 var lagMs: Int?
                 if let observation, observation.role == .replica {

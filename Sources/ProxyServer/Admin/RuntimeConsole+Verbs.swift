@@ -40,6 +40,26 @@ extension RuntimeConsole {
         for p in pools { p.closeIdle() }
     }
 
+    func setDrained(_ on: Bool, database: String, host: String, port: Int) async throws -> Bool {
+        let config = runtime.config
+        guard let entry = config.databases[database], entry.hosts.count > 1 else { return false }
+        let address = ServerAddress(host: host, port: port)
+        guard entry.addresses(defaultHost: ProxyRuntime.serverHost(entry, config)).contains(where: { $0.host == host && $0.port == port }) else {
+            return false
+        }
+        runtime.nodes.setDrained(on, database: database, address: address)
+        guard on else { return true }
+        // What runs there finishes; nothing new starts there: idle servers close now, busy ones when given back.
+        _ = try await runtime.gather { registry -> [Int] in
+            for s in registry.servers.values where s.pool?.key.database == database && s.address == address {
+                s.closeNeeded = true
+                if !s.isLinked { s.close() }
+            }
+            return []
+        }.get()
+        return true
+    }
+
     func reload() -> Bool { runtime.control?.reload() ?? false }
 
     func shutdown(_ mode: ShutdownMode) -> Bool {

@@ -52,10 +52,12 @@ final class ServerPool: Sendable {
             s.target.addresses == target.addresses ? s.hosts.order(now: now) : Array(target.addresses.indices)
         }
         let addresses = target.addresses
-        guard order.count > 1 else { return order }
+        // Drained hosts get nothing new at all (DRAIN NODE); an empty order fails the connect, naming why.
+        let open = order.filter { !runtime.nodes.isDrained(database: key.database, address: addresses[$0]) }
+        guard open.count > 1 else { return open }
         // Hosts the health checks found down, or whose circuit is open, go last (still tried if all else fails).
-        let shunned = order.map { runtime.nodes.shunned(addresses[$0], now: now) }
-        return zip(order, shunned).filter { !$0.1 }.map(\.0) + zip(order, shunned).filter { $0.1 }.map(\.0)
+        let shunned = open.map { runtime.nodes.shunned(addresses[$0], now: now) }
+        return zip(open, shunned).filter { !$0.1 }.map(\.0) + zip(open, shunned).filter { $0.1 }.map(\.0)
     }
 
     /// A connection to host `index` of `target` was made, or could not be; a reload may have changed the list since.

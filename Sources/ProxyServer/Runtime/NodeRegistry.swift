@@ -14,6 +14,23 @@ final class NodeRegistry: Sendable {
     }
 
     private let records = NIOLockedValueBox<[ServerAddress: Record]>([:])
+    /// DRAIN NODE: hosts of an entry that get no new server connections.
+    private let drainedNodes = NIOLockedValueBox<Set<DrainedNode>>([])
+
+    struct DrainedNode: Hashable, Sendable {
+        var database: String
+        var address: ServerAddress
+    }
+
+    func setDrained(_ on: Bool, database: String, address: ServerAddress) {
+        drainedNodes.withLockedValue { set in
+            if on { set.insert(DrainedNode(database: database, address: address)) } else { set.remove(DrainedNode(database: database, address: address)) }
+        }
+    }
+
+    func isDrained(database: String, address: ServerAddress) -> Bool {
+        drainedNodes.withLockedValue { $0.contains(DrainedNode(database: database, address: address)) }
+    }
 
     /// A host is left out of the order of new connects while its checks say it is down or its circuit is open.
     func shunned(_ address: ServerAddress, now: Double) -> Bool {

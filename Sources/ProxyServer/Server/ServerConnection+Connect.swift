@@ -8,7 +8,13 @@ extension ServerConnection {
     /// marked down and the next is tried at once, so a host list fails a connect only when every host refused.
     static func connect(target: ServerTarget, pool: ServerPool, runtime: ProxyRuntime, on loop: EventLoop) {
         let conn = ServerConnection(id: runtime.nextID(), target: target, pool: pool, runtime: runtime, eventLoop: loop)
-        conn.dial(pool.hostOrder(for: target)[...], failures: [])
+        let order = pool.hostOrder(for: target)
+        guard !order.isEmpty else {
+            conn.releaseBudget()
+            pool.connectFailed(.serverUnreachable("every host of database \(pool.key.database) is drained (UNDRAIN NODE lifts it)"))
+            return
+        }
+        conn.dial(order[...], failures: [])
     }
 
     private func dial(_ order: ArraySlice<Int>, failures: [String]) {

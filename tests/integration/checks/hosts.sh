@@ -85,7 +85,7 @@ hosts_nodes_check() {
   local r1="$1" r2="$2" out rc=0
   CURRENT_PROXY=""
   use_proxy hosts-nodes health_check_period=1 health_check_timeout=1 health_check_failures=2 health_check_successes=1 \
-    health_check_user=scram_user admin_users=pgswift_admin \
+    health_check_user=scram_user admin_users=pgswift_admin server_lifetime=0 \
     "db:cluster=host=$PG_HOST,$PG_HOST,$PG_HOST port=$PG_PORT,$r1,$r2 dbname=pgswift_test" || return 0
   if hosts_wait_nodes "$PG_HOST|$PG_PORT|primary|up|closed" "$PG_HOST|$r1|replica|up|closed" "$PG_HOST|$r2|replica|up|closed"; then
     result_ok show_nodes_roles
@@ -95,6 +95,22 @@ hosts_nodes_check() {
   # A replica's lag is a number of bytes (0 when it has everything).
   if grep -Eq "^$PG_HOST\|$r1\|replica\|up\|closed\|[0-9]+$" <<<"$NODES"; then result_ok show_nodes_lag
   else result_fail show_nodes_lag "no lag_bytes for $r1: $(tr '\n' ' ' <<<"$NODES" | cut -c1-300)"; fi
+
+  # DRAIN NODE: no new server connection goes there (server_lifetime = 0: every client gets a new one).
+  local ports="" admin=(env PGPASSWORD=admin_pw psql -X -At -h "$PROXY_HOST" -p "$PROXY_PORT" -U pgswift_admin -d pgswift)
+  "${admin[@]}" -c "DRAIN NODE cluster $PG_HOST:$r1" >&2 || true
+  for attempt in 1 2 3 4 5 6; do
+    ports+="$(PGPASSWORD=scram_pw psql -X -At -h "$PROXY_HOST" -p "$PROXY_PORT" -U scram_user -d cluster -c 'select inet_server_port()' 2>&1) "
+  done
+  NODES="$(hosts_show_nodes)"
+  if [[ "$ports" != *"$r1"* ]] && [[ "$ports" == *"$PG_PORT"* ]] && grep -q "^$PG_HOST|$r1|replica|drained|" <<<"$NODES"; then
+    result_ok drain_node
+  else
+    result_fail drain_node "servers on '$ports', SHOW NODES: $(tr '\n' ' ' <<<"$NODES" | cut -c1-300)"
+  fi
+  "${admin[@]}" -c "UNDRAIN NODE cluster $PG_HOST:$r1" >&2 || true
+  if hosts_wait_nodes "$PG_HOST|$r1|replica|up"; then result_ok undrain_node
+  else result_fail undrain_node "SHOW NODES: $(tr '\n' ' ' <<<"$NODES" | cut -c1-300)"; fi
 
   echo "--- hosts: stopping the replica on $r2 (immediate)" >&2
   run_as "$PG_BIN/pg_ctl" -D "$PGSWIFT_TEST_DIR/pg-replica-$r2" -m immediate -w stop >&2 || true
