@@ -1,4 +1,5 @@
 // Moves a scrape's snapshot into the Prometheus registry: counters by what they grew, gauges set, vanished pools removed.
+import AdminConsole
 import PoolCore
 import Prometheus
 
@@ -66,6 +67,29 @@ struct PublishedState: Sendable {
             gauge("pgswift_pool_size", labels, "The pool's size limit (default_pool_size or the database's pool_size).", Double(p.size))
             gauge("pgswift_pool_wait_queue_length", labels, "Clients queued for a server of this pool.", Double(p.waiting))
             gauge("pgswift_pool_max_wait_seconds", labels, "How long the oldest queued client of this pool has waited.", p.maxWaitSeconds)
+        }
+        for n in s.nodes {
+            let labels = [("database", n.database), ("host", n.host), ("port", String(n.port))]
+            for state in ["up", "down", "unchecked", "drained"] {
+                gauge("pgswift_node_state", labels + [("state", state)], "Hosts of entries with several hosts by state (SHOW NODES state): 1 for the current one.",
+                      n.state == state ? 1 : 0)
+            }
+            for role in ["primary", "replica", "unknown"] {
+                gauge("pgswift_node_role", labels + [("role", role)], "What the host's last passing health check found it to be: 1 for the current role.",
+                      n.role == role ? 1 : 0)
+            }
+            for circuit in ["closed", "open", "half-open"] {
+                gauge("pgswift_node_circuit", labels + [("circuit", circuit)], "The host's circuit breaker (SHOW NODES circuit): 1 for the current state.",
+                      n.circuit == circuit ? 1 : 0)
+            }
+            gauge("pgswift_node_servers", labels + [("state", "active")], "Server connections open on the host.", Double(n.activeServers))
+            gauge("pgswift_node_servers", labels + [("state", "idle")], "Server connections open on the host.", Double(n.idleServers))
+            if let lag = n.lagBytes {
+                gauge("pgswift_node_lag_bytes", labels, "How far a replica's replay is behind its entry's primary, as last checked.", Double(lag))
+            }
+            if let lag = n.lagMilliseconds {
+                gauge("pgswift_node_lag_seconds", labels, "A replica's replay delay: 0 when it has replayed all it received.", Double(lag) / 1000)
+            }
         }
         // A pool dropped by RELOAD stops being reported instead of freezing at its last value.
         for (key, g) in gauges where seen[key] == nil { registry.unregisterGauge(g) }

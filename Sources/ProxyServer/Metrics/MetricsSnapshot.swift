@@ -1,4 +1,5 @@
 // What one scrape of /metrics reads from the running proxy: every loop's counters and connections, and each pool's size.
+import AdminConsole
 import NIOCore
 import PoolCore
 
@@ -19,6 +20,8 @@ struct MetricsSnapshot: Sendable {
     var timeouts: [DatabaseCode: Int] = [:]
     var pools: [PoolGauges] = []
     var clientsTotal = 0
+    /// SHOW NODES' rows: hosts of the entries with several hosts.
+    var nodes: [AdminNode] = []
 }
 
 struct ErrorOrigin: Hashable, Sendable {
@@ -80,6 +83,7 @@ extension ProxyRuntime {
             states[pool.key] = g
         }
         snapshot.pools = states.values.sorted { ($0.key.database, $0.key.user) < ($1.key.database, $1.key.user) }
+        snapshot.nodes = (try? await nodeRows()) ?? []
         return snapshot
     }
 }

@@ -82,15 +82,26 @@ hosts_wait_nodes() {
 # Health checks over the primary and both replicas: roles and states as SHOW NODES shows them, then a replica
 # stopped hard is found down (and new connects keep working), and found up again once it is back.
 hosts_nodes_check() {
-  local r1="$1" r2="$2" out rc=0
+  local r1="$1" r2="$2" out rc=0 status metrics
+  status="$(hosts_closed_port $((PROXY_PORT + 61)))"
   CURRENT_PROXY=""
   use_proxy hosts-nodes health_check_period=1 health_check_timeout=1 health_check_failures=2 health_check_successes=1 \
-    health_check_user=scram_user admin_users=pgswift_admin server_lifetime=0 \
+    health_check_user=scram_user admin_users=pgswift_admin server_lifetime=0 status_port="$status" \
     "db:cluster=host=$PG_HOST,$PG_HOST,$PG_HOST port=$PG_PORT,$r1,$r2 dbname=pgswift_test" || return 0
   if hosts_wait_nodes "$PG_HOST|$PG_PORT|primary|up|closed" "$PG_HOST|$r1|replica|up|closed" "$PG_HOST|$r2|replica|up|closed"; then
     result_ok show_nodes_roles
   else
     result_fail show_nodes_roles "SHOW NODES: $(tr '\n' ' ' <<<"$NODES" | cut -c1-300)"
+  fi
+  # The same in /metrics: one series per host and state, role and circuit, and a replica's lag.
+  metrics="$(curl -s "http://127.0.0.1:$status/metrics" 2>&1)" || true
+  if grep -Eq "^pgswift_node_role\{[^}]*port=\"$PG_PORT\"[^}]*role=\"primary\"[^}]*\} 1(\.0)?$" <<<"$metrics" &&
+     grep -Eq "^pgswift_node_role\{[^}]*port=\"$r1\"[^}]*role=\"replica\"[^}]*\} 1(\.0)?$" <<<"$metrics" &&
+     grep -Eq "^pgswift_node_state\{[^}]*port=\"$r2\"[^}]*state=\"up\"[^}]*\} 1(\.0)?$" <<<"$metrics" &&
+     grep -Eq "^pgswift_node_lag_bytes\{[^}]*port=\"$r1\"[^}]*\} [0-9.e+]+$" <<<"$metrics"; then
+    result_ok metrics_nodes
+  else
+    result_fail metrics_nodes "/metrics node series: $(grep pgswift_node_ <<<"$metrics" | tr '\n' ' ' | cut -c1-400)"
   fi
   # A replica's lag is a number of bytes (0 when it has everything).
   if grep -Eq "^$PG_HOST\|$r1\|replica\|up\|closed\|[0-9]+$" <<<"$NODES"; then result_ok show_nodes_lag
