@@ -9,34 +9,40 @@ public struct NodeObservation: Sendable, Equatable {
     /// A replica's replay delay: 0 when it has replayed all it received (an idle primary makes no lag), else the
     /// age of the last transaction it replayed.
     public var replayDelay: Double
+    /// The timeline a primary writes, or a replica receives (nil while its WAL receiver is not streaming).
+    public var timeline: UInt32?
 
-    public init(role: NodeRole, lsn: UInt64, replayDelay: Double = 0) {
+    public init(role: NodeRole, lsn: UInt64, replayDelay: Double = 0, timeline: UInt32? = nil) {
         self.role = role
         self.lsn = lsn
         self.replayDelay = replayDelay
+        self.timeline = timeline
     }
 }
 
 public enum NodeCheck {
-    /// One statement, one row: in recovery, the position, the delay. Functions only (no table), so any role that
-    /// may log in can run it.
+    /// One statement, one row: in recovery, the position, the delay, the timeline (a primary's from the name of the
+    /// WAL file it writes, which pg_walfile_name gives only outside recovery; a replica's from its WAL receiver).
+    /// Functions and pg_stat_wal_receiver only, so any role that may log in can run it.
     public static let sql = """
         SELECT pg_is_in_recovery(), \
         CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END, \
         CASE WHEN NOT pg_is_in_recovery() OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 \
-        ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) END
+        ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) END, \
+        CASE WHEN pg_is_in_recovery() THEN (SELECT received_tli FROM pg_stat_wal_receiver) \
+        ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::bigint END
         """
 
-    /// The answer's three text columns, or nil when they are not what the query returns.
+    /// The answer's four text columns, or nil when they are not what the query returns.
     public static func observation(_ columns: [String?]) -> NodeObservation? {
-        guard columns.count == 3, let recovery = columns[0], let lsnText = columns[1], let lsn = parseLSN(lsnText) else { return nil }
+        guard columns.count == 4, let recovery = columns[0], let lsnText = columns[1], let lsn = parseLSN(lsnText) else { return nil }
         let role: NodeRole
         switch recovery {
         case "t": role = .replica
         case "f": role = .primary
         default: return nil
         }
-        return NodeObservation(role: role, lsn: lsn, replayDelay: columns[2].flatMap(Double.init) ?? 0)
+        return NodeObservation(role: role, lsn: lsn, replayDelay: columns[2].flatMap(Double.init) ?? 0, timeline: columns[3].flatMap { UInt32($0) })
     }
 
     /// PostgreSQL's text form of a WAL position, "16/B374D848": the high and low 32 bits in hex.
@@ -49,5 +55,14 @@ public enum NodeCheck {
     /// How many bytes `replica` is behind `primary`'s position (0 when ahead: the primary was read first).
     public static func lagBytes(primary: UInt64, replica: UInt64) -> UInt64 {
         primary > replica ? primary - replica : 0
+    }
+}
+
+/// Which nodes of one entry are fenced after a failover: those on an older timeline than the newest any node is on (an
+/// old primary that came back, replicas still following it). A node whose timeline is unknown is left alone.
+public enum Fencing {
+    public static func stale(_ timelines: [(id: Int, timeline: UInt32?)]) -> Set<Int> {
+        guard let newest = timelines.compactMap(\.timeline).max() else { return [] }
+        return Set(timelines.filter { ($0.timeline ?? newest) < newest }.map(\.id))
     }
 }

@@ -5,15 +5,18 @@ import Testing
 @Suite("Node check answers")
 struct NodeCheckTests {
     @Test func aPrimaryAndAReplicaAreTold() {
-        #expect(NodeCheck.observation(["f", "0/C6002120", "0"]) == NodeObservation(role: .primary, lsn: 0xC600_2120))
-        #expect(NodeCheck.observation(["t", "16/B374D848", "1.25"]) == NodeObservation(role: .replica, lsn: 0x16_B374_D848, replayDelay: 1.25))
+        #expect(NodeCheck.observation(["f", "0/C6002120", "0", "1"]) == NodeObservation(role: .primary, lsn: 0xC600_2120, timeline: 1))
+        #expect(NodeCheck.observation(["t", "16/B374D848", "1.25", "2"])
+                == NodeObservation(role: .replica, lsn: 0x16_B374_D848, replayDelay: 1.25, timeline: 2))
+        // A replica whose WAL receiver is down: no timeline.
+        #expect(NodeCheck.observation(["t", "0/1", "0", nil])?.timeline == nil)
     }
 
     @Test func answersOfAnotherShapeAreRefused() {
-        #expect(NodeCheck.observation(["t", "0/1"]) == nil)
-        #expect(NodeCheck.observation(["x", "0/1", "0"]) == nil)
-        #expect(NodeCheck.observation(["t", nil, "0"]) == nil)
-        #expect(NodeCheck.observation(["t", "zz", "0"]) == nil)
+        #expect(NodeCheck.observation(["t", "0/1", "0"]) == nil)
+        #expect(NodeCheck.observation(["x", "0/1", "0", "1"]) == nil)
+        #expect(NodeCheck.observation(["t", nil, "0", "1"]) == nil)
+        #expect(NodeCheck.observation(["t", "zz", "0", "1"]) == nil)
     }
 
     @Test func walPositions() {
@@ -22,5 +25,16 @@ struct NodeCheckTests {
         #expect(NodeCheck.parseLSN("1/2/3") == nil)
         #expect(NodeCheck.lagBytes(primary: 100, replica: 40) == 60)
         #expect(NodeCheck.lagBytes(primary: 40, replica: 100) == 0)
+    }
+}
+
+@Suite("Fencing after a failover")
+struct FencingTests {
+    @Test func nodesOnAnOlderTimelineAreStale() {
+        // The old primary came back on timeline 1 while the promoted replica writes timeline 2; a replica still
+        // following the old one is stale too; one whose receiver is down is left alone.
+        #expect(Fencing.stale([(0, 1), (1, 1), (2, 2), (3, nil)]) == [0, 1])
+        #expect(Fencing.stale([(0, 3), (1, 3)]).isEmpty)
+        #expect(Fencing.stale([(0, nil)]).isEmpty)
     }
 }

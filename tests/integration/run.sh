@@ -127,6 +127,7 @@ cat >"$WORK/userlist.txt" <<EOF
 "pgswift_auth" "pgswift_auth_pw"
 "pgswift_admin" "admin_pw"
 "pgswift_stats" "stats_pw"
+"pgswift_monitor" "monitor_pw"
 EOF
 # For auth_query: only the auth user is listed, every other user is looked up.
 printf '"pgswift_auth" "pgswift_auth_pw"\n' >"$WORK/userlist-authuser.txt"

@@ -48,15 +48,11 @@ extension RuntimeConsole {
             return false
         }
         runtime.nodes.setDrained(on, database: database, address: address)
-        guard on else { return true }
-        // What runs there finishes; nothing new starts there: idle servers close now, busy ones when given back.
-        _ = try await runtime.gather { registry -> [Int] in
-            for s in registry.servers.values where s.pool?.key.database == database && s.address == address {
-                s.closeNeeded = true
-                if !s.isLinked { s.close() }
-            }
-            return []
-        }.get()
+        guard on else {
+            runtime.nodes.unfence(database: database, address: address)
+            return true
+        }
+        try await runtime.retireServers(on: address, database: database)
         return true
     }
 

@@ -52,8 +52,8 @@ final class ServerPool: Sendable {
             s.target.addresses == target.addresses ? s.hosts.order(now: now) : Array(target.addresses.indices)
         }
         let addresses = target.addresses
-        // Drained hosts get nothing new at all (DRAIN NODE); an empty order fails the connect, naming why.
-        let open = order.filter { !runtime.nodes.isDrained(database: key.database, address: addresses[$0]) }
+        // Drained (DRAIN NODE) and fenced hosts get nothing new at all; an empty order fails the connect, naming why.
+        let open = order.filter { !runtime.nodes.isClosed(database: key.database, address: addresses[$0]) }
         guard open.count > 1 else { return open }
         // Hosts the health checks found down, or whose circuit is open, go last (still tried if all else fails).
         let shunned = open.map { runtime.nodes.shunned(addresses[$0], now: now) }

@@ -9,6 +9,7 @@ extension ProxyRuntime {
     func checkNodes() {
         let s = settings
         guard s.healthCheckPeriod > 0 else { return }
+        fenceStaleNodes()
         let policy = HealthPolicy(failuresToDown: s.healthCheckFailures, successesToUp: s.healthCheckSuccesses)
         let config = self.config
         let now = self.now()
@@ -55,7 +56,11 @@ extension ProxyRuntime {
             outcome.ended = true
             outcome.channel?.close(promise: nil)
             if case .failure(let why) = result { logger.info("health check of \(address) failed: \(why)") }
-            nodes.checkEnded(address, result.mapError { $0 as Error }, now: self.now())
+            if nodes.checkEnded(address, result.mapError { $0 as Error }, now: self.now()) {
+                // Promoted or demoted: servers opened for its old role are not used again.
+                logger.warning("\(address) changed role; its server connections are replaced")
+                Task { try? await retireServers(on: address, database: nil) }
+            }
         }
         let handler = NodeCheckConnection(address: address, database: database, user: user, credential: credential, tls: loaded.serverTLS,
                                           tlsMode: config.string("server_tls_sslmode")) { result in loop.execute { end(result) } }
@@ -73,5 +78,36 @@ extension ProxyRuntime {
             }
         }
         loop.scheduleTask(in: limit) { end(.failure(NodeCheckFailure(message: "no answer within health_check_timeout (\(timeout)s)"))) }
+    }
+}
+
+extension ProxyRuntime {
+    /// What runs on the host finishes; nothing new starts on its servers: idle ones close now, busy ones when given
+    /// back. `database`: only that entry's pools (nil: every pool on the host).
+    func retireServers(on address: ServerAddress, database: String?) async throws {
+        _ = try await gather { registry -> [Int] in
+            for s in registry.servers.values where s.address == address && (database == nil || s.pool?.key.database == database) {
+                s.closeNeeded = true
+                if !s.isLinked { s.close() }
+            }
+            return []
+        }.get()
+    }
+
+    /// After each round of checks: an entry's hosts on an older timeline than another of them are fenced.
+    func fenceStaleNodes() {
+        let config = self.config
+        let records = nodes.snapshot
+        for (name, entry) in config.databases where name != "*" && entry.hosts.count > 1 {
+            let addresses = entry.addresses(defaultHost: Self.serverHost(entry, config)).map { ServerAddress(host: $0.host, port: $0.port) }
+            let timelines = addresses.enumerated().map { i, a -> (id: Int, timeline: UInt32?) in
+                guard let r = records[a], r.lastError == nil else { return (i, nil) }
+                return (i, r.observation?.timeline)
+            }
+            for i in Fencing.stale(timelines) where nodes.fence(database: name, address: addresses[i]) {
+                logger.warning("\(addresses[i]) of database \(name) is on an older timeline than another of its hosts: fenced (no new connections; UNDRAIN NODE lifts it)")
+                Task { try? await retireServers(on: addresses[i], database: name) }
+            }
+        }
     }
 }

@@ -32,6 +32,27 @@ final class NodeRegistry: Sendable {
         drainedNodes.withLockedValue { $0.contains(DrainedNode(database: database, address: address)) }
     }
 
+    /// Hosts of an entry found on an older timeline than another of its hosts (an old primary that came back, a
+    /// replica still following it): no new server connections. Never lifted by itself; UNDRAIN NODE lifts it.
+    private let fencedNodes = NIOLockedValueBox<Set<DrainedNode>>([])
+
+    func fence(database: String, address: ServerAddress) -> Bool {
+        fencedNodes.withLockedValue { $0.insert(DrainedNode(database: database, address: address)).inserted }
+    }
+
+    func unfence(database: String, address: ServerAddress) {
+        _ = fencedNodes.withLockedValue { $0.remove(DrainedNode(database: database, address: address)) }
+    }
+
+    func isFenced(database: String, address: ServerAddress) -> Bool {
+        fencedNodes.withLockedValue { $0.contains(DrainedNode(database: database, address: address)) }
+    }
+
+    /// Drained or fenced: no new server connections to this host for this entry.
+    func isClosed(database: String, address: ServerAddress) -> Bool {
+        isDrained(database: database, address: address) || isFenced(database: database, address: address)
+    }
+
     /// A host is left out of the order of new connects while its checks say it is down or its circuit is open.
     func shunned(_ address: ServerAddress, now: Double) -> Bool {
         records.withLockedValue { r in
@@ -54,13 +75,18 @@ final class NodeRegistry: Sendable {
         }
     }
 
-    func checkEnded(_ address: ServerAddress, _ result: Result<NodeObservation, Error>, now: Double) {
+    /// Records a check's outcome; true when it found the host in another role than the last check did (a promotion,
+    /// a demotion), when the servers open on it must not be used again.
+    @discardableResult
+    func checkEnded(_ address: ServerAddress, _ result: Result<NodeObservation, Error>, now: Double) -> Bool {
         records.withLockedValue { r in
-            guard var record = r[address] else { return }
+            guard var record = r[address] else { return false }
+            var changed = false
             record.checking = false
             record.lastCheck = now
             switch result {
             case .success(let observation):
+                if let before = record.observation?.role, before != observation.role { changed = true }
                 record.observation = observation
                 record.lastError = nil
                 record.health.checkPassed(role: observation.role, now: now)
@@ -69,6 +95,7 @@ final class NodeRegistry: Sendable {
                 record.health.checkFailed(now: now)
             }
             r[address] = record
+            return changed
         }
     }
 

@@ -27,6 +27,7 @@ extension ProxyRuntime {
                 let record = records[address]
                 let observation = record?.observation
                 let state = nodes.isDrained(database: name, address: address) ? "drained"
+                    : nodes.isFenced(database: name, address: address) ? "stale"
                     : record?.lastCheck == nil ? "unchecked" : (record?.health.isUp == false ? "down" : "up")
                 var lagBytes: Int?
                 var lagMs: Int?

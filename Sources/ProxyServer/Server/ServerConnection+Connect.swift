@@ -11,7 +11,7 @@ extension ServerConnection {
         let order = pool.hostOrder(for: target)
         guard !order.isEmpty else {
             conn.releaseBudget()
-            pool.connectFailed(.serverUnreachable("every host of database \(pool.key.database) is drained (UNDRAIN NODE lifts it)"))
+            pool.connectFailed(.serverUnreachable("every host of database \(pool.key.database) is drained or fenced (SHOW NODES; UNDRAIN NODE lifts either)"))
             return
         }
         conn.dial(order[...], failures: [])

@@ -86,7 +86,7 @@ hosts_nodes_check() {
   status="$(hosts_closed_port $((PROXY_PORT + 61)))"
   CURRENT_PROXY=""
   use_proxy hosts-nodes health_check_period=1 health_check_timeout=1 health_check_failures=2 health_check_successes=1 \
-    health_check_user=scram_user admin_users=pgswift_admin server_lifetime=0 status_port="$status" \
+    health_check_user=pgswift_monitor admin_users=pgswift_admin server_lifetime=0 status_port="$status" \
     "db:cluster=host=$PG_HOST,$PG_HOST,$PG_HOST port=$PG_PORT,$r1,$r2 dbname=pgswift_test" || return 0
   if hosts_wait_nodes "$PG_HOST|$PG_PORT|primary|up|closed" "$PG_HOST|$r1|replica|up|closed" "$PG_HOST|$r2|replica|up|closed"; then
     result_ok show_nodes_roles
@@ -137,4 +137,21 @@ hosts_nodes_check() {
   "$REPO/scripts/pg-replicas" start 2 >&2 || true
   if hosts_wait_nodes "$PG_HOST|$r2|replica|up"; then result_ok show_nodes_up_again
   else result_fail show_nodes_up_again "SHOW NODES: $(tr '\n' ' ' <<<"$NODES" | cut -c1-300)"; fi
+
+  # A failover with the old primary still up: the replica on $r2 promoted writes a new timeline, so the old primary
+  # and the replica still following it are fenced (stale), and new server connections go to the new primary only.
+  echo "--- hosts: promoting the replica on $r2" >&2
+  run_as "$PG_BIN/psql" -X -At -h "$PG_SOCKET_DIR" -p "$r2" -U "$PG_SUPERUSER" -d postgres -c 'SELECT pg_promote()' >&2 || true
+  if hosts_wait_nodes "$PG_HOST|$r2|primary|up" "$PG_HOST|$PG_PORT|primary|stale" "$PG_HOST|$r1|replica|stale"; then
+    result_ok failover_fences_old_timeline
+  else
+    result_fail failover_fences_old_timeline "SHOW NODES: $(tr '\n' ' ' <<<"$NODES" | cut -c1-300)"
+  fi
+  ports=""
+  for attempt in 1 2 3 4; do
+    ports+="$(PGPASSWORD=scram_pw psql -X -At -h "$PROXY_HOST" -p "$PROXY_PORT" -U scram_user -d cluster \
+      -c 'select inet_server_port(), pg_is_in_recovery()' 2>&1) "
+  done
+  if [ "$ports" = "$r2|f $r2|f $r2|f $r2|f " ]; then result_ok failover_new_primary_only
+  else result_fail failover_new_primary_only "servers answered '$ports' (want $r2|f four times)"; fi
 }
