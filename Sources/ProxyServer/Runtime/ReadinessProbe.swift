@@ -19,8 +19,15 @@ final class ReadinessProbe: Sendable {
         if let c = cache.withLockedValue({ $0 }), NIODeadline.now() - c.at < .seconds(1) { return c.result }
         let config = runtime.config
         var targets: [(name: String, addresses: [(host: String, port: Int)])] = []
+        var fromChecks: [DatabaseReadiness] = []
         for (name, entry) in config.databases.sorted(by: { $0.key < $1.key }) where name != "*" {
-            targets.append((name, entry.addresses(defaultHost: ProxyRuntime.serverHost(entry, config))))
+            let addresses = entry.addresses(defaultHost: ProxyRuntime.serverHost(entry, config))
+            // A host list its health checks have seen: ready while it has a reachable primary.
+            if addresses.count > 1, let known = primaryReadiness(name, addresses) {
+                fromChecks.append(known)
+                continue
+            }
+            targets.append((name, addresses))
         }
         let timeout = max(min(config.seconds("server_connect_timeout"), 5), 0.5)
         let result = await withTaskGroup(of: (Int, DatabaseReadiness).self) { group in
@@ -31,8 +38,29 @@ final class ReadinessProbe: Sendable {
             for await (i, r) in group { out[i] = r }
             return out.compactMap { $0 }
         }
-        cache.withLockedValue { $0 = (NIODeadline.now(), result) }
-        return result
+        let all = (result + fromChecks).sorted { $0.name < $1.name }
+        cache.withLockedValue { $0 = (NIODeadline.now(), all) }
+        return all
+    }
+
+    /// From the health checks, when any host of the list has been checked: ready when one is a primary that is up
+    /// and not fenced or drained; otherwise not, saying what each host is. Nil before any check ended.
+    private func primaryReadiness(_ name: String, _ addresses: [(host: String, port: Int)]) -> DatabaseReadiness? {
+        let records = runtime.nodes.snapshot
+        let hosts = addresses.map { ServerAddress(host: $0.host, port: $0.port) }
+        guard hosts.contains(where: { records[$0]?.lastCheck != nil }) else { return nil }
+        var seen: [String] = []
+        for address in hosts {
+            let record = records[address]
+            let closed = runtime.nodes.isClosed(database: name, address: address)
+            if let record, record.lastError == nil, record.health.isUp, record.observation?.role == .primary, !closed {
+                return DatabaseReadiness(name: name, endpoint: "\(address)", reachable: true)
+            }
+            let what = closed ? "fenced or drained" : record?.lastError.map { "down (\($0))" } ?? record?.observation?.role.rawValue ?? "not checked yet"
+            seen.append("\(address) \(what)")
+        }
+        return DatabaseReadiness(name: name, endpoint: hosts.map(\.description).joined(separator: ","), reachable: false,
+                                 detail: "no reachable primary: " + seen.joined(separator: "; "))
     }
 
     /// A database with a host list is ready when one of its hosts answers (pgswift then connects there); the others'

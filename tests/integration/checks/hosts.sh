@@ -154,4 +154,19 @@ hosts_nodes_check() {
   done
   if [ "$ports" = "$r2|f $r2|f $r2|f $r2|f " ]; then result_ok failover_new_primary_only
   else result_fail failover_new_primary_only "servers answered '$ports' (want $r2|f four times)"; fi
+
+  # /ready: a checked host list is ready while it has a reachable primary (the new one), and not once it is gone.
+  local code body k
+  code="$(curl -s -o "$WORK/hosts-ready.json" -w '%{http_code}' "http://127.0.0.1:$status/ready")"
+  if [ "$code" = 200 ] && grep -q '"name":"cluster"' "$WORK/hosts-ready.json"; then result_ok ready_with_primary
+  else result_fail ready_with_primary "/ready $code $(head -c 300 "$WORK/hosts-ready.json")"; fi
+  run_as "$PG_BIN/pg_ctl" -D "$PGSWIFT_TEST_DIR/pg-replica-$r2" -m immediate -w stop >&2 || true
+  for k in $(seq 1 30); do
+    code="$(curl -s -o "$WORK/hosts-ready.json" -w '%{http_code}' "http://127.0.0.1:$status/ready")"
+    body="$(cat "$WORK/hosts-ready.json")"
+    [ "$code" = 503 ] && [[ "$body" == *"no reachable primary"* ]] && break
+    sleep 0.5
+  done
+  if [ "$code" = 503 ] && [[ "$body" == *"no reachable primary"* ]]; then result_ok not_ready_without_primary
+  else result_fail not_ready_without_primary "/ready $code $(head -c 300 <<<"$body")"; fi
 }
