@@ -43,24 +43,27 @@ final class ReadinessProbe: Sendable {
         return all
     }
 
-    /// From the health checks, when any host of the list has been checked: ready when one is a primary that is up
-    /// and not fenced or drained; otherwise not, saying what each host is. Nil before any check ended.
+    /// From the health checks, when any host of the list has been checked: a list with a primary among its hosts
+    /// is ready when one is a primary that is up and not fenced or drained; a list of replicas only (read-only
+    /// pools), when one of them is. Otherwise not, saying what each host is. Nil before any check ended.
     private func primaryReadiness(_ name: String, _ addresses: [(host: String, port: Int)]) -> DatabaseReadiness? {
         let records = runtime.nodes.snapshot
         let hosts = addresses.map { ServerAddress(host: $0.host, port: $0.port) }
         guard hosts.contains(where: { records[$0]?.lastCheck != nil }) else { return nil }
+        // A primary once seen keeps that role in its last observation, so its loss makes the list not ready.
+        let wantsPrimary = hosts.contains { records[$0]?.observation?.role == .primary }
         var seen: [String] = []
         for address in hosts {
             let record = records[address]
             let closed = runtime.nodes.isClosed(database: name, address: address)
-            if let record, record.lastError == nil, record.health.isUp, record.observation?.role == .primary, !closed {
+            if let record, record.lastError == nil, record.health.isUp, !closed, !wantsPrimary || record.observation?.role == .primary {
                 return DatabaseReadiness(name: name, endpoint: "\(address)", reachable: true)
             }
             let what = closed ? "fenced or drained" : record?.lastError.map { "down (\($0))" } ?? record?.observation?.role.rawValue ?? "not checked yet"
             seen.append("\(address) \(what)")
         }
         return DatabaseReadiness(name: name, endpoint: hosts.map(\.description).joined(separator: ","), reachable: false,
-                                 detail: "no reachable primary: " + seen.joined(separator: "; "))
+                                 detail: (wantsPrimary ? "no reachable primary: " : "no reachable host: ") + seen.joined(separator: "; "))
     }
 
     /// A database with a host list is ready when one of its hosts answers (pgswift then connects there); the others'

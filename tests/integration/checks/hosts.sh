@@ -87,12 +87,23 @@ hosts_nodes_check() {
   CURRENT_PROXY=""
   use_proxy hosts-nodes health_check_period=1 health_check_timeout=1 health_check_failures=2 health_check_successes=1 \
     health_check_user=pgswift_monitor admin_users=pgswift_admin server_lifetime=0 status_port="$status" \
-    "db:cluster=host=$PG_HOST,$PG_HOST,$PG_HOST port=$PG_PORT,$r1,$r2 dbname=pgswift_test" || return 0
+    "db:cluster=host=$PG_HOST,$PG_HOST,$PG_HOST port=$PG_PORT,$r1,$r2 dbname=pgswift_test" \
+    "db:readers=host=$PG_HOST,$PG_HOST port=$r1,$r2 dbname=pgswift_test" || return 0
   if hosts_wait_nodes "$PG_HOST|$PG_PORT|primary|up|closed" "$PG_HOST|$r1|replica|up|closed" "$PG_HOST|$r2|replica|up|closed"; then
     result_ok show_nodes_roles
   else
     result_fail show_nodes_roles "SHOW NODES: $(tr '\n' ' ' <<<"$NODES" | cut -c1-300)"
   fi
+  # /ready: the cluster has its primary; a list of replicas only (a read-only entry) is ready with its replicas up.
+  local code body k
+  for k in $(seq 1 20); do
+    code="$(curl -s -o "$WORK/hosts-ready.json" -w '%{http_code}' "http://127.0.0.1:$status/ready")"
+    grep -q '"name":"readers"[^}]*"reachable":true' "$WORK/hosts-ready.json" && break
+    sleep 0.5
+  done
+  if [ "$code" = 200 ] && grep -q '"name":"readers"[^}]*"reachable":true' "$WORK/hosts-ready.json"; then result_ok ready_replicas_only_list
+  else result_fail ready_replicas_only_list "/ready $code $(head -c 400 "$WORK/hosts-ready.json")"; fi
+
   # The same in /metrics: one series per host and state, role and circuit, and a replica's lag.
   metrics="$(curl -s "http://127.0.0.1:$status/metrics" 2>&1)" || true
   if grep -Eq "^pgswift_node_role\{[^}]*port=\"$PG_PORT\"[^}]*role=\"primary\"[^}]*\} 1(\.0)?$" <<<"$metrics" &&
@@ -156,7 +167,6 @@ hosts_nodes_check() {
   else result_fail failover_new_primary_only "servers answered '$ports' (want $r2|f four times)"; fi
 
   # /ready: a checked host list is ready while it has a reachable primary (the new one), and not once it is gone.
-  local code body k
   code="$(curl -s -o "$WORK/hosts-ready.json" -w '%{http_code}' "http://127.0.0.1:$status/ready")"
   if [ "$code" = 200 ] && grep -q '"name":"cluster"' "$WORK/hosts-ready.json"; then result_ok ready_with_primary
   else result_fail ready_with_primary "/ready $code $(head -c 300 "$WORK/hosts-ready.json")"; fi
