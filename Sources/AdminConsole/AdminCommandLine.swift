@@ -22,7 +22,9 @@ struct AdminCommandLine: Equatable, Sendable {
 
     static func parse(_ text: String) -> Parsed {
         guard let line = parseLine(text) else { return .invalid }
-        guard line.verb == "SET" || (line.verb.utf8.count <= 15 && (line.argument?.utf8.count ?? 0) <= 63) else { return .badArguments }
+        // DRAIN/UNDRAIN NODE carry a database and a host name, which may be long (cloud host names).
+        let argumentLimit = line.verb.hasSuffix(" NODE") ? 320 : 63
+        guard line.verb == "SET" || (line.verb.utf8.count <= 15 && (line.argument?.utf8.count ?? 0) <= argumentLimit) else { return .badArguments }
         return .command(line)
     }
 

@@ -258,6 +258,22 @@ public struct PoolStateMachine<ServerID: Hashable & Sendable, WaiterID: Hashable
         return actions
     }
 
+    /// Closes the idle ones among `ids` (their host was drained, fenced or changed role); busy ones are closed as
+    /// they come back, as their handlers say.
+    public mutating func closeIdle(_ ids: Set<ServerID>) -> Actions {
+        var actions = Actions()
+        for loop in idleByLoop.indices {
+            idleByLoop[loop].removeAll { id in
+                guard ids.contains(id) else { return false }
+                servers[id] = nil
+                idleCount -= 1
+                actions.append(.close(id))
+                return true
+            }
+        }
+        return actions
+    }
+
     /// Periodic housekeeping: wait timeouts, reserve pool, idle and lifetime closes, min_pool_size.
     @_specialize(exported: true, where ServerID == Int, WaiterID == Int)
     public mutating func tick(now: Double, affinity: Int = 0) -> Actions {

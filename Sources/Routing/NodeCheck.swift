@@ -58,11 +58,17 @@ public enum NodeCheck {
     }
 }
 
-/// Which nodes of one entry are fenced after a failover: those on an older timeline than the newest any node is on (an
-/// old primary that came back, replicas still following it). A node whose timeline is unknown is left alone.
+/// Which nodes of one entry read as stale after a failover: on an older timeline than the newest any node is on (an
+/// old primary that came back, replicas still following it), in a reading taken after that newest timeline was first
+/// seen (an older reading says nothing of now). A node whose timeline is unknown is left alone.
 public enum Fencing {
-    public static func stale(_ timelines: [(id: Int, timeline: UInt32?)]) -> Set<Int> {
-        guard let newest = timelines.compactMap(\.timeline).max() else { return [] }
-        return Set(timelines.filter { ($0.timeline ?? newest) < newest }.map(\.id))
+    /// `readings`: each node's timeline and when it was read (nil: unknown); `newestSince`: when the newest timeline
+    /// among them was first seen.
+    public static func stale(_ readings: [(timeline: UInt32, at: Double)?], newestSince: Double) -> Set<Int> {
+        guard let newest = readings.compactMap({ $0?.timeline }).max() else { return [] }
+        return Set(readings.indices.filter { i in
+            guard let r = readings[i] else { return false }
+            return r.at > newestSince && r.timeline < newest
+        })
     }
 }

@@ -121,9 +121,15 @@ struct ControlCommandTests {
         #expect(outcome(await run("DRAIN NODE app 10.0.0.2", runtime)).hasPrefix("error DRAIN NODE needs a database and a host:port"))
         #expect(runtime.calls == [.drain(true, "app", "10.0.0.2", 5433), .drain(false, "app", "10.0.0.2", 5433),
                                   .drain(true, "app", "10.0.0.9", 5433)])
+        // The rest check the grammar only.
         // Without NODE, or without the node, it is not the grammar.
         #expect(outcome(await run("DRAIN app 10.0.0.2:5433", runtime)).hasPrefix("error invalid command"))
         #expect(outcome(await run("DRAIN NODE app", runtime)).hasPrefix("error invalid command"))
+        // Long (cloud) host names fit; an IPv6 address may come in brackets.
+        let long = "orders-prod-replica-2.c9akciq32.eu-central-1.rds.amazonaws.com"
+        _ = await run("DRAIN NODE orders_database_with_a_long_name \(long):5432", runtime)
+        _ = await run("DRAIN NODE app [::1]:5433", runtime)
+        #expect(runtime.calls.suffix(2) == [.drain(true, "orders_database_with_a_long_name", long, 5432), .drain(true, "app", "::1", 5433)])
         // Control, not SHOW: stats users may not.
         #expect(outcome(await run("DRAIN NODE app 10.0.0.2:5433", runtime, rights: .stats)) == "error admin access needed")
     }

@@ -498,3 +498,21 @@ struct PoolStateMachineTests {
         #expect(pool.longestWait(now: t) == 0)
     }
 }
+
+@Suite("Closing some idle servers")
+struct PoolCloseSomeIdleTests {
+    @Test func onlyTheNamedIdleServersCloseAndTheCountsFollow() {
+        var m = PoolStateMachine<Int, Int>(limits: PoolLimits(poolSize: 4, minPoolSize: 3))
+        // min_pool_size opens three servers, which stay idle.
+        #expect(m.tick(now: 0).count == 3)
+        for id in 1...3 {
+            _ = m.connected(id, affinity: 0, now: 0)
+        }
+        #expect(m.idleCount == 3)
+        let actions = m.closeIdle([2, 3, 9])
+        #expect(Array(actions) == [.close(2), .close(3)])
+        #expect(m.idleCount == 1 && m.openCount == 1)
+        // The one left is still leased.
+        #expect(Array(m.lease(7, affinity: 0, now: 1)) == [.assign(1, to: 7)])
+    }
+}

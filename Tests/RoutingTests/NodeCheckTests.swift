@@ -30,11 +30,13 @@ struct NodeCheckTests {
 
 @Suite("Fencing after a failover")
 struct FencingTests {
-    @Test func nodesOnAnOlderTimelineAreStale() {
-        // The old primary came back on timeline 1 while the promoted replica writes timeline 2; a replica still
-        // following the old one is stale too; one whose receiver is down is left alone.
-        #expect(Fencing.stale([(0, 1), (1, 1), (2, 2), (3, nil)]) == [0, 1])
-        #expect(Fencing.stale([(0, 3), (1, 3)]).isEmpty)
-        #expect(Fencing.stale([(0, nil)]).isEmpty)
+    @Test func nodesOnAnOlderTimelineAreStaleInReadingsTakenAfterTheNewestAppeared() {
+        // Timeline 2 first seen at 10. The old primary (read at 11 on timeline 1) and a replica still following it
+        // are stale; one whose receiver is down is left alone.
+        #expect(Fencing.stale([(1, 11), (1, 12), (2, 10), nil], newestSince: 10) == [0, 1])
+        // A reading from before timeline 2 appeared says nothing of now.
+        #expect(Fencing.stale([(1, 9), (2, 10)], newestSince: 10).isEmpty)
+        #expect(Fencing.stale([(3, 5), (3, 6)], newestSince: 4).isEmpty)
+        #expect(Fencing.stale([nil], newestSince: 0).isEmpty)
     }
 }

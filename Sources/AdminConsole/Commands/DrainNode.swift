@@ -27,7 +27,10 @@ enum DrainNodes {
         guard parts.count == 2, let colon = parts[1].lastIndex(of: ":"), let port = Int(parts[1][parts[1].index(after: colon)...]) else {
             return .error(PGError(SQLState.protocolViolation, "\(verb) NODE needs a database and a host:port, as SHOW NODES lists them"))
         }
-        let database = parts[0], host = String(parts[1][..<colon])
+        let database = parts[0]
+        var host = String(parts[1][..<colon])
+        // [::1]:5432, as IPv6 addresses are usually written with a port.
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         guard try await call.runtime.setDrained(on, database: database, host: host, port: port) else {
             return .error(PGError(SQLState.protocolViolation, "no node \(host):\(port) in database \(database) (SHOW NODES lists them)"))
         }

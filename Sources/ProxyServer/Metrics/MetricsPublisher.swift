@@ -70,7 +70,7 @@ struct PublishedState: Sendable {
         }
         for n in s.nodes {
             let labels = [("database", n.database), ("host", n.host), ("port", String(n.port))]
-            for state in ["up", "down", "unchecked", "drained"] {
+            for state in ["up", "down", "unchecked", "drained", "stale"] {
                 gauge("pgswift_node_state", labels + [("state", state)], "Hosts of entries with several hosts by state (SHOW NODES state): 1 for the current one.",
                       n.state == state ? 1 : 0)
             }

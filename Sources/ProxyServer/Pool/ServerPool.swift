@@ -158,6 +158,14 @@ final class ServerPool: Sendable {
         perform(state.withLockedValue { Self.resolve($0.machine.closeAllIdle(), &$0) })
     }
 
+    /// Closes this pool's idle servers on `address`, under the pool's lock, so none is leased as it closes.
+    func closeIdle(on address: ServerAddress) {
+        perform(state.withLockedValue { s in
+            let ids = Set(s.servers.filter { $0.value.address == address }.map(\.key))
+            return Self.resolve(s.machine.closeIdle(ids), &s)
+        })
+    }
+
     /// An action of the machine with the objects it names, looked up under the same lock that decided it.
     private enum Step {
         case connect(affinity: Int, target: ServerTarget, limits: (database: Int, user: Int))

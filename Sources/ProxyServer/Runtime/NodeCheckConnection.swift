@@ -103,7 +103,7 @@ final class NodeCheckConnection: ChannelInboundHandler, @unchecked Sendable {
                 step = .query(columns: nil)
                 write(context, .query(NodeCheck.sql))
             case .fail(let error):
-                finish(context, error.message)
+                finish(context, error.message, sqlState: error.sqlState)
             }
         case .query(let columns):
             switch message {
@@ -133,10 +133,10 @@ final class NodeCheckConnection: ChannelInboundHandler, @unchecked Sendable {
         context.writeAndFlush(wrapOutboundOut(out), promise: nil)
     }
 
-    private func finish(_ context: ChannelHandlerContext, _ why: String) {
+    private func finish(_ context: ChannelHandlerContext, _ why: String, sqlState: String? = nil) {
         if case .finished = step { return }
         step = .finished
-        done(.failure(NodeCheckFailure(message: why)))
+        done(.failure(NodeCheckFailure(message: why, sqlState: sqlState)))
         context.close(promise: nil)
     }
 
@@ -153,5 +153,11 @@ final class NodeCheckConnection: ChannelInboundHandler, @unchecked Sendable {
 
 struct NodeCheckFailure: Error, CustomStringConvertible {
     let message: String
+    /// PostgreSQL's, when it refused the check's login.
+    var sqlState: String?
     var description: String { message }
+
+    /// The host answered but refused the check's role (28xxx: password, pg_hba): the check's configuration is wrong,
+    /// which says nothing about the host.
+    var isCredentialProblem: Bool { sqlState?.hasPrefix("28") == true }
 }

@@ -85,28 +85,54 @@ extension ProxyRuntime {
     /// What runs on the host finishes; nothing new starts on its servers: idle ones close now, busy ones when given
     /// back. `database`: only that entry's pools (nil: every pool on the host).
     func retireServers(on address: ServerAddress, database: String?) async throws {
+        // Marked first (a login in progress finishes, then its server closes when given back), then the idle ones
+        // closed through their pools, never behind a lease's back; again after, for one given back meanwhile.
         _ = try await gather { registry -> [Int] in
             for s in registry.servers.values where s.address == address && (database == nil || s.pool?.key.database == database) {
                 s.closeNeeded = true
-                if !s.isLinked { s.close() }
             }
             return []
         }.get()
+        for pool in allPools where database == nil || pool.key.database == database {
+            pool.closeIdle(on: address)
+        }
     }
 
-    /// After each round of checks: an entry's hosts on an older timeline than another of them are fenced.
+    /// Stale readings in a row, after the newest timeline was first seen, before a host is fenced: a replica that
+    /// reattaches to a new primary streams the rest of the old timeline first, and reports it meanwhile.
+    static let staleReadingsToFence = 2
+
+    /// After each round of checks: an entry's hosts still on an older timeline than another of them, in readings
+    /// taken after that newer timeline appeared, are fenced (an old primary that came back, replicas following it).
+    /// A fenced replica found following the newest timeline again is let back; a fenced primary never is (UNDRAIN
+    /// NODE lifts it).
     func fenceStaleNodes() {
         let config = self.config
         let records = nodes.snapshot
+        let now = self.now()
         for (name, entry) in config.databases where name != "*" && entry.hosts.count > 1 {
             let addresses = entry.addresses(defaultHost: Self.serverHost(entry, config)).map { ServerAddress(host: $0.host, port: $0.port) }
-            let timelines = addresses.enumerated().map { i, a -> (id: Int, timeline: UInt32?) in
-                guard let r = records[a], r.lastError == nil else { return (i, nil) }
-                return (i, r.observation?.timeline)
+            let readings = addresses.map { a -> (timeline: UInt32, role: NodeRole, at: Double)? in
+                guard let r = records[a], r.lastError == nil, let o = r.observation, let t = o.timeline, let at = r.lastCheck else { return nil }
+                return (t, o.role, at)
             }
-            for i in Fencing.stale(timelines) where nodes.fence(database: name, address: addresses[i]) {
-                logger.warning("\(addresses[i]) of database \(name) is on an older timeline than another of its hosts: fenced (no new connections; UNDRAIN NODE lifts it)")
-                Task { try? await retireServers(on: addresses[i], database: name) }
+            guard let newest = readings.compactMap({ $0?.timeline }).max() else { continue }
+            let since = nodes.newestTimeline(name, newest, now: now)
+            let stale = Fencing.stale(readings.map { $0.map { ($0.timeline, $0.at) } }, newestSince: since)
+            for (i, address) in addresses.enumerated() {
+                guard let reading = readings[i], reading.at > since else { continue }
+                if stale.contains(i) {
+                    guard nodes.staleReading(database: name, address: address, checkedAt: reading.at) >= Self.staleReadingsToFence,
+                          nodes.fence(database: name, address: address) else { continue }
+                    logger.warning("\(address) of database \(name) is on an older timeline than another of its hosts: fenced (no new connections; UNDRAIN NODE lifts it)")
+                    Task { try? await retireServers(on: address, database: name) }
+                } else {
+                    nodes.currentReading(database: name, address: address)
+                    if reading.role == .replica, nodes.isFenced(database: name, address: address) {
+                        nodes.unfence(database: name, address: address)
+                        logger.info("\(address) of database \(name) follows the newest timeline again: no longer fenced")
+                    }
+                }
             }
         }
     }

@@ -11,6 +11,8 @@ final class NodeRegistry: Sendable {
         var lastCheck: Double?
         var lastError: String?
         var checking = false
+        /// When the last check ended, whatever its outcome (for the schedule).
+        var lastEnded: Double?
     }
 
     private let records = NIOLockedValueBox<[ServerAddress: Record]>([:])
@@ -48,6 +50,38 @@ final class NodeRegistry: Sendable {
         fencedNodes.withLockedValue { $0.contains(DrainedNode(database: database, address: address)) }
     }
 
+    /// The newest timeline seen among an entry's hosts and since when, and per host the stale readings in a row
+    /// taken after it (each check counted once).
+    private struct TimelineWatch: Sendable {
+        var newest: [String: (timeline: UInt32, since: Double)] = [:]
+        var stale: [DrainedNode: (count: Int, lastCheck: Double)] = [:]
+    }
+    private let timelines = NIOLockedValueBox(TimelineWatch())
+
+    /// When `timeline` became the newest seen for `database` (now, if it just did).
+    func newestTimeline(_ database: String, _ timeline: UInt32, now: Double) -> Double {
+        timelines.withLockedValue { w in
+            if let known = w.newest[database], known.timeline >= timeline { return known.since }
+            w.newest[database] = (timeline, now)
+            return now
+        }
+    }
+
+    /// Counts a stale reading of the host (once per check); returns how many in a row.
+    func staleReading(database: String, address: ServerAddress, checkedAt: Double) -> Int {
+        timelines.withLockedValue { w in
+            let key = DrainedNode(database: database, address: address)
+            var entry = w.stale[key] ?? (0, -1)
+            if entry.lastCheck != checkedAt { entry = (entry.count + 1, checkedAt) }
+            w.stale[key] = entry
+            return entry.count
+        }
+    }
+
+    func currentReading(database: String, address: ServerAddress) {
+        _ = timelines.withLockedValue { $0.stale.removeValue(forKey: DrainedNode(database: database, address: address)) }
+    }
+
     /// Drained or fenced: no new server connections to this host for this entry.
     func isClosed(database: String, address: ServerAddress) -> Bool {
         isDrained(database: database, address: address) || isFenced(database: database, address: address)
@@ -68,7 +102,7 @@ final class NodeRegistry: Sendable {
         records.withLockedValue { r in
             var record = r[address] ?? Record(health: NodeHealth(policy: policy))
             if record.checking { return false }
-            if let last = record.lastCheck, now - last < period { return false }
+            if let last = record.lastEnded, now - last < period { return false }
             record.checking = true
             r[address] = record
             return true
@@ -82,6 +116,8 @@ final class NodeRegistry: Sendable {
         records.withLockedValue { r in
             guard var record = r[address] else { return false }
             var changed = false
+            // The next check waits health_check_period from this one, whatever it found.
+            record.lastEnded = now
             record.checking = false
             record.lastCheck = now
             switch result {
@@ -90,6 +126,10 @@ final class NodeRegistry: Sendable {
                 record.observation = observation
                 record.lastError = nil
                 record.health.checkPassed(role: observation.role, now: now)
+            case .failure(let error as NodeCheckFailure) where error.isCredentialProblem:
+                // Not the host's fault: shown, but not counted against it, and not a check that tells anything.
+                record.lastError = "\(error)"
+                record.lastCheck = nil
             case .failure(let error):
                 record.lastError = "\(error)"
                 record.health.checkFailed(now: now)

@@ -49,7 +49,12 @@ final class ReadinessProbe: Sendable {
     private func primaryReadiness(_ name: String, _ addresses: [(host: String, port: Int)]) -> DatabaseReadiness? {
         let records = runtime.nodes.snapshot
         let hosts = addresses.map { ServerAddress(host: $0.host, port: $0.port) }
-        guard hosts.contains(where: { records[$0]?.lastCheck != nil }) else { return nil }
+        // Only while checks run and are recent (not after SET health_check_period = 0, nor with no login to check
+        // with): otherwise the hosts are probed as any database's server is.
+        let s = runtime.settings
+        let fresh = s.healthCheckPeriod > 0 ? 3 * s.healthCheckPeriod + s.healthCheckTimeout : 0
+        let now = runtime.now()
+        guard hosts.contains(where: { records[$0]?.lastCheck.map { now - $0 <= fresh } == true }) else { return nil }
         // A primary once seen keeps that role in its last observation, so its loss makes the list not ready.
         let wantsPrimary = hosts.contains { records[$0]?.observation?.role == .primary }
         var seen: [String] = []

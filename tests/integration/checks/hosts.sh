@@ -60,10 +60,10 @@ group_hosts() {
   hosts_nodes_check "$r1" "$r2"
 }
 
-# hosts_show_nodes: SHOW NODES of the running proxy as host|port|role|state|circuit|lag_bytes lines.
+# hosts_show_nodes: SHOW NODES of the running proxy, entry "cluster" only, as host|port|role|state|circuit|lag_bytes.
 hosts_show_nodes() {
   PGPASSWORD=admin_pw psql -X -At -h "$PROXY_HOST" -p "$PROXY_PORT" -U pgswift_admin -d pgswift -c 'SHOW NODES' 2>&1 |
-    awk -F'|' '{ print $2 "|" $3 "|" $4 "|" $5 "|" $6 "|" $8 }'
+    awk -F'|' '$1 == "cluster" { print $2 "|" $3 "|" $4 "|" $5 "|" $6 "|" $8 }'
 }
 
 # hosts_wait_nodes WANT...: until every WANT line (host|port|role|state|circuit) starts a line of SHOW NODES (15 s).
