@@ -18,7 +18,7 @@ public final class Proxy: Service, Sendable {
 
     public init(configPath: String, environment: [String: String], sink: LogSink, logger: Logger) throws(ConfigErrors) {
         let loaded = try LoadedConfig.load(path: configPath, environment: environment)
-        for w in loaded.config.warnings { logger.warning("\(w)") }
+        for w in loaded.warnings { logger.warning("\(w)") }
         let threads = EventLoopCount.resolve(configured: loaded.config.int("threads"), cores: System.coreCount)
         self.runtime = ProxyRuntime(loaded: loaded, threads: threads, logger: logger, environment: environment)
         self.configPath = configPath
@@ -173,7 +173,7 @@ public final class Proxy: Service, Sendable {
             let loaded = try LoadedConfig.load(path: configPath, environment: environment)
             runtime.swap(loaded)
             sink.reopen(loaded.config.string("logfile"))
-            for w in loaded.config.warnings { logger.warning("\(w)") }
+            for w in loaded.warnings { logger.warning("\(w)") }
             logger.info("config reloaded from \(configPath)")
             return true
         } catch {

@@ -4,6 +4,6 @@ import Config
 public enum ProxyChecks {
     /// Loads the file and everything it names, as a start or reload would; returns the warnings.
     public static func check(path: String, environment: [String: String]) throws(ConfigErrors) -> [String] {
-        try LoadedConfig.load(path: path, environment: environment).config.warnings
+        try LoadedConfig.load(path: path, environment: environment).warnings
     }
 }
