@@ -11,8 +11,8 @@ final class NodeRegistry: Sendable {
         var lastCheck: Double?
         var lastError: String?
         var checking = false
-        /// When the last check ended, whatever its outcome (for the schedule).
-        var lastEnded: Double?
+        /// When the last check started (the schedule counts health_check_period from there).
+        var lastStarted: Double?
     }
 
     private let records = NIOLockedValueBox<[ServerAddress: Record]>([:])
@@ -102,8 +102,9 @@ final class NodeRegistry: Sendable {
         records.withLockedValue { r in
             var record = r[address] ?? Record(health: NodeHealth(policy: policy))
             if record.checking { return false }
-            if let last = record.lastEnded, now - last < period { return false }
+            if let last = record.lastStarted, now - last < period { return false }
             record.checking = true
+            record.lastStarted = now
             r[address] = record
             return true
         }
@@ -116,8 +117,6 @@ final class NodeRegistry: Sendable {
         records.withLockedValue { r in
             guard var record = r[address] else { return false }
             var changed = false
-            // The next check waits health_check_period from this one, whatever it found.
-            record.lastEnded = now
             record.checking = false
             record.lastCheck = now
             switch result {

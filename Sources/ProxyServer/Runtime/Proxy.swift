@@ -59,9 +59,9 @@ public final class Proxy: Service, Sendable {
                 for client in runtime.connections(on: loop).clients.values { client.checkTimeouts(limits, now: now) }
             }
         }
-        // Health checks of host lists: each host when its last check is health_check_period old (read at every tick,
-        // so a reload or SET takes effect).
-        let checks = runtime.loops[0].scheduleRepeatedTask(initialDelay: .milliseconds(200), delay: .seconds(1)) { [runtime] _ in
+        // Health checks of host lists: each host when its last check started health_check_period ago (read at every
+        // tick, so a reload or SET takes effect). Ticks are short so that a period of a second is kept to within them.
+        let checks = runtime.loops[0].scheduleRepeatedTask(initialDelay: .milliseconds(200), delay: .milliseconds(100)) { [runtime] _ in
             runtime.checkNodes()
         }
         let period = Int64(max(runtime.settings.statsPeriod, 1) * 1000)
