@@ -12,6 +12,9 @@ PGSWIFT_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 : "${PG_BIN:=/usr/lib/postgresql/15/bin}"        # Debian's PostgreSQL 15 binaries
 : "${PGBOUNCER_BIN:=/usr/sbin/pgbouncer}"
 
+: "${PG_REPLICA_PORT:=25433}"                   # scripts/pg-replicas: replicas on this port and up
+# (below the kernel's ephemeral range, 32768-60999 by default: a port there may be held for a moment by an outgoing
+# connection's local end, and a server starting then cannot bind it)
 PG_DATA="$PGSWIFT_TEST_DIR/pg"
 PG_SOCKET_DIR="$PGSWIFT_TEST_DIR/sock"
 PG_TLS_DIR="$PGSWIFT_TEST_DIR/tls"

@@ -41,7 +41,7 @@ group_hosts() {
     return 0
   fi
   replicas_started=1
-  local r1=$((PG_PORT + 1)) r2=$((PG_PORT + 2)) ports="" got
+  local r1=$PG_REPLICA_PORT r2=$((PG_REPLICA_PORT + 1)) ports="" got
   CURRENT_PROXY=""
   use_proxy hosts-replicas server_lifetime=0 \
     "db:replicas=host=$PG_HOST,$PG_HOST port=$r1,$r2 dbname=pgswift_test" || return 0
