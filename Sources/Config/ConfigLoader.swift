@@ -143,27 +143,17 @@ public enum ConfigLoader {
             switch k {
             case "host":
                 db.host = v
-                // A Unix socket directory may hold no comma; an address list is split as PgBouncer splits it.
-                let list = v.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-                guard !list.contains(where: \.isEmpty) || list.count == 1 else { return fail(k, "empty host in list \"\(v)\"") }
-                db.hosts = list == [""] ? [] : list
+                // Split as PgBouncer splits a host list; a Unix socket directory holds no comma.
+                let list = commaList(v)
+                guard !list.contains(where: \.isEmpty) || v.isEmpty else { return fail(k, "empty host in list \"\(v)\"") }
+                db.hosts = v.isEmpty ? [] : list
             case "port":
-                var ports: [Int] = []
-                for part in v.split(separator: ",", omittingEmptySubsequences: false) {
-                    guard let n = Int(part.trimmingCharacters(in: .whitespaces)), n >= 1, n <= 65535 else {
-                        return fail(k, "invalid port \"\(v)\"")
-                    }
-                    ports.append(n)
-                }
+                guard let ports = intList(v, 1...65535) else { return fail(k, "invalid port \"\(v)\"") }
                 db.ports = ports
                 db.port = ports.first
             case "weight":
-                var weights: [Int] = []
-                for part in v.split(separator: ",", omittingEmptySubsequences: false) {
-                    guard let n = Int(part.trimmingCharacters(in: .whitespaces)), n >= 0, n <= 1_000_000 else {
-                        return fail(k, "invalid weight \"\(v)\" (expected integers from 0 to 1000000, one per host)")
-                    }
-                    weights.append(n)
+                guard let weights = intList(v, 0...1_000_000) else {
+                    return fail(k, "invalid weight \"\(v)\" (expected integers from 0 to 1000000, one per host)")
                 }
                 db.weights = weights
             case "load_balance_hosts":
@@ -213,6 +203,21 @@ public enum ConfigLoader {
             guard db.weights.contains(where: { $0 > 0 }) else { return fail("weight", "at least one host needs a weight above 0") }
         }
         return .success(db)
+    }
+
+    /// `a, b,c` as its trimmed parts (empty ones kept, for the caller to refuse).
+    private static func commaList(_ v: String) -> [String] {
+        v.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+    }
+
+    /// A comma-separated list of integers in `range`, or nil when any part is not one.
+    private static func intList(_ v: String, _ range: ClosedRange<Int>) -> [Int]? {
+        var out: [Int] = []
+        for part in commaList(v) {
+            guard let n = Int(part), range.contains(n) else { return nil }
+            out.append(n)
+        }
+        return out
     }
 
     static func parseUser(_ e: IniEntry) -> Result<UserEntry, ConfigError> {

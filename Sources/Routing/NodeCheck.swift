@@ -52,6 +52,11 @@ public enum NodeCheck {
         return UInt64(hi) << 32 | UInt64(lo)
     }
 
+    /// A WAL position as PostgreSQL writes it (what parseLSN reads).
+    public static func lsnText(_ lsn: UInt64) -> String {
+        String(lsn >> 32, radix: 16, uppercase: true) + "/" + String(lsn & 0xFFFF_FFFF, radix: 16, uppercase: true)
+    }
+
     /// How many bytes `replica` is behind `primary`'s position (0 when ahead: the primary was read first).
     public static func lagBytes(primary: UInt64, replica: UInt64) -> UInt64 {
         primary > replica ? primary - replica : 0

@@ -53,7 +53,7 @@ public struct QueryShape: Hashable, Sendable {
                 while i < n && sql[i] != 0x0A { i += 1 }
                 spacePending = true
             case UInt8(ascii: "/") where i + 1 < n && sql[i + 1] == UInt8(ascii: "*"):
-                let (end, closed) = Self.skipComment(sql, from: i)
+                let (end, closed) = SQLWords.skipBlockComment(sql, from: i)
                 if !closed { exact = false }
                 if let hint = Self.hint(sql, from: i + 2, to: closed ? end - 2 : end) { hints.append(hint) }
                 i = end
@@ -69,27 +69,13 @@ public struct QueryShape: Hashable, Sendable {
                 emit(Self.literal)
                 i = end
             case UInt8(ascii: "\""):
-                // Adjacent quotes are one quote: the identifier ends at a quote not followed by another.
-                var end = i + 1
-                var closed = false
-                while end < n {
-                    if sql[end] == b {
-                        if end + 1 < n && sql[end + 1] == b {
-                            end += 2
-                            continue
-                        }
-                        end += 1
-                        closed = true
-                        break
-                    }
-                    end += 1
-                }
+                let (end, closed) = SQLWords.skipQuoted(sql, from: i, quote: b)
                 if !closed { exact = false }
                 for k in i..<end { emit(sql[k]) }
                 i = end
             case UInt8(ascii: "$"):
-                if let end = SQLWords.skipDollarQuoted(sql, from: i) {
-                    if !Self.closesDollarQuote(sql, from: i, end: end) { exact = false }
+                if let (end, closed) = SQLWords.skipDollarQuoted(sql, from: i) {
+                    if !closed { exact = false }
                     emit(Self.literal)
                     i = end
                 } else {
@@ -144,36 +130,6 @@ public struct QueryShape: Hashable, Sendable {
         guard i + 1 < sql.count, sql[i + 1] >= 0x30 && sql[i + 1] <= 0x39 else { return false }
         guard let previous else { return true }
         return !(SQLWords.isWordByte(previous) || previous == UInt8(ascii: ")") || previous == UInt8(ascii: "\""))
-    }
-
-    /// Whether the dollar-quoted string from `start` to `end` ends with its own tag (it runs to the end of the text
-    /// when it never closes).
-    private static func closesDollarQuote(_ sql: UnsafeRawBufferPointer, from start: Int, end: Int) -> Bool {
-        var tagEnd = start + 1
-        while tagEnd < sql.count && sql[tagEnd] != UInt8(ascii: "$") { tagEnd += 1 }
-        let tag = tagEnd + 1 - start
-        guard end - start >= 2 * tag else { return false }
-        for k in 0..<tag where sql[end - tag + k] != sql[start + k] { return false }
-        return true
-    }
-
-    /// A block comment from `start` (its "/*"), nested as PostgreSQL nests them: where it ends, and whether it closed.
-    private static func skipComment(_ sql: UnsafeRawBufferPointer, from start: Int) -> (end: Int, closed: Bool) {
-        var depth = 0
-        var i = start
-        while i + 1 < sql.count {
-            if sql[i] == UInt8(ascii: "/") && sql[i + 1] == UInt8(ascii: "*") {
-                depth += 1
-                i += 2
-            } else if sql[i] == UInt8(ascii: "*") && sql[i + 1] == UInt8(ascii: "/") {
-                depth -= 1
-                i += 2
-                if depth == 0 { return (i, true) }
-            } else {
-                i += 1
-            }
-        }
-        return (sql.count, false)
     }
 
     /// Digits, a fraction, an exponent, PostgreSQL 16's 0x/0o/0b prefixes and _ separators: everything up to the next

@@ -93,17 +93,17 @@ enum SQLWords {
                 i += 1
                 continue
             case UInt8(ascii: "'"), UInt8(ascii: "\""):
-                i = skipQuoted(sql, from: i, quote: c)
+                i = skipQuoted(sql, from: i, quote: c).end
                 atStatementStart = false
                 continue
             case UInt8(ascii: "-") where i + 1 < n && sql[i + 1] == UInt8(ascii: "-"):
                 while i < n && sql[i] != 0x0A { i += 1 }
                 continue
             case UInt8(ascii: "/") where i + 1 < n && sql[i + 1] == UInt8(ascii: "*"):
-                i = skipBlockComment(sql, from: i)
+                i = skipBlockComment(sql, from: i).end
                 continue
             case UInt8(ascii: "$"):
-                if let end = skipDollarQuoted(sql, from: i) {
+                if let (end, _) = skipDollarQuoted(sql, from: i) {
                     i = end
                     atStatementStart = false
                     continue
@@ -163,7 +163,10 @@ enum SQLWords {
         return false
     }
 
-    private static func skipQuoted(_ sql: UnsafeRawBufferPointer, from start: Int, quote: UInt8) -> Int {
+    // The skips say whether the literal or comment closed: QueryShape must not take an open one for a whole one.
+
+    /// A quoted string or identifier from its opening quote; two quotes in a row are one.
+    static func skipQuoted(_ sql: UnsafeRawBufferPointer, from start: Int, quote: UInt8) -> (end: Int, closed: Bool) {
         var i = start + 1
         while i < sql.count {
             if sql[i] == quote {
@@ -171,14 +174,15 @@ enum SQLWords {
                     i += 2
                     continue
                 }
-                return i + 1
+                return (i + 1, true)
             }
             i += 1
         }
-        return i
+        return (i, false)
     }
 
-    private static func skipBlockComment(_ sql: UnsafeRawBufferPointer, from start: Int) -> Int {
+    /// A block comment from its "/*", nested as PostgreSQL nests them.
+    static func skipBlockComment(_ sql: UnsafeRawBufferPointer, from start: Int) -> (end: Int, closed: Bool) {
         var depth = 0
         var i = start
         while i + 1 < sql.count {
@@ -188,16 +192,16 @@ enum SQLWords {
             } else if sql[i] == UInt8(ascii: "*") && sql[i + 1] == UInt8(ascii: "/") {
                 depth -= 1
                 i += 2
-                if depth == 0 { return i }
+                if depth == 0 { return (i, true) }
             } else {
                 i += 1
             }
         }
-        return sql.count
+        return (sql.count, false)
     }
 
     /// $tag$ ... $tag$; nil if this $ does not open one (a parameter like $1, or a bare $).
-    static func skipDollarQuoted(_ sql: UnsafeRawBufferPointer, from start: Int) -> Int? {
+    static func skipDollarQuoted(_ sql: UnsafeRawBufferPointer, from start: Int) -> (end: Int, closed: Bool)? {
         var i = start + 1
         while i < sql.count && sql[i] != UInt8(ascii: "$") {
             let b = sql[i]
@@ -211,9 +215,9 @@ enum SQLWords {
         while j + tagLength <= sql.count {
             var k = 0
             while k < tagLength && sql[j + k] == sql[start + k] { k += 1 }
-            if k == tagLength { return j + tagLength }
+            if k == tagLength { return (j + tagLength, true) }
             j += 1
         }
-        return sql.count
+        return (sql.count, false)
     }
 }

@@ -23,6 +23,7 @@ struct NodeCheckTests {
         #expect(NodeCheck.parseLSN("0/0") == 0)
         #expect(NodeCheck.parseLSN("FFFFFFFF/FFFFFFFF") == UInt64.max)
         #expect(NodeCheck.parseLSN("1/2/3") == nil)
+        #expect(NodeCheck.lsnText(0x16_B374_D848) == "16/B374D848" && NodeCheck.lsnText(0) == "0/0")
         #expect(NodeCheck.lagBytes(primary: 100, replica: 40) == 60)
         #expect(NodeCheck.lagBytes(primary: 40, replica: 100) == 0)
     }

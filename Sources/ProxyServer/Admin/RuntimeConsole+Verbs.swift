@@ -41,10 +41,8 @@ extension RuntimeConsole {
     }
 
     func setDrained(_ on: Bool, database: String, host: String, port: Int) async throws -> Bool {
-        let config = runtime.config
-        guard let entry = config.databases[database], entry.hosts.count > 1 else { return false }
         let address = ServerAddress(host: host, port: port)
-        guard entry.addresses(defaultHost: ProxyRuntime.serverHost(entry, config)).contains(where: { $0.host == host && $0.port == port }) else {
+        guard ProxyRuntime.hostLists(runtime.config).contains(where: { $0.name == database && $0.addresses.contains(address) }) else {
             return false
         }
         runtime.nodes.setDrained(on, database: database, address: address)

@@ -8,7 +8,7 @@ extension LoadedConfig {
     /// A health_check_user that cannot log in, or host lists whose checks must wait for a client's pool.
     var healthCheckWarnings: [String] {
         guard settings.healthCheckPeriod > 0 else { return [] }
-        let lists = config.databases.filter { $0.key != "*" && $0.value.hosts.count > 1 }.sorted { $0.key < $1.key }
+        let lists = ProxyRuntime.hostLists(config).map { (key: $0.name, value: $0.entry) }
         guard !lists.isEmpty else { return [] }
         let user = settings.healthCheckUser
         if !user.isEmpty {

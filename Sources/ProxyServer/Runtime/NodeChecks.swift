@@ -9,15 +9,12 @@ extension ProxyRuntime {
     func checkNodes() {
         let s = settings
         guard s.healthCheckPeriod > 0 else { return }
-        fenceStaleNodes()
         let policy = HealthPolicy(failuresToDown: s.healthCheckFailures, successesToUp: s.healthCheckSuccesses)
-        let config = self.config
         let now = self.now()
-        for (name, entry) in config.databases where name != "*" && entry.hosts.count > 1 {
+        for (name, entry, addresses) in Self.hostLists(config) {
             // No role to log in as yet (no health_check_user, no pool): the hosts stay as their connects found them.
             guard let login = checkLogin(database: name, entry: entry) else { continue }
-            for a in entry.addresses(defaultHost: Self.serverHost(entry, config)) {
-                let address = ServerAddress(host: a.host, port: a.port)
+            for address in addresses {
                 guard nodes.beginCheck(address, policy: policy, period: s.healthCheckPeriod, now: now) else { continue }
                 runCheck(address, database: entry.dbname ?? name, user: login.user, credential: login.credential, timeout: s.healthCheckTimeout)
             }
@@ -61,6 +58,8 @@ extension ProxyRuntime {
                 logger.warning("\(address) changed role; its server connections are replaced")
                 Task { try? await retireServers(on: address, database: nil) }
             }
+            // Only a new reading can make a host stale or current again.
+            fenceStaleNodes()
         }
         let handler = NodeCheckConnection(address: address, database: database, user: user, credential: credential, tls: loaded.serverTLS,
                                           tlsMode: config.string("server_tls_sslmode")) { result in loop.execute { end(result) } }
@@ -102,18 +101,16 @@ extension ProxyRuntime {
     /// reattaches to a new primary streams the rest of the old timeline first, and reports it meanwhile.
     static let staleReadingsToFence = 2
 
-    /// After each round of checks: an entry's hosts still on an older timeline than another of them, in readings
+    /// After each check: an entry's hosts still on an older timeline than another of them, in readings
     /// taken after that newer timeline appeared, are fenced (an old primary that came back, replicas following it).
     /// A fenced replica found following the newest timeline again is let back; a fenced primary never is (UNDRAIN
     /// NODE lifts it).
     func fenceStaleNodes() {
-        let config = self.config
         let records = nodes.snapshot
         let now = self.now()
-        for (name, entry) in config.databases where name != "*" && entry.hosts.count > 1 {
-            let addresses = entry.addresses(defaultHost: Self.serverHost(entry, config)).map { ServerAddress(host: $0.host, port: $0.port) }
+        for (name, _, addresses) in Self.hostLists(config) {
             let readings = addresses.map { a -> (timeline: UInt32, role: NodeRole, at: Double)? in
-                guard let r = records[a], r.lastError == nil, let o = r.observation, let t = o.timeline, let at = r.lastCheck else { return nil }
+                guard let r = records[a], let o = r.current, let t = o.timeline, let at = r.lastCheck else { return nil }
                 return (t, o.role, at)
             }
             guard let newest = readings.compactMap({ $0?.timeline }).max() else { continue }

@@ -13,6 +13,10 @@ final class NodeRegistry: Sendable {
         var checking = false
         /// When the last check started (the schedule counts health_check_period from there).
         var lastStarted: Double?
+
+        /// What the last check found, when it passed and the host is up: the one reading readiness, fencing and
+        /// lag may rely on (a failed check keeps the older observation, which says nothing of now).
+        var current: NodeObservation? { lastError == nil && health.isUp ? observation : nil }
     }
 
     private let records = NIOLockedValueBox<[ServerAddress: Record]>([:])

@@ -15,14 +15,10 @@ extension ProxyRuntime {
         let config = self.config
         let now = self.now()
         var out: [AdminNode] = []
-        for (name, entry) in config.databases.sorted(by: { $0.key < $1.key }) where name != "*" && entry.hosts.count > 1 {
-            let addresses = entry.addresses(defaultHost: ProxyRuntime.serverHost(entry, config)).map { ServerAddress(host: $0.host, port: $0.port) }
+        for (name, _, addresses) in Self.hostLists(config) {
             // Lag is measured against the entry's primary as its last check found it, if that check passed (an old
             // primary that stopped answering keeps its last observation, which must not serve).
-            let primaryLSN = addresses.compactMap { a -> NodeObservation? in
-                guard let r = records[a], r.lastError == nil, r.health.isUp, r.observation?.role == .primary else { return nil }
-                return r.observation
-            }.first?.lsn
+            let primaryLSN = addresses.compactMap { records[$0]?.current }.first { $0.role == .primary }?.lsn
             for address in addresses {
                 let record = records[address]
                 let observation = record?.observation
@@ -37,7 +33,7 @@ extension ProxyRuntime {
                 }
                 out.append(AdminNode(
                     database: name, host: address.host, port: address.port, role: observation?.role.rawValue ?? "unknown", state: state,
-                    circuit: record?.health.circuit(at: now).name ?? "closed", walPosition: observation.map { Self.lsnText($0.lsn) },
+                    circuit: record?.health.circuit(at: now).name ?? "closed", walPosition: observation.map { NodeCheck.lsnText($0.lsn) },
                     lagBytes: lagBytes, lagMilliseconds: lagMs,
                     activeServers: counts.filter { $0.address == address && $0.linked }.count,
                     idleServers: counts.filter { $0.address == address && !$0.linked }.count,
@@ -45,10 +41,5 @@ extension ProxyRuntime {
             }
         }
         return out
-    }
-
-    /// A WAL position as PostgreSQL writes it.
-    static func lsnText(_ lsn: UInt64) -> String {
-        String(lsn >> 32, radix: 16, uppercase: true) + "/" + String(lsn & 0xFFFF_FFFF, radix: 16, uppercase: true)
     }
 }

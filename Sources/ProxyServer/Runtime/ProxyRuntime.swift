@@ -298,12 +298,23 @@ public final class ProxyRuntime: Sendable {
         return c.string("unix_socket_dir").isEmpty ? "127.0.0.1" : c.string("unix_socket_dir")
     }
 
+    /// An entry's hosts with their ports, in the order written.
+    static func serverAddresses(_ entry: DatabaseEntry, _ c: ProxyConfig) -> [ServerAddress] {
+        entry.addresses(defaultHost: serverHost(entry, c)).map { ServerAddress(host: $0.host, port: $0.port) }
+    }
+
+    /// The entries with several hosts, by name: the ones health checks, fencing and SHOW NODES cover.
+    static func hostLists(_ c: ProxyConfig) -> [(name: String, entry: DatabaseEntry, addresses: [ServerAddress])] {
+        c.databases.filter { $0.key != "*" && $0.value.hosts.count > 1 }.sorted { $0.key < $1.key }
+            .map { ($0.key, $0.value, serverAddresses($0.value, c)) }
+    }
+
     private func makeTarget(entry: DatabaseEntry, clientUser: String, credential: ServerCredential, config loaded: LoadedConfig) -> ServerTarget {
         let c = loaded.config
         var params = entry.startupParameters
         if params["application_name"] == nil { params["application_name"] = "pgswift" }
         return ServerTarget(
-            addresses: entry.addresses(defaultHost: Self.serverHost(entry, c)).map { ServerAddress(host: $0.host, port: $0.port) },
+            addresses: Self.serverAddresses(entry, c),
             weights: entry.weights, roundRobin: entry.loadBalanceHosts != "disable", database: entry.dbname ?? entry.name, user: entry.user ?? clientUser,
             credential: credential, startupParameters: params,
             resetQuery: c.string("server_reset_query"),

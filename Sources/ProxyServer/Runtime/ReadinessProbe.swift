@@ -18,10 +18,10 @@ final class ReadinessProbe: Sendable {
     func check() async -> [DatabaseReadiness] {
         if let c = cache.withLockedValue({ $0 }), NIODeadline.now() - c.at < .seconds(1) { return c.result }
         let config = runtime.config
-        var targets: [(name: String, addresses: [(host: String, port: Int)])] = []
+        var targets: [(name: String, addresses: [ServerAddress])] = []
         var fromChecks: [DatabaseReadiness] = []
         for (name, entry) in config.databases.sorted(by: { $0.key < $1.key }) where name != "*" {
-            let addresses = entry.addresses(defaultHost: ProxyRuntime.serverHost(entry, config))
+            let addresses = ProxyRuntime.serverAddresses(entry, config)
             // A host list its health checks have seen: ready while it has a reachable primary.
             if addresses.count > 1, let known = primaryReadiness(name, addresses) {
                 fromChecks.append(known)
@@ -46,9 +46,8 @@ final class ReadinessProbe: Sendable {
     /// From the health checks, when any host of the list has been checked: a list with a primary among its hosts
     /// is ready when one is a primary that is up and not fenced or drained; a list of replicas only (read-only
     /// pools), when one of them is. Otherwise not, saying what each host is. Nil before any check ended.
-    private func primaryReadiness(_ name: String, _ addresses: [(host: String, port: Int)]) -> DatabaseReadiness? {
+    private func primaryReadiness(_ name: String, _ hosts: [ServerAddress]) -> DatabaseReadiness? {
         let records = runtime.nodes.snapshot
-        let hosts = addresses.map { ServerAddress(host: $0.host, port: $0.port) }
         // Only while checks run and are recent (not after SET health_check_period = 0, nor with no login to check
         // with): otherwise the hosts are probed as any database's server is.
         let s = runtime.settings
@@ -61,7 +60,7 @@ final class ReadinessProbe: Sendable {
         for address in hosts {
             let record = records[address]
             let closed = runtime.nodes.isClosed(database: name, address: address)
-            if let record, record.lastError == nil, record.health.isUp, !closed, !wantsPrimary || record.observation?.role == .primary {
+            if let current = record?.current, !closed, !wantsPrimary || current.role == .primary {
                 return DatabaseReadiness(name: name, endpoint: "\(address)", reachable: true)
             }
             let what = closed ? "fenced or drained" : record?.lastError.map { "down (\($0))" } ?? record?.observation?.role.rawValue ?? "not checked yet"
@@ -73,7 +72,7 @@ final class ReadinessProbe: Sendable {
 
     /// A database with a host list is ready when one of its hosts answers (pgswift then connects there); the others'
     /// failures are named only when none does.
-    private func probe(name: String, addresses: [(host: String, port: Int)], timeout: Double) async -> DatabaseReadiness {
+    private func probe(name: String, addresses: [ServerAddress], timeout: Double) async -> DatabaseReadiness {
         guard addresses.count > 1 else { return await probe(name: name, host: addresses[0].host, port: addresses[0].port, timeout: timeout) }
         // All at once: a host that never answers costs the probe one timeout, not one per host.
         let results = await withTaskGroup(of: (Int, DatabaseReadiness).self) { group in

@@ -23,9 +23,8 @@ extension ServerConnection {
             pool?.connectFailed(.serverUnreachable("could not connect to server " + failures.joined(separator: "; ")))
             return
         }
-        let address = target.addresses[index]
-        self.address = address
         hostIndex = index
+        let address = self.address
         let dial = Dial(host: address.host, port: address.port, connectTimeout: .milliseconds(Int64(max(target.connectTimeout, 0.1) * 1000)),
                         purpose: .session)
         let future = runtime.dialer.open(dial, eventLoop) { channel in

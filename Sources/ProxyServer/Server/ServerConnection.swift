@@ -28,10 +28,9 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     let id: Int
     let eventLoop: EventLoop
     let target: ServerTarget
-    /// The host of the target's list this connection is to, and its index there (set before each attempt while
-    /// connecting).
-    var address: ServerAddress
+    /// Which host of the target's list this connection is to (set before each attempt while connecting).
     var hostIndex = 0
+    var address: ServerAddress { target.addresses[hostIndex] }
     /// Strong: pools live as long as the process, and a weak reference would put every retain of the pool
     /// (one per lease) on the runtime's slow side-table path.
     let pool: ServerPool?
@@ -94,7 +93,6 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
     init(id: Int, target: ServerTarget, pool: ServerPool, runtime: ProxyRuntime, eventLoop: EventLoop) {
         self.id = id
         self.target = target
-        self.address = target.addresses[0]
         self.pool = pool
         self.runtime = runtime
         self.eventLoop = eventLoop
