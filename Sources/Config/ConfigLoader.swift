@@ -186,6 +186,12 @@ public enum ConfigLoader {
             case "connect_query": db.connectQuery = v
             case "application_name", "client_encoding", "datestyle", "timezone":
                 db.startupParameters[k] = v
+            case _ where KnownSettings.routingKeys.contains(k):
+                guard let spec = KnownSettings.spec(named: k) else { return fail(k, "unknown database parameter") }
+                switch SettingValue.parse(v, as: spec.kind) {
+                case .success(let value): db.routing[k] = value
+                case .failure(let m): return fail(k, m.text)
+                }
             case _ where KnownSettings.databaseKeys.contains(k):
                 warnings.append("\(e.file):\(e.line): \(e.key).\(k) is accepted for PgBouncer compatibility but not implemented by pgswift; it has no effect")
             default:

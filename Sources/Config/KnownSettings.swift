@@ -258,9 +258,27 @@ public enum KnownSettings {
                     "Checks passed in a row before a down host is up again."),
         SettingSpec("health_check_user", .string, "", .pgswift,
                     "Role the checks log in as, with its password from auth_file; empty: the server role and password of the entry's first pool (checks wait for one)."),
+        SettingSpec("read_write_split", .boolean, "0", .pgswift,
+                    "For an entry with several hosts: reads outside a transaction (and READ ONLY transactions) go to a replica, everything else to the primary; off keeps PgBouncer's meaning of a host list (any host, tried in turn). Also per database."),
+        SettingSpec("read_write_strategy", .choice(["conservative", "aggressive"]), "conservative", .pgswift,
+                    "conservative: every transaction not begun READ ONLY runs on the primary; aggressive: one whose first statement reads runs on a replica (a later write in it gets PostgreSQL's 25006). Also per database."),
+        SettingSpec("load_balancing_strategy", .choice(["least_active_connections", "round_robin", "random"]), "least_active_connections", .pgswift,
+                    "How reads are spread over the eligible replicas, with the entry's weights. Also per database."),
+        SettingSpec("primary_reads", .choice(["fallback", "always", "never"]), "fallback", .pgswift,
+                    "fallback: reads go to the primary when no replica may take them; always: the primary takes reads as a replica does; never: such reads fail with an error naming why. Also per database."),
+        SettingSpec("replica_max_lag", .lag, "0", .pgswift,
+                    "A replica further behind than this (bytes such as 1MB, or replay delay such as 500ms) gets no new reads until it catches up; 0 = no limit. Also per database."),
+        SettingSpec("read_your_writes", .choice(["off", "window", "lsn"]), "lsn", .pgswift,
+                    "After a client's write commits, its reads go only to nodes that have replayed it (lsn), to the primary for read_your_writes_window (window), or anywhere (off). Also per database."),
+        SettingSpec("read_your_writes_window", .duration(unit: .seconds), "1", .pgswift,
+                    "With read_your_writes = window: how long after a write a client's reads stay on the primary."),
         SettingSpec("session_pinning", .choice(["pin", "refuse"]), "pin", .pgswift,
                     "Transaction mode: state that cannot move between servers (LISTEN, advisory locks, WITH HOLD cursors, temp tables, SQL PREPARE) pins the client to its server (pin), or the statement is refused with an error (refuse)."),
     ]
+
+    public static func spec(named name: String) -> SettingSpec? {
+        all.first { $0.name == name }
+    }
 
     /// Keys allowed inside a [databases] entry's connection string, as PgBouncer 1.25 accepts them.
     /// `reserve_pool` is the older spelling of `reserve_pool_size`; `application_name` is accepted by
@@ -273,8 +291,13 @@ public enum KnownSettings {
         "pool_mode", "connect_query", "application_name",
         "client_encoding", "datestyle", "timezone",
         "load_balance_hosts", "server_lifetime",
-        // pgswift's own: a weight per host of a list.
+        // pgswift's own: a weight per host of a list, and the routing settings an entry may set for itself.
         "weight",
+    ] + routingKeys
+
+    /// Global routing settings a [databases] entry may override.
+    public static let routingKeys: [String] = [
+        "read_write_split", "read_write_strategy", "load_balancing_strategy", "primary_reads", "replica_max_lag", "read_your_writes",
     ]
 
     /// Keys allowed in a [users] entry, as PgBouncer 1.25 documents them.

@@ -53,6 +53,17 @@ public struct ProxyConfig: Sendable {
         preconditionFailure("\(key) is not a size setting")
     }
 
+    /// replica_max_lag's limits (nil: none of that kind).
+    public func lag(_ key: String) -> (bytes: Int?, seconds: Double?) {
+        if case .lag(let b, let s) = value(key) { return (b, s) }
+        preconditionFailure("\(key) is not a lag setting")
+    }
+
+    /// A routing setting as `entry` overrides it, else the global value.
+    public func routing(_ key: String, for entry: DatabaseEntry) -> SettingValue {
+        entry.routing[key] ?? value(key)
+    }
+
     public func list(_ key: String) -> [String] {
         if case .list(let v) = value(key) { return v }
         preconditionFailure("\(key) is not a list setting")

@@ -15,6 +15,8 @@ public enum SettingKind: Sendable, Equatable {
     case choice([String])
     /// A comma-separated list of words.
     case list
+    /// How far behind a replica may be: a size (`1MB`) or a time (`500ms`, `2s`); `0` is no limit.
+    case lag
 }
 
 public enum DurationUnit: Sendable, Equatable {

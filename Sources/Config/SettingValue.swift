@@ -8,6 +8,8 @@ public enum SettingValue: Sendable, Equatable {
     case seconds(Double)
     case bytes(Int)
     case list([String])
+    /// replica_max_lag: a byte count or a time, or neither (no limit).
+    case lag(bytes: Int?, seconds: Double?)
 
     public static func parse(_ text: String, as kind: SettingKind) -> Result<SettingValue, ConfigMessage> {
         let t = text.trimmingWhitespace
@@ -35,6 +37,8 @@ public enum SettingValue: Sendable, Equatable {
             return .success(.string(w))
         case .list:
             return .success(.list(t.split(separator: ",").map { String($0).trimmingWhitespace }.filter { !$0.isEmpty }))
+        case .lag:
+            return parseLag(t)
         }
     }
 
@@ -51,6 +55,21 @@ public enum SettingValue: Sendable, Equatable {
             return .failure(ConfigMessage("invalid duration \"\(t)\""))
         }
         return .success(v * scale)
+    }
+
+    /// A bare number would be ambiguous between bytes and time: only 0 may go without a unit.
+    static func parseLag(_ t: String) -> Result<SettingValue, ConfigMessage> {
+        if let n = Double(t), n == 0 { return .success(.lag(bytes: nil, seconds: nil)) }
+        let lower = t.lowercased()
+        if lower.hasSuffix("b") || lower.hasSuffix("k") || lower.hasSuffix("m") || lower.hasSuffix("g") {
+            if !lower.hasSuffix("ms"), case .success(let n) = parseSize(t), lower.last != "m" || lower.hasSuffix("mb") {
+                return .success(.lag(bytes: n, seconds: nil))
+            }
+        }
+        if lower.last?.isLetter == true, lower.last != "b", case .success(let s) = parseDuration(t, unit: .seconds) {
+            return .success(.lag(bytes: nil, seconds: s))
+        }
+        return .failure(ConfigMessage("invalid lag \"\(t)\" (a size such as 1MB or a time such as 500ms; 0 for no limit)"))
     }
 
     static func parseSize(_ t: String) -> Result<Int, ConfigMessage> {

@@ -165,8 +165,13 @@ public struct NodeSelector: Sendable {
         let pool = weighted.isEmpty ? nodes : weighted
         switch strategy {
         case .leastActiveConnections:
-            // Fewest active connections per unit of weight; ties to the first listed.
-            return pool.min { Double($0.activeConnections) / Double(max($0.weight, 1)) < Double($1.activeConnections) / Double(max($1.weight, 1)) }!.id
+            // Fewest active connections per unit of weight; ties taken in turn, or an idle cluster would send every
+            // read to the first replica listed.
+            func load(_ n: NodeView) -> Double { Double(n.activeConnections) / Double(max(n.weight, 1)) }
+            let least = pool.map(load).min()!
+            let tied = pool.filter { load($0) == least }
+            defer { turn &+= 1 }
+            return tied[turn % tied.count].id
         case .roundRobin:
             let slots = pool.flatMap { node in Array(repeating: node.id, count: max(node.weight, 1)) }
             defer { turn &+= 1 }

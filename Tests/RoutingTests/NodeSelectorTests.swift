@@ -133,4 +133,11 @@ struct NodeSelectorTests {
         #expect(NodeSelector.maxStaleness("replica, max_staleness=2s") == 2)
         #expect(NodeSelector.maxStaleness("max_staleness=x") == nil)
     }
+
+    @Test func idleReplicasShareReadsUnderLeastActive() {
+        var selector = NodeSelector()
+        var random = SystemRandomNumberGenerator()
+        let picks = (0..<4).map { _ in selector.choose(Self.req(), nodes: Self.cluster, policy: RoutePolicy(), random: &random) }
+        #expect(picks == [.node(1, .read), .node(2, .read), .node(1, .read), .node(2, .read)])
+    }
 }

@@ -23,7 +23,7 @@ struct RuntimeConsole: AdminRuntime {
 
     var pools: [AdminPool] {
         let config = runtime.config
-        return runtime.allPools.map { pool in
+        return runtime.homePools.map { pool in
             let mode = config.database(named: pool.key.database).map { runtime.poolMode(entry: $0, user: pool.key.user, config: config) }
             return AdminPool(name: pool.key, mode: mode?.rawValue ?? "session")
         }

@@ -18,7 +18,7 @@ extension ClientConnection {
         case .lease(let stopReading):
             if stopReading { holdBack(.held, true) }
             guard case .pooled(let pool) = state else { return }
-            requestServer(from: pool, now: now ?? .now())
+            lease(from: pool, now: now ?? .now())
         case .stopReading(let why):
             holdBack(why, true)
         case .resumeReading(let why):
@@ -28,6 +28,9 @@ extension ClientConnection {
             state = .pooled(link.pool)
             shelveLink()
             let server = link.server
+            if routedWrite, let routes = link.pool.routes {
+                return giveBackAfterWrite(server, routes: routes, letGo: letGo, statements: statements, sameLoop: link.sameLoop)
+            }
             if link.sameLoop {
                 server.giveBack(letGo, returning: statements, now: now)
             } else {

@@ -15,17 +15,17 @@ extension ClientConnection {
             guard let (requests, resume) = session.cancelQueued() else { return }
             pool.cancelWait(self)
             if resume { holdBack(.held, false) }
-            answerHeldAsCancelled(requests: requests)
+            answerHeld(requests: requests, with: .queryCanceled("canceling statement due to user request"))
         case .startup, .authenticating, .lookingUp, .pooled, .closed, .admin:
             break
         }
     }
 
-    /// Answers the requests held for a server with 57014 and one ReadyForQuery per Query/Sync/FunctionCall.
-    private func answerHeldAsCancelled(requests: Int) {
+    /// Answers the requests held for a server with `error` (a cancel's 57014, a routing refusal) and one
+    /// ReadyForQuery per Query/Sync/FunctionCall.
+    func answerHeld(requests: Int, with error: PGError) {
         guard let context else { return }
         var out = context.channel.allocator.buffer(capacity: 128)
-        let error = PGError.queryCanceled("canceling statement due to user request")
         countError(error)
         error.encode(into: &out)
         for _ in 0..<requests { BackendMessage.readyForQuery(.idle).encode(into: &out) }

@@ -20,9 +20,11 @@ extension ClientConnection {
             let server = link.server
             server.eventLoop.execute { server.giveBack(letGo, returning: statements) }
             logClose(reason)
+            link.pool.routes?.clientLeft(waiterID)
         case .pooled(let pool):
             if session.phase == .waiting { pool.cancelWait(self) }
             logClose(reason)
+            pool.routes?.clientLeft(waiterID)
         case .admin:
             logClose(reason)
         case .startup, .authenticating, .lookingUp, .closed:

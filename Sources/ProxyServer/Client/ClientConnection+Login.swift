@@ -139,7 +139,7 @@ extension ClientConnection {
         state = .pooled(pool)
         let now = NIODeadline.now()
         session.awaitServer(now: now)
-        requestServer(from: pool, now: now)
+        lease(from: pool, now: now, atLogin: true)
     }
 
     /// AuthenticationOk, the parameters as PostgreSQL reports them with the client's startup values, our key,

@@ -45,6 +45,10 @@ extension ClientConnection {
                 adopt(server, pool: pool, statements: lent)
                 // Notifications that came during the probe wait in the server's outgoing bytes.
                 if server.eventLoop === eventLoop { server.deliverToClient() } else { server.eventLoop.execute { server.deliverToClient() } }
+            } else if routedWrite, let routes = pool.routes {
+                giveBackAfterWrite(server, routes: routes, letGo: .done(keepsSession: false, pinned: false), statements: nil,
+                                   sameLoop: server.eventLoop === eventLoop)
+                run(action)
             } else {
                 server.eventLoop.execute { server.giveBack(.done(keepsSession: false, pinned: false)) }
                 run(action)

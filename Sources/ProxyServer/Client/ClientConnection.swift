@@ -39,6 +39,11 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     var welcomed = false
     /// Why the client's socket is not read now (empty: it is).
     var readStops: ReadStops = []
+    /// read_write_split: the held batch is not whole yet, so its host is chosen when the rest arrives.
+    var routePending = false
+    /// The unit of work in progress was sent to the primary as one that may write: when it ends, the client's reads
+    /// wait for its commit (read_your_writes).
+    var routedWrite = false
     // (The one-byte fields sit after the enum's one-byte tag: each alone would take eight.)
     var context: ChannelHandlerContext?
     var inbound: ByteBuffer
@@ -120,6 +125,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
             counters?.totals.received += buffer.readableBytes
             let now = NIODeadline.now()
             run(session.read(buffer, searchPath: desiredSettings["search_path"] ?? "", catalog: runtime.statementCatalog, now: now), now: now)
+            if routePending, case .pooled(let pool) = state, isWaiting { lease(from: pool, now: now) }
         case .startup, .authenticating, .lookingUp:
             inbound.writeBuffer(&buffer)
             processLogin()

@@ -110,6 +110,9 @@ struct ClientStartup {
         }
     }
 
+    static let sessionAttrs: Set<String> = ["any", "read-write", "read-only", "primary", "standby", "prefer-standby"]
+    static let sessionAttrsSetting = "pgswift.target_session_attrs"
+
     private mutating func begin(major: UInt16, minor: UInt16, params: [StartupParameter], runtime: ProxyRuntime, admitted: Bool,
                        negotiation: inout ByteBuffer?) -> Step {
         switch ProtocolNegotiation.answer(major: major, minor: minor, parameterNames: params.map(\.name)) {
@@ -142,11 +145,21 @@ struct ClientStartup {
                 }
             case let n where ProtocolNegotiation.isProtocolOption(n):
                 break
+
             case let n where ignored.contains(n.lowercased()):
                 break
             default:
                 parametersToApply[p.name] = p.value
             }
+        }
+        if let attrs = parametersToApply.removeValue(forKey: "target_session_attrs") {
+            // libpq's own option, passed on by drivers (or in options): the kind of node a session-mode client is
+            // pinned to (NodeRoutes). Kept under pgswift's prefix, which PostgreSQL takes as a placeholder setting
+            // where the bare name would fail the login.
+            guard Self.sessionAttrs.contains(attrs) else {
+                return .fail(PGError("22023", "invalid target_session_attrs value: \"\(attrs)\"", severity: Severity.fatal))
+            }
+            parametersToApply[Self.sessionAttrsSetting] = attrs
         }
         guard !user.isEmpty else { return .fail(.invalidAuthorization("no user name in startup packet")) }
         if config.bool("application_name_add_host") {

@@ -74,7 +74,7 @@ extension ProxyRuntime {
                 states[key] = merged
             }
         }
-        for pool in allPools {
+        for pool in homePools {
             let c = pool.counts(now: now())
             var g = states[pool.key] ?? PoolGauges(key: pool.key)
             g.size = c.size

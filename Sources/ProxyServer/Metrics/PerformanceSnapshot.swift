@@ -46,7 +46,7 @@ extension ProxyRuntime {
                                   p50Ms: Double(h.valueAtPercentile(50)) / 1000, p95Ms: Double(h.valueAtPercentile(95)) / 1000,
                                   p99Ms: Double(h.valueAtPercentile(99)) / 1000)
         }
-        let pools = allPools.map { pool -> PoolUsage in
+        let pools = homePools.map { pool -> PoolUsage in
             let c = pool.counts(now: now())
             return PoolUsage(database: pool.key.database, user: pool.key.user, active: c.active, idle: c.idle, waiting: c.waiting, size: c.size)
         }.sorted { ($0.database, $0.user) < ($1.database, $1.user) }

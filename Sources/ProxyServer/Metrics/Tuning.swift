@@ -20,7 +20,7 @@ extension ProxyRuntime {
         let averages = stats.averages
         var timeouts: [String: Int] = [:]
         for (key, n) in snapshot.timeouts { timeouts[key.code, default: 0] += n }
-        let pools = allPools.compactMap { pool -> PoolLoad? in
+        let pools = homePools.compactMap { pool -> PoolLoad? in
             guard let entry = config.database(named: pool.key.database) else { return nil }
             let peaks = pool.peaks
             let a = averages[pool.key.database] ?? StatsAverages()

@@ -21,6 +21,11 @@ final class ServerPool: Sendable {
     let key: PoolKey
     private let state: NIOLockedValueBox<State>
     private let runtime: ProxyRuntime
+    /// For an entry with several hosts: its per-host pools and the choice between them (the entry's own pool and
+    /// each host's pool share one).
+    let routes: NodeRoutes?
+    /// A host's pool: which host of the entry's list (nil for the entry's own pool).
+    let node: Int?
 
     struct State: Sendable {
         var machine: PoolStateMachine<Int, Int>
@@ -30,11 +35,16 @@ final class ServerPool: Sendable {
         var budgetLimits: (database: Int, user: Int)
         var welcome: [String: String]?
         var hosts: HostRotation
+        /// Replaced by a reload that changed the entry's hosts: servers close as they come back.
+        var retired = false
     }
 
-    init(key: PoolKey, target: ServerTarget, limits: PoolLimits, budget: (database: Int, user: Int), runtime: ProxyRuntime) {
+    init(key: PoolKey, target: ServerTarget, limits: PoolLimits, budget: (database: Int, user: Int), runtime: ProxyRuntime,
+         routes: NodeRoutes? = nil, node: Int? = nil) {
         self.key = key
         self.runtime = runtime
+        self.routes = routes
+        self.node = node
         self.state = NIOLockedValueBox(State(machine: PoolStateMachine(limits: limits), target: target, budgetLimits: budget,
                                              hosts: Self.rotation(target, limits)))
     }
@@ -72,6 +82,17 @@ final class ServerPool: Sendable {
 
     var target: ServerTarget { state.withLockedValue { $0.target } }
 
+    /// The entry's own pool: where a client of a host's pool goes back to between units of work.
+    var home: ServerPool { routes?.home ?? self }
+
+    var activeCount: Int { state.withLockedValue { $0.machine.activeCount } }
+
+    /// No longer leased from: idle servers close now, busy ones when they come back.
+    func retire() {
+        state.withLockedValue { $0.retired = true }
+        closeIdle()
+    }
+
     /// Applies a reloaded config to new connections; connections already open keep their settings.
     func update(target: ServerTarget, limits: PoolLimits, budget: (database: Int, user: Int)? = nil) {
         state.withLockedValue {
@@ -88,8 +109,13 @@ final class ServerPool: Sendable {
     /// What this pool's servers last reported (ParameterStatus), for welcoming clients without a server.
     var welcomeParameters: [String: String]? { state.withLockedValue { $0.welcome } }
 
+    /// A standby's report (in_hot_standby on, PostgreSQL 14+) does not replace a writable server's: a client welcomed
+    /// without a server must not be told its session is read-only when its writes go to the primary.
     func noteWelcomeParameters(_ parameters: [String: String]) {
-        state.withLockedValue { $0.welcome = parameters }
+        state.withLockedValue {
+            if parameters["in_hot_standby"] == "on", let known = $0.welcome, known["in_hot_standby"] != "on" { return }
+            $0.welcome = parameters
+        }
     }
 
     /// Room may have appeared (a server of this database or user closed): serve waiters that were deferred.
@@ -108,11 +134,22 @@ final class ServerPool: Sendable {
         var active = 0, idle = 0, connecting = 0, waiting = 0, maxWait = 0.0, size = 0
     }
 
+    /// This pool's, with its hosts' pools added for the entry's own (one row per database and user, as PgBouncer's).
     func counts(now: Double) -> Counts {
-        state.withLockedValue {
+        var c = state.withLockedValue {
             Counts(active: $0.machine.activeCount, idle: $0.machine.idleCount, connecting: $0.machine.connecting,
                    waiting: $0.machine.waitingCount, maxWait: $0.machine.longestWait(now: now), size: $0.machine.limits.poolSize)
         }
+        guard node == nil, let routes else { return c }
+        for pool in routes.nodePools {
+            let n = pool.counts(now: now)
+            c.active += n.active
+            c.idle += n.idle
+            c.connecting += n.connecting
+            c.waiting += n.waiting
+            c.maxWait = max(c.maxWait, n.maxWait)
+        }
+        return c
     }
 
     func lease(for waiter: any PoolWaiter, now: NIODeadline = .now()) {
@@ -138,7 +175,9 @@ final class ServerPool: Sendable {
 
     /// Carries out what `ServerConnection.giveBack` decided (ServerReturn: RECONNECT's flag included).
     func release(_ server: ServerConnection, reusable: Bool, now: NIODeadline = .now()) {
-        let steps = state.withLockedValue { Self.resolve($0.machine.release(server.id, reusable: reusable, now: ProxyRuntime.seconds(now)), &$0) }
+        let steps = state.withLockedValue {
+            Self.resolve($0.machine.release(server.id, reusable: reusable && !$0.retired, now: ProxyRuntime.seconds(now)), &$0)
+        }
         perform(steps, now: now)
     }
 

@@ -1,5 +1,6 @@
 // The client and server connections living on one event loop, so the admin console can list them without a global lock.
 import PoolCore
+import SQLAnalysis
 import SessionCore
 
 /// Loop-confined: read and changed only on its own event loop (the admin console hops there to read it).
@@ -12,6 +13,8 @@ final class LoopConnections: @unchecked Sendable {
     var proxyErrors: [DatabaseCode: Int] = [:]
     /// Clients closed by one of the timeouts, by database and the timeout's setting name.
     var timeouts: [DatabaseCode: Int] = [:]
+    /// Statement profiles by shape for read/write splitting: one cache per loop, so no lock on a hit.
+    var profiles = StatementProfiles()
     /// Spare storage for clients' links: a link takes one and gives it back when it ends, so idle clients hold none.
     var linkShelf = LinkShelf()
     /// Set when the status port is on: the pools' counters then carry the latency histograms.

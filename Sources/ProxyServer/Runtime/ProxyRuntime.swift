@@ -7,6 +7,7 @@ import NIOPosix
 import NIOSSL
 import PGWire
 import PoolCore
+import Routing
 import SessionCore
 import Synchronization
 
@@ -144,16 +145,24 @@ public final class ProxyRuntime: Sendable {
         updatePools(new)
     }
 
+    /// A new target (reload, a credential learned) for an entry's own pool and its hosts' pools.
+    private func apply(_ target: ServerTarget, to pool: ServerPool, entry: DatabaseEntry, config c: ProxyConfig) {
+        let limits = limits(entry: entry, user: pool.key.user, config: c)
+        let budget = budgetLimits(entry: entry, user: pool.key.user, config: c)
+        pool.update(target: target, limits: limits, budget: budget)
+        pool.routes?.update(target: target, limits: limits, budget: budget, policy: RoutePolicy(c, entry: entry))
+    }
+
     private func updatePools(_ new: LoadedConfig) {
         let all = pools.withLockedValue { Array($0.values) }
         for pool in all {
             if let entry = new.config.database(named: pool.key.database) {
                 let old = pool.target
-                pool.update(target: makeTarget(entry: entry, clientUser: pool.key.user, credential: old.credential, config: new),
-                            limits: limits(entry: entry, user: pool.key.user, config: new.config),
-                            budget: budgetLimits(entry: entry, user: pool.key.user, config: new.config))
+                apply(makeTarget(entry: entry, clientUser: pool.key.user, credential: old.credential, config: new), to: pool, entry: entry,
+                      config: new.config)
                 // A larger pool serves its queue now, not at the next release.
                 pool.refill()
+                for node in pool.routes?.nodePools ?? [] { node.refill() }
             }
         }
     }
@@ -236,7 +245,13 @@ public final class ProxyRuntime: Sendable {
     var isPaused: Bool { pausedQueue.withLockedValue { $0.on } }
 
 
-    var allPools: [ServerPool] { pools.withLockedValue { Array($0.values) } }
+    /// Every pool, the per-host pools of entries with several hosts included (ticks, RECONNECT, node changes).
+    var allPools: [ServerPool] {
+        pools.withLockedValue { $0.values.flatMap { [$0] + ($0.routes?.nodePools ?? []) } }
+    }
+
+    /// One pool per (database, user): the rows of SHOW POOLS and /metrics, whose counts include the per-host pools.
+    var homePools: [ServerPool] { pools.withLockedValue { Array($0.values) } }
 
     func hasPool(database: String) -> Bool { pools.withLockedValue { $0.keys.contains { $0.database == database } } }
 
@@ -256,7 +271,7 @@ public final class ProxyRuntime: Sendable {
                 if case .none = p.target.credential, let cred = learned {
                     var t = p.target
                     t.credential = cred
-                    p.update(target: t, limits: limits(entry: entry, user: serverUser, config: loaded.config))
+                    apply(t, to: p, entry: entry, config: loaded.config)
                 }
                 return p
             }
@@ -269,9 +284,16 @@ public final class ProxyRuntime: Sendable {
             } else {
                 cred = base
             }
-            let p = ServerPool(key: key, target: makeTarget(entry: entry, clientUser: serverUser, credential: cred, config: loaded),
+            let target = makeTarget(entry: entry, clientUser: serverUser, credential: cred, config: loaded)
+            // An entry with several hosts also gets a pool per host, for read/write splitting.
+            let routes = target.addresses.count > 1 ? NodeRoutes(key: key, policy: RoutePolicy(loaded.config, entry: entry), runtime: self) : nil
+            let p = ServerPool(key: key, target: target,
                                limits: limits(entry: entry, user: serverUser, config: loaded.config),
-                               budget: budgetLimits(entry: entry, user: serverUser, config: loaded.config), runtime: self)
+                               budget: budgetLimits(entry: entry, user: serverUser, config: loaded.config), runtime: self, routes: routes)
+            if let routes {
+                routes.install(home: p)
+                apply(target, to: p, entry: entry, config: loaded.config)
+            }
             pools[key] = p
             return p
         }

@@ -1,6 +1,7 @@
 // ServerConnection's own queries (server_reset_query, parameter sync, auth_query): sent, answered, swallowed.
 import NIOCore
 import PGWire
+import Routing
 import SessionCore
 
 extension ServerConnection {
@@ -73,6 +74,17 @@ extension ServerConnection {
 }
 
 extension ServerConnection {
+    /// After a client's write: the primary's WAL insert position, at or past the end of its commit record (nil when
+    /// the server could not say). Replicas that have replayed that far show the client its own write.
+    func learnWALPosition(_ done: @escaping (UInt64?) -> Void) {
+        eventLoop.preconditionInEventLoop()
+        if isLinked { unlinkForInternalUse() }
+        runInternal("SELECT pg_catalog.pg_current_wal_insert_lsn()") { [self] error in
+            guard error == nil, let column = internalRow?.first, var text = column else { return done(nil) }
+            done(text.readString(length: text.readableBytes).flatMap(NodeCheck.parseLSN))
+        }
+    }
+
     /// Between transactions: unlinks the client and asks the server what session state is left on it.
     func probeSession(custom: Set<String>, done: @escaping (Result<SessionSnapshot, PGError>) -> Void) {
         eventLoop.preconditionInEventLoop()

@@ -67,7 +67,8 @@ extension ServerConnection {
                     state = .idle
                     runtime.logger.debug("new server connection \(address) pid \(pid) for \(target.database)/\(target.user)")
                     // What clients welcomed before they get a server are told (a paused or busy pool).
-                    pool?.noteWelcomeParameters(params)
+                    // For an entry with several hosts, its own pool's record, kept from a writable server when there is one.
+                    pool?.home.noteWelcomeParameters(params)
                     hostLoggedIn()
                     pool?.connected(self)
                     return

@@ -1,0 +1,117 @@
+// Which pool a client's next unit of work leases from: the entry's own, or with read_write_split the pool of the host
+// NodeRoutes chose for what the client sent.
+import NIOCore
+import PGWire
+import Routing
+import SQLAnalysis
+import SessionCore
+
+extension ClientConnection {
+    /// Leases for the held batch (or, at login, for the welcome and a session-mode client's whole session).
+    func lease(from pool: ServerPool, now: NIODeadline, atLogin: Bool = false) {
+        let home = pool.home
+        guard let routes = home.routes, routes.splits else {
+            state = .pooled(home)
+            return requestServer(from: home, now: now)
+        }
+        if session.mode == .session {
+            return leaseSession(routes, now: now)
+        }
+        // The welcome's lease runs nothing of the client's, but what the server reports is what the client is told:
+        // the primary's (a standby says in_hot_standby = on), else whichever host the entry's own pool finds.
+        if atLogin {
+            let request = RouteRequest(unit: .transaction, profile: StatementProfile(), roleOverride: .primary, now: ProxyRuntime.seconds(now))
+            if case .node(let pool, _) = routes.choose(request, client: waiterID) { return go(.node(pool, .read), routes: routes, now: now) }
+            return go(.home, routes: routes, now: now)
+        }
+        let held = session.heldStatements()
+        // Not yet the whole batch: the rest decides too (channelRead comes back here as it arrives).
+        guard held.complete else {
+            routePending = true
+            return
+        }
+        routePending = false
+        let loop = runtime.connections(at: loopIndex)
+        let statements = held.texts.map { loop.profiles.profile($0) }
+        leaseRouted(routes, statements: statements, readOnlyDefault: desiredSettings["default_transaction_read_only"] == "on", now: now)
+    }
+
+    private var roleOverride: RouteRequest.RoleOverride {
+        desiredSettings["pgswift.role"].flatMap { RouteRequest.RoleOverride(rawValue: $0.lowercased()) } ?? .any
+    }
+
+    private func leaseRouted(_ routes: NodeRoutes, statements: [(profile: StatementProfile, hints: [String])], readOnlyDefault: Bool,
+                             now: NIODeadline) {
+        let (unit, profile, hints) = RouteUnit.classify(statements, readOnlyDefault: readOnlyDefault)
+        let request = RouteRequest(unit: unit, profile: profile, hints: hints, roleOverride: roleOverride, now: ProxyRuntime.seconds(now))
+        go(routes.choose(request, client: waiterID), routes: routes, now: now)
+    }
+
+    /// A session-mode client keeps the node it gets for its whole session: chosen by target_session_attrs (or
+    /// pgswift.role), else the primary, as every unit that may write needs.
+    private func leaseSession(_ routes: NodeRoutes, now: NIODeadline) {
+        var request = RouteRequest(unit: .transaction, profile: StatementProfile(), roleOverride: roleOverride, now: ProxyRuntime.seconds(now))
+        var strict = false
+        switch desiredSettings[ClientStartup.sessionAttrsSetting] {
+        case "read-write"?, "primary"?:
+            request.roleOverride = .primary
+        case "read-only"?, "standby"?:
+            request.unit = .statement
+            request.roleOverride = .replica
+            strict = true
+        case "prefer-standby"?:
+            request.unit = .statement
+            request.roleOverride = .replica
+        case "any"?:
+            request.unit = .statement
+            request.roleOverride = .any
+        default:
+            if request.roleOverride != .primary && request.roleOverride != .any { request.unit = .statement }
+        }
+        go(routes.choose(request, client: waiterID, strictReplica: strict), routes: routes, now: now)
+    }
+
+    private func go(_ choice: NodeRoutes.Choice, routes: NodeRoutes, now: NIODeadline) {
+        switch choice {
+        case .home:
+            routedWrite = false
+            state = .pooled(routes.home)
+            requestServer(from: routes.home, now: now)
+        case .node(let pool, let reason):
+            switch reason {
+            case .write, .readWriteTransaction, .hintPrimary, .rolePrimary: routedWrite = session.mode != .session
+            case .read, .readYourWrites, .primaryFallback, .noSplit: routedWrite = false
+            }
+            state = .pooled(pool)
+            requestServer(from: pool, now: now)
+        case .fail(let why):
+            let error = PGError(SQLState.connectionFailure, "pgswift: \(why)", severity: Severity.error)
+            // Before the welcome there is no session to keep: the login fails.
+            guard welcomed, let (requests, resume) = session.cancelQueued() else {
+                return sendFatal(PGError(error.sqlState, error.message, severity: Severity.fatal))
+            }
+            if resume { holdBack(.held, false) }
+            answerHeld(requests: requests, with: error)
+        }
+    }
+}
+
+extension ClientConnection {
+    /// A unit that may have written ended on the primary: until its commit's WAL position is known the client's reads
+    /// stay on the primary; the server asks for that position, then goes back to its pool.
+    func giveBackAfterWrite(_ server: ServerConnection, routes: NodeRoutes, letGo: LetGo, statements: ServerStatementCache?, sameLoop: Bool) {
+        routedWrite = false
+        let client = waiterID
+        routes.wrote(client: client, lsn: nil, now: runtime.now())
+        let onServerLoop: @Sendable () -> Void = {
+            if let statements { server.statementsReturned(statements) }
+            server.whenCancelsDone {
+                server.learnWALPosition { lsn in
+                    if let lsn { routes.wrote(client: client, lsn: lsn, now: server.runtime.now()) }
+                    server.giveBack(lsn == nil ? .internalFailed : letGo)
+                }
+            }
+        }
+        if sameLoop { onServerLoop() } else { server.eventLoop.execute(onServerLoop) }
+    }
+}
