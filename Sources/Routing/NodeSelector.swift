@@ -18,9 +18,12 @@ public struct NodeView: Sendable, Equatable {
     public var replayed: UInt64?
     public var lagBytes: UInt64?
     public var lagSeconds: Double?
+    /// The timeline it writes (a primary) or receives (a replica), when its last check could tell.
+    public var timeline: UInt32?
 
     public init(id: Int, name: String, role: NodeRole, available: Bool = true, fenced: Bool = false, weight: Int = 1,
-                activeConnections: Int = 0, replayed: UInt64? = nil, lagBytes: UInt64? = nil, lagSeconds: Double? = nil) {
+                activeConnections: Int = 0, replayed: UInt64? = nil, lagBytes: UInt64? = nil, lagSeconds: Double? = nil,
+                timeline: UInt32? = nil) {
         self.id = id
         self.name = name
         self.role = role
@@ -31,6 +34,7 @@ public struct NodeView: Sendable, Equatable {
         self.replayed = replayed
         self.lagBytes = lagBytes
         self.lagSeconds = lagSeconds
+        self.timeline = timeline
     }
 }
 
@@ -57,6 +61,8 @@ public struct RouteRequest: Sendable {
     public var roleOverride: RoleOverride
     /// The client's last committed write: its commit's WAL position (when learned) and when it was.
     public var lastWrite: (lsn: UInt64?, at: Double)?
+    /// A replica not known to have replayed `lastWrite` may be asked whether it has by now (else the primary reads).
+    public var confirmReplay = false
     public var now: Double
 
     public init(unit: Unit, profile: StatementProfile, hints: [String] = [], roleOverride: RoleOverride = .any,
@@ -73,6 +79,10 @@ public struct RouteRequest: Sendable {
 /// Why a node was chosen (for SHOW NODES' counts and the log).
 public enum RouteReason: String, Sendable, Equatable {
     case write, readWriteTransaction, hintPrimary, rolePrimary, readYourWrites, read, primaryFallback, noSplit
+    /// A read for a client whose last write no replica is known to have replayed, sent to a replica that may have
+    /// by now: it must confirm it has (pg_last_wal_replay_lsn) before the read runs there, else the read goes to the
+    /// primary.
+    case confirmReplay
 }
 
 public enum RouteDecision: Sendable, Equatable {
@@ -87,53 +97,75 @@ public struct NodeSelector: Sendable {
 
     public init() {}
 
+    /// Allocates nothing on the way to a node (it runs for every unit of work): the nodes are filtered by
+    /// predicate, not into arrays; only a refusal builds its text.
     public mutating func choose<R: RandomNumberGenerator>(_ request: RouteRequest, nodes: [NodeView], policy: RoutePolicy,
                                                          random: inout R) -> RouteDecision {
-        let usable = nodes.filter { $0.available && !$0.fenced }
+        func usable(_ n: NodeView) -> Bool { n.available && !n.fenced }
         guard policy.split else {
-            guard !usable.isEmpty else { return .fail(Self.nothingUp(nodes)) }
-            return .node(balance(usable, policy.balancing, &random), .noSplit)
+            guard let id = balance(nodes, policy.balancing, &random, where: usable) else { return .fail(Self.nothingUp(nodes)) }
+            return .node(id, .noSplit)
         }
-        if let reason = primaryReason(request, policy) { return primary(usable, reason, nodes) }
+        if let reason = primaryReason(request, policy) { return primary(nodes, reason) }
         // A read: replicas that have what the client must see, within the lag limits. A query that accepts data
         // up to max_staleness old is held to that instead, and not to its session's last write.
-        let staleness = request.hints.lazy.compactMap(Self.maxStaleness).first
-        var why: [String] = []
-        let replicas = usable.filter { node in
-            guard node.role == .replica else { return false }
-            if let staleness {
-                guard let lag = node.lagSeconds, lag <= staleness else {
-                    why.append("\(node.name) may be more than max_staleness (\(staleness)s) behind")
-                    return false
-                }
-                return true
-            }
-            if let limit = policy.maxLagBytes, let lag = node.lagBytes, lag > limit {
-                why.append("\(node.name) is \(lag) bytes behind (replica_max_lag \(limit))")
-                return false
-            }
-            if let limit = policy.maxLagSeconds, let lag = node.lagSeconds, lag > limit {
-                why.append("\(node.name) is \(lag)s behind (replica_max_lag \(limit)s)")
-                return false
-            }
-            if case .lsn = policy.readYourWrites, let lsn = request.lastWrite?.lsn, (node.replayed ?? 0) < lsn {
-                why.append("\(node.name) has not replayed this session's last write")
-                return false
-            }
-            return true
-        }
+        let staleness = request.hints.isEmpty ? nil : request.hints.lazy.compactMap(Self.maxStaleness).first
         if staleness == nil, case .window(let seconds) = policy.readYourWrites, let last = request.lastWrite, request.now - last.at < seconds {
-            return primary(usable, .readYourWrites, nodes)
+            return primary(nodes, .readYourWrites)
         }
-        var candidates = replicas
-        if policy.primaryReads == .always { candidates += usable.filter { $0.role == .primary } }
-        if !candidates.isEmpty { return .node(balance(candidates, policy.balancing, &random), .read) }
+        let always = policy.primaryReads == .always
+        if let id = balance(nodes, policy.balancing, &random, where: { n in
+            usable(n) && ((n.role == .replica && Self.exclusion(n, request, policy, staleness: staleness) == nil) || (always && n.role == .primary))
+        }) {
+            return .node(id, .read)
+        }
+        // Replicas held back only by the client's last write, as far as their last known position says: one may be
+        // asked whether it has it by now.
+        if request.confirmReplay, request.lastWrite?.lsn != .max, let id = balance(nodes, policy.balancing, &random, where: { n in
+            usable(n) && n.role == .replica && Self.exclusion(n, request, policy, staleness: staleness) == .notReplayed
+        }) {
+            return .node(id, .confirmReplay)
+        }
         if policy.primaryReads == .never {
+            // Said only when it fails: the reasons are text, and most reads never need them.
+            let why = nodes.filter { usable($0) && $0.role == .replica }.compactMap { node in
+                Self.exclusion(node, request, policy, staleness: staleness).map { $0.text(node.name) }
+            }
             let down = nodes.filter { $0.role == .replica && (!$0.available || $0.fenced) }.map { "\($0.name) is unavailable" }
             let reasons = (why + down).joined(separator: "; ")
             return .fail("no replica may take reads (primary_reads = never)" + (reasons.isEmpty ? "" : ": " + reasons))
         }
-        return primary(usable, .primaryFallback, nodes)
+        return primary(nodes, .primaryFallback)
+    }
+
+    /// Why a replica may not take a read now.
+    enum Exclusion: Equatable {
+        case staleness(Double)
+        case lagBytes(UInt64, limit: UInt64)
+        case lagSeconds(Double, limit: Double)
+        case notReplayed
+
+        func text(_ name: String) -> String {
+            switch self {
+            case .staleness(let s): "\(name) may be more than max_staleness (\(s)s) behind"
+            case .lagBytes(let lag, let limit): "\(name) is \(lag) bytes behind (replica_max_lag \(limit))"
+            case .lagSeconds(let lag, let limit): "\(name) is \(lag)s behind (replica_max_lag \(limit)s)"
+            case .notReplayed: "\(name) has not replayed this session's last write"
+            }
+        }
+    }
+
+    /// A query that accepts data up to max_staleness old is held to that instead of the lag limits and its
+    /// session's last write.
+    static func exclusion(_ node: NodeView, _ request: RouteRequest, _ policy: RoutePolicy, staleness: Double?) -> Exclusion? {
+        if let staleness {
+            guard let lag = node.lagSeconds, lag <= staleness else { return .staleness(staleness) }
+            return nil
+        }
+        if let limit = policy.maxLagBytes, let lag = node.lagBytes, lag > limit { return .lagBytes(lag, limit: limit) }
+        if let limit = policy.maxLagSeconds, let lag = node.lagSeconds, lag > limit { return .lagSeconds(lag, limit: limit) }
+        if case .lsn = policy.readYourWrites, let lsn = request.lastWrite?.lsn, (node.replayed ?? 0) < lsn { return .notReplayed }
+        return nil
     }
 
     /// Why the unit must run on the primary, or nil for a read.
@@ -153,38 +185,62 @@ public struct NodeSelector: Sendable {
         }
     }
 
-    private func primary(_ usable: [NodeView], _ reason: RouteReason, _ all: [NodeView]) -> RouteDecision {
-        if let p = usable.first(where: { $0.role == .primary }) { return .node(p.id, reason) }
-        let known = all.filter { $0.role == .primary }
+    private func primary(_ nodes: [NodeView], _ reason: RouteReason) -> RouteDecision {
+        // Two primaries (an old one back before fencing caught it): the newer timeline's takes the writes.
+        var best: NodeView?
+        for n in nodes where n.role == .primary && n.available && !n.fenced {
+            if best == nil || (n.timeline ?? 0) > (best?.timeline ?? 0) { best = n }
+        }
+        if let best { return .node(best.id, reason) }
+        let known = nodes.filter { $0.role == .primary }
         if known.isEmpty { return .fail("no primary is known for this database now; writes resume when one is found") }
         return .fail("the primary (\(known.map(\.name).joined(separator: ", "))) is unavailable; writes resume when it or a new primary answers")
     }
 
-    private mutating func balance<R: RandomNumberGenerator>(_ nodes: [NodeView], _ strategy: RoutePolicy.Balancing, _ random: inout R) -> Int {
-        let weighted = nodes.filter { $0.weight > 0 }
-        let pool = weighted.isEmpty ? nodes : weighted
+    /// The node `strategy` picks among those `eligible` admits (nil: none), by weight: nodes of weight 0 only when
+    /// no eligible node has a weight above 0.
+    private mutating func balance<R: RandomNumberGenerator>(_ nodes: [NodeView], _ strategy: RoutePolicy.Balancing, _ random: inout R,
+                                                           where eligible: (NodeView) -> Bool) -> Int? {
+        var count = 0, weighted = false
+        for n in nodes where eligible(n) {
+            count += 1
+            if n.weight > 0 { weighted = true }
+        }
+        guard count > 0 else { return nil }
+        func counts(_ n: NodeView) -> Bool { eligible(n) && (!weighted || n.weight > 0) }
+        func weight(_ n: NodeView) -> Int { max(n.weight, 1) }
         switch strategy {
         case .leastActiveConnections:
             // Fewest active connections per unit of weight; ties taken in turn, or an idle cluster would send every
             // read to the first replica listed.
-            func load(_ n: NodeView) -> Double { Double(n.activeConnections) / Double(max(n.weight, 1)) }
-            let least = pool.map(load).min()!
-            let tied = pool.filter { load($0) == least }
-            defer { turn &+= 1 }
-            return tied[turn % tied.count].id
-        case .roundRobin:
-            let slots = pool.flatMap { node in Array(repeating: node.id, count: max(node.weight, 1)) }
-            defer { turn &+= 1 }
-            return slots[turn % slots.count]
-        case .random:
-            let total = pool.reduce(0) { $0 + max($1.weight, 1) }
-            var draw = Int.random(in: 0..<total, using: &random)
-            for node in pool {
-                draw -= max(node.weight, 1)
-                if draw < 0 { return node.id }
+            func load(_ n: NodeView) -> Double { Double(n.activeConnections) / Double(weight(n)) }
+            var least = Double.infinity, tied = 0
+            for n in nodes where counts(n) {
+                let l = load(n)
+                if l < least { least = l; tied = 1 } else if l == least { tied += 1 }
             }
-            return pool[pool.count - 1].id
+            var pick = turn % tied
+            turn &+= 1
+            for n in nodes where counts(n) && load(n) == least {
+                if pick == 0 { return n.id }
+                pick -= 1
+            }
+        case .roundRobin, .random:
+            var total = 0
+            for n in nodes where counts(n) { total += weight(n) }
+            var slot: Int
+            if strategy == .roundRobin {
+                slot = turn % total
+                turn &+= 1
+            } else {
+                slot = Int.random(in: 0..<total, using: &random)
+            }
+            for n in nodes where counts(n) {
+                slot -= weight(n)
+                if slot < 0 { return n.id }
+            }
         }
+        return nil
     }
 
     private static func nothingUp(_ nodes: [NodeView]) -> String {

@@ -7,6 +7,19 @@ public enum RouteUnit {
     /// default_transaction_read_only is on.
     public static func classify(_ statements: [(profile: StatementProfile, hints: [String])],
                                 readOnlyDefault: Bool) -> (unit: RouteRequest.Unit, profile: StatementProfile, hints: [String]) {
+        // One statement alone (most units): its own profile, with nothing to merge.
+        if statements.count == 1, let (profile, hints) = statements.first {
+            var unit = RouteRequest.Unit.statement
+            switch profile.transaction {
+            case .begin(let ro)?: unit = (ro ?? readOnlyDefault) ? .readOnlyTransaction : .transaction
+            case .prepareTransaction?, .commitPrepared?, .rollbackPrepared?:
+                var p = profile
+                if p.primaryReason == nil { p.primaryReason = .transactionID }
+                return (unit, p, hints)
+            default: break
+            }
+            return (unit, profile, hints)
+        }
         var merged = StatementProfile()
         var hints: [String] = []
         // The batch's unit is the strongest of the transactions in it: they all run on its server.

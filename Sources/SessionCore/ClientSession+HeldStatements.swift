@@ -5,14 +5,12 @@ import PGWire
 /// The statement texts of the held frames, in order, and whether they end at a request (Query, Sync,
 /// FunctionCall or Flush) between frames: before that, a text may be cut off or more of the batch may follow.
 public struct HeldStatements: Sendable, Equatable {
-    /// Query texts, Parse texts, and the texts of named statements bound without a Parse in the batch.
-    public var texts: [String] = []
+    /// Query texts, Parse texts, and the texts of named statements bound without a Parse in the batch: slices of
+    /// the held bytes (no copy), without their NUL.
+    public var texts: [ByteBuffer] = []
     public var complete = false
 
-    public init(texts: [String] = [], complete: Bool = false) {
-        self.texts = texts
-        self.complete = complete
-    }
+    public init() {}
 }
 
 extension ClientSession {
@@ -20,6 +18,14 @@ extension ClientSession {
 
     /// Every statement the held bytes would run or prepare: the node they go to must be able to run them all.
     public func heldStatements() -> HeldStatements {
+        // One simple Query read whole (the usual unit of work): its text, without the frame scan.
+        if held.count == 1, var q = Optional(held[0]), q.readableBytes > 6, q.readInteger(as: UInt8.self) == FrontendMessage.Code.query,
+           let length = q.readInteger(as: Int32.self), Int(length) == q.readableBytes + 4, q.getInteger(at: q.writerIndex - 1, as: UInt8.self) == 0 {
+            var out = HeldStatements()
+            out.texts = [q.getSlice(at: q.readerIndex, length: q.readableBytes - 1)!]
+            out.complete = true
+            return out
+        }
         var scan = FrameSplitter(intercept: FrameTypeSet(), observe: Self.statementFrames, count: Self.requestFrames, maxFrameLength: Int(Int32.max))
         var out = HeldStatements()
         var parsedHere: Set<String> = []
@@ -31,16 +37,16 @@ extension ClientSession {
                     endsWithRequest = type == FrontendMessage.Code.query
                     switch type {
                     case FrontendMessage.Code.query:
-                        if let text = body.readNullTerminatedString() { out.texts.append(text) }
+                        if let text = Self.cString(&body) { out.texts.append(text) }
                     case FrontendMessage.Code.parse:
-                        guard let name = body.readNullTerminatedString(), let text = body.readNullTerminatedString() else { return }
+                        guard let name = body.readNullTerminatedString(), let text = Self.cString(&body) else { return }
                         parsedHere.insert(name)
                         out.texts.append(text)
                     default:
                         // A Bind of a statement prepared on an earlier link: its text is the one the client prepared.
                         guard body.readNullTerminatedString() != nil, let name = body.readNullTerminatedString(),
                               !name.isEmpty, !parsedHere.contains(name), var tail = rewriter.statements[name]?.parseTail,
-                              let text = tail.readNullTerminatedString() else { return }
+                              let text = Self.cString(&tail) else { return }
                         out.texts.append(text)
                     }
                 case .counted(let type):
@@ -53,5 +59,11 @@ extension ClientSession {
         }
         out.complete = scan.atFrameBoundary && endsWithRequest
         return out
+    }
+
+    private static func cString(_ b: inout ByteBuffer) -> ByteBuffer? {
+        guard let end = b.readableBytesView.firstIndex(of: 0) else { return nil }
+        defer { b.moveReaderIndex(forwardBy: 1) }
+        return b.readSlice(length: end - b.readerIndex)
     }
 }

@@ -140,4 +140,14 @@ struct NodeSelectorTests {
         let picks = (0..<4).map { _ in selector.choose(Self.req(), nodes: Self.cluster, policy: RoutePolicy(), random: &random) }
         #expect(picks == [.node(1, .read), .node(2, .read), .node(1, .read), .node(2, .read)])
     }
+
+    @Test func twoPrimariesTheNewerTimelineWrites() {
+        var selector = NodeSelector()
+        var random = SystemRandomNumberGenerator()
+        var old = Self.primary, promoted = Self.r2
+        old.timeline = 1
+        promoted.role = .primary
+        promoted.timeline = 2
+        #expect(selector.choose(Self.req(.statement, Self.write), nodes: [old, Self.r1, promoted], policy: RoutePolicy(), random: &random) == .node(2, .write))
+    }
 }

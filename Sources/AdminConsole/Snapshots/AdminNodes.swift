@@ -18,12 +18,14 @@ public struct AdminNode: Sendable, Equatable {
     public var lagMilliseconds: Int?
     public var activeServers: Int
     public var idleServers: Int
+    /// Units of work read/write splitting sent there (every pool of the entry).
+    public var routed: Int
     /// Seconds since the last check ended.
     public var checkedSecondsAgo: Int?
     public var lastError: String?
 
     public init(database: String, host: String, port: Int, role: String, state: String, circuit: String, walPosition: String? = nil,
-                lagBytes: Int? = nil, lagMilliseconds: Int? = nil, activeServers: Int = 0, idleServers: Int = 0,
+                lagBytes: Int? = nil, lagMilliseconds: Int? = nil, activeServers: Int = 0, idleServers: Int = 0, routed: Int = 0,
                 checkedSecondsAgo: Int? = nil, lastError: String? = nil) {
         self.database = database
         self.host = host
@@ -36,6 +38,7 @@ public struct AdminNode: Sendable, Equatable {
         self.lagMilliseconds = lagMilliseconds
         self.activeServers = activeServers
         self.idleServers = idleServers
+        self.routed = routed
         self.checkedSecondsAgo = checkedSecondsAgo
         self.lastError = lastError
     }

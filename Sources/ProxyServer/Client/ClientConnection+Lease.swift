@@ -41,6 +41,9 @@ extension ClientConnection {
 
     /// On the server's loop: checks the server if server_check_delay says so, then brings its settings in line.
     private func prepareLink(_ server: ServerConnection, pool: ServerPool, desired: [String: String], now: NIODeadline) {
+        if let routes = pool.routes, let node = pool.node, routes.positionToConfirm(client: waiterID, node: node) != nil {
+            return confirmReplay(server, pool: pool, routes: routes, node: node, desired: desired)
+        }
         guard let check = server.target.check(idleSince: server.lastActivity, now: now) else {
             return syncSettings(server, pool: pool, desired: desired, now: now)
         }
@@ -53,6 +56,19 @@ extension ClientConnection {
                 return
             }
             self.syncSettings(server, pool: pool, desired: desired, now: .now())
+        }
+    }
+
+    /// On the server's loop: a replica chosen for a read after the client's write first says it has replayed that
+    /// write; if it has not, it goes back and the client asks again (and reads from the primary).
+    private func confirmReplay(_ server: ServerConnection, pool: ServerPool, routes: NodeRoutes, node: Int, desired: [String: String]) {
+        let client = waiterID
+        server.replayPosition { position in
+            if routes.confirmed(client: client, node: node, position: position) {
+                return self.syncSettings(server, pool: pool, desired: desired, now: .now())
+            }
+            server.giveBack(position == nil ? .internalFailed : .done(keepsSession: false, pinned: false))
+            self.eventLoop.execute { if self.isWaiting { self.lease(from: pool, now: .now()) } }
         }
     }
 

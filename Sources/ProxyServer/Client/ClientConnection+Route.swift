@@ -32,7 +32,7 @@ extension ClientConnection {
         }
         routePending = false
         let loop = runtime.connections(at: loopIndex)
-        let statements = held.texts.map { loop.profiles.profile($0) }
+        let statements = held.texts.map { text in text.withUnsafeReadableBytes { loop.profiles.profile($0) } }
         leaseRouted(routes, statements: statements, readOnlyDefault: desiredSettings["default_transaction_read_only"] == "on", now: now)
     }
 
@@ -44,7 +44,7 @@ extension ClientConnection {
                              now: NIODeadline) {
         let (unit, profile, hints) = RouteUnit.classify(statements, readOnlyDefault: readOnlyDefault)
         let request = RouteRequest(unit: unit, profile: profile, hints: hints, roleOverride: roleOverride, now: ProxyRuntime.seconds(now))
-        go(routes.choose(request, client: waiterID), routes: routes, now: now)
+        go(routes.choose(request, client: waiterID), routes: routes, unit: unit, now: now)
     }
 
     /// A session-mode client keeps the node it gets for its whole session: chosen by target_session_attrs (or
@@ -71,19 +71,30 @@ extension ClientConnection {
         go(routes.choose(request, client: waiterID, strictReplica: strict), routes: routes, now: now)
     }
 
-    private func go(_ choice: NodeRoutes.Choice, routes: NodeRoutes, now: NIODeadline) {
+    /// Whether a unit sent to the primary for `reason` may have written: its reads then wait for that write.
+    /// Statements sent there only by a hint or pgswift.role are not writes unless they open a transaction.
+    private static func mayWrite(_ reason: RouteReason, unit: RouteRequest.Unit?) -> Bool {
+        switch reason {
+        case .write, .readWriteTransaction: true
+        case .hintPrimary, .rolePrimary: unit == .transaction
+        case .read, .readYourWrites, .primaryFallback, .noSplit, .confirmReplay: false
+        }
+    }
+
+    private func go(_ choice: NodeRoutes.Choice, routes: NodeRoutes, unit: RouteRequest.Unit? = nil, now: NIODeadline) {
         switch choice {
         case .home:
             routedWrite = false
             state = .pooled(routes.home)
             requestServer(from: routes.home, now: now)
         case .node(let pool, let reason):
-            switch reason {
-            case .write, .readWriteTransaction, .hintPrimary, .rolePrimary: routedWrite = session.mode != .session
-            case .read, .readYourWrites, .primaryFallback, .noSplit: routedWrite = false
-            }
+            routedWrite = session.mode != .session && Self.mayWrite(reason, unit: unit)
             state = .pooled(pool)
             requestServer(from: pool, now: now)
+        case .wait:
+            // A round trip at most: the primary is telling the position of this client's last write.
+            let resume: @Sendable () -> Void = { self.eventLoop.execute { if self.isWaiting, case .pooled(let pool) = self.state { self.lease(from: pool, now: .now()) } } }
+            if !routes.afterPosition(client: waiterID, resume) { lease(from: routes.home, now: now) }
         case .fail(let why):
             let error = PGError(SQLState.connectionFailure, "pgswift: \(why)", severity: Severity.error)
             // Before the welcome there is no session to keep: the login fails.
@@ -102,12 +113,12 @@ extension ClientConnection {
     func giveBackAfterWrite(_ server: ServerConnection, routes: NodeRoutes, letGo: LetGo, statements: ServerStatementCache?, sameLoop: Bool) {
         routedWrite = false
         let client = waiterID
-        routes.wrote(client: client, lsn: nil, now: runtime.now())
+        routes.writeEnded(client: client, now: runtime.now())
         let onServerLoop: @Sendable () -> Void = {
             if let statements { server.statementsReturned(statements) }
             server.whenCancelsDone {
                 server.learnWALPosition { lsn in
-                    if let lsn { routes.wrote(client: client, lsn: lsn, now: server.runtime.now()) }
+                    routes.learned(client: client, lsn: lsn)
                     server.giveBack(lsn == nil ? .internalFailed : letGo)
                 }
             }

@@ -84,6 +84,7 @@ struct PublishedState: Sendable {
             }
             gauge("pgswift_node_servers", labels + [("state", "active")], "Server connections open on the host.", Double(n.activeServers))
             gauge("pgswift_node_servers", labels + [("state", "idle")], "Server connections open on the host.", Double(n.idleServers))
+            gauge("pgswift_node_routed", labels, "Units of work read/write splitting sent to the host since start.", Double(n.routed))
             if let lag = n.lagBytes {
                 gauge("pgswift_node_lag_bytes", labels, "How far a replica's replay is behind its entry's primary, as last checked.", Double(lag))
             }

@@ -5,6 +5,7 @@ import NIOConcurrencyHelpers
 import PoolCore
 import Routing
 import SQLAnalysis
+import Synchronization
 
 final class NodeRoutes: Sendable {
     /// Where a unit of work goes.
@@ -13,12 +14,21 @@ final class NodeRoutes: Sendable {
         case home
         case node(ServerPool, RouteReason)
         case fail(String)
+        /// The client's last write's position is being learned now: ask again when it is (`afterPosition`).
+        case wait
     }
 
     /// A client's last committed write, until every replica has replayed it or its window has passed.
     struct RecentWrite: Sendable {
         var lsn: UInt64?
         var at: Double
+        /// A replica was asked whether it has the write and had not: the primary reads until the checks show one has.
+        var confirmFailed = false
+        /// The host asked to confirm it has replayed `lsn` before the client's read runs there.
+        var confirming: Int?
+        /// The primary is being asked for the position; leases that need it wait here (a round trip).
+        var learning = false
+        var waiting: [@Sendable () -> Void] = []
     }
 
     private struct State: Sendable {
@@ -30,6 +40,16 @@ final class NodeRoutes: Sendable {
         var random = SystemRandomNumberGenerator()
         var recentWrites: [Int: RecentWrite] = [:]
         var routed: [ServerAddress: Int] = [:]
+        /// Replay positions replicas confirmed to a client's read, newer than their last check's.
+        var confirmed: [ServerAddress: UInt64] = [:]
+        /// The hosts as the router sees them, built again only when the registry or a confirmed position moved, or
+        /// an open circuit's time ran out: most leases reuse it.
+        var views: [NodeView] = []
+        var viewsGeneration = -1
+        var viewsValidUntil = Double.infinity
+        var rolesKnown = false
+        /// Several nodes may take a read: least_active_connections needs their counts (else nobody reads them).
+        var readers = 0
     }
 
     /// How long a write whose WAL position could not be learned keeps its client's reads on the primary.
@@ -45,13 +65,16 @@ final class NodeRoutes: Sendable {
         self.key = key
         self.runtime = runtime
         state = NIOLockedValueBox(State(policy: policy))
+        splitting.store(policy.split, ordering: .relaxed)
     }
 
     func install(home: ServerPool) {
         self.home = home
     }
 
-    var splits: Bool { state.withLockedValue { $0.policy.split } }
+    /// read_write_split, read without a lock on every lease.
+    private let splitting = Atomic<Bool>(false)
+    var splits: Bool { splitting.load(ordering: .relaxed) }
     var policy: RoutePolicy { state.withLockedValue { $0.policy } }
     var nodePools: [ServerPool] { state.withLockedValue { $0.pools } }
 
@@ -61,8 +84,10 @@ final class NodeRoutes: Sendable {
         var nodeLimits = limits
         // min_pool_size fills the pools that take the work: the home pool's when the split is off.
         if !policy.split { nodeLimits.minPoolSize = 0 }
+        splitting.store(policy.split, ordering: .relaxed)
         let retired = state.withLockedValue { s -> [ServerPool] in
             s.policy = policy
+            s.viewsGeneration = -1
             s.weights = target.weights
             if s.addresses == target.addresses {
                 for (i, pool) in s.pools.enumerated() {
@@ -90,31 +115,17 @@ final class NodeRoutes: Sendable {
     /// The node for a unit of work of client `client`.
     func choose(_ request: RouteRequest, client: Int, strictReplica: Bool = false) -> Choice {
         let now = request.now
-        let records = runtime.nodes.snapshot
+        let generation = runtime.nodes.generation.load(ordering: .acquiring)
         return state.withLockedValue { s -> Choice in
             guard s.policy.split else { return .home }
-            let observations = s.addresses.map { records[$0]?.current }
+            if s.viewsGeneration != generation || now >= s.viewsValidUntil { buildViews(&s, generation: generation, now: now) }
             // Before any check has answered, roles are unknown: the host list serves as PgBouncer's would.
-            guard observations.contains(where: { $0 != nil }) else { return .home }
-            let primaryLSN = observations.first { $0?.role == .primary }??.lsn
-            var views: [NodeView] = []
-            for (i, address) in s.addresses.enumerated() {
-                let record = records[address]
-                let observation = observations[i]
-                var available = record?.health.isUp ?? true
-                if let health = record?.health, case .open = health.circuit(at: now) { available = false }
-                var view = NodeView(id: i, name: address.description, role: observation?.role ?? .unknown, available: available,
-                                    fenced: runtime.nodes.isClosed(database: key.database, address: address),
-                                    weight: s.weights.count == s.addresses.count ? s.weights[i] : 1,
-                                    activeConnections: s.pools[i].activeCount)
-                if let observation, observation.role == .replica {
-                    view.replayed = observation.lsn
-                    view.lagSeconds = observation.replayDelay
-                    if let primaryLSN { view.lagBytes = NodeCheck.lagBytes(primary: primaryLSN, replica: observation.lsn) }
-                }
-                views.append(view)
+            guard s.rolesKnown else { return .home }
+            if s.policy.balancing == .leastActiveConnections, s.readers > 1 {
+                for i in s.views.indices { s.views[i].activeConnections = s.pools[i].activeCount }
             }
             var request = request
+            var learning = false
             if let write = s.recentWrites[client] {
                 // A position not learned yet (or that could not be) is one no replica is known to have.
                 let lsn = write.lsn ?? .max
@@ -122,16 +133,26 @@ final class NodeRoutes: Sendable {
                 switch s.policy.readYourWrites {
                 case .off: stillNeeded = false
                 case .window(let seconds): stillNeeded = now - write.at < seconds
-                case .lsn: stillNeeded = write.lsn == nil ? now - write.at < Self.unknownPositionHold
-                    : views.contains { $0.role == .replica && ($0.replayed ?? 0) < lsn }
+                case .lsn: stillNeeded = write.lsn == nil ? write.learning || now - write.at < Self.unknownPositionHold
+                    : s.views.contains { $0.role == .replica && ($0.replayed ?? 0) < lsn }
                 }
-                if stillNeeded { request.lastWrite = (lsn, write.at) } else { s.recentWrites[client] = nil }
+                if stillNeeded {
+                    learning = write.learning
+                    request.lastWrite = (lsn, write.at)
+                    request.confirmReplay = !write.confirmFailed
+                } else {
+                    s.recentWrites[client] = nil
+                }
             }
             var policy = s.policy
             if strictReplica { policy.primaryReads = .never }
-            switch s.selector.choose(request, nodes: views, policy: policy, random: &s.random) {
+            switch s.selector.choose(request, nodes: s.views, policy: policy, random: &s.random) {
             case .node(let i, let reason):
+                // A read right after the client's write, while the primary tells that write's position: worth the
+                // round trip's wait, as a replica may then take it. Work for the primary goes on at once.
+                if learning, [.readYourWrites, .primaryFallback].contains(reason) { return .wait }
                 s.routed[s.addresses[i], default: 0] += 1
+                if reason == .confirmReplay { s.recentWrites[client]?.confirming = i }
                 return .node(s.pools[i], reason)
             case .fail(let why):
                 return .fail(why)
@@ -139,9 +160,86 @@ final class NodeRoutes: Sendable {
         }
     }
 
-    /// A unit that may have written ended on the primary: the client's reads wait for `lsn` (nil: not learned).
-    func wrote(client: Int, lsn: UInt64?, now: Double) {
-        state.withLockedValue { $0.recentWrites[client] = RecentWrite(lsn: lsn, at: now) }
+    private func buildViews(_ s: inout State, generation: Int, now: Double) {
+        let records = runtime.nodes.snapshot
+        let observations = s.addresses.map { records[$0]?.current }
+        let primaryLSN = observations.first { $0?.role == .primary }??.lsn
+        s.rolesKnown = observations.contains { $0 != nil }
+        s.readers = observations.filter { $0?.role == .replica || (s.policy.primaryReads == .always && $0?.role == .primary) }.count
+        s.viewsGeneration = generation
+        s.viewsValidUntil = .infinity
+        s.views = s.addresses.indices.map { i in
+            let address = s.addresses[i]
+            let record = records[address]
+            let observation = observations[i]
+            var available = record?.health.isUp ?? true
+            if let health = record?.health, case .open(let until) = health.circuit(at: now) {
+                available = false
+                s.viewsValidUntil = min(s.viewsValidUntil, until)
+            }
+            var view = NodeView(id: i, name: address.description, role: observation?.role ?? .unknown, available: available,
+                                fenced: runtime.nodes.isClosed(database: key.database, address: address),
+                                weight: s.weights.count == s.addresses.count ? s.weights[i] : 1, timeline: observation?.timeline)
+            if let observation, observation.role == .replica {
+                view.replayed = max(observation.lsn, s.confirmed[address] ?? 0)
+                view.lagSeconds = observation.replayDelay
+                if let primaryLSN { view.lagBytes = NodeCheck.lagBytes(primary: primaryLSN, replica: observation.lsn) }
+            }
+            return view
+        }
+    }
+
+    /// A unit that may have written ended on the primary; its position is being asked for.
+    func writeEnded(client: Int, now: Double) {
+        state.withLockedValue { $0.recentWrites[client] = RecentWrite(lsn: nil, at: now, learning: true) }
+    }
+
+    /// The position of the client's last write (nil: the primary could not say): its reads wait for a node that has
+    /// replayed it, and leases that waited for it go on.
+    func learned(client: Int, lsn: UInt64?) {
+        let waiting = state.withLockedValue { s -> [@Sendable () -> Void] in
+            guard var write = s.recentWrites[client] else { return [] }
+            write.lsn = lsn
+            write.learning = false
+            defer { write.waiting = []; s.recentWrites[client] = write }
+            return write.waiting
+        }
+        for go in waiting { go() }
+    }
+
+    /// Runs `go` once the client's write position is known; false (and `go` not kept) when it already is.
+    func afterPosition(client: Int, _ go: @escaping @Sendable () -> Void) -> Bool {
+        state.withLockedValue { s in
+            guard s.recentWrites[client]?.learning == true else { return false }
+            s.recentWrites[client]?.waiting.append(go)
+            return true
+        }
+    }
+
+    /// The position host `node` must confirm it has replayed before `client`'s read runs there (nil: none).
+    func positionToConfirm(client: Int, node: Int) -> UInt64? {
+        state.withLockedValue { s in
+            guard let write = s.recentWrites[client], write.confirming == node else { return nil }
+            return write.lsn
+        }
+    }
+
+    /// What host `node` answered: `position` it has replayed (nil when it could not say). False when it is behind
+    /// the client's write, which then reads from the primary.
+    func confirmed(client: Int, node: Int, position: UInt64?) -> Bool {
+        state.withLockedValue { s in
+            let needed = s.recentWrites[client]?.lsn ?? .max
+            s.recentWrites[client]?.confirming = nil
+            if let position, node < s.addresses.count {
+                s.confirmed[s.addresses[node]] = max(s.confirmed[s.addresses[node]] ?? 0, position)
+                s.viewsGeneration = -1
+            }
+            guard let position, position >= needed else {
+                s.recentWrites[client]?.confirmFailed = true
+                return false
+            }
+            return true
+        }
     }
 
     func clientLeft(_ client: Int) {

@@ -2,6 +2,7 @@
 // pools on that host, read by new connects (a down host is tried last) and by SHOW NODES.
 import NIOConcurrencyHelpers
 import Routing
+import Synchronization
 
 final class NodeRegistry: Sendable {
     struct Record: Sendable {
@@ -20,6 +21,11 @@ final class NodeRegistry: Sendable {
     }
 
     private let records = NIOLockedValueBox<[ServerAddress: Record]>([:])
+    /// Bumped by every change routing may see (a check's result, a circuit, drain and fencing): a router keeps its
+    /// view of the hosts until it moves.
+    let generation = Atomic<Int>(0)
+
+    private func changed() { generation.add(1, ordering: .releasing) }
     /// DRAIN NODE: hosts of an entry that get no new server connections.
     private let drainedNodes = NIOLockedValueBox<Set<DrainedNode>>([])
 
@@ -32,6 +38,7 @@ final class NodeRegistry: Sendable {
         drainedNodes.withLockedValue { set in
             if on { set.insert(DrainedNode(database: database, address: address)) } else { set.remove(DrainedNode(database: database, address: address)) }
         }
+        changed()
     }
 
     func isDrained(database: String, address: ServerAddress) -> Bool {
@@ -43,11 +50,13 @@ final class NodeRegistry: Sendable {
     private let fencedNodes = NIOLockedValueBox<Set<DrainedNode>>([])
 
     func fence(database: String, address: ServerAddress) -> Bool {
-        fencedNodes.withLockedValue { $0.insert(DrainedNode(database: database, address: address)).inserted }
+        defer { changed() }
+        return fencedNodes.withLockedValue { $0.insert(DrainedNode(database: database, address: address)).inserted }
     }
 
     func unfence(database: String, address: ServerAddress) {
         _ = fencedNodes.withLockedValue { $0.remove(DrainedNode(database: database, address: address)) }
+        changed()
     }
 
     func isFenced(database: String, address: ServerAddress) -> Bool {
@@ -118,7 +127,8 @@ final class NodeRegistry: Sendable {
     /// a demotion), when the servers open on it must not be used again.
     @discardableResult
     func checkEnded(_ address: ServerAddress, _ result: Result<NodeObservation, Error>, now: Double) -> Bool {
-        records.withLockedValue { r in
+        defer { changed() }
+        return records.withLockedValue { r in
             guard var record = r[address] else { return false }
             var changed = false
             record.checking = false
@@ -142,13 +152,32 @@ final class NodeRegistry: Sendable {
         }
     }
 
+    /// The last passing check found the host in the other role than a server's login just reported.
+    func roleDiffers(_ address: ServerAddress, standby: Bool) -> Bool {
+        records.withLockedValue { r in
+            guard let role = r[address]?.current?.role, role != .unknown else { return false }
+            return (role == .replica) != standby
+        }
+    }
+
+    /// The next round of checks (every 100 ms) starts one of `address` whatever its period says.
+    func checkSoon(_ address: ServerAddress) {
+        records.withLockedValue { r in r[address]?.lastStarted = nil }
+    }
+
     /// A server connection to `address` was made or could not be (feeds its circuit breaker).
     func connected(_ address: ServerAddress, now: Double) {
-        records.withLockedValue { r in r[address]?.health.connected(now: now) }
+        let moved = records.withLockedValue { r -> Bool in
+            let before = r[address]?.health
+            r[address]?.health.connected(now: now)
+            return r[address]?.health != before
+        }
+        if moved { changed() }
     }
 
     func connectFailed(_ address: ServerAddress, now: Double) {
         records.withLockedValue { r in r[address]?.health.connectFailed(now: now) }
+        changed()
     }
 
     var snapshot: [ServerAddress: Record] { records.withLockedValue { $0 } }

@@ -14,6 +14,11 @@ extension ProxyRuntime {
         let records = nodes.snapshot
         let config = self.config
         let now = self.now()
+        var routed: [String: [ServerAddress: Int]] = [:]
+        for pool in homePools {
+            guard let counts = pool.routes?.routedCounts else { continue }
+            routed[pool.key.database, default: [:]].merge(counts, uniquingKeysWith: +)
+        }
         var out: [AdminNode] = []
         for (name, _, addresses) in Self.hostLists(config) {
             // Lag is measured against the entry's primary as its last check found it, if that check passed (an old
@@ -37,6 +42,7 @@ extension ProxyRuntime {
                     lagBytes: lagBytes, lagMilliseconds: lagMs,
                     activeServers: counts.filter { $0.address == address && $0.linked }.count,
                     idleServers: counts.filter { $0.address == address && !$0.linked }.count,
+                    routed: routed[name]?[address] ?? 0,
                     checkedSecondsAgo: record?.lastCheck.map { Int(now - $0) }, lastError: record?.lastError))
             }
         }

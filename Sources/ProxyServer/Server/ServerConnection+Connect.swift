@@ -48,6 +48,12 @@ extension ServerConnection {
     func hostLoggedIn() {
         pool?.hostConnected(hostIndex, of: target)
         runtime.nodes.connected(address, now: runtime.now())
+        // PostgreSQL 14+ says at login whether it is a standby: a host whose role differs from its last check's (a
+        // promotion or demotion since) is checked again now rather than a health_check_period later.
+        if let standby = session.parameters["in_hot_standby"], runtime.nodes.roleDiffers(address, standby: standby == "on") {
+            runtime.logger.info("\(address) reports in_hot_standby = \(standby) at login: checking its role now")
+            runtime.nodes.checkSoon(address)
+        }
     }
 
     /// The login failed. When the node itself refused (starting up or shutting down, 57P0x; too many connections,

@@ -77,9 +77,18 @@ extension ServerConnection {
     /// After a client's write: the primary's WAL insert position, at or past the end of its commit record (nil when
     /// the server could not say). Replicas that have replayed that far show the client its own write.
     func learnWALPosition(_ done: @escaping (UInt64?) -> Void) {
+        walPosition("SELECT pg_catalog.pg_current_wal_insert_lsn()", done)
+    }
+
+    /// A replica's replayed position, for a read that must see a client's write (nil when it could not say).
+    func replayPosition(_ done: @escaping (UInt64?) -> Void) {
+        walPosition("SELECT pg_catalog.pg_last_wal_replay_lsn()", done)
+    }
+
+    private func walPosition(_ sql: String, _ done: @escaping (UInt64?) -> Void) {
         eventLoop.preconditionInEventLoop()
         if isLinked { unlinkForInternalUse() }
-        runInternal("SELECT pg_catalog.pg_current_wal_insert_lsn()") { [self] error in
+        runInternal(sql) { [self] error in
             guard error == nil, let column = internalRow?.first, var text = column else { return done(nil) }
             done(text.readString(length: text.readableBytes).flatMap(NodeCheck.parseLSN))
         }

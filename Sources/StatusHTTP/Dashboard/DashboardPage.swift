@@ -42,6 +42,10 @@ enum DashboardPage {
     <h2>Pools</h2>
     <table id="pools"><thead><tr><th>database</th><th>user</th><th>clients active</th><th>idle</th><th>waiting</th><th>servers active</th><th>idle</th><th>size</th><th>use</th></tr></thead><tbody></tbody></table>
   </section>
+  <section id="nodes-section" hidden>
+    <h2>Nodes</h2>
+    <table id="nodes"><thead><tr><th>database</th><th>host</th><th>port</th><th>role</th><th>state</th><th>circuit</th><th>lag bytes</th><th>lag s</th><th>servers active</th><th>idle</th><th>routed</th></tr></thead><tbody></tbody></table>
+  </section>
   <section class="two">
     <div><h2>Latency by database</h2>
       <table id="databases"><thead><tr><th>database</th><th>queries/s</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>SLA</th></tr></thead><tbody></tbody></table></div>

@@ -211,6 +211,36 @@ function render(perf, samples, now) {
     bar.appendChild(fill);
     td.appendChild(bar);
   }));
+  // Hosts of entries with several hosts (SHOW NODES), from the pgswift_node_* series: shown only when there are any.
+  const nodes = new Map();
+  for (const s of samples) {
+    if (!s.name.startsWith("pgswift_node_")) continue;
+    const key = s.labels.database + "\u0000" + s.labels.host + "\u0000" + s.labels.port;
+    if (!nodes.has(key)) nodes.set(key, { database: s.labels.database, host: s.labels.host, port: s.labels.port, servers: {} });
+    const n = nodes.get(key);
+    if (s.name === "pgswift_node_role" && s.value === 1) n.role = s.labels.role;
+    else if (s.name === "pgswift_node_state" && s.value === 1) n.state = s.labels.state;
+    else if (s.name === "pgswift_node_circuit" && s.value === 1) n.circuit = s.labels.circuit;
+    else if (s.name === "pgswift_node_lag_bytes") n.lagBytes = s.value;
+    else if (s.name === "pgswift_node_lag_seconds") n.lagSeconds = s.value;
+    else if (s.name === "pgswift_node_servers") n.servers[s.labels.state] = s.value;
+    else if (s.name === "pgswift_node_routed") n.routed = s.value;
+  }
+  document.getElementById("nodes-section").hidden = nodes.size === 0;
+  fillTable("nodes", [...nodes.values()].map((n) => (tr) => {
+    tr.dataset.node = n.database + "/" + n.host + ":" + n.port;
+    cell(tr, n.database);
+    cell(tr, n.host);
+    cell(tr, n.port);
+    cell(tr, n.role || "unknown").dataset.field = "role";
+    cell(tr, n.state || "", n.state === "up" ? "yes" : (n.state === "down" || n.state === "stale" ? "no" : "")).dataset.field = "state";
+    cell(tr, n.circuit || "", n.circuit === "closed" ? "" : "no").dataset.field = "circuit";
+    cell(tr, n.lagBytes === undefined ? "" : fmt(n.lagBytes)).dataset.field = "lag_bytes";
+    cell(tr, n.lagSeconds === undefined ? "" : fmt(n.lagSeconds, 3));
+    cell(tr, fmt(n.servers.active || 0));
+    cell(tr, fmt(n.servers.idle || 0));
+    cell(tr, fmt(n.routed || 0)).dataset.field = "routed";
+  }));
   fillTable("databases", perf.databases.map((d) => (tr) => {
     cell(tr, d.name);
     cell(tr, fmt(d.latency.queries_per_second, 1));
