@@ -272,6 +272,10 @@ public enum KnownSettings {
                     "After a client's write commits, its reads go only to nodes that have replayed it (lsn), to the primary for read_your_writes_window (window), or anywhere (off). Also per database."),
         SettingSpec("read_your_writes_window", .duration(unit: .seconds), "1", .pgswift,
                     "With read_your_writes = window: how long after a write a client's reads stay on the primary."),
+        SettingSpec("auto_failover", .boolean, "0", .pgswift,
+                    "When an entry with several hosts has had no reachable primary for failover_timeout, promote its most advanced healthy replica (pg_promote(), as health_check_user); one pgswift instance promotes, the others see the new primary."),
+        SettingSpec("failover_timeout", .duration(unit: .seconds), "30", .pgswift,
+                    "How long an entry must be without a reachable primary before auto_failover promotes a replica (and between two attempts)."),
         SettingSpec("session_pinning", .choice(["pin", "refuse"]), "pin", .pgswift,
                     "Transaction mode: state that cannot move between servers (LISTEN, advisory locks, WITH HOLD cursors, temp tables, SQL PREPARE) pins the client to its server (pin), or the statement is refused with an error (refuse)."),
     ]

@@ -27,6 +27,8 @@ public struct RuntimeSettings: Sendable, Equatable {
     public var healthCheckSuccesses: Int
     /// Empty: the entry's first pool's server role.
     public var healthCheckUser: String
+    public var autoFailover: Bool
+    public var failoverTimeout: Double
 
     public init(_ c: ProxyConfig) {
         maxPacketSize = c.bytes("max_packet_size")
@@ -48,5 +50,7 @@ public struct RuntimeSettings: Sendable, Equatable {
         healthCheckFailures = c.int("health_check_failures")
         healthCheckSuccesses = c.int("health_check_successes")
         healthCheckUser = c.string("health_check_user")
+        autoFailover = c.bool("auto_failover")
+        failoverTimeout = c.seconds("failover_timeout")
     }
 }

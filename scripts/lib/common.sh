@@ -184,17 +184,22 @@ proc_ctxt_switches() {
   { cat /proc/"$1"/task/*/status 2>/dev/null || true; } | awk '/^(non)?voluntary_ctxt_switches/ { n += $2 } END { print n + 0 }'
 }
 
-# pg_cluster_ticks: CPU ticks the local PostgreSQL cluster used so far: the postmaster, its live children (backends,
+# pg_cluster_ticks: CPU ticks the local PostgreSQL cluster and its replicas used so far: each postmaster, its live children (backends,
 # walwriter, ...) and the children that already exited (counted in the postmaster's cutime/cstime once reaped).
 # Read through cat, which carries on past a process that ended between the glob and the read (mawk would stop there
 # and print nothing); such a process's time is in the postmaster's cutime by then.
 pg_cluster_ticks() {
-  local pm
-  pm="$(head -n1 "$PG_DATA/postmaster.pid" 2>/dev/null)" || { echo 0; return; }
-  { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v pm="$pm" '{
+  local pms="" f pm
+  # The test server and any streaming replicas of it (scripts/pg-replicas): reads routed to a replica cost there.
+  for f in "$PG_DATA/postmaster.pid" "$PGSWIFT_TEST_DIR"/pg-replica-*/postmaster.pid; do
+    pm="$(head -n1 "$f" 2>/dev/null)" && pms+=" $pm"
+  done
+  [ -n "$pms" ] || { echo 0; return; }
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v pms="$pms" 'BEGIN { n = split(pms, a, " "); for (i = 1; i <= n; i++) pm[a[i]] = 1 }
+    {
       line = $0; sub(/^.*\) /, "", line); split(line, f, " ")
-      if ($1 == pm) total += f[12] + f[13] + f[14] + f[15]
-      else if (f[2] == pm) total += f[12] + f[13]
+      if ($1 in pm) total += f[12] + f[13] + f[14] + f[15]
+      else if (f[2] in pm) total += f[12] + f[13]
     } END { print total + 0 }'
 }
 

@@ -151,8 +151,8 @@ final class NodeRoutes: Sendable {
                 // A read right after the client's write, while the primary tells that write's position: worth the
                 // round trip's wait, as a replica may then take it. Work for the primary goes on at once.
                 if learning, [.readYourWrites, .primaryFallback].contains(reason) { return .wait }
-                s.routed[s.addresses[i], default: 0] += 1
-                if reason == .confirmReplay { s.recentWrites[client]?.confirming = i }
+                // A replica asked to confirm a write counts when it has (`confirmed`): else the primary reads.
+                if reason == .confirmReplay { s.recentWrites[client]?.confirming = i } else { s.routed[s.addresses[i], default: 0] += 1 }
                 return .node(s.pools[i], reason)
             case .fail(let why):
                 return .fail(why)
@@ -238,6 +238,7 @@ final class NodeRoutes: Sendable {
                 s.recentWrites[client]?.confirmFailed = true
                 return false
             }
+            if node < s.addresses.count { s.routed[s.addresses[node], default: 0] += 1 }
             return true
         }
     }

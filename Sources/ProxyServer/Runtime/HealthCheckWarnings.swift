@@ -3,7 +3,23 @@ import Config
 
 extension LoadedConfig {
     /// The config's own warnings and those about health checks of host lists.
-    var warnings: [String] { config.warnings + healthCheckWarnings }
+    var warnings: [String] { config.warnings + healthCheckWarnings + routingWarnings }
+
+    /// read_write_split where it cannot split: an entry of one host, or roles that are never learned.
+    var routingWarnings: [String] {
+        let c = config
+        return c.databases.keys.sorted().compactMap { name -> String? in
+            guard name != "*", let entry = c.databases[name], case .boolean(true) = c.routing("read_write_split", for: entry) else { return nil }
+            if entry.hosts.count < 2 {
+                // Said only where the entry asks for it: a global read_write_split covers single-host entries too.
+                return entry.routing["read_write_split"] != nil ? "\(name): read_write_split needs several hosts (host=a,b,...); with one it has no effect" : nil
+            }
+            if settings.healthCheckPeriod == 0 {
+                return "\(name): read_write_split needs health checks to learn which host is the primary; with health_check_period = 0 its hosts are used as a plain list"
+            }
+            return nil
+        }
+    }
 
     /// A health_check_user that cannot log in, or host lists whose checks must wait for a client's pool.
     var healthCheckWarnings: [String] {

@@ -22,7 +22,7 @@ extension ProxyRuntime {
     }
 
     /// health_check_user with its auth_file password, else the role and password of the entry's first pool.
-    private func checkLogin(database: String, entry: DatabaseEntry) -> (user: String, credential: ServerCredential)? {
+    func checkLogin(database: String, entry: DatabaseEntry) -> (user: String, credential: ServerCredential)? {
         let user = settings.healthCheckUser
         if !user.isEmpty {
             switch loaded.userlist[user] {
@@ -40,18 +40,14 @@ extension ProxyRuntime {
     }
 
     private func runCheck(_ address: ServerAddress, database: String, user: String, credential: ServerCredential, timeout: Double) {
-        let loop = loops[0]
-        let limit = TimeAmount.milliseconds(Int64(max(timeout, 0.1) * 1000))
-        // Loop-confined: the connection, its timer and the dial's failure all end the check on loop 0; the first wins.
-        final class Outcome: @unchecked Sendable {
-            var ended = false
-            var channel: Channel?
-        }
-        let outcome = Outcome()
-        let end: @Sendable (Result<NodeObservation, NodeCheckFailure>) -> Void = { [self] result in
-            guard !outcome.ended else { return }
-            outcome.ended = true
-            outcome.channel?.close(promise: nil)
+        runNodeSQL(address, database: database, user: user, credential: credential, purpose: "pgswift health check", statements: [NodeCheck.sql],
+                   timeout: timeout, timeoutMessage: "no answer within health_check_timeout (\(timeout)s)") { [self] rows in
+            let result = rows.flatMap { rows -> Result<NodeObservation, NodeCheckFailure> in
+                guard let columns = rows.first ?? nil, let observation = NodeCheck.observation(columns) else {
+                    return .failure(NodeCheckFailure(message: "unexpected answer to the check query"))
+                }
+                return .success(observation)
+            }
             if case .failure(let why) = result { logger.info("health check of \(address) failed: \(why)") }
             if nodes.checkEnded(address, result.mapError { $0 as Error }, now: self.now()) {
                 // Promoted or demoted: servers opened for its old role are not used again.
@@ -60,9 +56,33 @@ extension ProxyRuntime {
             }
             // Only a new reading can make a host stale or current again.
             fenceStaleNodes()
+            failOverIfDue()
         }
-        let handler = NodeCheckConnection(address: address, database: database, user: user, credential: credential, tls: loaded.serverTLS,
-                                          tlsMode: config.string("server_tls_sslmode")) { result in loop.execute { end(result) } }
+    }
+
+    /// A session of pgswift's own with one host (NodeSQLConnection) on the first loop; `done` runs there once, with
+    /// the statements' first rows or why it failed (the connect, the host, or `timeout`).
+    func runNodeSQL(_ address: ServerAddress, database: String, user: String, credential: ServerCredential, purpose: String,
+                    statements: [String], next: @escaping ([String?]?) -> Bool = { _ in true }, timeout: Double, timeoutMessage: String,
+                    done: @escaping @Sendable (Result<[[String?]?], NodeCheckFailure>) -> Void) {
+        let loop = loops[0]
+        let limit = TimeAmount.milliseconds(Int64(max(timeout, 0.1) * 1000))
+        // Loop-confined: the connection, its timer and the dial's failure all end the session on loop 0; the first wins.
+        final class Outcome: @unchecked Sendable {
+            var ended = false
+            var channel: Channel?
+        }
+        let outcome = Outcome()
+        let end: @Sendable (Result<[[String?]?], NodeCheckFailure>) -> Void = { result in
+            guard !outcome.ended else { return }
+            outcome.ended = true
+            outcome.channel?.close(promise: nil)
+            done(result)
+        }
+        let handler = NodeSQLConnection(address: address, database: database, user: user, credential: credential, tls: loaded.serverTLS,
+                                        tlsMode: config.string("server_tls_sslmode"), purpose: purpose, statements: statements, next: next) { result in
+            loop.execute { end(result) }
+        }
         let dial = Dial(host: address.host, port: address.port, connectTimeout: limit, purpose: .healthCheck)
         let opened = dialer.open(dial, loop) { channel in
             channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
@@ -76,7 +96,7 @@ extension ProxyRuntime {
                 end(.failure(NodeCheckFailure(message: "could not connect: \(error)")))
             }
         }
-        loop.scheduleTask(in: limit) { end(.failure(NodeCheckFailure(message: "no answer within health_check_timeout (\(timeout)s)"))) }
+        loop.scheduleTask(in: limit) { end(.failure(NodeCheckFailure(message: timeoutMessage))) }
     }
 }
 

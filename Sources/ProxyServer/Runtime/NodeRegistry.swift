@@ -152,6 +152,13 @@ final class NodeRegistry: Sendable {
         }
     }
 
+    /// auto_failover's count of how long each entry has been without a primary.
+    private let failoverWatches = NIOLockedValueBox<[String: Failover.Watch]>([:])
+
+    func failoverDue(_ database: String, hasPrimary: Bool, now: Double, timeout: Double) -> Bool {
+        failoverWatches.withLockedValue { $0[database, default: Failover.Watch()].due(hasPrimary: hasPrimary, now: now, timeout: timeout) }
+    }
+
     /// The last passing check found the host in the other role than a server's login just reported.
     func roleDiffers(_ address: ServerAddress, standby: Bool) -> Bool {
         records.withLockedValue { r in

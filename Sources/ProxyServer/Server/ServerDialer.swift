@@ -10,7 +10,7 @@ struct Dial: Sendable {
         case session
         /// A CancelRequest: one packet, then waiting for PostgreSQL to close.
         case cancel
-        /// A health check (NodeCheckConnection): login, one query, goodbye.
+        /// A health check or a promotion (NodeSQLConnection): login, a few queries, goodbye.
         case healthCheck
     }
 

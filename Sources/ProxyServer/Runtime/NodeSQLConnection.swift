@@ -1,4 +1,5 @@
-// One health check of one host: connect, TLS as server_tls_sslmode says, log in, run NodeCheck's query, say goodbye.
+// pgswift's own short session with one host (a health check, a promotion): connect, TLS as server_tls_sslmode says,
+// log in, run its statements one after another, say goodbye.
 import Config
 import NIOCore
 import NIOSSL
@@ -6,16 +7,17 @@ import PGWire
 import PoolCore
 import Routing
 
-/// The outcome goes to `done`: the observation, or why the check failed (the caller keeps only the first outcome,
-/// as its timer may also end the check).
-final class NodeCheckConnection: ChannelInboundHandler, @unchecked Sendable {
+/// Each statement's first row goes to `next`, which says whether to go on to the following statement; the rows go to
+/// `done` when the last has run or `next` stopped, or why the session failed (the caller keeps only the first
+/// outcome, as its timer may also end the session).
+final class NodeSQLConnection: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private enum Step {
         case tlsAnswer
         case login(ServerLoginMachine)
-        case query(columns: [String?]?)
+        case query(index: Int, columns: [String?]?)
         case finished
     }
 
@@ -25,12 +27,21 @@ final class NodeCheckConnection: ChannelInboundHandler, @unchecked Sendable {
     private let credential: ServerCredential
     private let tls: NIOSSLContext?
     private let tlsMode: String
-    private let done: (Result<NodeObservation, NodeCheckFailure>) -> Void
+    private let statements: [String]
+    private let next: ([String?]?) -> Bool
+    private let done: (Result<[[String?]?], NodeCheckFailure>) -> Void
+    private var rows: [[String?]?] = []
+    private let purpose: String
     private var step = Step.tlsAnswer
     private var pending = ByteBuffer()
 
+    /// `purpose` names the session in pg_stat_activity (application_name).
     init(address: ServerAddress, database: String, user: String, credential: ServerCredential, tls: NIOSSLContext?, tlsMode: String,
-         done: @escaping (Result<NodeObservation, NodeCheckFailure>) -> Void) {
+         purpose: String, statements: [String], next: @escaping ([String?]?) -> Bool = { _ in true },
+         done: @escaping (Result<[[String?]?], NodeCheckFailure>) -> Void) {
+        self.purpose = purpose
+        self.statements = statements
+        self.next = next
         self.address = address
         self.database = database
         self.user = user
@@ -53,7 +64,7 @@ final class NodeCheckConnection: ChannelInboundHandler, @unchecked Sendable {
     private func startup(_ context: ChannelHandlerContext) {
         step = .login(ServerLoginMachine(user: user, credential: credential))
         var out = context.channel.allocator.buffer(capacity: 128)
-        ServerLoginMachine.startupPacket(user: user, database: database, parameters: ["application_name": "pgswift health check"])
+        ServerLoginMachine.startupPacket(user: user, database: database, parameters: ["application_name": purpose])
             .encode(into: &out)
         context.writeAndFlush(wrapOutboundOut(out), promise: nil)
     }
@@ -100,24 +111,26 @@ final class NodeCheckConnection: ChannelInboundHandler, @unchecked Sendable {
             case .wait:
                 step = .login(machine)
             case .ready:
-                step = .query(columns: nil)
-                write(context, .query(NodeCheck.sql))
+                step = .query(index: 0, columns: nil)
+                write(context, .query(statements[0]))
             case .fail(let error):
                 finish(context, error.message, sqlState: error.sqlState)
             }
-        case .query(let columns):
+        case .query(let index, let columns):
             switch message {
             case .dataRow(let values):
-                step = .query(columns: values.map { $0.map { String(buffer: $0) } })
+                if columns == nil { step = .query(index: index, columns: values.map { $0.map { String(buffer: $0) } }) }
             case .errorResponse(let fields):
-                finish(context, fields["M"] ?? "error")
+                finish(context, fields["M"] ?? "error", sqlState: fields["C"])
             case .readyForQuery:
-                guard let columns, let observation = NodeCheck.observation(columns) else {
-                    return finish(context, "unexpected answer to the check query")
+                rows.append(columns)
+                if index + 1 < statements.count, next(columns) {
+                    step = .query(index: index + 1, columns: nil)
+                    return write(context, .query(statements[index + 1]))
                 }
                 write(context, .terminate)
                 step = .finished
-                done(.success(observation))
+                done(.success(rows))
                 context.close(promise: nil)
             default:
                 break

@@ -1,0 +1,61 @@
+// auto_failover's decisions: when an entry has had no usable primary for long enough, and which replica to promote.
+
+public enum Failover {
+    /// One host of an entry as its last passing check found it.
+    public struct Host: Sendable, Equatable {
+        public var role: NodeRole
+        public var up: Bool
+        /// Drained or fenced: never a candidate, and a fenced primary does not count as one.
+        public var closed: Bool
+        public var lsn: UInt64
+        public var timeline: UInt32?
+
+        public init(role: NodeRole, up: Bool = true, closed: Bool = false, lsn: UInt64 = 0, timeline: UInt32? = nil) {
+            self.role = role
+            self.up = up
+            self.closed = closed
+            self.lsn = lsn
+            self.timeline = timeline
+        }
+    }
+
+    public static func hasPrimary(_ hosts: [Host?]) -> Bool {
+        hosts.contains { $0?.role == .primary && $0?.up == true && $0?.closed == false }
+    }
+
+    /// The replica that has the most of the old primary's history: the newest timeline, then the furthest replay
+    /// position, ties to the first listed. Once the primary is gone, replicas stop receiving, so every pgswift that
+    /// sees the same replicas picks the same one.
+    public static func candidate(_ hosts: [Host?]) -> Int? {
+        var best: (index: Int, host: Host)?
+        for (i, host) in hosts.enumerated() {
+            guard let host, host.role == .replica, host.up, !host.closed else { continue }
+            if let b = best, ((b.host.timeline ?? 0), b.host.lsn) >= ((host.timeline ?? 0), host.lsn) { continue }
+            best = (i, host)
+        }
+        return best?.index
+    }
+
+    /// How long an entry has been without a usable primary, and when pgswift last tried to promote one.
+    public struct Watch: Sendable, Equatable {
+        public private(set) var lostSince: Double?
+        public private(set) var lastAttempt: Double?
+
+        public init() {}
+
+        /// True when a promotion is due now: no primary for `timeout`, and no attempt within the last `timeout`
+        /// (one that failed, or another instance's, is given that long to show).
+        public mutating func due(hasPrimary: Bool, now: Double, timeout: Double) -> Bool {
+            guard !hasPrimary else {
+                lostSince = nil
+                return false
+            }
+            let since = lostSince ?? now
+            lostSince = since
+            guard now - since >= timeout else { return false }
+            if let last = lastAttempt, now - last < timeout { return false }
+            lastAttempt = now
+            return true
+        }
+    }
+}
