@@ -88,7 +88,7 @@ extension ClientConnection {
             state = .pooled(routes.home)
             requestServer(from: routes.home, now: now)
         case .node(let pool, let reason):
-            routedWrite = session.mode != .session && Self.mayWrite(reason, unit: unit)
+            routedWrite = session.mode != .session && routes.tracksWrites && Self.mayWrite(reason, unit: unit)
             state = .pooled(pool)
             requestServer(from: pool, now: now)
         case .wait:
@@ -108,13 +108,16 @@ extension ClientConnection {
 }
 
 extension ClientConnection {
-    /// A unit that may have written ended on the primary: until its commit's WAL position is known the client's reads
-    /// stay on the primary; the server asks for that position, then goes back to its pool.
+    /// A unit that may have written ended on the primary. With read_your_writes = window its time is noted; with lsn,
+    /// until its commit's WAL position is known the client's reads wait (a round trip), and the server asks for that
+    /// position before it goes back to its pool.
     func giveBackAfterWrite(_ server: ServerConnection, routes: NodeRoutes, letGo: LetGo, statements: ServerStatementCache?, sameLoop: Bool) {
         routedWrite = false
         let client = waiterID
-        routes.writeEnded(client: client, now: runtime.now())
+        let learning = routes.learnsPositions
+        routes.writeEnded(client: client, now: runtime.now(), learning: learning)
         let onServerLoop: @Sendable () -> Void = {
+            guard learning else { return server.giveBack(letGo, returning: statements) }
             if let statements { server.statementsReturned(statements) }
             server.whenCancelsDone {
                 server.learnWALPosition { lsn in

@@ -66,6 +66,7 @@ final class NodeRoutes: Sendable {
         self.runtime = runtime
         state = NIOLockedValueBox(State(policy: policy))
         splitting.store(policy.split, ordering: .relaxed)
+        rywMode.store(Self.mode(policy), ordering: .relaxed)
     }
 
     func install(home: ServerPool) {
@@ -75,6 +76,18 @@ final class NodeRoutes: Sendable {
     /// read_write_split, read without a lock on every lease.
     private let splitting = Atomic<Bool>(false)
     var splits: Bool { splitting.load(ordering: .relaxed) }
+    /// read_your_writes: 0 off, 1 window, 2 lsn; read when a unit that may write is routed and when it ends.
+    private let rywMode = Atomic<Int>(0)
+    var tracksWrites: Bool { rywMode.load(ordering: .relaxed) != 0 }
+    var learnsPositions: Bool { rywMode.load(ordering: .relaxed) == 2 }
+
+    private static func mode(_ p: RoutePolicy) -> Int {
+        switch p.readYourWrites {
+        case .off: 0
+        case .window: 1
+        case .lsn: 2
+        }
+    }
     var policy: RoutePolicy { state.withLockedValue { $0.policy } }
     var nodePools: [ServerPool] { state.withLockedValue { $0.pools } }
 
@@ -85,6 +98,7 @@ final class NodeRoutes: Sendable {
         // min_pool_size fills the pools that take the work: the home pool's when the split is off.
         if !policy.split { nodeLimits.minPoolSize = 0 }
         splitting.store(policy.split, ordering: .relaxed)
+        rywMode.store(Self.mode(policy), ordering: .relaxed)
         let retired = state.withLockedValue { s -> [ServerPool] in
             s.policy = policy
             s.viewsGeneration = -1
@@ -189,9 +203,9 @@ final class NodeRoutes: Sendable {
         }
     }
 
-    /// A unit that may have written ended on the primary; its position is being asked for.
-    func writeEnded(client: Int, now: Double) {
-        state.withLockedValue { $0.recentWrites[client] = RecentWrite(lsn: nil, at: now, learning: true) }
+    /// A unit that may have written ended on the primary; with `learning`, its position is being asked for.
+    func writeEnded(client: Int, now: Double, learning: Bool) {
+        state.withLockedValue { $0.recentWrites[client] = RecentWrite(lsn: nil, at: now, learning: learning) }
     }
 
     /// The position of the client's last write (nil: the primary could not say): its reads wait for a node that has
