@@ -108,14 +108,13 @@ extension ClientConnection {
 }
 
 extension ClientConnection {
-    /// A unit that may have written ended on the primary. With read_your_writes = window its time is noted; with lsn,
-    /// until its commit's WAL position is known the client's reads wait (a round trip), and the server asks for that
-    /// position before it goes back to its pool.
+    /// A unit that may have written ended on the primary. Its time is noted; with read_your_writes = lsn, for a client
+    /// that reads after its writes, the server asks for the commit's WAL position before it goes back to its pool,
+    /// and the client's reads wait for it (a round trip).
     func giveBackAfterWrite(_ server: ServerConnection, routes: NodeRoutes, letGo: LetGo, statements: ServerStatementCache?, sameLoop: Bool) {
         routedWrite = false
         let client = waiterID
-        let learning = routes.learnsPositions
-        routes.writeEnded(client: client, now: runtime.now(), learning: learning)
+        let learning = routes.writeEnded(client: client, now: runtime.now())
         let onServerLoop: @Sendable () -> Void = {
             guard learning else { return server.giveBack(letGo, returning: statements) }
             if let statements { server.statementsReturned(statements) }

@@ -29,6 +29,10 @@ final class NodeRoutes: Sendable {
         /// The primary is being asked for the position; leases that need it wait here (a round trip).
         var learning = false
         var waiting: [@Sendable () -> Void] = []
+        /// The client read outside a transaction while this write still held its reads back: worth learning the
+        /// position of its next write too. A client that only writes (or reads inside its transactions) is asked
+        /// once, and its rare later read goes to the primary.
+        var readAfter = false
     }
 
     private struct State: Sendable {
@@ -165,6 +169,9 @@ final class NodeRoutes: Sendable {
                 // A read right after the client's write, while the primary tells that write's position: worth the
                 // round trip's wait, as a replica may then take it. Work for the primary goes on at once.
                 if learning, [.readYourWrites, .primaryFallback].contains(reason) { return .wait }
+                if request.lastWrite != nil, [.read, .readYourWrites, .primaryFallback, .confirmReplay].contains(reason) {
+                    s.recentWrites[client]?.readAfter = true
+                }
                 // A replica asked to confirm a write counts when it has (`confirmed`): else the primary reads.
                 if reason == .confirmReplay { s.recentWrites[client]?.confirming = i } else { s.routed[s.addresses[i], default: 0] += 1 }
                 return .node(s.pools[i], reason)
@@ -203,9 +210,16 @@ final class NodeRoutes: Sendable {
         }
     }
 
-    /// A unit that may have written ended on the primary; with `learning`, its position is being asked for.
-    func writeEnded(client: Int, now: Double, learning: Bool) {
-        state.withLockedValue { $0.recentWrites[client] = RecentWrite(lsn: nil, at: now, learning: learning) }
+    /// A unit that may have written ended on the primary. True when its position is to be asked for (lsn mode, and
+    /// the client reads after its writes, or this is the first write seen); until then, or without it, the client's
+    /// reads stay on the primary.
+    func writeEnded(client: Int, now: Double) -> Bool {
+        let lsn = learnsPositions
+        return state.withLockedValue { s in
+            let learn = lsn && (s.recentWrites[client]?.readAfter ?? true)
+            s.recentWrites[client] = RecentWrite(lsn: nil, at: now, learning: learn)
+            return learn
+        }
     }
 
     /// The position of the client's last write (nil: the primary could not say): its reads wait for a node that has
