@@ -22,14 +22,18 @@ public struct NodeObservation: Sendable, Equatable {
 
 public enum NodeCheck {
     /// One statement, one row: in recovery, the position, the delay, the timeline (a primary's from the name of the
-    /// WAL file it writes, which pg_walfile_name gives only outside recovery; a replica's from its WAL receiver).
-    /// Functions and pg_stat_wal_receiver only, so any role that may log in can run it.
+    /// WAL file it writes, which pg_walfile_name gives only outside recovery; a replica's from its WAL receiver, or,
+    /// when it streams from nobody (its primary gone), from its last restartpoint: a replica left behind on an old
+    /// timeline by a failover must show it). Functions and pg_stat_wal_receiver only, and pg_control_checkpoint only
+    /// where the role may run it, so any role that may log in can run the check.
     public static let sql = """
         SELECT pg_is_in_recovery(), \
         CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END, \
         CASE WHEN NOT pg_is_in_recovery() OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 \
         ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) END, \
-        CASE WHEN pg_is_in_recovery() THEN (SELECT received_tli FROM pg_stat_wal_receiver) \
+        CASE WHEN pg_is_in_recovery() THEN COALESCE((SELECT received_tli FROM pg_stat_wal_receiver), \
+        CASE WHEN has_function_privilege('pg_control_checkpoint()', 'EXECUTE') \
+        THEN (SELECT timeline_id FROM pg_control_checkpoint()) END) \
         ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::bigint END
         """
 
@@ -43,6 +47,17 @@ public enum NodeCheck {
         default: return nil
         }
         return NodeObservation(role: role, lsn: lsn, replayDelay: columns[2].flatMap(Double.init) ?? 0, timeline: columns[3].flatMap { UInt32($0) })
+    }
+
+    /// The position replicas' lag is measured against: the current primary's, which is the one on the newest
+    /// timeline among those not fenced (an old primary back after a failover is not it). nil when none is known.
+    public static func primaryPosition(_ observations: [NodeObservation?], closed: [Bool]) -> UInt64? {
+        var best: NodeObservation?
+        for (i, o) in observations.enumerated() {
+            guard let o, o.role == .primary, !(i < closed.count && closed[i]) else { continue }
+            if best == nil || (o.timeline ?? 0) > (best?.timeline ?? 0) { best = o }
+        }
+        return best?.lsn
     }
 
     /// PostgreSQL's text form of a WAL position, "16/B374D848": the high and low 32 bits in hex.

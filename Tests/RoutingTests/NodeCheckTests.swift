@@ -40,4 +40,13 @@ struct FencingTests {
         #expect(Fencing.stale([(3, 5), (3, 6)], newestSince: 4).isEmpty)
         #expect(Fencing.stale([nil], newestSince: 0).isEmpty)
     }
+
+    @Test func lagIsMeasuredAgainstTheCurrentPrimary() {
+        let old = NodeObservation(role: .primary, lsn: 900, timeline: 1), promoted = NodeObservation(role: .primary, lsn: 500, timeline: 2)
+        let replica = NodeObservation(role: .replica, lsn: 450, timeline: 2)
+        #expect(NodeCheck.primaryPosition([old, promoted, replica], closed: [false, false, false]) == 500)
+        // The old primary fenced, and the new one's check failed: no position to measure against.
+        #expect(NodeCheck.primaryPosition([old, nil, replica], closed: [true, false, false]) == nil)
+        #expect(NodeCheck.primaryPosition([old, nil, replica], closed: [false, false, false]) == 900)
+    }
 }

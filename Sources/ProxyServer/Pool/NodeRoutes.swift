@@ -184,7 +184,8 @@ final class NodeRoutes: Sendable {
     private func buildViews(_ s: inout State, generation: Int, now: Double) {
         let records = runtime.nodes.snapshot
         let observations = s.addresses.map { records[$0]?.current }
-        let primaryLSN = observations.first { $0?.role == .primary }??.lsn
+        let closed = s.addresses.map { runtime.nodes.isClosed(database: key.database, address: $0) }
+        let primaryLSN = NodeCheck.primaryPosition(observations, closed: closed)
         s.rolesKnown = observations.contains { $0 != nil }
         s.readers = observations.filter { $0?.role == .replica || (s.policy.primaryReads == .always && $0?.role == .primary) }.count
         s.viewsGeneration = generation
@@ -193,13 +194,15 @@ final class NodeRoutes: Sendable {
             let address = s.addresses[i]
             let record = records[address]
             let observation = observations[i]
-            var available = record?.health.isUp ?? true
+            // Work goes only where the last check passed; a host whose check failed keeps its last role for the
+            // reasons a refusal gives ("the primary ... is unavailable"), not for work.
+            var available = observation != nil && (record?.health.isUp ?? true)
             if let health = record?.health, case .open(let until) = health.circuit(at: now) {
                 available = false
                 s.viewsValidUntil = min(s.viewsValidUntil, until)
             }
-            var view = NodeView(id: i, name: address.description, role: observation?.role ?? .unknown, available: available,
-                                fenced: runtime.nodes.isClosed(database: key.database, address: address),
+            var view = NodeView(id: i, name: address.description, role: observation?.role ?? record?.observation?.role ?? .unknown,
+                                available: available, fenced: closed[i],
                                 weight: s.weights.count == s.addresses.count ? s.weights[i] : 1, timeline: observation?.timeline)
             if let observation, observation.role == .replica {
                 view.replayed = max(observation.lsn, s.confirmed[address] ?? 0)

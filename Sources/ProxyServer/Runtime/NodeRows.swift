@@ -21,9 +21,11 @@ extension ProxyRuntime {
         }
         var out: [AdminNode] = []
         for (name, _, addresses) in Self.hostLists(config) {
-            // Lag is measured against the entry's primary as its last check found it, if that check passed (an old
-            // primary that stopped answering keeps its last observation, which must not serve).
-            let primaryLSN = addresses.compactMap { records[$0]?.current }.first { $0.role == .primary }?.lsn
+            // Lag is measured against the entry's current primary as its last check found it, if that check passed
+            // (an old primary that stopped answering keeps its last observation, which must not serve; one that came
+            // back on an older timeline is fenced, and not it either).
+            let primaryLSN = NodeCheck.primaryPosition(addresses.map { records[$0]?.current },
+                                                       closed: addresses.map { nodes.isClosed(database: name, address: $0) })
             for address in addresses {
                 let record = records[address]
                 let observation = record?.observation
