@@ -4,7 +4,8 @@
 # usage: tests/integration/run.sh [--only REGEX] [--keep] [--list]
 #   --only REGEX  run only the check groups whose name matches (groups: psql pgbench
 #                 asyncpg psycopg more_clients transaction prepared bad_input auth tls check_config
-#                 lifecycle admin session_state timeouts load response_optimizer status_port metrics hosts)
+#                 lifecycle admin session_state timeouts load response_optimizer status_port metrics hosts
+#                 routing)
 #   --keep        leave PostgreSQL running and keep the work directory
 #   --list        print the check groups and exit
 #
@@ -32,7 +33,7 @@ IT_DIR="$(cd "$(dirname "$(readlink -f "$0")")" && pwd)"
 . "$IT_DIR/../../scripts/lib/common.sh"
 REPO="$PGSWIFT_REPO"
 
-ALL_GROUPS=(psql pgbench asyncpg psycopg more_clients transaction prepared bad_input auth tls check_config lifecycle admin session_state timeouts load response_optimizer status_port metrics hosts)
+ALL_GROUPS=(psql pgbench asyncpg psycopg more_clients transaction prepared bad_input auth tls check_config lifecycle admin session_state timeouts load response_optimizer status_port metrics hosts routing)
 only=""
 keep=0
 while [ $# -gt 0 ]; do
@@ -88,7 +89,7 @@ n_pass=0 n_fail=0 n_skip=0 finished=0
 cleanup() {
   local rc=$?
   stop_pidfile "$PROXY_PIDFILE" 10 || true
-  # Replicas a check group started (checks/hosts.sh) go with the run, unless kept.
+  # Replicas a check group started (checks/hosts.sh, checks/routing.sh) go with the run, unless kept.
   if [ "${replicas_started:-0}" = 1 ] && [ "$keep" = 0 ]; then
     "$REPO/scripts/pg-replicas" stop >/dev/null 2>&1 || true
   fi
