@@ -135,6 +135,12 @@ extension ClientConnection {
         guard eventLoop.inEventLoop else { return eventLoop.execute { self.poolFailed(failure) } }
         guard isWaiting else { return }
         if failure.timedOut { return timedOut(.queryWait) }
+        // A host of a split entry that cannot be reached fails this unit of work only: the router sends the next one
+        // elsewhere (a new primary), so the client keeps its connection. A plain pool closes it, as PgBouncer does.
+        if case .pooled(let pool) = state, pool.node != nil, welcomed, let (requests, resume) = session.cancelQueued() {
+            if resume { holdBack(.held, false) }
+            return answerHeld(requests: requests, with: PGError(failure.sqlState, "pgswift: \(failure.message)", severity: Severity.error))
+        }
         sendFatal(PGError(failure.sqlState, failure.message, severity: Severity.fatal))
     }
 }

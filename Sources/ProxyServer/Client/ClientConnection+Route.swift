@@ -114,9 +114,12 @@ extension ClientConnection {
     func giveBackAfterWrite(_ server: ServerConnection, routes: NodeRoutes, letGo: LetGo, statements: ServerStatementCache?, sameLoop: Bool) {
         routedWrite = false
         let client = waiterID
-        let learning = routes.writeEnded(client: client, now: runtime.now())
+        guard routes.writeEnded(client: client, now: runtime.now()) else {
+            // Nothing to ask: the server goes back as any other (no closure on the same thread).
+            if sameLoop { return server.giveBack(letGo, returning: statements) }
+            return server.eventLoop.execute { server.giveBack(letGo, returning: statements) }
+        }
         let onServerLoop: @Sendable () -> Void = {
-            guard learning else { return server.giveBack(letGo, returning: statements) }
             if let statements { server.statementsReturned(statements) }
             server.whenCancelsDone {
                 server.learnWALPosition { lsn in
