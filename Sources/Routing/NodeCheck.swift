@@ -21,14 +21,15 @@ public struct NodeObservation: Sendable, Equatable {
 }
 
 public enum NodeCheck {
-    /// One statement, one row: in recovery, the position, the delay, the timeline (a primary's from the name of the
+    /// One statement, one row: in recovery, the position (a primary's insert position: at or past the end of every
+    /// commit it acknowledged, even with synchronous_commit off), the delay, the timeline (a primary's from the name of the
     /// WAL file it writes, which pg_walfile_name gives only outside recovery; a replica's from its WAL receiver, or,
     /// when it streams from nobody (its primary gone), from its last restartpoint: a replica left behind on an old
     /// timeline by a failover must show it). Functions and pg_stat_wal_receiver only, and pg_control_checkpoint only
     /// where the role may run it, so any role that may log in can run the check.
     public static let sql = """
         SELECT pg_is_in_recovery(), \
-        CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END, \
+        CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END, \
         CASE WHEN NOT pg_is_in_recovery() OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 \
         ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) END, \
         CASE WHEN pg_is_in_recovery() THEN COALESCE((SELECT received_tli FROM pg_stat_wal_receiver), \

@@ -171,7 +171,9 @@ public struct NodeSelector: Sendable {
     /// Why the unit must run on the primary, or nil for a read.
     private func primaryReason(_ r: RouteRequest, _ policy: RoutePolicy) -> RouteReason? {
         // What the text does wins over every wish: a write on a replica fails there anyway.
-        if r.profile.primaryReason != nil && r.profile.primaryReason != .unparsed { return .write }
+        // A text PostgreSQL's parser (libpg_query's version of it) refused may be newer syntax that writes: the
+        // primary runs it, or reports the error as any node would.
+        if r.profile.primaryReason != nil { return .write }
         if r.hints.contains(where: { Self.hint($0, is: "primary") }) { return .hintPrimary }
         if r.hints.contains(where: { Self.hint($0, is: "replica") }) { return nil }
         if r.roleOverride == .primary { return .rolePrimary }

@@ -41,6 +41,8 @@ extension ClientConnection {
 
     /// On the server's loop: checks the server if server_check_delay says so, then brings its settings in line.
     private func prepareLink(_ server: ServerConnection, pool: ServerPool, desired: [String: String], now: NIODeadline) {
+        // It closed after the pool assigned it (a node that just died): nothing would ever answer on it.
+        guard server.isOpenAndIdle else { return serverVanished(server, pool: pool) }
         if let routes = pool.routes, let node = pool.node, routes.positionToConfirm(client: waiterID, node: node) != nil {
             return confirmReplay(server, pool: pool, routes: routes, node: node, desired: desired)
         }
@@ -57,6 +59,12 @@ extension ClientConnection {
             }
             self.syncSettings(server, pool: pool, desired: desired, now: .now())
         }
+    }
+
+    /// On the server's loop: the server assigned to this client is gone; the client asks again (routed anew).
+    private func serverVanished(_ server: ServerConnection, pool: ServerPool) {
+        server.giveBack(.internalFailed)
+        eventLoop.execute { if self.isWaiting { self.lease(from: pool, now: .now()) } }
     }
 
     /// On the server's loop: a replica chosen for a read after the client's write first says it has replayed that
@@ -80,6 +88,7 @@ extension ClientConnection {
     }
 
     private func settled(_ server: ServerConnection, pool: ServerPool, desired: [String: String], error: PGError?, now: NIODeadline) {
+        if error == nil, !server.isOpenAndIdle { return serverVanished(server, pool: pool) }
         var lentNow: ServerStatementCache?
         if error == nil {
             server.sessionSettings = desired

@@ -27,13 +27,24 @@ extension ClientConnection {
         let held = session.heldStatements()
         // Not yet the whole batch: the rest decides too (channelRead comes back here as it arrives).
         guard held.complete else {
+            // Past the hold limit the client is no longer read: the rest cannot come, so what is held goes to the
+            // primary, which can run anything.
+            if session.heldBytes > ClientSession.holdLimit { return leasePrimary(routes, now: now) }
             routePending = true
             return
         }
         routePending = false
         let loop = runtime.connections(at: loopIndex)
+        // No SQL to read (a FunctionCall, a statement prepared elsewhere): only the primary surely runs it.
+        if held.texts.isEmpty { return leasePrimary(routes, now: now) }
         let statements = held.texts.map { text in text.withUnsafeReadableBytes { loop.profiles.profile($0) } }
         leaseRouted(routes, statements: statements, readOnlyDefault: desiredSettings["default_transaction_read_only"] == "on", now: now)
+    }
+
+    private func leasePrimary(_ routes: NodeRoutes, now: NIODeadline) {
+        routePending = false
+        let request = RouteRequest(unit: .transaction, profile: StatementProfile(), roleOverride: .primary, now: ProxyRuntime.seconds(now))
+        go(routes.choose(request, client: waiterID), routes: routes, unit: .transaction, now: now)
     }
 
     private var roleOverride: RouteRequest.RoleOverride {
@@ -76,7 +87,9 @@ extension ClientConnection {
     private static func mayWrite(_ reason: RouteReason, unit: RouteRequest.Unit?) -> Bool {
         switch reason {
         case .write, .readWriteTransaction: true
-        case .hintPrimary, .rolePrimary: unit == .transaction
+        // A primary hint is how a statement the profile cannot see writing (a function) is sent there.
+        case .hintPrimary: true
+        case .rolePrimary: unit == .transaction
         case .read, .readYourWrites, .primaryFallback, .noSplit, .confirmReplay: false
         }
     }
@@ -114,7 +127,8 @@ extension ClientConnection {
     func giveBackAfterWrite(_ server: ServerConnection, routes: NodeRoutes, letGo: LetGo, statements: ServerStatementCache?, sameLoop: Bool) {
         routedWrite = false
         let client = waiterID
-        guard routes.writeEnded(client: client, now: runtime.now()) else {
+        let (learn, sequence) = routes.writeEnded(client: client, now: runtime.now())
+        guard learn else {
             // Nothing to ask: the server goes back as any other (no closure on the same thread).
             if sameLoop { return server.giveBack(letGo, returning: statements) }
             return server.eventLoop.execute { server.giveBack(letGo, returning: statements) }
@@ -123,7 +137,7 @@ extension ClientConnection {
             if let statements { server.statementsReturned(statements) }
             server.whenCancelsDone {
                 server.learnWALPosition { lsn in
-                    routes.learned(client: client, lsn: lsn)
+                    routes.learned(client: client, sequence: sequence, lsn: lsn)
                     server.giveBack(lsn == nil ? .internalFailed : letGo)
                 }
             }

@@ -36,6 +36,11 @@ extension ClientConnection {
         switch result {
         case .failure(let error):
             runtime.logger.warning("C-\(waiterID): session probe failed: \(error.message); closing that server connection")
+            // The transaction ended all the same: its write holds the client's reads as any other's.
+            if routedWrite, let routes = pool.routes {
+                routedWrite = false
+                _ = routes.writeEnded(client: waiterID, now: runtime.now())
+            }
             server.eventLoop.execute { server.giveBack(.internalFailed) }
             run(session.probed(pinReasons: nil, now: .now()))
         case .success(let snapshot):

@@ -29,6 +29,8 @@ final class NodeRoutes: Sendable {
         /// The primary is being asked for the position; leases that need it wait here (a round trip).
         var learning = false
         var waiting: [@Sendable () -> Void] = []
+        /// Which write this is for the client: a position learned for an earlier one is not this one's.
+        var sequence = 0
         /// The client read outside a transaction while this write still held its reads back: worth learning the
         /// position of its next write too. A client that only writes (or reads inside its transactions) is asked
         /// once, and its rare later read goes to the primary.
@@ -54,10 +56,11 @@ final class NodeRoutes: Sendable {
         var rolesKnown = false
         /// Several nodes may take a read: least_active_connections needs their counts (else nobody reads them).
         var readers = 0
+        /// The current primary's position and when the check that read it started: a bound for every write that
+        /// committed before then.
+        var primaryBound: (lsn: UInt64, since: Double)?
+        var writeSequence = 0
     }
-
-    /// How long a write whose WAL position could not be learned keeps its client's reads on the primary.
-    static let unknownPositionHold = 5.0
 
     let key: PoolKey
     private let state: NIOLockedValueBox<State>
@@ -144,22 +147,26 @@ final class NodeRoutes: Sendable {
             }
             var request = request
             var learning = false
-            if let write = s.recentWrites[client] {
-                // A position not learned yet (or that could not be) is one no replica is known to have.
+            if var write = s.recentWrites[client] {
+                // A write whose position was not asked for (or could not be told) gets the primary's position from
+                // the first check that started after it: no replica is known to have it before then.
+                if write.lsn == nil, !write.learning, let bound = s.primaryBound, bound.since > write.at {
+                    write.lsn = bound.lsn
+                    s.recentWrites[client]?.lsn = bound.lsn
+                }
                 let lsn = write.lsn ?? .max
                 let stillNeeded: Bool
                 switch s.policy.readYourWrites {
                 case .off: stillNeeded = false
                 case .window(let seconds): stillNeeded = now - write.at < seconds
-                case .lsn: stillNeeded = write.lsn == nil ? write.learning || now - write.at < Self.unknownPositionHold
-                    : s.views.contains { $0.role == .replica && ($0.replayed ?? 0) < lsn }
+                case .lsn: stillNeeded = write.lsn == nil || s.views.contains { $0.role == .replica && ($0.replayed ?? 0) < lsn }
                 }
                 if stillNeeded {
                     learning = write.learning
                     request.lastWrite = (lsn, write.at)
                     request.confirmReplay = !write.confirmFailed
                 } else {
-                    s.recentWrites[client] = nil
+                    Self.drop(client, &s)
                 }
             }
             var policy = s.policy
@@ -176,9 +183,17 @@ final class NodeRoutes: Sendable {
                 if reason == .confirmReplay { s.recentWrites[client]?.confirming = i } else { s.routed[s.addresses[i], default: 0] += 1 }
                 return .node(s.pools[i], reason)
             case .fail(let why):
+                // primary_reads = never while the position is being told: the answer may let a replica read.
+                if learning, request.unit != .transaction { return .wait }
                 return .fail(why)
             }
         }
+    }
+
+    /// Forgets the client's write; leases that waited for its position go on (and route anew).
+    private static func drop(_ client: Int, _ s: inout State) {
+        guard let write = s.recentWrites.removeValue(forKey: client) else { return }
+        for go in write.waiting { go() }
     }
 
     private func buildViews(_ s: inout State, generation: Int, now: Double) {
@@ -186,7 +201,17 @@ final class NodeRoutes: Sendable {
         let observations = s.addresses.map { records[$0]?.current }
         let closed = s.addresses.map { runtime.nodes.isClosed(database: key.database, address: $0) }
         let primaryLSN = NodeCheck.primaryPosition(observations, closed: closed)
-        s.rolesKnown = observations.contains { $0 != nil }
+        // Roles once seen stay known while checks fail: the host list as PgBouncer's would send writes anywhere.
+        s.rolesKnown = s.addresses.contains { records[$0]?.observation != nil }
+        s.primaryBound = nil
+        var newest: UInt32?
+        for (i, o) in observations.enumerated() where o?.role == .primary && !closed[i] {
+            guard let o, let since = records[s.addresses[i]]?.observationStarted else { continue }
+            if s.primaryBound == nil || (o.timeline ?? 0) > (newest ?? 0) {
+                s.primaryBound = (o.lsn, since)
+                newest = o.timeline
+            }
+        }
         s.readers = observations.filter { $0?.role == .replica || (s.policy.primaryReads == .always && $0?.role == .primary) }.count
         s.viewsGeneration = generation
         s.viewsValidUntil = .infinity
@@ -216,20 +241,25 @@ final class NodeRoutes: Sendable {
     /// A unit that may have written ended on the primary. True when its position is to be asked for (lsn mode, and
     /// the client reads after its writes, or this is the first write seen); until then, or without it, the client's
     /// reads stay on the primary.
-    func writeEnded(client: Int, now: Double) -> Bool {
+    func writeEnded(client: Int, now: Double) -> (learn: Bool, sequence: Int) {
         let lsn = learnsPositions
-        return state.withLockedValue { s in
+        let (result, waiting) = state.withLockedValue { s -> ((Bool, Int), [@Sendable () -> Void]) in
             let learn = lsn && (s.recentWrites[client]?.readAfter ?? true)
-            s.recentWrites[client] = RecentWrite(lsn: nil, at: now, learning: learn)
-            return learn
+            // Leases waiting for the previous write's position go on: this write is newer, and they route anew.
+            let waiting = s.recentWrites[client]?.waiting ?? []
+            s.writeSequence &+= 1
+            s.recentWrites[client] = RecentWrite(lsn: nil, at: now, learning: learn, sequence: s.writeSequence)
+            return ((learn, s.writeSequence), waiting)
         }
+        for go in waiting { go() }
+        return result
     }
 
     /// The position of the client's last write (nil: the primary could not say): its reads wait for a node that has
     /// replayed it, and leases that waited for it go on.
-    func learned(client: Int, lsn: UInt64?) {
+    func learned(client: Int, sequence: Int, lsn: UInt64?) {
         let waiting = state.withLockedValue { s -> [@Sendable () -> Void] in
-            guard var write = s.recentWrites[client] else { return [] }
+            guard var write = s.recentWrites[client], write.sequence == sequence else { return [] }
             write.lsn = lsn
             write.learning = false
             defer { write.waiting = []; s.recentWrites[client] = write }

@@ -255,6 +255,9 @@ final class ServerPool: Sendable {
     }
 
     func connected(_ server: ServerConnection) {
+        // A connect begun before a reload replaced this pool: its server is not used.
+        let retired = state.withLockedValue { $0.retired }
+        defer { if retired { closeIdle() } }
         let affinity = runtime.loopIndex(of: server.eventLoop)
         perform(state.withLockedValue { s in
             s.servers[server.id] = server

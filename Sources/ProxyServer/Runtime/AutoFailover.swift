@@ -16,10 +16,18 @@ extension ProxyRuntime {
         let now = self.now()
         for (name, entry, addresses) in Self.hostLists(config) {
             let hosts = addresses.map { a -> Failover.Host? in
+                guard let r = records[a] else { return nil }
+                let closed = nodes.isClosed(database: name, address: a)
                 // Only what recent checks found: a host not checked for three periods says nothing of now.
-                guard let r = records[a], let o = r.current, let at = r.lastCheck, now - at <= 3 * s.healthCheckPeriod else { return nil }
-                return Failover.Host(role: o.role, up: r.health.isUp, closed: nodes.isClosed(database: name, address: a), lsn: o.lsn,
-                                     timeline: o.timeline)
+                if let o = r.current, let at = r.lastCheck, now - at <= 3 * s.healthCheckPeriod {
+                    return Failover.Host(role: o.role, up: r.health.isUp, closed: closed, lsn: o.lsn, timeline: o.timeline)
+                }
+                // A primary whose checks fail without it being down (its role refused, fewer failures than
+                // health_check_failures) is still the primary: only one found down is replaced.
+                if let o = r.observation, o.role == .primary, r.health.isUp {
+                    return Failover.Host(role: .primary, up: true, closed: closed, lsn: o.lsn, timeline: o.timeline)
+                }
+                return nil
             }
             guard nodes.failoverDue(name, hasPrimary: Failover.hasPrimary(hosts), now: now, timeout: s.failoverTimeout) else { continue }
             guard let i = Failover.candidate(hosts) else {

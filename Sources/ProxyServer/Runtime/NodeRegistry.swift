@@ -14,6 +14,8 @@ final class NodeRegistry: Sendable {
         var checking = false
         /// When the last check started (the schedule counts health_check_period from there).
         var lastStarted: Double?
+        /// When the check that took `observation` started: its reading is no older than that.
+        var observationStarted: Double?
 
         /// What the last check found, when it passed and the host is up: the one reading readiness, fencing and
         /// lag may rely on (a failed check keeps the older observation, which says nothing of now).
@@ -137,6 +139,7 @@ final class NodeRegistry: Sendable {
             case .success(let observation):
                 if let before = record.observation?.role, before != observation.role { changed = true }
                 record.observation = observation
+                record.observationStarted = record.lastStarted
                 record.lastError = nil
                 record.health.checkPassed(role: observation.role, now: now)
             case .failure(let error as NodeCheckFailure) where error.isCredentialProblem:

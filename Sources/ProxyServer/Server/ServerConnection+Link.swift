@@ -20,6 +20,12 @@ extension ServerConnection {
         session.statementsReturned(statements)
     }
 
+    /// Open and between clients: what a server must be to be linked.
+    var isOpenAndIdle: Bool {
+        guard context != nil, case .idle = state else { return false }
+        return true
+    }
+
     /// The client lets go of the server while pgswift still uses it (the session probe).
     func unlinkForInternalUse() {
         session.unlink()
