@@ -105,9 +105,22 @@ extension ClientConnection {
             state = .pooled(pool)
             requestServer(from: pool, now: now)
         case .wait:
-            // A round trip at most: the primary is telling the position of this client's last write.
-            let resume: @Sendable () -> Void = { self.eventLoop.execute { if self.isWaiting, case .pooled(let pool) = self.state { self.lease(from: pool, now: .now()) } } }
-            if !routes.afterPosition(client: waiterID, resume) { lease(from: routes.home, now: now) }
+            // A round trip at most: the primary is telling the position of this client's last write. Only this
+            // wait may resume: a cancel and a new request since make another one.
+            waitToken &+= 1
+            let token = waitToken
+            let resume: @Sendable () -> Void = {
+                self.eventLoop.execute {
+                    guard self.isWaiting, self.waitToken == token, case .pooled(let pool) = self.state else { return }
+                    self.lease(from: pool, now: .now())
+                }
+            }
+            guard routes.afterPosition(client: waiterID, resume) else { return lease(from: routes.home, now: now) }
+            // A primary that stops answering without closing the connection would keep the read waiting: after
+            // health_check_timeout the position is given up, and the read goes to the primary.
+            let client = waiterID
+            let limit = max(runtime.settings.healthCheckTimeout, 0.1)
+            eventLoop.scheduleTask(in: .milliseconds(Int64(limit * 1000))) { routes.giveUpPosition(client: client) }
         case .fail(let why):
             let error = PGError(SQLState.connectionFailure, "pgswift: \(why)", severity: Severity.error)
             // Before the welcome there is no session to keep: the login fails.

@@ -44,6 +44,8 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     /// The unit of work in progress was sent to the primary as one that may write: when it ends, the client's reads
     /// wait for its commit (read_your_writes).
     var routedWrite = false
+    /// Which read is waiting for its client's write position (NodeRoutes' `.wait`): a stale resume is ignored.
+    var waitToken: UInt8 = 0
     // (The one-byte fields sit after the enum's one-byte tag: each alone would take eight.)
     var context: ChannelHandlerContext?
     var inbound: ByteBuffer

@@ -268,6 +268,18 @@ final class NodeRoutes: Sendable {
         for go in waiting { go() }
     }
 
+    /// The position is still not told after the wait's limit: the client's reads stay on the primary (as for a
+    /// write whose position was never asked for), and the leases waiting go on.
+    func giveUpPosition(client: Int) {
+        let waiting = state.withLockedValue { s -> [@Sendable () -> Void] in
+            guard var write = s.recentWrites[client], write.learning else { return [] }
+            write.learning = false
+            defer { write.waiting = []; s.recentWrites[client] = write }
+            return write.waiting
+        }
+        for go in waiting { go() }
+    }
+
     /// Runs `go` once the client's write position is known; false (and `go` not kept) when it already is.
     func afterPosition(client: Int, _ go: @escaping @Sendable () -> Void) -> Bool {
         state.withLockedValue { s in
