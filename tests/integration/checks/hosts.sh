@@ -60,24 +60,10 @@ group_hosts() {
   hosts_nodes_check "$r1" "$r2"
 }
 
-# hosts_show_nodes: SHOW NODES of the running proxy, entry "cluster" only, as host|port|role|state|circuit|lag_bytes.
-hosts_show_nodes() {
-  PGPASSWORD=admin_pw psql -X -At -h "$PROXY_HOST" -p "$PROXY_PORT" -U pgswift_admin -d pgswift -c 'SHOW NODES' 2>&1 |
-    awk -F'|' '$1 == "cluster" { print $2 "|" $3 "|" $4 "|" $5 "|" $6 "|" $8 }'
-}
-
-# hosts_wait_nodes WANT...: until every WANT line (host|port|role|state|circuit) starts a line of SHOW NODES (15 s).
-hosts_wait_nodes() {
-  local k line ok
-  for k in $(seq 1 30); do
-    NODES="$(hosts_show_nodes)"
-    ok=1
-    for line in "$@"; do grep -q "^$line|" <<<"$NODES" || ok=0; done
-    [ "$ok" = 1 ] && return 0
-    sleep 0.5
-  done
-  return 1
-}
+# hosts_show_nodes / hosts_wait_nodes WANT...: SHOW NODES of entry "cluster" as host|port|role|state|circuit|lag_bytes,
+# and waiting (15 s) until every WANT starts a line of it (checks/routing.sh's rt_nodes and rt_wait_nodes).
+hosts_show_nodes() { rt_nodes cluster; }
+hosts_wait_nodes() { rt_wait_nodes cluster "$@"; }
 
 # Health checks over the primary and both replicas: roles and states as SHOW NODES shows them, then a replica
 # stopped hard is found down (and new connects keep working), and found up again once it is back.
