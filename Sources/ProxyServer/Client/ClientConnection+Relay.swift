@@ -66,8 +66,9 @@ extension ClientConnection {
 
     /// The linked server closed. `told`: it sent the client a FATAL error first (pg_terminate_backend's 57P01, say),
     /// which is what PostgreSQL's own client would see: the client is closed without a second error of pgswift's.
-    func serverWentAway(_ error: PGError, told: Bool) {
-        guard case .linked = state else { return }
+    func serverWentAway(_ error: PGError, told: Bool, server: ServerConnection) {
+        // Only the server the client is on now: one it let go of (on its way back across threads) may die too.
+        guard case .linked(let link) = state, link.server === server else { return }
         // Ended, counted and logged as any other close; giving back a server that is gone is a no-op.
         guard told, let context else { return sendFatal(error) }
         finish(reason: error.message)

@@ -47,7 +47,7 @@ final class NodeRoutes: Sendable {
         var recentWrites: [Int: RecentWrite] = [:]
         var routed: [ServerAddress: Int] = [:]
         /// Replay positions replicas confirmed to a client's read, newer than their last check's.
-        var confirmed: [ServerAddress: UInt64] = [:]
+        var confirmed: [ServerAddress: (lsn: UInt64, at: Double)] = [:]
         /// The hosts as the router sees them, built again only when the registry or a confirmed position moved, or
         /// an open circuit's time ran out: most leases reuse it.
         var views: [NodeView] = []
@@ -230,7 +230,11 @@ final class NodeRoutes: Sendable {
                                 available: available, fenced: closed[i],
                                 weight: s.weights.count == s.addresses.count ? s.weights[i] : 1, timeline: observation?.timeline)
             if let observation, observation.role == .replica {
-                view.replayed = max(observation.lsn, s.confirmed[address] ?? 0)
+                // A confirmation counts until a check newer than it (a replica rebuilt since must not keep it).
+                if let c = s.confirmed[address], let since = record?.observationStarted, since > c.at {
+                    s.confirmed[address] = nil
+                }
+                view.replayed = max(observation.lsn, s.confirmed[address]?.lsn ?? 0)
                 view.lagSeconds = observation.replayDelay
                 if let primaryLSN { view.lagBytes = NodeCheck.lagBytes(primary: primaryLSN, replica: observation.lsn) }
             }
@@ -300,11 +304,12 @@ final class NodeRoutes: Sendable {
     /// What host `node` answered: `position` it has replayed (nil when it could not say). False when it is behind
     /// the client's write, which then reads from the primary.
     func confirmed(client: Int, node: Int, position: UInt64?) -> Bool {
-        state.withLockedValue { s in
+        let now = runtime.now()
+        return state.withLockedValue { s in
             let needed = s.recentWrites[client]?.lsn ?? .max
             s.recentWrites[client]?.confirming = nil
             if let position, node < s.addresses.count {
-                s.confirmed[s.addresses[node]] = max(s.confirmed[s.addresses[node]] ?? 0, position)
+                s.confirmed[s.addresses[node]] = (max(s.confirmed[s.addresses[node]]?.lsn ?? 0, position), now)
                 s.viewsGeneration = -1
             }
             guard let position, position >= needed else {

@@ -177,7 +177,7 @@ final class ServerConnection: ChannelInboundHandler, @unchecked Sendable {
             pool?.serverClosed(self)
             let err = PGError.serverUnreachable("server closed the connection unexpectedly")
             let told = session.toldFatal, peer = link.client
-            peer.eventLoop.execute { peer.serverWentAway(err, told: told) }
+            peer.eventLoop.execute { peer.serverWentAway(err, told: told, server: self) }
         case .internalQuery(let done):
             pool?.serverClosed(self)
             done(.serverUnreachable("server closed the connection unexpectedly"))
