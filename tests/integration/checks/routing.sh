@@ -135,7 +135,7 @@ group_routing() {
   CURRENT_PROXY=""
   use_proxy routing pool_mode=transaction read_write_split=1 health_check_period=1 health_check_timeout=1 \
     health_check_failures=2 health_check_successes=1 health_check_user=pgswift_monitor admin_users=pgswift_admin \
-    "db:cluster=$hosts" "db:lagged=$hosts replica_max_lag=64kB" "db:never=$hosts primary_reads=never" \
+    stats_users=pgswift_stats "db:cluster=$hosts" "db:lagged=$hosts replica_max_lag=64kB" "db:never=$hosts primary_reads=never" \
     "db:plain=$hosts read_write_split=0" "db:sess=$hosts pool_mode=session" || return 0
 
   # Until the first health checks answer, roles are unknown and the host list serves as a plain one.
@@ -250,6 +250,12 @@ SQL
   python_check routing_checks.py cluster "$r1" "$r2"
 
   # --- SHOW POOLS: one row per (database, user) whatever the pools per host behind it.
+  rt_cancel_on_replica "$r1" "$r2"
+  # Debian's prometheus-pgbouncer-exporter scrapes the console of a proxy with per-host pools inside (its check reads
+  # the statistics of pgswift_test, a plain entry: one query there first).
+  rt_psql pgswift_test -c 'select 1' >/dev/null 2>&1 || true
+  python_check admin_checks.py exporter
+
   got="$(rt_admin 'SHOW POOLS' 2>&1)" || true
   printf '%s\n' "$got" >&2
   k="$(awk -F'|' '$1 == "cluster" && $2 == "scram_user"' <<<"$got" | grep -c '')" || true
@@ -259,6 +265,33 @@ SQL
   # --- Last, as it changes the topology (and puts it back): a failover under write load.
   rt_failover "$r1" "$r2"
   rt_auto_failover "$r1" "$r2"
+}
+
+# rt_cancel_on_replica R1 R2: a query running on a replica is cancelled through the proxy (psql sends a CancelRequest
+# when interrupted); the replica shows it running first, and the client hears 57014 at once.
+rt_cancel_on_replica() {
+  local r1="$1" r2="$2" pid k port on="" t0 t1 out
+  PGPASSWORD=scram_pw psql -X -q -At -h "$PROXY_HOST" -p "$PROXY_PORT" -U scram_user -d cluster \
+    -c 'select inet_server_port(), pg_sleep(30) /* it_routing_cancel */' >"$WORK/routing-cancel.out" 2>&1 &
+  pid=$!
+  for k in $(seq 1 50); do
+    for port in "$r1" "$r2"; do
+      [ "$(rt_super "$port" -c "select count(*) from pg_stat_activity where query like '%it_routing_cancel%' and pid <> pg_backend_pid()" 2>/dev/null)" = 1 ] && on="$port"
+    done
+    [ -n "$on" ] && break
+    sleep 0.1
+  done
+  t0="$(rt_now)"
+  kill -INT "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  t1="$(rt_now)"
+  out="$(tr '\n' ' ' <"$WORK/routing-cancel.out")"
+  echo "cancel on replica ${on:-none}: $(rt_ms "$t0" "$t1") ms: $out" >&2
+  if [ -n "$on" ] && [[ "$out" == *"canceling statement due to user request"* ]] && [ "$(rt_ms "$t0" "$t1")" -lt 5000 ]; then
+    result_ok routing_cancel_on_replica
+  else
+    result_fail routing_cancel_on_replica "running on replica '${on:-none}', answered in $(rt_ms "$t0" "$t1") ms: '$(cut -c1-200 <<<"$out")' (want a replica, 57014 within 5 s)"
+  fi
 }
 
 # rt_three_at_once DB SLEEP: three clients in a transaction at once on entry DB; what each answered (port|recovery).
@@ -287,266 +320,6 @@ routing_plain_entry() {
   fi
   # The same on the split entry: every transaction on the primary.
   got="$(rt_three_at_once cluster 0.5)"
-  echo "$got" >&2
-  if [ "$got" = "$PG_PORT|f $PG_PORT|f $PG_PORT|f " ]; then result_ok routing_entry_split_on_transactions_primary
-  else result_fail routing_entry_split_on_transactions_primary "three transactions answered '$got' (want $PG_PORT|f each)"; fi
-}
-
-# rt_wait_nodes DB WANT...: until every WANT (host|port|role|state|circuit) starts a line of SHOW NODES for DB (15 s).
-rt_wait_nodes() {
-  local db="$1" k line ok
-  shift
-  for k in $(seq 1 30); do
-    NODES="$(rt_nodes "$db")"
-    ok=1
-    for line in "$@"; do grep -q "^$line|" <<<"$NODES" || ok=0; done
-    [ "$ok" = 1 ] && return 0
-    sleep 0.5
-  done
-  return 1
-}
-
-# rt_lag DB PORT: the lag in bytes SHOW NODES gives the replica on PORT in entry DB (empty when unknown).
-rt_lag() {
-  awk -F'|' -v p="$2" '$2 == p { print $6 }' <<<"$(rt_nodes "$1")"
-}
-
-# rt_wait_lag DB PORT above|within BYTES SECONDS: until that replica's lag (SHOW NODES) is above / at most BYTES.
-rt_wait_lag() {
-  local db="$1" port="$2" how="$3" bytes="$4" secs="$5" k lag
-  for k in $(seq 1 $((secs * 4))); do
-    lag="$(rt_lag "$db" "$port")"
-    if [[ "$lag" =~ ^[0-9]+$ ]]; then
-      if [ "$how" = above ] && [ "$lag" -gt "$bytes" ]; then return 0; fi
-      if [ "$how" = within ] && [ "$lag" -le "$bytes" ]; then return 0; fi
-    fi
-    sleep 0.25
-  done
-  return 1
-}
-
-# rt_wait_replayed PORT...: until each replica has replayed what the primary has written by now (30 s).  The insert
-# position: with synchronous_commit = off (scripts/pg-local) a commit may not be written out yet.
-rt_wait_replayed() {
-  local target port k
-  target="$(rt_super "$PG_PORT" -c 'SELECT pg_current_wal_insert_lsn()')"
-  for port in "$@"; do
-    for k in $(seq 1 300); do
-      [ "$(rt_super "$port" -c "SELECT pg_last_wal_replay_lsn() >= '$target'::pg_lsn" 2>/dev/null)" = t ] && continue 2
-      sleep 0.1
-    done
-    echo "replica $port did not replay up to $target" >&2
-    return 1
-  done
-}
-
-# rt_reads DB N: N clients in a row, each one read; their answers (port|in_recovery), space-separated.
-rt_reads() {
-  local db="$1" n="$2" k got all=""
-  for k in $(seq 1 "$n"); do
-    got="$(rt_psql "$db" -c 'select inet_server_port(), pg_is_in_recovery()' 2>&1)" || got="error:$(tr '\n ' '__' <<<"$got")"
-    all+="$got "
-  done
-  printf '%s\n' "$all" >&2
-  echo "$all"
-}
-
-# rt_all WORDS REGEX: true if every word of WORDS (and at least one) matches REGEX entirely.
-rt_all() {
-  local w n=0
-  for w in $1; do
-    [[ "$w" =~ ^($2)$ ]] || return 1
-    n=$((n + 1))
-  done
-  [ "$n" -gt 0 ]
-}
-
-# rt_expect_lines NAME REGEX N CMD...: ok if CMD exits 0 and prints N lines, each matching REGEX entirely (and, with
-# RT_SAME=1, all equal).
-rt_expect_lines() {
-  local name="$1" re="$2" n="$3" got rc=0 count
-  shift 3
-  echo "--- $name: $*" >&2
-  got="$("$@" 2>&1)" || rc=$?
-  printf '%s\n' "$got" >&2
-  count="$(grep -c '' <<<"$got")"
-  if [ "$rc" = 0 ] && [ "$count" = "$n" ] && rt_all "$got" "$re" &&
-     { [ "${RT_SAME:-0}" = 0 ] || [ "$(sort -u <<<"$got" | grep -c '')" = 1 ]; }; then
-    result_ok "$name"
-  else
-    result_fail "$name" "exit $rc, output '$(tr '\n' ' ' <<<"$got" | cut -c1-200)' (want $n line(s) matching $re$([ "${RT_SAME:-0}" = 0 ] || echo ', all the same'))"
-  fi
-}
-
-group_routing() {
-  pgbouncer_skip routing "PgBouncer has no read/write splitting" && return 0
-  local r1=$PG_REPLICA_PORT r2=$((PG_REPLICA_PORT + 1)) got rc k
-  local pr="$PG_PORT\|f" rep="($r1|$r2)\|t"
-
-  echo "--- routing: fresh replicas (scripts/pg-replicas purge, start 2)" >&2
-  "$REPO/scripts/pg-replicas" purge >&2 || true
-  replicas_started=1
-  if ! "$REPO/scripts/pg-replicas" start 2 >&2; then
-    result_fail routing_replicas "scripts/pg-replicas start 2 failed"
-    return 0
-  fi
-  local hosts="host=$PG_HOST,$PG_HOST,$PG_HOST port=$PG_PORT,$r1,$r2 dbname=pgswift_test"
-  CURRENT_PROXY=""
-  use_proxy routing pool_mode=transaction read_write_split=1 health_check_period=1 health_check_timeout=1 \
-    health_check_failures=2 health_check_successes=1 health_check_user=pgswift_monitor admin_users=pgswift_admin \
-    "db:cluster=$hosts" "db:lagged=$hosts replica_max_lag=64kB" "db:never=$hosts primary_reads=never" \
-    "db:plain=$hosts read_write_split=0" "db:sess=$hosts pool_mode=session" || return 0
-
-  # Until the first health checks answer, roles are unknown and the host list serves as a plain one.
-  local db ready=1
-  for db in cluster lagged never plain sess; do
-    rt_wait_nodes "$db" "$PG_HOST|$PG_PORT|primary|up|closed" "$PG_HOST|$r1|replica|up|closed" "$PG_HOST|$r2|replica|up|closed" ||
-      ready=0
-  done
-  if [ "$ready" = 1 ]; then result_ok routing_nodes_found
-  else
-    result_fail routing_nodes_found "SHOW NODES $db: $(tr '\n' ' ' <<<"$NODES" | cut -c1-300)"
-    return 0
-  fi
-
-  # Tables made through the proxy (DDL: the primary), then replayed by both replicas before anything reads them.
-  echo "--- routing: tables" >&2
-  if ! rt_psql cluster -v ON_ERROR_STOP=1 >&2 2>&1 <<'SQL' || ! rt_wait_replayed "$r1" "$r2"; then
-DROP TABLE IF EXISTS it_routing, it_routing_ryw, it_routing_lag, it_routing_py;
-CREATE TABLE it_routing (id serial PRIMARY KEY, counter int);
-CREATE TABLE it_routing_ryw (counter int);
-CREATE TABLE it_routing_lag (id int, pad text);
-CREATE TABLE it_routing_py (client text, n int);
-INSERT INTO it_routing (counter) VALUES (1);
-SQL
-    result_fail routing_ddl "could not create the test tables through the proxy (group log)"
-    return 0
-  fi
-  result_ok routing_ddl
-
-  # --- read_write_split = 0 on one entry while the global is 1: a plain host list.  Three clients at once, each in a
-  # transaction, are served by a fresh pool whose connects go round the hosts, so a replica serves one at least; on
-  # the split entry every transaction runs on the primary.
-  routing_plain_entry "$r1" "$r2"
-
-  # --- Reads to replicas (both, in turn), writes to the primary.
-  got="$(rt_reads cluster 6)"
-  if rt_all "$got" "$rep" && [[ "$got" == *"$r1|t"* ]] && [[ "$got" == *"$r2|t"* ]]; then result_ok routing_reads_to_replicas
-  else result_fail routing_reads_to_replicas "answers '$got' (want only $r1|t and $r2|t, both)"; fi
-  expect_output routing_insert_to_primary "$PG_PORT" \
-    rt_psql cluster -c 'insert into it_routing (counter) values (2) returning inet_server_port()'
-  expect_output routing_update_to_primary "$PG_PORT" \
-    rt_psql cluster -c 'update it_routing set counter = counter where counter = 1 returning inet_server_port()'
-  expect_output routing_nextval_to_primary "t|$PG_PORT" \
-    rt_psql cluster -c "select nextval('it_routing_id_seq') > 0, inet_server_port()"
-  expect_output routing_for_update_to_primary "$PG_PORT" \
-    rt_psql cluster -c 'select inet_server_port() from it_routing where counter = 1 for update'
-  expect_output routing_cte_write_to_primary "$PG_PORT" \
-    rt_psql cluster -c 'with w as (insert into it_routing (counter) values (3) returning 1) select inet_server_port() from w'
-
-  # --- Transactions: the primary, unless begun READ ONLY (or under default_transaction_read_only = on).
-  rt_expect_lines routing_begin_to_primary "$pr" 2 \
-    rt_psql cluster -c 'BEGIN' -c 'select inet_server_port(), pg_is_in_recovery()' \
-      -c 'select inet_server_port(), pg_is_in_recovery()' -c 'COMMIT'
-  RT_SAME=1 rt_expect_lines routing_begin_read_only_to_replica "$rep" 2 \
-    rt_psql cluster -c 'BEGIN READ ONLY' -c 'select inet_server_port(), pg_is_in_recovery()' \
-      -c 'select inet_server_port(), pg_is_in_recovery()' -c 'COMMIT'
-  RT_SAME=1 rt_expect_lines routing_read_only_default_to_replica "$rep" 2 \
-    rt_psql cluster -c 'SET default_transaction_read_only = on' -c 'BEGIN' -c 'select inet_server_port(), pg_is_in_recovery()' \
-      -c 'select inet_server_port(), pg_is_in_recovery()' -c 'COMMIT'
-  RT_SAME=1 PGOPTIONS='-c default_transaction_read_only=on' rt_expect_lines routing_read_only_startup_option_to_replica "$rep" 2 \
-    rt_psql cluster -c 'BEGIN' -c 'select inet_server_port(), pg_is_in_recovery()' \
-      -c 'select inet_server_port(), pg_is_in_recovery()' -c 'COMMIT'
-  RT_SAME=1 rt_expect_lines routing_start_transaction_read_only_to_replica "$rep" 2 \
-    rt_psql cluster -c 'START TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY' -c 'select inet_server_port(), pg_is_in_recovery()' \
-      -c 'select inet_server_port(), pg_is_in_recovery()' -c 'COMMIT'
-  # READ WRITE said out loud beats a read-only session default: the transaction may write, so the primary.
-  rt_expect_lines routing_begin_read_write_over_default "$PG_PORT" 1 \
-    rt_psql cluster -c 'SET default_transaction_read_only = on' -c 'BEGIN READ WRITE' \
-      -c 'insert into it_routing (counter) values (8) returning inet_server_port()' -c 'COMMIT'
-
-  # --- Hints and pgswift.role.
-  rt_expect_lines routing_hint_primary "$pr" 3 \
-    rt_psql cluster -c '/* pgswift: primary */ select inet_server_port(), pg_is_in_recovery()' \
-      -c '/* pgswift: primary */ select inet_server_port(), pg_is_in_recovery()' \
-      -c '/* pgswift: primary */ select inet_server_port(), pg_is_in_recovery()'
-  rt_expect_lines routing_role_primary "$pr" 3 \
-    rt_psql cluster -c "SET pgswift.role = 'primary'" -c 'select inet_server_port(), pg_is_in_recovery()' \
-      -c 'select inet_server_port(), pg_is_in_recovery()' -c 'select inet_server_port(), pg_is_in_recovery()'
-  rt_expect_lines routing_hint_replica_over_role "$rep" 2 \
-    rt_psql cluster -c "SET pgswift.role = 'primary'" -c '/* pgswift: replica */ select inet_server_port(), pg_is_in_recovery()' \
-      -c '/* pgswift: replica */ select inet_server_port(), pg_is_in_recovery()'
-  # Back to 'any' (or RESET) after 'primary': reads go to replicas again.  What ran on the primary under 'primary'
-  # counts as a possible write (read-your-writes), so the reads wait for a health check (\! sleep 2) first.
-  got="$(rt_psql cluster -c "SET pgswift.role = 'primary'" -c 'select inet_server_port(), pg_is_in_recovery()' \
-           -c "SET pgswift.role = 'any'" -c '\! sleep 2' -c 'select inet_server_port(), pg_is_in_recovery()' \
-           -c 'select inet_server_port(), pg_is_in_recovery()' 2>&1)" || true
-  echo "--- routing_role_any_after_primary: $got" >&2
-  if [[ "$(tr '\n' ' ' <<<"$got")" =~ ^$PG_PORT\|f\ ($r1|$r2)\|t\ ($r1|$r2)\|t\ $ ]]; then result_ok routing_role_any_after_primary
-  else result_fail routing_role_any_after_primary "answers '$(tr '\n' ' ' <<<"$got")' (want $PG_PORT|f then two replica answers)"; fi
-  got="$(rt_psql cluster -c "SET pgswift.role = 'primary'" -c 'select inet_server_port(), pg_is_in_recovery()' \
-           -c 'RESET pgswift.role' -c '\! sleep 2' -c 'select inet_server_port(), pg_is_in_recovery()' \
-           -c 'select inet_server_port(), pg_is_in_recovery()' 2>&1)" || true
-  echo "--- routing_role_reset_after_primary: $got" >&2
-  if [[ "$(tr '\n' ' ' <<<"$got")" =~ ^$PG_PORT\|f\ ($r1|$r2)\|t\ ($r1|$r2)\|t\ $ ]]; then result_ok routing_role_reset_after_primary
-  else result_fail routing_role_reset_after_primary "answers '$(tr '\n' ' ' <<<"$got")' (want $PG_PORT|f then two replica answers)"; fi
-  RT_SAME=1 rt_expect_lines routing_role_replica_transaction "$rep" 2 \
-    rt_psql cluster -c "SET pgswift.role = 'replica'" -c 'BEGIN' -c 'select inet_server_port(), pg_is_in_recovery()' \
-      -c 'select inet_server_port(), pg_is_in_recovery()' -c 'COMMIT'
-  rt_expect_lines routing_role_replica_write_to_primary "$PG_PORT" 1 \
-    rt_psql cluster -c "SET pgswift.role = 'replica'" -c 'insert into it_routing (counter) values (4) returning inet_server_port()'
-  rt_expect_lines routing_pgoptions_role_primary "$pr" 3 \
-    env PGOPTIONS='-c pgswift.role=primary' PGPASSWORD=scram_pw psql -X -q -At -h "$PROXY_HOST" -p "$PROXY_PORT" -U scram_user \
-      -d cluster -c 'select inet_server_port(), pg_is_in_recovery()' -c 'select inet_server_port(), pg_is_in_recovery()' \
-      -c 'select inet_server_port(), pg_is_in_recovery()'
-
-  routing_read_your_writes "$r1" "$r2"
-  routing_max_lag "$r1" "$r2"
-  routing_primary_reads_never "$r1" "$r2"
-  routing_session_mode
-
-  # --- Drivers: asyncpg's statement cache and psycopg's named statements on whichever node a unit goes to.
-  python_check routing_checks.py cluster "$r1" "$r2"
-
-  # --- SHOW POOLS: one row per (database, user) whatever the pools per host behind it.
-  got="$(rt_admin 'SHOW POOLS' 2>&1)" || true
-  printf '%s\n' "$got" >&2
-  k="$(awk -F'|' '$1 == "cluster" && $2 == "scram_user"' <<<"$got" | grep -c '')" || true
-  if [ "$k" = 1 ]; then result_ok routing_show_pools_one_row
-  else result_fail routing_show_pools_one_row "$k rows for (cluster, scram_user) in SHOW POOLS (want 1)"; fi
-
-  # --- Last, as it changes the topology (and puts it back): a failover under write load.
-  rt_failover "$r1" "$r2"
-  rt_auto_failover "$r1" "$r2"
-}
-
-routing_plain_entry() {
-  local r1="$1" r2="$2" k pids=() got
-  echo "--- routing_plain_entry: three clients in a transaction at once on entry plain" >&2
-  for k in 1 2 3; do
-    rt_psql plain -c 'BEGIN' -c 'select inet_server_port(), pg_is_in_recovery()' -c 'select pg_sleep(1.5)' -c 'COMMIT' \
-      >"$WORK/routing-plain-$k.out" 2>&1 &
-    pids+=($!)
-  done
-  for k in "${pids[@]}"; do wait "$k" || true; done
-  got="$(cat "$WORK"/routing-plain-{1,2,3}.out | grep -v '^$' | tr '\n' ' ')"
-  echo "$got" >&2
-  # Three servers at once from a fresh pool whose connects go round [primary, r1, r2]: all three could be on the
-  # primary only after six connects before them, and three clients make six at most (a login's and a transaction's).
-  if rt_all "$got" "$PG_PORT\|f|$rep" && [ "$(wc -w <<<"$got")" = 3 ] && [[ "$got" == *"|t "* ]]; then
-    result_ok routing_entry_split_off_plain_host_list
-  else
-    result_fail routing_entry_split_off_plain_host_list "three transactions answered '$got' (want three answers, a replica among them)"
-  fi
-  # The same on the split entry: every transaction on the primary.
-  pids=()
-  for k in 1 2 3; do
-    rt_psql cluster -c 'BEGIN' -c 'select inet_server_port(), pg_is_in_recovery()' -c 'select pg_sleep(0.5)' -c 'COMMIT' \
-      >"$WORK/routing-split-$k.out" 2>&1 &
-    pids+=($!)
-  done
-  for k in "${pids[@]}"; do wait "$k" || true; done
-  got="$(cat "$WORK"/routing-split-{1,2,3}.out | grep -v '^$' | tr '\n' ' ')"
   echo "$got" >&2
   if [ "$got" = "$PG_PORT|f $PG_PORT|f $PG_PORT|f " ]; then result_ok routing_entry_split_on_transactions_primary
   else result_fail routing_entry_split_on_transactions_primary "three transactions answered '$got' (want $PG_PORT|f each)"; fi
