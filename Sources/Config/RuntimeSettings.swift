@@ -27,6 +27,9 @@ public struct RuntimeSettings: Sendable, Equatable {
     public var healthCheckSuccesses: Int
     /// Empty: the entry's first pool's server role.
     public var healthCheckUser: String
+    /// read_write_split: functions always sent to the primary, and VOLATILE ones that only read (lower case).
+    public var writeFunctions: Set<String>
+    public var readOnlyFunctions: Set<String>
     public var autoFailover: Bool
     public var failoverTimeout: Double
 
@@ -50,6 +53,8 @@ public struct RuntimeSettings: Sendable, Equatable {
         healthCheckFailures = c.int("health_check_failures")
         healthCheckSuccesses = c.int("health_check_successes")
         healthCheckUser = c.string("health_check_user")
+        writeFunctions = Set(c.list("write_functions").map { $0.lowercased() })
+        readOnlyFunctions = Set(c.list("read_only_functions").map { $0.lowercased() })
         autoFailover = c.bool("auto_failover")
         failoverTimeout = c.seconds("failover_timeout")
     }

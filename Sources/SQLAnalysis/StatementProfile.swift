@@ -49,6 +49,8 @@ public enum PrimaryReason: String, Sendable, Equatable {
     case sqlPrepare
     /// PostgreSQL's parser refused it: the primary reports the error as well as any node.
     case unparsed
+    /// It calls a user function the database declares VOLATILE (or write_functions lists): it may write.
+    case volatileFunction
 }
 
 /// A transaction-control statement, as routing needs to follow it.

@@ -53,7 +53,14 @@ extension ClientConnection {
 
     private func leaseRouted(_ routes: NodeRoutes, statements: [(profile: StatementProfile, hints: [String])], readOnlyDefault: Bool,
                              now: NIODeadline) {
-        let (unit, profile, hints) = RouteUnit.classify(statements, readOnlyDefault: readOnlyDefault)
+        var (unit, profile, hints) = RouteUnit.classify(statements, readOnlyDefault: readOnlyDefault)
+        if profile.primaryReason == nil, !profile.functions.isEmpty {
+            // User functions the database declares VOLATILE may write (read_only_functions, write_functions adjust).
+            let s = runtime.settings
+            let volatility = FunctionVolatility(volatile: runtime.nodes.volatileFunctions(database: routes.home.target.database),
+                                                writeFunctions: s.writeFunctions, readOnlyFunctions: s.readOnlyFunctions)
+            if volatility.mayWrite(profile.functions) { profile.primaryReason = .volatileFunction }
+        }
         let request = RouteRequest(unit: unit, profile: profile, hints: hints, roleOverride: roleOverride, now: ProxyRuntime.seconds(now))
         go(routes.choose(request, client: waiterID), routes: routes, unit: unit, now: now)
     }

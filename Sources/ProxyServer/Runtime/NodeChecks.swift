@@ -40,8 +40,11 @@ extension ProxyRuntime {
     }
 
     private func runCheck(_ address: ServerAddress, database: String, user: String, credential: ServerCredential, timeout: Double) {
-        runNodeSQL(address, database: database, user: user, credential: credential, purpose: "pgswift health check", statements: [NodeCheck.sql],
+        // A primary also lists the database's VOLATILE user functions, which read/write splitting sends to it.
+        runNodeSQL(address, database: database, user: user, credential: credential, purpose: "pgswift health check",
+                   statements: [NodeCheck.sql, FunctionVolatility.sql], next: { $0?.first == "f" },
                    timeout: timeout, timeoutMessage: "no answer within health_check_timeout (\(timeout)s)") { [self] rows in
+            if case .success(let r) = rows, r.count == 2 { nodes.setVolatileFunctions(FunctionVolatility.names(r[1]?.first ?? nil), database: database) }
             let result = rows.flatMap { rows -> Result<NodeObservation, NodeCheckFailure> in
                 guard let columns = rows.first ?? nil, let observation = NodeCheck.observation(columns) else {
                     return .failure(NodeCheckFailure(message: "unexpected answer to the check query"))

@@ -155,6 +155,17 @@ final class NodeRegistry: Sendable {
         }
     }
 
+    /// Per database (as the server names it), its VOLATILE user functions as the primary's last check listed them.
+    private let volatileFunctions = NIOLockedValueBox<[String: Set<String>]>([:])
+
+    func setVolatileFunctions(_ names: Set<String>, database: String) {
+        volatileFunctions.withLockedValue { $0[database] = names }
+    }
+
+    func volatileFunctions(database: String) -> Set<String> {
+        volatileFunctions.withLockedValue { $0[database] ?? [] }
+    }
+
     /// auto_failover's count of how long each entry has been without a primary.
     private let failoverWatches = NIOLockedValueBox<[String: Failover.Watch]>([:])
 

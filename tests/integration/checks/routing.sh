@@ -135,7 +135,7 @@ group_routing() {
   CURRENT_PROXY=""
   use_proxy routing pool_mode=transaction read_write_split=1 health_check_period=1 health_check_timeout=1 \
     health_check_failures=2 health_check_successes=1 health_check_user=pgswift_monitor admin_users=pgswift_admin \
-    stats_users=pgswift_stats "db:cluster=$hosts" "db:lagged=$hosts replica_max_lag=64kB" "db:never=$hosts primary_reads=never" \
+    stats_users=pgswift_stats read_only_functions=it_routing_volatile_listed "db:cluster=$hosts" "db:lagged=$hosts replica_max_lag=64kB" "db:never=$hosts primary_reads=never" \
     "db:plain=$hosts read_write_split=0" "db:sess=$hosts pool_mode=session" || return 0
 
   # Until the first health checks answer, roles are unknown and the host list serves as a plain one.
@@ -159,6 +159,10 @@ CREATE TABLE it_routing_ryw (counter int);
 CREATE TABLE it_routing_lag (id int, pad text);
 CREATE TABLE it_routing_py (client text, n int);
 INSERT INTO it_routing (counter) VALUES (1);
+CREATE OR REPLACE FUNCTION it_routing_writer(v int) RETURNS int LANGUAGE sql VOLATILE AS 'INSERT INTO it_routing (counter) VALUES (v) RETURNING v';
+CREATE OR REPLACE FUNCTION it_routing_volatile_reader() RETURNS int LANGUAGE sql VOLATILE AS 'SELECT count(*)::int FROM it_routing';
+CREATE OR REPLACE FUNCTION it_routing_volatile_listed() RETURNS int LANGUAGE sql VOLATILE AS 'SELECT count(*)::int FROM it_routing';
+CREATE OR REPLACE FUNCTION it_routing_stable() RETURNS int LANGUAGE sql STABLE AS 'SELECT count(*)::int FROM it_routing';
 SQL
     result_fail routing_ddl "could not create the test tables through the proxy (group log)"
     return 0
@@ -250,6 +254,7 @@ SQL
   python_check routing_checks.py cluster "$r1" "$r2"
 
   # --- SHOW POOLS: one row per (database, user) whatever the pools per host behind it.
+  rt_functions "$r1" "$r2"
   rt_cancel_on_replica "$r1" "$r2"
   # Debian's prometheus-pgbouncer-exporter scrapes the console of a proxy with per-host pools inside (its check reads
   # the statistics of pgswift_test, a plain entry: one query there first).
@@ -265,6 +270,29 @@ SQL
   # --- Last, as it changes the topology (and puts it back): a failover under write load.
   rt_failover "$r1" "$r2"
   rt_auto_failover "$r1" "$r2"
+}
+
+# rt_functions R1 R2: a call of a VOLATILE user function goes to the primary (the primary's checks list them), one
+# of a STABLE function to a replica, and a VOLATILE one that read_only_functions lists to a replica.
+rt_functions() {
+  local r1="$1" r2="$2" got k
+  # The list comes with the primary's next check.
+  for k in $(seq 1 30); do
+    got="$(rt_psql cluster -c 'select it_routing_writer(7), inet_server_port()' 2>&1)"
+    [ "$got" = "7|$PG_PORT" ] && break
+    sleep 0.2
+  done
+  if [ "$got" = "7|$PG_PORT" ]; then result_ok routing_volatile_function_to_primary
+  else result_fail routing_volatile_function_to_primary "answered '$got' (want 7|$PG_PORT: a VOLATILE function may write)"; fi
+  got="$(for k in 1 2 3 4; do rt_psql cluster -c 'select inet_server_port(), pg_is_in_recovery(), it_routing_stable() > 0' 2>&1; done | tr '\n' ' ')"
+  if rt_all "$got" "($r1|$r2)\|t\|t"; then result_ok routing_stable_function_to_replica
+  else result_fail routing_stable_function_to_replica "answered '$got' (want replicas: a STABLE function only reads)"; fi
+  got="$(for k in 1 2; do rt_psql cluster -c 'select inet_server_port(), it_routing_volatile_reader() > 0' 2>&1; done | tr '\n' ' ')"
+  if [ "$got" = "$PG_PORT|t $PG_PORT|t " ]; then result_ok routing_volatile_reader_unlisted_to_primary
+  else result_fail routing_volatile_reader_unlisted_to_primary "answered '$got' (want the primary twice)"; fi
+  got="$(for k in 1 2 3 4; do rt_psql cluster -c 'select inet_server_port(), pg_is_in_recovery(), it_routing_volatile_listed() > 0' 2>&1; done | tr '\n' ' ')"
+  if rt_all "$got" "($r1|$r2)\|t\|t"; then result_ok routing_read_only_functions_to_replica
+  else result_fail routing_read_only_functions_to_replica "answered '$got' (want replicas: read_only_functions lists it)"; fi
 }
 
 # rt_cancel_on_replica R1 R2: a query running on a replica is cancelled through the proxy (psql sends a CancelRequest
