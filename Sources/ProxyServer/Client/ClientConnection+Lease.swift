@@ -140,6 +140,12 @@ extension ClientConnection {
         run(action, now: now)
     }
 
+    func reroute() {
+        guard eventLoop.inEventLoop else { return eventLoop.execute { self.reroute() } }
+        guard isWaiting, case .pooled(let pool) = state else { return }
+        lease(from: pool, now: .now())
+    }
+
     func poolFailed(_ failure: PGErrorInfo) {
         guard eventLoop.inEventLoop else { return eventLoop.execute { self.poolFailed(failure) } }
         guard isWaiting else { return }

@@ -137,9 +137,20 @@ final class NodeRoutes: Sendable {
     func choose(_ request: RouteRequest, client: Int, strictReplica: Bool = false) -> Choice {
         let now = request.now
         let generation = runtime.nodes.generation.load(ordering: .acquiring)
+        var lost: [ServerPool] = []
+        defer { for pool in lost { pool.rerouteWaiters() } }
         return state.withLockedValue { s -> Choice in
             guard s.policy.split else { return .home }
-            if s.viewsGeneration != generation || now >= s.viewsValidUntil { buildViews(&s, generation: generation, now: now) }
+            if s.viewsGeneration != generation || now >= s.viewsValidUntil {
+                let before = s.views
+                buildViews(&s, generation: generation, now: now)
+                // Hosts that stopped taking work: their queued clients are routed again.
+                if before.count == s.views.count {
+                    for i in s.views.indices where Self.usable(before[i]) && (!Self.usable(s.views[i]) || before[i].role != s.views[i].role) {
+                        lost.append(s.pools[i])
+                    }
+                }
+            }
             // Before any check has answered, roles are unknown: the host list serves as PgBouncer's would.
             guard s.rolesKnown else { return .home }
             if s.policy.balancing == .leastActiveConnections, s.readers > 1 {
@@ -195,6 +206,8 @@ final class NodeRoutes: Sendable {
         guard let write = s.recentWrites.removeValue(forKey: client) else { return }
         for go in write.waiting { go() }
     }
+
+    private static func usable(_ v: NodeView) -> Bool { v.available && !v.fenced }
 
     private func buildViews(_ s: inout State, generation: Int, now: Double) {
         let records = runtime.nodes.snapshot

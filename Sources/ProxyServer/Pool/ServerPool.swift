@@ -15,6 +15,12 @@ protocol PoolWaiter: AnyObject, Sendable {
     /// `now`: the time of the event that freed the server (a waiter on another loop reads its own).
     func serverAssigned(_ server: ServerConnection, now: NIODeadline)
     func poolFailed(_ failure: PGErrorInfo)
+    /// The router no longer sends work to this pool's host: ask again (another host may take the work).
+    func reroute()
+}
+
+extension PoolWaiter {
+    func reroute() {}
 }
 
 final class ServerPool: Sendable {
@@ -164,6 +170,18 @@ final class ServerPool: Sendable {
             return Self.resolve(actions, &s)
         }
         perform(steps, now: now)
+    }
+
+    /// The router no longer sends work to this host (down, fenced, drained, another role): the clients queued here
+    /// are routed again rather than left waiting for a server it may never give.
+    func rerouteWaiters() {
+        let moved = state.withLockedValue { s -> [any PoolWaiter] in
+            let all = Array(s.waiters.values)
+            for w in all { _ = s.machine.cancelWait(w.waiterID) }
+            s.waiters.removeAll()
+            return all
+        }
+        for w in moved { w.reroute() }
     }
 
     func cancelWait(_ waiter: any PoolWaiter) {
