@@ -83,6 +83,14 @@ public enum RouteReason: String, Sendable, Equatable {
     /// by now: it must confirm it has (pg_last_wal_replay_lsn) before the read runs there, else the read goes to the
     /// primary.
     case confirmReplay
+
+    /// The unit reads (wherever it was sent): what read-your-writes watches for after a write.
+    public var isRead: Bool {
+        switch self {
+        case .read, .readYourWrites, .primaryFallback, .confirmReplay: true
+        case .write, .readWriteTransaction, .hintPrimary, .rolePrimary, .noSplit: false
+        }
+    }
 }
 
 public enum RouteDecision: Sendable, Equatable {

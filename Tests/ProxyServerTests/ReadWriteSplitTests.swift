@@ -55,15 +55,21 @@ struct ReadWriteSplitTests {
         #expect(client.received().readableBytes == 0)
     }
 
-    @Test func aReadAfterAWriteGoesToAReplicaThatConfirmsIt() throws {
-        let h = try Self.checkedCluster()
-        defer { h.finish() }
-        let (client, primary, replica) = try Self.clientAfterARead(h)
-        try Self.write(client, primary)
-        // The replica's last check saw 0/100: it is asked, and has replayed past the write.
+    /// A read right after the write: the replica (its last check saw 0/100) is asked how far it has replayed, and
+    /// says `replayed`.
+    static func readAfterWrite(replicaSays replayed: String) throws -> (h: ProxyHarness, client: Peer, primary: Peer, replica: Peer) {
+        let h = try checkedCluster()
+        let (client, primary, replica) = try clientAfterARead(h)
+        try write(client, primary)
         try client.send(Wire.bytes([FrontendMessage.query("SELECT count(*) FROM t")]))
         expectBytes(replica.received(), [FrontendMessage.query("SELECT pg_catalog.pg_last_wal_replay_lsn()")])
-        try replica.send(Wire.bytes(Self.answer("0/600")))
+        try replica.send(Wire.bytes(answer(replayed)))
+        return (h, client, primary, replica)
+    }
+
+    @Test func aReadAfterAWriteGoesToAReplicaThatConfirmsIt() throws {
+        let (h, client, primary, replica) = try Self.readAfterWrite(replicaSays: "0/600")
+        defer { h.finish() }
         expectBytes(replica.received(), [FrontendMessage.query("SELECT count(*) FROM t")])
         try replica.send(Wire.bytes(Self.answer("8")))
         expectBytes(client.received(), Self.answer("8"))
@@ -71,13 +77,8 @@ struct ReadWriteSplitTests {
     }
 
     @Test func aReplicaBehindTheWriteSendsTheReadToThePrimary() throws {
-        let h = try Self.checkedCluster()
+        let (h, client, primary, replica) = try Self.readAfterWrite(replicaSays: "0/400")
         defer { h.finish() }
-        let (client, primary, replica) = try Self.clientAfterARead(h)
-        try Self.write(client, primary)
-        try client.send(Wire.bytes([FrontendMessage.query("SELECT count(*) FROM t")]))
-        expectBytes(replica.received(), [FrontendMessage.query("SELECT pg_catalog.pg_last_wal_replay_lsn()")])
-        try replica.send(Wire.bytes(Self.answer("0/400")))
         // Behind: the read runs on the primary, and the replica never sees it.
         expectBytes(primary.received(), [FrontendMessage.query("SELECT count(*) FROM t")])
         try primary.send(Wire.bytes(Self.answer("8")))

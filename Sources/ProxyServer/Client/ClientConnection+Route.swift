@@ -20,8 +20,7 @@ extension ClientConnection {
         // The welcome's lease runs nothing of the client's, but what the server reports is what the client is told:
         // the primary's (a standby says in_hot_standby = on), else whichever host the entry's own pool finds.
         if atLogin {
-            let request = RouteRequest(unit: .transaction, profile: StatementProfile(), roleOverride: .primary, now: ProxyRuntime.seconds(now))
-            if case .node(let pool, _) = routes.choose(request, client: waiterID) { return go(.node(pool, .read), routes: routes, now: now) }
+            if case .node(let pool, _) = routes.choose(Self.primaryRequest(now), client: waiterID) { return go(.node(pool, .read), routes: routes, now: now) }
             return go(.home, routes: routes, now: now)
         }
         let held = session.heldStatements()
@@ -41,10 +40,14 @@ extension ClientConnection {
         leaseRouted(routes, statements: statements, readOnlyDefault: desiredSettings["default_transaction_read_only"] == "on", now: now)
     }
 
+    /// Work only the primary surely runs (or whose server's report the client is told).
+    private static func primaryRequest(_ now: NIODeadline) -> RouteRequest {
+        RouteRequest(unit: .transaction, profile: StatementProfile(), roleOverride: .primary, now: ProxyRuntime.seconds(now))
+    }
+
     private func leasePrimary(_ routes: NodeRoutes, now: NIODeadline) {
         routePending = false
-        let request = RouteRequest(unit: .transaction, profile: StatementProfile(), roleOverride: .primary, now: ProxyRuntime.seconds(now))
-        go(routes.choose(request, client: waiterID), routes: routes, unit: .transaction, now: now)
+        go(routes.choose(Self.primaryRequest(now), client: waiterID), routes: routes, unit: .transaction, now: now)
     }
 
     private var roleOverride: RouteRequest.RoleOverride {

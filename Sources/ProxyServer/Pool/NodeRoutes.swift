@@ -45,7 +45,8 @@ final class NodeRoutes: Sendable {
         var selector = NodeSelector()
         var random = SystemRandomNumberGenerator()
         var recentWrites: [Int: RecentWrite] = [:]
-        var routed: [ServerAddress: Int] = [:]
+        /// Units sent to each host, by its index in `addresses` (counted on every lease: no hashing of addresses).
+        var routed: [Int] = []
         /// Replay positions replicas confirmed to a client's read, newer than their last check's.
         var confirmed: [ServerAddress: (lsn: UInt64, at: Double)] = [:]
         /// The hosts as the router sees them, built again only when the registry or a confirmed position moved, or
@@ -118,6 +119,7 @@ final class NodeRoutes: Sendable {
             }
             let old = s.pools
             s.addresses = target.addresses
+            s.routed = Array(repeating: 0, count: target.addresses.count)
             s.pools = target.addresses.indices.map { i in
                 ServerPool(key: key, target: Self.narrowed(target, to: i), limits: nodeLimits, budget: budget, runtime: runtime, routes: self, node: i)
             }
@@ -186,12 +188,10 @@ final class NodeRoutes: Sendable {
             case .node(let i, let reason):
                 // A read right after the client's write, while the primary tells that write's position: worth the
                 // round trip's wait, as a replica may then take it. Work for the primary goes on at once.
-                if learning, [.readYourWrites, .primaryFallback].contains(reason) { return .wait }
-                if request.lastWrite != nil, [.read, .readYourWrites, .primaryFallback, .confirmReplay].contains(reason) {
-                    s.recentWrites[client]?.readAfter = true
-                }
+                if learning, reason == .readYourWrites || reason == .primaryFallback { return .wait }
+                if request.lastWrite != nil, reason.isRead { s.recentWrites[client]?.readAfter = true }
                 // A replica asked to confirm a write counts when it has (`confirmed`): else the primary reads.
-                if reason == .confirmReplay { s.recentWrites[client]?.confirming = i } else { s.routed[s.addresses[i], default: 0] += 1 }
+                if reason == .confirmReplay { s.recentWrites[client]?.confirming = i } else { s.routed[i] += 1 }
                 return .node(s.pools[i], reason)
             case .fail(let why):
                 // primary_reads = never while the position is being told: the answer may let a replica read.
@@ -205,6 +205,19 @@ final class NodeRoutes: Sendable {
     private static func drop(_ client: Int, _ s: inout State) {
         guard let write = s.recentWrites.removeValue(forKey: client) else { return }
         for go in write.waiting { go() }
+    }
+
+    /// The wait for the position of `client`'s write ends, `lsn` told or not (nil), if `sequence` is still its
+    /// write; the leases that waited go on.
+    private func endLearning(client: Int, sequence: Int?, lsn: UInt64?) {
+        let waiting = state.withLockedValue { s -> [@Sendable () -> Void] in
+            guard var write = s.recentWrites[client], write.learning, sequence == nil || write.sequence == sequence else { return [] }
+            if let lsn { write.lsn = lsn }
+            write.learning = false
+            defer { write.waiting = []; s.recentWrites[client] = write }
+            return write.waiting
+        }
+        for go in waiting { go() }
     }
 
     private static func usable(_ v: NodeView) -> Bool { v.available && !v.fenced }
@@ -275,26 +288,13 @@ final class NodeRoutes: Sendable {
     /// The position of the client's last write (nil: the primary could not say): its reads wait for a node that has
     /// replayed it, and leases that waited for it go on.
     func learned(client: Int, sequence: Int, lsn: UInt64?) {
-        let waiting = state.withLockedValue { s -> [@Sendable () -> Void] in
-            guard var write = s.recentWrites[client], write.sequence == sequence else { return [] }
-            write.lsn = lsn
-            write.learning = false
-            defer { write.waiting = []; s.recentWrites[client] = write }
-            return write.waiting
-        }
-        for go in waiting { go() }
+        endLearning(client: client, sequence: sequence, lsn: lsn)
     }
 
     /// The position is still not told after the wait's limit: the client's reads stay on the primary (as for a
     /// write whose position was never asked for), and the leases waiting go on.
     func giveUpPosition(client: Int) {
-        let waiting = state.withLockedValue { s -> [@Sendable () -> Void] in
-            guard var write = s.recentWrites[client], write.learning else { return [] }
-            write.learning = false
-            defer { write.waiting = []; s.recentWrites[client] = write }
-            return write.waiting
-        }
-        for go in waiting { go() }
+        endLearning(client: client, sequence: nil, lsn: nil)
     }
 
     /// Runs `go` once the client's write position is known; false (and `go` not kept) when it already is.
@@ -321,15 +321,19 @@ final class NodeRoutes: Sendable {
         return state.withLockedValue { s in
             let needed = s.recentWrites[client]?.lsn ?? .max
             s.recentWrites[client]?.confirming = nil
-            if let position, node < s.addresses.count {
-                s.confirmed[s.addresses[node]] = (max(s.confirmed[s.addresses[node]]?.lsn ?? 0, position), now)
-                s.viewsGeneration = -1
-            }
-            guard let position, position >= needed else {
+            // A reload may have changed the hosts since the lease: a node it no longer has says nothing.
+            guard let position, node < s.addresses.count else {
                 s.recentWrites[client]?.confirmFailed = true
                 return false
             }
-            if node < s.addresses.count { s.routed[s.addresses[node], default: 0] += 1 }
+            let address = s.addresses[node]
+            s.confirmed[address] = (max(s.confirmed[address]?.lsn ?? 0, position), now)
+            s.viewsGeneration = -1
+            guard position >= needed else {
+                s.recentWrites[client]?.confirmFailed = true
+                return false
+            }
+            s.routed[node] += 1
             return true
         }
     }
@@ -339,7 +343,9 @@ final class NodeRoutes: Sendable {
     }
 
     /// Units sent to each host so far (SHOW NODES' queries routed).
-    var routedCounts: [ServerAddress: Int] { state.withLockedValue { $0.routed } }
+    var routedCounts: [ServerAddress: Int] {
+        state.withLockedValue { s in Dictionary(zip(s.addresses, s.routed)) { a, b in a + b } }
+    }
 }
 
 extension RoutePolicy {

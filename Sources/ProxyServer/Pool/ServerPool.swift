@@ -273,13 +273,13 @@ final class ServerPool: Sendable {
     }
 
     func connected(_ server: ServerConnection) {
-        // A connect begun before a reload replaced this pool: its server is not used.
-        let retired = state.withLockedValue { $0.retired }
-        defer { if retired { closeIdle() } }
         let affinity = runtime.loopIndex(of: server.eventLoop)
         perform(state.withLockedValue { s in
             s.servers[server.id] = server
-            return Self.resolve(s.machine.connected(server.id, affinity: affinity, now: runtime.now()), &s)
+            var steps = Self.resolve(s.machine.connected(server.id, affinity: affinity, now: runtime.now()), &s)
+            // A connect begun before a reload replaced this pool: its server is not used.
+            if s.retired { steps.append(contentsOf: Self.resolve(s.machine.closeAllIdle(), &s)) }
+            return steps
         })
     }
 
