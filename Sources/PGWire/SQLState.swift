@@ -6,6 +6,7 @@ public enum SQLState {
     public static let connectionFailure = "08006"
     public static let protocolViolation = "08P01"
     public static let featureNotSupported = "0A000"
+    public static let readOnlySQLTransaction = "25006"
     public static let inFailedSQLTransaction = "25P02"
     public static let invalidSQLStatementName = "26000"
     public static let invalidAuthorizationSpecification = "28000"

@@ -218,6 +218,12 @@ public struct PendingReplies: Sendable, Equatable {
         return sync == items.count - 1 && !items[head..<sync].contains(.query)
     }
 
+    /// What is outstanding ends at its first Query or Sync: one request, nothing pipelined behind it.
+    public var oneRequestLeft: Bool {
+        guard let end = items[head...].firstIndex(where: { $0 == .query || $0 == .sync }) else { return false }
+        return end == items.count - 1
+    }
+
     /// Forgets the failed batch (see `failedBindIsAlone`) as the server does, Sync included: what it made up or
     /// injected counts as skipped. Its ReadyForQuery is the caller's to hide.
     public mutating func abandonBatch(failed: inout [FailedParse]) {

@@ -56,6 +56,12 @@ public struct ServerSession: Sendable {
     private var failedParses: [FailedParse] = []
     /// A failure held back while its batch may be sent again.
     public private(set) var held = HeldFailure()
+    /// The link is to a host the router sent a unit of work to by its role: a first batch refused as a write in a
+    /// read-only transaction (25006, a node demoted since its last check) is held for the client to send elsewhere.
+    public var holdsRefusedWrite = false
+    /// `readyCount` when bytes last went to the client: while the two are equal, the bytes waiting for the client
+    /// are all the current request's, and a failure of it can be taken back whole.
+    private var deliveredReady = 0
     /// The server's process id, and the one the linked client was given (pgswift's own, from BackendKeyData): a
     /// notification the client's own session sent must carry the pid the client knows.
     public var backendPID: Int32 = 0
@@ -102,6 +108,7 @@ public struct ServerSession: Sendable {
         readyCount = 0
         linked = true
         toldFatal = false
+        deliveredReady = 0
         self.clientPID = clientPID
         for frame in parked {
             var body = frame.getSlice(at: frame.readerIndex + 5, length: frame.readableBytes - 5)!
@@ -130,6 +137,7 @@ public struct ServerSession: Sendable {
     /// The client let go (or pgswift takes the server for its own use): what was owed to the client is forgotten.
     public mutating func unlink() {
         linked = false
+        holdsRefusedWrite = false
         clientPID = 0
         parked.removeAll()
         held = HeldFailure()
@@ -241,6 +249,7 @@ public struct ServerSession: Sendable {
     /// What goes with the bytes to the client at the end of a read: Parses the server did not carry out, and the
     /// outcomes of made-up replies (the client's rewriter undoes what never ran); whether a setting was reported.
     public mutating func takeNews() -> (failed: [FailedParse], madeUp: [Bool], settingReported: Bool, described: [DescribedStatement]) {
+        deliveredReady = readyCount
         let failed = failedParses
         if !failed.isEmpty { failedParses.removeAll() }
         let reported = settingReported
@@ -268,6 +277,16 @@ public struct ServerSession: Sendable {
                 held.awaitingReady = true
                 return .drop
             }
+        }
+        // Nothing of earlier answers still waits for the client: the batch may run on the new primary instead.
+        // Not with more pipelined behind it: that would run on this server, after the failure it must see.
+        if holdsRefusedWrite, readyCount == deliveredReady, !held.awaitingReady, fields.sqlState == SQLState.readOnlySQLTransaction,
+           replies.isEmpty || replies.oneRequestLeft {
+            replies.abandonBatch(failed: &failedParses)
+            held.error = Self.frame(BackendMessage.Code.errorResponse, body)
+            held.awaitingReady = true
+            held.refusedWrite = true
+            return .drop
         }
         // Counted as the client will see it (an error held back for a retry is not).
         if linked { note(.error(sqlState: fields.sqlState ?? SQLState.internalError)) }
@@ -301,6 +320,7 @@ public struct ServerSession: Sendable {
             observe(BackendMessage.Code.readyForQuery, &b, note: note)
             held.release = [held.error!, ready]
             held.error = nil
+            held.refusedWrite = false
         }
         return .drop
     }
@@ -311,7 +331,10 @@ public struct ServerSession: Sendable {
     }
 
     /// The held failure is complete (error and ReadyForQuery): the client is to be asked at the end of this read.
-    public var retryDue: Bool { held.askClient }
+    public var retryDue: Bool { held.askClient && !held.refusedWrite }
+    /// A refused write is held whole: the client is asked whether it goes elsewhere before anything of this link's
+    /// answer reaches it.
+    public var rerouteDue: Bool { held.askClient && held.refusedWrite }
 
     /// The client is being asked on another thread; until it answers, client bytes let the failure out first.
     public mutating func retryAsked() {
@@ -357,6 +380,8 @@ public struct HeldFailure: Sendable, Equatable {
     public internal(set) var asked = false
     /// Declined before the client was asked: the two frames go out at the next cut, in place of the ReadyForQuery.
     var release: [ByteBuffer] = []
+    /// A write refused by a read-only node (25006), not a stale plan: its batch goes to another server if at all.
+    public internal(set) var refusedWrite = false
 
     public init() {}
 }

@@ -24,6 +24,7 @@ extension ClientConnection {
     /// Answers the requests held for a server with `error` (a cancel's 57014, a routing refusal) and one
     /// ReadyForQuery per Query/Sync/FunctionCall.
     func answerHeld(requests: Int, with error: PGError) {
+        writeRetry = nil
         guard let context else { return }
         var out = context.channel.allocator.buffer(capacity: 128)
         countError(error)

@@ -30,24 +30,25 @@ extension ClientConnection {
             server.eventLoop.execute { server.giveBack(.untouched) }
             return
         }
-        let desired = desiredSettings
+        let desired = desiredSettings, prologue = reroutedPrologue
         // Same thread (the usual case, by affinity): no hop and no closure, so a lease costs no extra loop turn.
         if server.eventLoop === eventLoop {
-            prepareLink(server, pool: pool, desired: desired, now: now)
+            prepareLink(server, pool: pool, desired: desired, prologue: prologue, now: now)
         } else {
-            server.eventLoop.execute { self.prepareLink(server, pool: pool, desired: desired, now: .now()) }
+            server.eventLoop.execute { self.prepareLink(server, pool: pool, desired: desired, prologue: prologue, now: .now()) }
         }
     }
 
     /// On the server's loop: checks the server if server_check_delay says so, then brings its settings in line.
-    private func prepareLink(_ server: ServerConnection, pool: ServerPool, desired: [String: String], now: NIODeadline) {
+    /// `prologue`: the BEGIN statements of a unit taken back from a demoted node, run after the settings.
+    private func prepareLink(_ server: ServerConnection, pool: ServerPool, desired: [String: String], prologue: [String], now: NIODeadline) {
         // It closed after the pool assigned it (a node that just died): nothing would ever answer on it.
         guard server.isOpenAndIdle else { return serverVanished(server, pool: pool) }
         if let routes = pool.routes, let node = pool.node, routes.positionToConfirm(client: waiterID, node: node) != nil {
             return confirmReplay(server, pool: pool, routes: routes, node: node, desired: desired)
         }
         guard let check = server.target.check(idleSince: server.lastActivity, now: now) else {
-            return syncSettings(server, pool: pool, desired: desired, now: now)
+            return syncSettings(server, pool: pool, desired: desired, prologue: prologue, now: now)
         }
         server.runInternal(check) { error in
             guard error == nil else {
@@ -57,7 +58,7 @@ extension ClientConnection {
                 self.eventLoop.execute { if self.isWaiting { pool.lease(for: self, now: .now()) } }
                 return
             }
-            self.syncSettings(server, pool: pool, desired: desired, now: .now())
+            self.syncSettings(server, pool: pool, desired: desired, prologue: prologue, now: .now())
         }
     }
 
@@ -73,7 +74,7 @@ extension ClientConnection {
         let client = waiterID
         server.replayPosition { position in
             if routes.confirmed(client: client, node: node, position: position) {
-                return self.syncSettings(server, pool: pool, desired: desired, now: .now())
+                return self.syncSettings(server, pool: pool, desired: desired, prologue: [], now: .now())
             }
             server.giveBack(position == nil ? .internalFailed : .done(keepsSession: false, pinned: false))
             self.eventLoop.execute { if self.isWaiting { self.lease(from: pool, now: .now()) } }
@@ -81,10 +82,19 @@ extension ClientConnection {
     }
 
     /// On the server's loop: applies the client's settings where the server's differ, then links the two.
-    private func syncSettings(_ server: ServerConnection, pool: ServerPool, desired: [String: String], now: NIODeadline) {
+    private func syncSettings(_ server: ServerConnection, pool: ServerPool, desired: [String: String], prologue: [String], now: NIODeadline) {
         let sql = SessionSync.statements(desired: desired, server: server.sessionSettings, reported: server.parameters)
-        if sql.isEmpty { return settled(server, pool: pool, desired: desired, error: nil, now: now) }
-        server.runInternal(sql) { error in self.settled(server, pool: pool, desired: desired, error: error, now: .now()) }
+        if sql.isEmpty { return begin(server, pool: pool, desired: desired, prologue: prologue, now: now) }
+        server.runInternal(sql) { error in
+            guard error == nil else { return self.settled(server, pool: pool, desired: desired, error: error, now: .now()) }
+            self.begin(server, pool: pool, desired: desired, prologue: prologue, now: .now())
+        }
+    }
+
+    /// Its own query, not the settings': SET statements in the same text would join the transaction it begins.
+    private func begin(_ server: ServerConnection, pool: ServerPool, desired: [String: String], prologue: [String], now: NIODeadline) {
+        if prologue.isEmpty { return settled(server, pool: pool, desired: desired, error: nil, now: now) }
+        server.runInternal(prologue.joined(separator: ";\n")) { error in self.settled(server, pool: pool, desired: desired, error: error, now: .now()) }
     }
 
     private func settled(_ server: ServerConnection, pool: ServerPool, desired: [String: String], error: PGError?, now: NIODeadline) {
@@ -93,6 +103,8 @@ extension ClientConnection {
         if error == nil {
             server.sessionSettings = desired
             lentNow = server.link(self, now: now)
+            // A host the router chose by its role: a demoted node's refusal of a write is held for a retry elsewhere.
+            server.session.holdsRefusedWrite = pool.node != nil
         }
         let lent = lentNow
         if eventLoop.inEventLoop {
@@ -133,6 +145,7 @@ extension ClientConnection {
         let link = ServerLink(server: server, pool: pool, sameLoop: server.eventLoop === eventLoop)
         state = .linked(link)
         runtime.connections(at: loopIndex).linkShelf.lend(to: &session)
+        startWriteRetry(pool: pool)
         let (action, resume) = session.linked(statements: statements, catalog: runtime.statementCatalog)
         // A gate belongs to its link: a new link starts without one.
         holdBack(resume ? [.held, .gate] : .gate, false)

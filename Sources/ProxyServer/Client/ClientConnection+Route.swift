@@ -23,6 +23,8 @@ extension ClientConnection {
             if case .node(let pool, _) = routes.choose(Self.primaryRequest(now), client: waiterID) { return go(.node(pool, .read), routes: routes, now: now) }
             return go(.home, routes: routes, now: now)
         }
+        // A unit taken back from a demoted node goes to the primary, where its BEGIN runs again first.
+        if writeRetry?.rerouted == true { return leasePrimary(routes, now: now) }
         let held = session.heldStatements()
         // Not yet the whole batch: the rest decides too (channelRead comes back here as it arrives).
         guard held.complete else {
@@ -108,10 +110,12 @@ extension ClientConnection {
         switch choice {
         case .home:
             routedWrite = false
+            primaryUnit = false
             state = .pooled(routes.home)
             requestServer(from: routes.home, now: now)
         case .node(let pool, let reason):
             routedWrite = session.mode != .session && routes.tracksWrites && Self.mayWrite(reason, unit: unit)
+            primaryUnit = session.mode != .session && !reason.isRead
             state = .pooled(pool)
             requestServer(from: pool, now: now)
         case .wait:

@@ -44,6 +44,8 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     /// The unit of work in progress was sent to the primary as one that may write: when it ends, the client's reads
     /// wait for its commit (read_your_writes).
     var routedWrite = false
+    /// The unit of work in progress was sent to the primary by its role: a demoted node's refusal may be retried.
+    var primaryUnit = false
     /// Which read is waiting for its client's write position (NodeRoutes' `.wait`): a stale resume is ignored.
     var waitToken: UInt8 = 0
     // (The one-byte fields sit after the enum's one-byte tag: each alone would take eight.)
@@ -59,6 +61,8 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     var login: LoginState? = LoginState()
     /// The client's protocol life after login (replaced at login, when its pool mode is known).
     var session: ClientSession
+    /// The unit of work sent to the primary, kept until a retry of it could no longer be undone (ClientConnection+Reroute).
+    var writeRetry: WriteRetryBox?
     /// What the client's own SETs left (pg_settings source 'session', as the last probe found them).
     var sessionSettings: [String: String] = [:] {
         didSet { desiredSettings = runtime.canonical(startup.startupSettings.merging(sessionSettings) { _, own in own }) }
@@ -126,6 +130,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
         case .linked, .pooled:
             counters?.totals.received += buffer.readableBytes
             let now = NIODeadline.now()
+            if writeRetry != nil, case .linked = state { writeRetrySent(buffer) }
             run(session.read(buffer, searchPath: desiredSettings["search_path"] ?? "", catalog: runtime.statementCatalog, now: now), now: now)
             if routePending, case .pooled(let pool) = state, isWaiting { lease(from: pool, now: now) }
         case .startup, .authenticating, .lookingUp:

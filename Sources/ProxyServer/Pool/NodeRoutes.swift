@@ -98,6 +98,7 @@ final class NodeRoutes: Sendable {
     }
     var policy: RoutePolicy { state.withLockedValue { $0.policy } }
     var nodePools: [ServerPool] { state.withLockedValue { $0.pools } }
+    var addresses: [ServerAddress] { state.withLockedValue { $0.addresses } }
 
     /// The entry's hosts as the home pool's target lists them: a pool per host, made again when the list changes
     /// (the old ones close their servers as they come back).

@@ -56,6 +56,11 @@ extension ProxyRuntime {
                 // Promoted or demoted: servers opened for its old role are not used again.
                 logger.warning("\(address) changed role; its server connections are replaced")
                 Task { try? await retireServers(on: address, database: nil) }
+                // A demoted primary means another host may have been promoted (a switchover): its entries' hosts are
+                // checked at once rather than a health_check_period later.
+                for (_, _, addresses) in Self.hostLists(config) where addresses.contains(address) {
+                    for other in addresses where other != address { nodes.checkSoon(other) }
+                }
             }
             // Only a new reading can make a host stale or current again.
             fenceStaleNodes()

@@ -16,6 +16,8 @@ final class NodeRegistry: Sendable {
         var lastStarted: Double?
         /// When the check that took `observation` started: its reading is no older than that.
         var observationStarted: Double?
+        /// Checks started so far: a wait for a check that starts after it knows which ending counts.
+        var started = 0
 
         /// What the last check found, when it passed and the host is up: the one reading readiness, fencing and
         /// lag may rely on (a failed check keeps the older observation, which says nothing of now).
@@ -120,6 +122,7 @@ final class NodeRegistry: Sendable {
             if let last = record.lastStarted, now - last < period { return false }
             record.checking = true
             record.lastStarted = now
+            record.started += 1
             r[address] = record
             return true
         }
@@ -129,7 +132,10 @@ final class NodeRegistry: Sendable {
     /// a demotion), when the servers open on it must not be used again.
     @discardableResult
     func checkEnded(_ address: ServerAddress, _ result: Result<NodeObservation, Error>, now: Double) -> Bool {
-        defer { changed() }
+        defer {
+            changed()
+            checked(address)
+        }
         return records.withLockedValue { r in
             guard var record = r[address] else { return false }
             var changed = false
@@ -179,6 +185,40 @@ final class NodeRegistry: Sendable {
             guard let role = r[address]?.current?.role, role != .unknown else { return false }
             return (role == .replica) != standby
         }
+    }
+
+    /// Those waiting for checks (`afterChecks`): each with the check number it needs of each host still to end.
+    private let checkWaiters = NIOLockedValueBox<[(needs: [ServerAddress: Int], go: @Sendable () -> Void)]>([])
+
+    /// Runs `go` once every host of `addresses` has ended a check started after this call (they are started at the
+    /// next round). Hosts without a record are not waited for; nor is anything when none has one.
+    func afterChecks(of addresses: [ServerAddress], _ go: @escaping @Sendable () -> Void) {
+        let needs = records.withLockedValue { r -> [ServerAddress: Int] in
+            var needs: [ServerAddress: Int] = [:]
+            for a in addresses {
+                guard let record = r[a] else { continue }
+                needs[a] = record.started + 1
+                r[a]?.lastStarted = nil
+            }
+            return needs
+        }
+        if needs.isEmpty { return go() }
+        checkWaiters.withLockedValue { $0.append((needs, go)) }
+    }
+
+    /// A check of `address` ended: waits it completes run (outside the locks).
+    private func checked(_ address: ServerAddress) {
+        let started = records.withLockedValue { $0[address]?.started ?? 0 }
+        let due = checkWaiters.withLockedValue { waiters -> [@Sendable () -> Void] in
+            guard !waiters.isEmpty else { return [] }
+            var due: [@Sendable () -> Void] = []
+            for i in waiters.indices.reversed() {
+                if let need = waiters[i].needs[address], need <= started { waiters[i].needs[address] = nil }
+                if waiters[i].needs.isEmpty { due.append(waiters.remove(at: i).go) }
+            }
+            return due
+        }
+        for go in due { go() }
     }
 
     /// The next round of checks (every 100 ms) starts one of `address` whatever its period says.

@@ -26,6 +26,22 @@ extension ServerConnection {
         }
     }
 
+    /// At the end of a read that completed a held 25006 refusal: the client takes its batch elsewhere (and lets this
+    /// server go), or the failure goes out.
+    func askClientToReroute() {
+        session.retryAsked()
+        guard case .linked(let link) = state else { return releaseHeld() }
+        let peer = link.client, answered = session.readyCount
+        if link.sameLoop {
+            if !peer.rerouteRefusedWrite(from: self, answered: answered) { releaseHeld() }
+        } else {
+            peer.eventLoop.execute {
+                guard !peer.rerouteRefusedWrite(from: self, answered: answered) else { return }
+                self.eventLoop.execute { if self.session.held.asked { self.releaseHeld() } }
+            }
+        }
+    }
+
     /// The client on another thread sent its batch again. Had it sent anything after the failed batch first, it
     /// would have declined (and that would already have let the failure out).
     private func retryAccepted(_ frames: [ByteBuffer], _ replies: [PendingReply]) {

@@ -269,6 +269,7 @@ SQL
   # --- Last, as it changes the topology (and puts it back): a failover under write load.
   rt_failover "$r1" "$r2"
   rt_auto_failover "$r1" "$r2"
+  rt_switchover "$r1" "$r2"
 }
 
 # rt_functions R1 R2: a call of a VOLATILE user function goes to the primary (the primary's checks list them), one
@@ -777,4 +778,77 @@ rt_auto_failover_restore() {
   rt_super "$PG_PORT" -d pgswift_test -c 'REVOKE EXECUTE ON FUNCTION pg_promote(boolean, integer) FROM pgswift_monitor' >&2 2>&1 || true
   "$REPO/scripts/pg-replicas" purge >&2 2>&1 || true
   timeout 120 "$REPO/scripts/pg-local" start >&2 2>&1 || true
+}
+
+# rt_switchover R1 R2: a planned switchover the way Patroni does one, unseen by pgswift's checks (every 30 s): the
+# primary shut down cleanly, replica 1 promoted, the old primary started again as replica 1's standby. The first
+# transaction after it (BEGIN, then an INSERT, as psycopg sends them) goes to the old primary, which pgswift's last
+# check called the primary: the INSERT is refused there with 25006, and pgswift sends the transaction, BEGIN first,
+# to replica 1 once the checks have found it is the primary now. The client sees none of this.
+rt_switchover() {
+  local r1="$1" r2="$2" got k
+  echo "--- routing_switchover: fresh replicas, checks every 30 s" >&2
+  if ! "$REPO/scripts/pg-replicas" start 2 >&2; then
+    result_fail routing_switchover_write_retried "scripts/pg-replicas start 2 failed"
+    return 0
+  fi
+  CURRENT_PROXY=""
+  use_proxy routing-switch pool_mode=transaction read_write_split=1 health_check_period=30 health_check_timeout=2 \
+    health_check_failures=2 health_check_successes=1 health_check_user=pgswift_monitor admin_users=pgswift_admin \
+    "db:cluster=host=$PG_HOST,$PG_HOST,$PG_HOST port=$PG_PORT,$r1,$r2 dbname=pgswift_test" || { rt_switchover_restore; return 0; }
+  if ! rt_wait_nodes cluster "$PG_HOST|$PG_PORT|primary|up" "$PG_HOST|$r1|replica|up" ||
+     ! rt_psql cluster -c 'DROP TABLE IF EXISTS it_routing_switch' -c 'CREATE TABLE it_routing_switch (id int, port int DEFAULT inet_server_port())' >&2 2>&1; then
+    result_fail routing_switchover_write_retried "SHOW NODES: $(tr '\n' ' ' <<<"$NODES" | cut -c1-300), or the table could not be made"
+    rt_switchover_restore
+    return 0
+  fi
+  rt_wait_replayed "$r1" "$r2" || true
+  echo "--- routing_switchover: primary shut down, $r1 promoted, the old primary back as its standby" >&2
+  run_as "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w stop >&2 2>&1 || true
+  rt_super "$r1" -c 'SELECT pg_promote()' >&2 2>&1 || true
+  run_as touch "$PG_DATA/standby.signal"
+  printf "primary_conninfo = 'host=%s port=%s user=%s'\n" "$PG_SOCKET_DIR" "$r1" "$PG_SUPERUSER" | run_as tee -a "$PG_DATA/postgresql.auto.conf" >/dev/null
+  run_as "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG_DIR/postgresql.log" -w -t 120 start >&2 2>&1 || true
+  got=""
+  for k in $(seq 1 50); do
+    got="$(rt_super "$PG_PORT" -c 'SELECT pg_is_in_recovery()' 2>/dev/null)" || true
+    [ "$got" = t ] && break
+    sleep 0.2
+  done
+  echo "old primary in recovery: '$got'; SHOW NODES (not checked since): $(rt_nodes cluster | tr '\n' ' ')" >&2
+  got="$(rt_psql cluster -c 'BEGIN' -c 'INSERT INTO it_routing_switch (id) VALUES (1) RETURNING port' -c 'COMMIT' 2>&1 | tr '\n' ' ')"
+  echo "the transaction after the switchover: '$got'" >&2
+  grep -h "refused a write as read-only" "$WORK/logs/proxy-routing-switch.log" >&2 || true
+  if [ "$got" = "$r1 " ] && grep -q "refused a write as read-only" "$WORK/logs/proxy-routing-switch.log"; then
+    result_ok routing_switchover_write_retried
+  else
+    result_fail routing_switchover_write_retried "the transaction answered '$got' (want $r1: refused by the old primary, then run on the new one), or the proxy did not log the retry"
+  fi
+  got="$(rt_super "$r1" -d pgswift_test -c 'SELECT count(*), min(port) FROM it_routing_switch' 2>&1 | tr '\n' ' ')"
+  if [ "$got" = "1|$r1 " ]; then result_ok routing_switchover_committed_once
+  else result_fail routing_switchover_committed_once "the new primary holds '$got' (want 1|$r1: the row once)"; fi
+  got="$(rt_psql cluster -c 'INSERT INTO it_routing_switch (id) VALUES (2) RETURNING port' 2>&1 | tr '\n' ' ')"
+  if [ "$got" = "$r1 " ]; then result_ok routing_switchover_later_writes
+  else result_fail routing_switchover_later_writes "a later write answered '$got' (want $r1)"; fi
+  rt_switchover_restore
+}
+
+# rt_switchover_restore: the old primary promoted back (the standby settings removed), the replicas purged, pg-local
+# as the other groups and the next run expect.
+rt_switchover_restore() {
+  local ok=1 got
+  echo "--- routing_switchover: restoring the topology" >&2
+  proxy_stop
+  if ! run_as "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; then
+    run_as "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG_DIR/postgresql.log" -w -t 120 start >&2 2>&1 || ok=0
+  fi
+  if [ "$(rt_super "$PG_PORT" -c 'SELECT pg_is_in_recovery()' 2>/dev/null)" = t ]; then
+    run_as "$PG_BIN/pg_ctl" -D "$PG_DATA" -w promote >&2 2>&1 || ok=0
+  fi
+  rt_super "$PG_PORT" -c 'ALTER SYSTEM RESET primary_conninfo' -c 'SELECT pg_reload_conf()' >/dev/null 2>&1 || ok=0
+  "$REPO/scripts/pg-replicas" purge >&2 2>&1 || ok=0
+  timeout 120 "$REPO/scripts/pg-local" start >&2 2>&1 || ok=0
+  got="$(rt_super "$PG_PORT" -c 'SELECT NOT pg_is_in_recovery()' 2>&1)" || ok=0
+  if [ "$ok" = 1 ] && [ "$got" = t ]; then result_ok routing_switchover_topology_restored
+  else result_fail routing_switchover_topology_restored "the old primary could not be promoted back, or pg-local/pg-replicas failed (answered '$got')"; fi
 }
