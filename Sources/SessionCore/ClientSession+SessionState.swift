@@ -40,7 +40,10 @@ extension ClientSession {
             customSettingNames.formUnion(effect.customSettings)
             if let name { sessionStatements[name] = effect.customSettings }
         }
-        if carriesStatements && changesSchema { catalog.schemaChanged() }
+        if changesSchema {
+            sentDDL = true
+            if carriesStatements { catalog.schemaChanged() }
+        }
         return found
     }
 

@@ -39,6 +39,8 @@ public struct ClientSession: Sendable {
     public var probeAfter = false
     /// Where the client stands: between transactions, waiting for a server, linked, or settling (the probe).
     public internal(set) var phase = ClientPhase.unlinked
+    /// The client sent CREATE, ALTER or DROP since the handler last looked (what routing knows of functions may change).
+    public var sentDDL = false
     // (The one-byte fields above sit together: a field after each would round it up to eight.)
 
     private var splitter: FrameSplitter

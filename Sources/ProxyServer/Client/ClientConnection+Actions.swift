@@ -28,6 +28,7 @@ extension ClientConnection {
             state = .pooled(link.pool)
             shelveLink()
             let server = link.server
+            if session.sentDDL { ddlSent(link.pool) }
             if routedWrite, let routes = link.pool.routes {
                 return giveBackAfterWrite(server, routes: routes, letGo: letGo, statements: statements, sameLoop: link.sameLoop)
             }
@@ -40,6 +41,7 @@ extension ClientConnection {
             guard case .linked(let link) = state else { return }
             state = .pooled(link.pool)
             shelveLink()
+            if session.sentDDL { ddlSent(link.pool) }
             startProbe(link, custom: custom, statements: statements)
         case .leave:
             flushToServer()

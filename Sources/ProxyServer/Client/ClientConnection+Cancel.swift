@@ -25,6 +25,7 @@ extension ClientConnection {
     /// ReadyForQuery per Query/Sync/FunctionCall.
     func answerHeld(requests: Int, with error: PGError) {
         writeRetry = nil
+        replicaBatch = nil
         guard let context else { return }
         var out = context.channel.allocator.buffer(capacity: 128)
         countError(error)

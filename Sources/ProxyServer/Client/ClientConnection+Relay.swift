@@ -48,7 +48,7 @@ extension ClientConnection {
                                       settingReported: settingReported, described: described, catalog: runtime.statementCatalog, now: now)
         // Statement mode's refusal of a transaction: its BEGIN is not passed on as a success.
         if case .fail = action { return run(action) }
-        if writeRetry != nil, !buffers.isEmpty { writeRetryDelivered(answered: answered, status: status) }
+        if writeRetry != nil || replicaBatch != nil, !buffers.isEmpty { writeRetryDelivered(answered: answered, status: status) }
         if buffers.count == 1 {
             counters?.totals.sent += buffers[0].readableBytes
             context.writeAndFlush(wrapOutboundOut(buffers[0]), promise: nil)

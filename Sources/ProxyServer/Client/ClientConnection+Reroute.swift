@@ -21,6 +21,8 @@ final class WriteRetryBox {
 extension ClientConnection {
     /// A unit of work starts on `pool` with the held bytes: kept for a retry when the router sent it to the primary.
     func startWriteRetry(pool: ServerPool) {
+        // Only kept (no copy, no scan) until the answer starts: most reads never need it.
+        replicaBatch = replicaStatement && pool.node != nil && !session.held.isEmpty ? session.held : nil
         if let box = writeRetry, box.rerouted {
             // The retried unit is linked: its one retry is spent.
             writeRetry = nil
@@ -36,11 +38,14 @@ extension ClientConnection {
     /// The client's bytes went to its server while the unit may still be retried.
     func writeRetrySent(_ buffer: ByteBuffer) {
         writeRetry?.retry.sent(buffer)
+        // More than the one statement: a retry could not send it all again.
+        replicaBatch = nil
     }
 
     /// Server bytes reached the client, with `answered` ReadyForQuery messages on this link so far: past the unit's
     /// BEGIN, a retry would repeat what the client has seen.
     func writeRetryDelivered(answered: Int, status: TransactionStatus) {
+        replicaBatch = nil
         guard let box = writeRetry, !box.rerouted else { return }
         let ready = answered - box.answered
         box.answered = answered
@@ -52,6 +57,7 @@ extension ClientConnection {
     /// server is closed, and the client waits for the entry's hosts to be checked, then leases anew.
     func rerouteRefusedWrite(from server: ServerConnection, answered: Int) -> Bool {
         eventLoop.assertInEventLoop()
+        if let batch = replicaBatch { return rerouteRead(batch, from: server, answered: answered) }
         guard case .linked(let link) = state, link.server === server, let box = writeRetry, !box.rerouted, box.retry.replayable,
               let routes = link.pool.routes, runtime.settings.healthCheckPeriod > 0,
               let statements = session.requeue(box.retry.batch, answered: answered, now: .now()) else { return false }
@@ -80,6 +86,37 @@ extension ClientConnection {
         let limit = 2 * max(runtime.settings.healthCheckTimeout, 0.1) + 0.5
         eventLoop.scheduleTask(in: .milliseconds(Int64(limit * 1000))) { resume() }
         return true
+    }
+
+    /// A statement sent to a replica as a read was refused there as a write: it runs on the primary (a function that
+    /// writes, which the primary's checks have not listed as VOLATILE yet, or one read_only_functions names wrongly).
+    /// The replica's server is fine and goes back to its pool.
+    private func rerouteRead(_ batch: [ByteBuffer], from server: ServerConnection, answered: Int) -> Bool {
+        replicaBatch = nil
+        guard case .linked(let link) = state, link.server === server, let retry = WriteRetry(first: batch), retry.replayable,
+              let statements = session.requeue(batch, answered: answered, now: .now()) else { return false }
+        let box = WriteRetryBox(retry)
+        box.rerouted = true
+        writeRetry = box
+        state = .pooled(link.pool)
+        shelveLink()
+        let letGo = LetGo.done(keepsSession: false, pinned: false)
+        if link.sameLoop {
+            server.giveBack(letGo, returning: statements)
+        } else {
+            server.eventLoop.execute { server.giveBack(letGo, returning: statements) }
+        }
+        runtime.logger.debug("\(server.address) refused a read as a write (25006): sending it to the primary")
+        lease(from: link.pool, now: .now())
+        return true
+    }
+
+    /// The unit just ended ran CREATE, ALTER or DROP: a function may have been made or changed, so the entry's hosts
+    /// are checked at the next round, which lists the VOLATILE functions again (rather than a health_check_period on).
+    func ddlSent(_ pool: ServerPool) {
+        session.sentDDL = false
+        guard let routes = pool.routes, routes.splits else { return }
+        for address in routes.addresses { runtime.nodes.checkSoon(address) }
     }
 
     /// The BEGIN statements the rerouted unit ran before its refused batch: the new server runs them first.

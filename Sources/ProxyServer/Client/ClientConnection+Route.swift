@@ -111,11 +111,13 @@ extension ClientConnection {
         case .home:
             routedWrite = false
             primaryUnit = false
+            replicaStatement = false
             state = .pooled(routes.home)
             requestServer(from: routes.home, now: now)
         case .node(let pool, let reason):
             routedWrite = session.mode != .session && routes.tracksWrites && Self.mayWrite(reason, unit: unit)
             primaryUnit = session.mode != .session && !reason.isRead
+            replicaStatement = session.mode != .session && reason.isRead && unit == .statement
             state = .pooled(pool)
             requestServer(from: pool, now: now)
         case .wait:

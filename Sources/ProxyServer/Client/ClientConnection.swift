@@ -46,6 +46,8 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     var routedWrite = false
     /// The unit of work in progress was sent to the primary by its role: a demoted node's refusal may be retried.
     var primaryUnit = false
+    /// The unit in progress is a statement outside a transaction, sent to a replica.
+    var replicaStatement = false
     /// Which read is waiting for its client's write position (NodeRoutes' `.wait`): a stale resume is ignored.
     var waitToken: UInt8 = 0
     // (The one-byte fields sit after the enum's one-byte tag: each alone would take eight.)
@@ -63,6 +65,9 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     var session: ClientSession
     /// The unit of work sent to the primary, kept until a retry of it could no longer be undone (ClientConnection+Reroute).
     var writeRetry: WriteRetryBox?
+    /// A statement outside a transaction sent to a replica, as the client sent it, until its answer starts: a function
+    /// that writes (one the checks have not listed yet) is refused there with 25006 and runs on the primary instead.
+    var replicaBatch: [ByteBuffer]?
     /// What the client's own SETs left (pg_settings source 'session', as the last probe found them).
     var sessionSettings: [String: String] = [:] {
         didSet { desiredSettings = runtime.canonical(startup.startupSettings.merging(sessionSettings) { _, own in own }) }
@@ -130,7 +135,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
         case .linked, .pooled:
             counters?.totals.received += buffer.readableBytes
             let now = NIODeadline.now()
-            if writeRetry != nil, case .linked = state { writeRetrySent(buffer) }
+            if writeRetry != nil || replicaBatch != nil, case .linked = state { writeRetrySent(buffer) }
             run(session.read(buffer, searchPath: desiredSettings["search_path"] ?? "", catalog: runtime.statementCatalog, now: now), now: now)
             if routePending, case .pooled(let pool) = state, isWaiting { lease(from: pool, now: now) }
         case .startup, .authenticating, .lookingUp:

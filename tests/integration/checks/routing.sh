@@ -802,6 +802,21 @@ rt_switchover() {
     rt_switchover_restore
     return 0
   fi
+  # Functions the checks (every 30 s) have not listed yet. One made through pgswift: the DDL has the hosts checked at
+  # the next round, so a call half a second later goes to the primary as VOLATILE. One made on the primary directly
+  # that writes: its call goes to a replica, is refused there (25006), and runs on the primary instead.
+  rt_psql cluster -c "CREATE OR REPLACE FUNCTION it_switch_volatile() RETURNS int VOLATILE LANGUAGE sql AS 'SELECT inet_server_port()'" >&2 2>&1 || true
+  rt_super "$PG_PORT" -d pgswift_test -c "CREATE OR REPLACE FUNCTION it_switch_writes() RETURNS int VOLATILE LANGUAGE sql AS 'INSERT INTO it_routing_switch (id) VALUES (0) RETURNING inet_server_port()'" \
+    -c 'GRANT INSERT ON it_routing_switch TO scram_user' >&2 2>&1 || true
+  rt_wait_replayed "$r1" "$r2" || true
+  sleep 0.5
+  got="$(rt_psql cluster -c 'SELECT it_switch_volatile()' 2>&1 | tr '\n' ' ')"
+  if [ "$got" = "$PG_PORT " ]; then result_ok routing_function_listed_after_ddl
+  else result_fail routing_function_listed_after_ddl "a VOLATILE function made through pgswift 0.5 s before ran on '$got' (want $PG_PORT, the primary)"; fi
+  got="$(rt_psql cluster -c 'SELECT it_switch_writes()' 2>&1 | tr '\n' ' ')"
+  if [ "$got" = "$PG_PORT " ]; then result_ok routing_writing_function_refused_by_replica_runs_on_primary
+  else result_fail routing_writing_function_refused_by_replica_runs_on_primary "a writing function the checks have not listed answered '$got' (want $PG_PORT)"; fi
+  rt_psql cluster -c 'DELETE FROM it_routing_switch' >&2 2>&1 || true
   rt_wait_replayed "$r1" "$r2" || true
   echo "--- routing_switchover: primary shut down, $r1 promoted, the old primary back as its standby" >&2
   run_as "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w stop >&2 2>&1 || true
