@@ -20,7 +20,8 @@ public struct QueryShape: Hashable, Sendable {
     public static let literal: UInt8 = 0x01
 
     public static func == (a: QueryShape, b: QueryShape) -> Bool { a.key == b.key }
-    public func hash(into hasher: inout Hasher) { hasher.combine(key) }
+    /// The bytes in one call: an array's own hashing feeds them one at a time.
+    public func hash(into hasher: inout Hasher) { key.withUnsafeBytes { hasher.combine(bytes: $0) } }
 
     public init(_ sql: String) {
         var s = sql

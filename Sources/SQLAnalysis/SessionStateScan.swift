@@ -39,11 +39,29 @@ public enum SessionStateScan {
         return parsedEffect(of: sql)
     }
 
-    /// Both questions a proxy asks of every statement, in one pass over the text: what it may do to the session,
-    /// and whether it may change the schema (see `mayChangeSchema`).
-    public static func classify(_ sql: UnsafeRawBufferPointer) -> (effect: Effect?, changesSchema: Bool) {
+    /// The keyword pass's answers: whether the text may change the session (the parser then decides), and whether
+    /// it may change the schema. Literals and comments are skipped, so every text of one exact shape has the same.
+    public struct Words: Sendable, Equatable {
+        public var mayChangeSession: Bool
+        public var changesSchema: Bool
+
+        public init(mayChangeSession: Bool, changesSchema: Bool) {
+            self.mayChangeSession = mayChangeSession
+            self.changesSchema = changesSchema
+        }
+    }
+
+    public static func words(_ sql: UnsafeRawBufferPointer) -> Words {
         let found = SQLWords.scan(sql, leading: leadingWords, anywhere: anywhereWords, second: ddlWords)
-        return (found.matched ? parsedEffect(of: sql) : nil, found.second)
+        return Words(mayChangeSession: found.matched, changesSchema: found.second)
+    }
+
+    /// Both questions a proxy asks of every statement, in one pass over the text: what it may do to the session,
+    /// and whether it may change the schema (see `mayChangeSchema`). `known`: the keyword pass's answers for this
+    /// text when a profile already has them.
+    public static func classify(_ sql: UnsafeRawBufferPointer, known: Words? = nil) -> (effect: Effect?, changesSchema: Bool) {
+        let found = known ?? words(sql)
+        return (found.mayChangeSession ? parsedEffect(of: sql) : nil, found.changesSchema)
     }
 
     private static func parsedEffect(of sql: UnsafeRawBufferPointer) -> Effect? {

@@ -89,6 +89,9 @@ public struct StatementProfile: Sendable, Equatable {
     public var statements = 0
     /// libpg_query's fingerprint: one per statement shape, whatever the literals (nil when it did not parse).
     public var fingerprint: UInt64?
+    /// What SessionStateScan's keyword pass finds in the text, when the profile came through StatementProfiles: the
+    /// session scan of the same text then skips that pass.
+    public var sessionWords: SessionStateScan.Words?
 
     public init() {}
 

@@ -29,7 +29,9 @@ public struct StatementProfiles: Sendable {
             return (known, shape.hints)
         }
         misses += 1
-        let profile = StatementProfiler.profile(String(decoding: sql, as: UTF8.self))
+        var profile = StatementProfiler.profile(String(decoding: sql, as: UTF8.self))
+        // Keywords outside literals and comments: the same for every text of an exact shape.
+        profile.sessionWords = SessionStateScan.words(sql)
         // Settings carry their values in literals, and a text the scan could not be sure of may not stand for others.
         if shape.exact && !profile.setsSession { remember(profile, for: shape) }
         return (profile, shape.hints)

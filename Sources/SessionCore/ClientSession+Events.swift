@@ -80,6 +80,8 @@ extension ClientSession {
         linked()
         lent = statements
         let (early, resume) = takeHeld()
+        // The words routing found belong to these bytes only.
+        defer { heldWords = nil }
         for b in early {
             switch relayLinked(b, catalog: catalog) {
             // A full gate takes the rest behind it too, in order: none of it may be dropped.

@@ -9,6 +9,8 @@ public struct HeldStatements: Sendable, Equatable {
     /// the held bytes (no copy), without their NUL.
     public var texts: [ByteBuffer] = []
     public var complete = false
+    /// The held bytes are one simple Query, whole: the next Query frame the link relays is `texts[0]`.
+    public var oneQuery = false
 
     public init() {}
 }
@@ -24,6 +26,7 @@ extension ClientSession {
             var out = HeldStatements()
             out.texts = [q.getSlice(at: q.readerIndex, length: q.readableBytes - 1)!]
             out.complete = true
+            out.oneQuery = true
             return out
         }
         var scan = FrameSplitter(intercept: FrameTypeSet(), observe: Self.statementFrames, count: Self.requestFrames, maxFrameLength: Int(Int32.max))

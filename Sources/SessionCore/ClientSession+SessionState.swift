@@ -29,7 +29,13 @@ extension ClientSession {
             }
             let rest = UnsafeRawBufferPointer(rebasing: raw[start...])
             let end = rest.firstIndex(of: 0) ?? rest.count
-            let (effect, schema) = SessionStateScan.classify(UnsafeRawBufferPointer(rebasing: rest[..<end]))
+            // Only the held Query's own words: a Parse, or any frame after it, is scanned afresh.
+            var known: SessionStateScan.Words?
+            if type == FrontendMessage.Code.query, let words = heldWords {
+                known = words
+                heldWords = nil
+            }
+            let (effect, schema) = SessionStateScan.classify(UnsafeRawBufferPointer(rebasing: rest[..<end]), known: known)
             changesSchema = schema
             guard let effect else {
                 if let name { sessionStatements[name] = nil }

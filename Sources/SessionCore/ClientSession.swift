@@ -41,6 +41,9 @@ public struct ClientSession: Sendable {
     public internal(set) var phase = ClientPhase.unlinked
     /// The client sent CREATE, ALTER or DROP since the handler last looked (what routing knows of functions may change).
     public var sentDDL = false
+    /// The session scan's keyword answers for the held Query, from the profile routing read (`oneQuery` batches only):
+    /// the scan at link time skips its own pass over the same text.
+    public var heldWords: SessionStateScan.Words?
     // (The one-byte fields above sit together: a field after each would round it up to eight.)
 
     private var splitter: FrameSplitter

@@ -17,6 +17,25 @@ struct StatementProfilesTests {
         #expect(cache.misses == 1)
     }
 
+    /// The session scan reuses the keyword answers a profile kept for its shape: they must be what a scan of each text
+    /// of that shape finds, whatever its literals and comments hold.
+    @Test(arguments: [
+        ["SELECT 'set_config' FROM t WHERE x = 1", "SELECT 'plain' FROM t WHERE x = 2", "SELECT /* temp */ 'x' FROM t WHERE x = 3"],
+        ["SELECT set_config('a.b', '1', false)", "SELECT set_config('c.d', '2', false)"],
+        ["CREATE TABLE t1 (a int DEFAULT 1)", "CREATE TABLE t1 (a int DEFAULT 2)"],
+        ["SELECT pg_advisory_lock(1)", "SELECT pg_advisory_lock(2)"],
+        ["UPDATE t SET x = 1 WHERE id = 5", "UPDATE t SET x = 2 WHERE id = 6"],
+    ])
+    func keptSessionWordsAreEachTextsOwn(_ texts: [String]) {
+        var cache = StatementProfiles()
+        for text in texts {
+            let kept = cache.profile(text).profile.sessionWords
+            var s = text
+            let fresh = s.withUTF8 { SessionStateScan.words(UnsafeRawBufferPointer($0)) }
+            #expect(kept == fresh, "\(text)")
+        }
+    }
+
     @Test func aWriteNeverTakesAReadsProfile() {
         var cache = StatementProfiles()
         _ = cache.profile("SELECT lower('s')")

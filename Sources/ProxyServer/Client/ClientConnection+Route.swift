@@ -10,6 +10,8 @@ extension ClientConnection {
     /// Leases for the held batch (or, at login, for the welcome and a session-mode client's whole session).
     func lease(from pool: ServerPool, now: NIODeadline, atLogin: Bool = false) {
         let home = pool.home
+        // Set again below only for the held bytes routing reads now.
+        session.heldWords = nil
         guard let routes = home.routes, routes.splits else {
             state = .pooled(home)
             return requestServer(from: home, now: now)
@@ -39,6 +41,7 @@ extension ClientConnection {
         // No SQL to read (a FunctionCall, a statement prepared elsewhere): only the primary surely runs it.
         if held.texts.isEmpty { return leasePrimary(routes, now: now) }
         let statements = held.texts.map { text in text.withUnsafeReadableBytes { loop.profiles.profile($0) } }
+        session.heldWords = held.oneQuery ? statements[0].profile.sessionWords : nil
         leaseRouted(routes, statements: statements, readOnlyDefault: desiredSettings["default_transaction_read_only"] == "on", now: now)
     }
 
