@@ -105,6 +105,13 @@ public enum SessionStateScan {
 
     static let ddlWords = SQLWords.WordSet(["alter", "drop", "create"])
 
+    /// DDL that may make, change or drop functions (what routing lists as VOLATILE): asked only of DDL, which is rare.
+    public static func mayChangeFunctions(_ sql: UnsafeRawBufferPointer) -> Bool {
+        SQLWords.mayMatter(sql, leading: SQLWords.WordSet([]), anywhere: functionWords)
+    }
+
+    static let functionWords = SQLWords.WordSet(["function", "procedure", "routine", "extension", "schema"])
+
     /// One pass over the parse tree: names set by SET x.y / RESET x.y / set_config('x.y', ...) with a literal name,
     /// and whether a DECLARE has the WITH HOLD option bit (CURSOR_OPT_HOLD = 0x20).
     private static func walk(_ node: Any, names: inout [String], holds: inout Bool) {

@@ -10,6 +10,8 @@ extension ClientSession {
     public mutating func requeue(_ bytes: [ByteBuffer], answered: Int, now: NIODeadline) -> ServerStatementCache? {
         guard phase == .linked, tracker.sent == answered + 1, !tracker.unsynced, atFrameBoundary, !gate.holding, held.isEmpty else { return nil }
         for b in bytes { _ = hold(b) }
+        // The abandoned link's replies will never come: what the rewriter waits for of them is dropped.
+        rewriter.repliesSettled()
         phase = .waiting
         clock.waitStarted = now
         return takeLent()

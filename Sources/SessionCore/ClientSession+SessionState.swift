@@ -37,6 +37,7 @@ extension ClientSession {
             }
             let (effect, schema) = SessionStateScan.classify(UnsafeRawBufferPointer(rebasing: rest[..<end]), known: known)
             changesSchema = schema
+            if schema && SessionStateScan.mayChangeFunctions(UnsafeRawBufferPointer(rebasing: rest[..<end])) { sentDDL = true }
             guard let effect else {
                 if let name { sessionStatements[name] = nil }
                 return
@@ -46,10 +47,7 @@ extension ClientSession {
             customSettingNames.formUnion(effect.customSettings)
             if let name { sessionStatements[name] = effect.customSettings }
         }
-        if changesSchema {
-            sentDDL = true
-            if carriesStatements { catalog.schemaChanged() }
-        }
+        if carriesStatements && changesSchema { catalog.schemaChanged() }
         return found
     }
 

@@ -39,7 +39,8 @@ public struct ClientSession: Sendable {
     public var probeAfter = false
     /// Where the client stands: between transactions, waiting for a server, linked, or settling (the probe).
     public internal(set) var phase = ClientPhase.unlinked
-    /// The client sent CREATE, ALTER or DROP since the handler last looked (what routing knows of functions may change).
+    /// The client sent DDL that may make or change functions since the handler last looked (what routing knows of
+    /// them may change).
     public var sentDDL = false
     /// The session scan's keyword answers for the held Query, from the profile routing read (`oneQuery` batches only):
     /// the scan at link time skips its own pass over the same text.

@@ -279,9 +279,11 @@ public struct ServerSession: Sendable {
             }
         }
         // Nothing of earlier answers still waits for the client: the batch may run on the new primary instead.
-        // Not with more pipelined behind it: that would run on this server, after the failure it must see.
+        // Not with more pipelined behind it: that would run on this server, after the failure it must see. Not from a
+        // server that says it is no standby (PostgreSQL 14+ reports in_hot_standby): the database itself is read-only
+        // there (default_transaction_read_only), and the refusal is the answer.
         if holdsRefusedWrite, readyCount == deliveredReady, !held.awaitingReady, fields.sqlState == SQLState.readOnlySQLTransaction,
-           replies.isEmpty || replies.oneRequestLeft {
+           replies.oneRequestLeft, parameters["in_hot_standby"] != "off" {
             replies.abandonBatch(failed: &failedParses)
             held.error = Self.frame(BackendMessage.Code.errorResponse, body)
             held.awaitingReady = true
@@ -328,6 +330,20 @@ public struct ServerSession: Sendable {
     /// PostgreSQL raises this from RevalidateCachedQuery; the routine name, unlike the message, is not translated.
     static func isCachedPlan(_ fields: ErrorFields) -> Bool {
         fields.sqlState == SQLState.featureNotSupported && fields["R"] == "RevalidateCachedQuery"
+    }
+
+    /// The client takes its refused batch elsewhere: the held refusal and what preceded it never reach anyone (the
+    /// server may go on to serve another client). False when the batch's statements did not all come out as the
+    /// statements lent for the link say (a Parse of pgswift's own was skipped): the server must not be reused.
+    public mutating func dropUndelivered() -> Bool {
+        let clean = failedParses.isEmpty && replies.takeOutcomes().isEmpty
+        outgoing.removeAll()
+        rewritten = nil
+        held = HeldFailure()
+        failedParses.removeAll()
+        described.removeAll()
+        deliveredReady = readyCount
+        return clean
     }
 
     /// The held failure is complete (error and ReadyForQuery): the client is to be asked at the end of this read.

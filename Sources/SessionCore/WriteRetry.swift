@@ -1,75 +1,126 @@
-// A unit of work sent to the primary, kept as the client sent it until its first real statement is answered: a node
-// demoted since its last check refuses a write with 25006, and the unit then goes to the new primary instead.
+// A unit of work sent to a node by its role, kept as the client sent it until its answer starts: a node that refuses a
+// write with 25006 (demoted since its last check, or a replica running a function that writes) is not the last word.
 import NIOCore
 import PGWire
 
 /// What a retry of a refused write replays: the BEGIN statements the link already answered (run again on the new
-/// primary out of the client's sight) and the batch in flight, byte for byte. Only a batch that changes nothing but
+/// server out of the client's sight) and the batch in flight, byte for byte. Only a batch that changes nothing but
 /// the server's own state can be sent twice: plain queries, unnamed statements, Binds, Describes, Executes, Syncs
 /// and Flushes. A named Parse or a Close would change what the client's statements are, so it ends the retry, as
-/// does any answered batch that did more than begin a transaction.
+/// does any answered batch that did more than begin a transaction. The bytes are only kept (references, no copy)
+/// until a refusal or an answer asks what they hold: most units never do.
 public struct WriteRetry: Sendable {
-    /// BEGIN texts answered on this link, in order.
-    public private(set) var prologue: [String] = []
+    /// BEGIN texts answered on this link, in order (slices of the client's bytes).
+    public private(set) var prologueTexts: [ByteBuffer] = []
     /// The client's bytes since the last answer.
-    public private(set) var batch: [ByteBuffer] = []
-    private var scan = FrameSplitter(intercept: FrameTypeSet(), observe: Self.observed, count: Self.counted, maxFrameLength: Int(Int32.max))
-    /// Every frame of `batch` is one a retry can send again.
-    private var fits = true
-    /// Requests (Query, Sync) in `batch`, and whether it is one Query that only begins a transaction.
-    private var requests = 0
-    private var begins: String?
+    public private(set) var batch: [ByteBuffer]
+    private var bytes = 0
+    /// Past `maxBytes` (a large pipelined batch), the bytes are let go: such a batch is not sent twice.
+    private var overflowed = false
+    /// The handler's count of the link's ReadyForQuery messages at the last delivery.
+    public var answered = 0
+    /// Taken back once already: the unit's next lease runs the prologue first, and is not taken back again.
+    public var rerouted = false
 
-    private static let observed = FrameTypeSet([FrontendMessage.Code.query, FrontendMessage.Code.parse])
-    private static let counted = FrameTypeSet((0...255).map(UInt8.init).filter { !observed.contains($0) })
-    private static let replayable = FrameTypeSet([FrontendMessage.Code.bind, FrontendMessage.Code.describe, FrontendMessage.Code.execute,
-                                                  FrontendMessage.Code.sync, FrontendMessage.Code.flush])
+    public static let maxBytes = 1 << 20
 
-    /// Nil when the first batch already holds something that cannot be sent twice.
-    public init?(first: [ByteBuffer]) {
-        for b in first { sent(b) }
-        guard fits else { return nil }
+    public init(first: [ByteBuffer]) {
+        batch = first
+        for b in first { bytes += b.readableBytes }
+        if bytes > Self.maxBytes { overflow() }
     }
 
     /// More of the client's bytes went to the server.
     public mutating func sent(_ buffer: ByteBuffer) {
-        guard fits else { return }
+        guard !overflowed else { return }
+        bytes += buffer.readableBytes
+        if bytes > Self.maxBytes { return overflow() }
         batch.append(buffer)
-        try? scan.feed(buffer) { event in
-            switch event {
-            case .observed(let type, var body):
-                requests += type == FrontendMessage.Code.query ? 1 : 0
-                if type == FrontendMessage.Code.parse {
-                    // Only the unnamed statement, which the next Parse replaces anyway.
-                    if body.readNullTerminatedString() != "" { fits = false }
-                    begins = nil
-                } else {
-                    let text = body.readNullTerminatedString() ?? ""
-                    begins = requests == 1 && Self.onlyBegins(text) ? text : nil
-                }
-            case .counted(let type):
-                if !Self.replayable.contains(type) { fits = false }
-                if type == FrontendMessage.Code.sync { requests += 1 }
-                begins = nil
-            case .bytes, .intercepted, .cut:
-                break
-            }
-        }
     }
 
-    /// The batch can go to another server as it is: complete, between frames, one request.
-    public var replayable: Bool { fits && requests == 1 && scan.atFrameBoundary }
+    private mutating func overflow() {
+        overflowed = true
+        batch = []
+    }
+
+    /// The BEGIN statements as text, for the new server.
+    public var prologue: [String] { prologueTexts.map { String(buffer: $0) } }
+
+    /// The batch can go to another server as it is: complete, between frames, one request of replayable frames.
+    public var replayable: Bool {
+        guard !overflowed else { return false }
+        let a = Self.analyze(batch)
+        return a.fits && a.requests == 1
+    }
 
     /// Bytes of the server's answer reached the client, with `ready` ReadyForQuery messages, the last carrying
-    /// `status`. True while the retry still holds: nothing of the batch was answered yet, or it only began a
-    /// transaction, which the next batch's retry runs again first.
+    /// `status`. True while the retry still holds: the batch only began a transaction, which the next batch's retry
+    /// runs again first. Anything else (a partial answer, a statement that ran) ends it.
     public mutating func delivered(ready: Int, status: TransactionStatus) -> Bool {
-        guard fits, ready == requests, scan.atFrameBoundary, status == .inTransaction, let text = begins else { return false }
-        prologue.append(text)
+        guard !overflowed, ready == 1, status == .inTransaction else { return false }
+        let a = Self.analyze(batch)
+        guard a.fits, a.requests == 1, let text = a.begins else { return false }
+        prologueTexts.append(text)
         batch.removeAll()
-        requests = 0
-        begins = nil
+        bytes = 0
         return true
+    }
+
+    struct Analysis {
+        /// Whole frames only, each of a kind that may be sent twice.
+        var fits = true
+        /// Requests (Query, Sync).
+        var requests = 0
+        /// The batch is one Query that only begins a transaction: its text.
+        var begins: ByteBuffer?
+    }
+
+    private static let rules = FrameRules(intercept: FrameTypeSet(), observe: FrameTypeSet([FrontendMessage.Code.query, FrontendMessage.Code.parse]),
+                                          count: FrameTypeSet((0...255).map(UInt8.init).filter { $0 != FrontendMessage.Code.query && $0 != FrontendMessage.Code.parse }),
+                                          maxFrameLength: Int(Int32.max))
+    private static let replayableTypes = FrameTypeSet([FrontendMessage.Code.bind, FrontendMessage.Code.describe, FrontendMessage.Code.execute,
+                                                       FrontendMessage.Code.sync, FrontendMessage.Code.flush])
+
+    static func analyze(_ batch: [ByteBuffer]) -> Analysis {
+        var a = Analysis()
+        // One simple Query read whole, the usual batch: its text, without the frame scan.
+        if batch.count == 1, var q = Optional(batch[0]), q.readableBytes > 6, q.readInteger(as: UInt8.self) == FrontendMessage.Code.query,
+           let length = q.readInteger(as: Int32.self), Int(length) == q.readableBytes + 4, q.getInteger(at: q.writerIndex - 1, as: UInt8.self) == 0 {
+            a.requests = 1
+            let text = q.getSlice(at: q.readerIndex, length: q.readableBytes - 1)!
+            if onlyBegins(String(buffer: text)) { a.begins = text }
+            return a
+        }
+        var scan = FrameSplitter(rules: rules)
+        var last: ByteBuffer?
+        for b in batch {
+            do {
+                try scan.feed(b) { event in
+                    switch event {
+                    case .observed(let type, var body):
+                        a.requests += type == FrontendMessage.Code.query ? 1 : 0
+                        last = nil
+                        if type == FrontendMessage.Code.parse {
+                            // Only the unnamed statement, which the next Parse replaces anyway.
+                            if body.readNullTerminatedString() != "" { a.fits = false }
+                        } else if let end = body.readableBytesView.firstIndex(of: 0) {
+                            last = body.getSlice(at: body.readerIndex, length: end - body.readerIndex)
+                        }
+                    case .counted(let type):
+                        if !replayableTypes.contains(type) { a.fits = false }
+                        if type == FrontendMessage.Code.sync { a.requests += 1 }
+                        last = nil
+                    case .bytes, .intercepted, .cut:
+                        break
+                    }
+                }
+            } catch {
+                a.fits = false
+            }
+        }
+        if !scan.atFrameBoundary { a.fits = false }
+        if a.requests == 1, let text = last, onlyBegins(String(buffer: text)) { a.begins = text }
+        return a
     }
 
     /// BEGIN or START TRANSACTION with its options and nothing after it (a trailing semicolon at most).

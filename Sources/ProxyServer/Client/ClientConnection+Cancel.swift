@@ -26,6 +26,8 @@ extension ClientConnection {
     func answerHeld(requests: Int, with error: PGError) {
         writeRetry = nil
         replicaBatch = nil
+        // A resume still on its way (a position told, the checks after a refusal) belongs to the unit answered here.
+        waitToken &+= 1
         guard let context else { return }
         var out = context.channel.allocator.buffer(capacity: 128)
         countError(error)

@@ -30,25 +30,26 @@ extension ClientConnection {
             server.eventLoop.execute { server.giveBack(.untouched) }
             return
         }
-        let desired = desiredSettings, prologue = reroutedPrologue
+        let desired = desiredSettings, start = unitStart
         // Same thread (the usual case, by affinity): no hop and no closure, so a lease costs no extra loop turn.
         if server.eventLoop === eventLoop {
-            prepareLink(server, pool: pool, desired: desired, prologue: prologue, now: now)
+            prepareLink(server, pool: pool, desired: desired, start: start, now: now)
         } else {
-            server.eventLoop.execute { self.prepareLink(server, pool: pool, desired: desired, prologue: prologue, now: .now()) }
+            server.eventLoop.execute { self.prepareLink(server, pool: pool, desired: desired, start: start, now: .now()) }
         }
     }
 
     /// On the server's loop: checks the server if server_check_delay says so, then brings its settings in line.
-    /// `prologue`: the BEGIN statements of a unit taken back from a demoted node, run after the settings.
-    private func prepareLink(_ server: ServerConnection, pool: ServerPool, desired: [String: String], prologue: [String], now: NIODeadline) {
+    /// `start`: what the unit needs of the link (the BEGIN statements of a unit taken back from a demoted node, run after
+    /// the settings; whether a refusal is held).
+    private func prepareLink(_ server: ServerConnection, pool: ServerPool, desired: [String: String], start: UnitStart, now: NIODeadline) {
         // It closed after the pool assigned it (a node that just died): nothing would ever answer on it.
         guard server.isOpenAndIdle else { return serverVanished(server, pool: pool) }
         if let routes = pool.routes, let node = pool.node, routes.positionToConfirm(client: waiterID, node: node) != nil {
-            return confirmReplay(server, pool: pool, routes: routes, node: node, desired: desired)
+            return confirmReplay(server, pool: pool, routes: routes, node: node, desired: desired, start: start)
         }
         guard let check = server.target.check(idleSince: server.lastActivity, now: now) else {
-            return syncSettings(server, pool: pool, desired: desired, prologue: prologue, now: now)
+            return syncSettings(server, pool: pool, desired: desired, start: start, now: now)
         }
         server.runInternal(check) { error in
             guard error == nil else {
@@ -58,7 +59,7 @@ extension ClientConnection {
                 self.eventLoop.execute { if self.isWaiting { pool.lease(for: self, now: .now()) } }
                 return
             }
-            self.syncSettings(server, pool: pool, desired: desired, prologue: prologue, now: .now())
+            self.syncSettings(server, pool: pool, desired: desired, start: start, now: .now())
         }
     }
 
@@ -70,11 +71,12 @@ extension ClientConnection {
 
     /// On the server's loop: a replica chosen for a read after the client's write first says it has replayed that
     /// write; if it has not, it goes back and the client asks again (and reads from the primary).
-    private func confirmReplay(_ server: ServerConnection, pool: ServerPool, routes: NodeRoutes, node: Int, desired: [String: String]) {
+    private func confirmReplay(_ server: ServerConnection, pool: ServerPool, routes: NodeRoutes, node: Int, desired: [String: String],
+                               start: UnitStart) {
         let client = waiterID
         server.replayPosition { position in
             if routes.confirmed(client: client, node: node, position: position) {
-                return self.syncSettings(server, pool: pool, desired: desired, prologue: [], now: .now())
+                return self.syncSettings(server, pool: pool, desired: desired, start: start, now: .now())
             }
             server.giveBack(position == nil ? .internalFailed : .done(keepsSession: false, pinned: false))
             self.eventLoop.execute { if self.isWaiting { self.lease(from: pool, now: .now()) } }
@@ -82,29 +84,32 @@ extension ClientConnection {
     }
 
     /// On the server's loop: applies the client's settings where the server's differ, then links the two.
-    private func syncSettings(_ server: ServerConnection, pool: ServerPool, desired: [String: String], prologue: [String], now: NIODeadline) {
+    private func syncSettings(_ server: ServerConnection, pool: ServerPool, desired: [String: String], start: UnitStart, now: NIODeadline) {
         let sql = SessionSync.statements(desired: desired, server: server.sessionSettings, reported: server.parameters)
-        if sql.isEmpty { return begin(server, pool: pool, desired: desired, prologue: prologue, now: now) }
+        if sql.isEmpty { return begin(server, pool: pool, desired: desired, start: start, now: now) }
         server.runInternal(sql) { error in
-            guard error == nil else { return self.settled(server, pool: pool, desired: desired, error: error, now: .now()) }
-            self.begin(server, pool: pool, desired: desired, prologue: prologue, now: .now())
+            guard error == nil else { return self.settled(server, pool: pool, desired: desired, start: start, error: error, now: .now()) }
+            self.begin(server, pool: pool, desired: desired, start: start, now: .now())
         }
     }
 
     /// Its own query, not the settings': SET statements in the same text would join the transaction it begins.
-    private func begin(_ server: ServerConnection, pool: ServerPool, desired: [String: String], prologue: [String], now: NIODeadline) {
-        if prologue.isEmpty { return settled(server, pool: pool, desired: desired, error: nil, now: now) }
-        server.runInternal(prologue.joined(separator: ";\n")) { error in self.settled(server, pool: pool, desired: desired, error: error, now: .now()) }
+    private func begin(_ server: ServerConnection, pool: ServerPool, desired: [String: String], start: UnitStart, now: NIODeadline) {
+        if start.prologue.isEmpty { return settled(server, pool: pool, desired: desired, start: start, error: nil, now: now) }
+        server.runInternal(start.prologue.joined(separator: ";\n")) { error in
+            self.settled(server, pool: pool, desired: desired, start: start, error: error, now: .now())
+        }
     }
 
-    private func settled(_ server: ServerConnection, pool: ServerPool, desired: [String: String], error: PGError?, now: NIODeadline) {
+    private func settled(_ server: ServerConnection, pool: ServerPool, desired: [String: String], start: UnitStart, error: PGError?,
+                         now: NIODeadline) {
         if error == nil, !server.isOpenAndIdle { return serverVanished(server, pool: pool) }
         var lentNow: ServerStatementCache?
         if error == nil {
             server.sessionSettings = desired
             lentNow = server.link(self, now: now)
-            // A host the router chose by its role: a demoted node's refusal of a write is held for a retry elsewhere.
-            server.session.holdsRefusedWrite = pool.node != nil
+            // A host the router chose by its role: a refusal of the unit as a write is held for the client to send elsewhere.
+            server.session.holdsRefusedWrite = start.holdsRefusal && pool.node != nil
         }
         let lent = lentNow
         if eventLoop.inEventLoop {

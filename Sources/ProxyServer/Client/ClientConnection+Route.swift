@@ -120,7 +120,8 @@ extension ClientConnection {
         case .node(let pool, let reason):
             routedWrite = session.mode != .session && routes.tracksWrites && Self.mayWrite(reason, unit: unit)
             primaryUnit = session.mode != .session && !reason.isRead
-            replicaStatement = session.mode != .session && reason.isRead && unit == .statement
+            // Reads the primary takes (a fallback, the client's own writes) are not a replica's to refuse.
+            replicaStatement = session.mode != .session && (reason == .read || reason == .confirmReplay) && unit == .statement
             state = .pooled(pool)
             requestServer(from: pool, now: now)
         case .wait:

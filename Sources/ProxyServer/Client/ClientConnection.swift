@@ -64,7 +64,7 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     /// The client's protocol life after login (replaced at login, when its pool mode is known).
     var session: ClientSession
     /// The unit of work sent to the primary, kept until a retry of it could no longer be undone (ClientConnection+Reroute).
-    var writeRetry: WriteRetryBox?
+    var writeRetry: WriteRetry?
     /// A statement outside a transaction sent to a replica, as the client sent it, until its answer starts: a function
     /// that writes (one the checks have not listed yet) is refused there with 25006 and runs on the primary instead.
     var replicaBatch: [ByteBuffer]?

@@ -99,6 +99,13 @@ final class NodeRoutes: Sendable {
     var policy: RoutePolicy { state.withLockedValue { $0.policy } }
     var nodePools: [ServerPool] { state.withLockedValue { $0.pools } }
     var addresses: [ServerAddress] { state.withLockedValue { $0.addresses } }
+    /// The hosts the router last saw as primaries (every host while no role is known).
+    var primaryAddresses: [ServerAddress] {
+        state.withLockedValue { s in
+            let primaries = s.views.filter { $0.role == .primary }.compactMap { s.addresses.indices.contains($0.id) ? s.addresses[$0.id] : nil }
+            return primaries.isEmpty ? s.addresses : primaries
+        }
+    }
 
     /// The entry's hosts as the home pool's target lists them: a pool per host, made again when the list changes
     /// (the old ones close their servers as they come back).

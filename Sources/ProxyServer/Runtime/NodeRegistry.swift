@@ -18,6 +18,9 @@ final class NodeRegistry: Sendable {
         var observationStarted: Double?
         /// Checks started so far: a wait for a check that starts after it knows which ending counts.
         var started = 0
+        /// The next round starts a check whatever the period says (kept apart from `lastStarted`, which a running
+        /// check's reading is dated by).
+        var due = false
 
         /// What the last check found, when it passed and the host is up: the one reading readiness, fencing and
         /// lag may rely on (a failed check keeps the older observation, which says nothing of now).
@@ -119,7 +122,8 @@ final class NodeRegistry: Sendable {
         records.withLockedValue { r in
             var record = r[address] ?? Record(health: NodeHealth(policy: policy))
             if record.checking { return false }
-            if let last = record.lastStarted, now - last < period { return false }
+            if !record.due, let last = record.lastStarted, now - last < period { return false }
+            record.due = false
             record.checking = true
             record.lastStarted = now
             record.started += 1
@@ -188,33 +192,47 @@ final class NodeRegistry: Sendable {
     }
 
     /// Those waiting for checks (`afterChecks`): each with the check number it needs of each host still to end.
-    private let checkWaiters = NIOLockedValueBox<[(needs: [ServerAddress: Int], go: @Sendable () -> Void)]>([])
+    private let checkWaiters = NIOLockedValueBox<(next: Int, list: [(id: Int, needs: [ServerAddress: Int], go: @Sendable () -> Void)])>((0, []))
 
     /// Runs `go` once every host of `addresses` has ended a check started after this call (they are started at the
-    /// next round). Hosts without a record are not waited for; nor is anything when none has one.
-    func afterChecks(of addresses: [ServerAddress], _ go: @escaping @Sendable () -> Void) {
+    /// next round). Hosts without a record are not waited for; nor is anything when none has one. Returns the wait's
+    /// id for `cancelChecksWait`: a host no longer checked (a reload removed it) must not keep the wait forever.
+    @discardableResult
+    func afterChecks(of addresses: [ServerAddress], _ go: @escaping @Sendable () -> Void) -> Int {
         let needs = records.withLockedValue { r -> [ServerAddress: Int] in
             var needs: [ServerAddress: Int] = [:]
             for a in addresses {
                 guard let record = r[a] else { continue }
                 needs[a] = record.started + 1
-                r[a]?.lastStarted = nil
+                r[a]?.due = true
             }
             return needs
         }
-        if needs.isEmpty { return go() }
-        checkWaiters.withLockedValue { $0.append((needs, go)) }
+        if needs.isEmpty {
+            go()
+            return -1
+        }
+        return checkWaiters.withLockedValue { w in
+            w.next += 1
+            w.list.append((w.next, needs, go))
+            return w.next
+        }
+    }
+
+    /// The wait gave up (its own limit): it is forgotten, `go` never called from here.
+    func cancelChecksWait(_ id: Int) {
+        checkWaiters.withLockedValue { w in w.list.removeAll { $0.id == id } }
     }
 
     /// A check of `address` ended: waits it completes run (outside the locks).
     private func checked(_ address: ServerAddress) {
         let started = records.withLockedValue { $0[address]?.started ?? 0 }
-        let due = checkWaiters.withLockedValue { waiters -> [@Sendable () -> Void] in
-            guard !waiters.isEmpty else { return [] }
+        let due = checkWaiters.withLockedValue { w -> [@Sendable () -> Void] in
+            guard !w.list.isEmpty else { return [] }
             var due: [@Sendable () -> Void] = []
-            for i in waiters.indices.reversed() {
-                if let need = waiters[i].needs[address], need <= started { waiters[i].needs[address] = nil }
-                if waiters[i].needs.isEmpty { due.append(waiters.remove(at: i).go) }
+            for i in w.list.indices.reversed() {
+                if let need = w.list[i].needs[address], need <= started { w.list[i].needs[address] = nil }
+                if w.list[i].needs.isEmpty { due.append(w.list.remove(at: i).go) }
             }
             return due
         }
@@ -223,7 +241,7 @@ final class NodeRegistry: Sendable {
 
     /// The next round of checks (every 100 ms) starts one of `address` whatever its period says.
     func checkSoon(_ address: ServerAddress) {
-        records.withLockedValue { r in r[address]?.lastStarted = nil }
+        records.withLockedValue { r in r[address]?.due = true }
     }
 
     /// A server connection to `address` was made or could not be (feeds its circuit breaker).

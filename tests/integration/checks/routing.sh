@@ -792,8 +792,10 @@ rt_switchover() {
     result_fail routing_switchover_write_retried "scripts/pg-replicas start 2 failed"
     return 0
   fi
+  # The functions below must be unknown to the proxy's first checks (a run before this one left them).
+  rt_super "$PG_PORT" -d pgswift_test -c 'DROP FUNCTION IF EXISTS it_switch_writes()' -c 'DROP FUNCTION IF EXISTS it_switch_volatile()' >&2 2>&1 || true
   CURRENT_PROXY=""
-  use_proxy routing-switch pool_mode=transaction read_write_split=1 health_check_period=30 health_check_timeout=2 \
+  use_proxy routing-switch pool_mode=transaction default_pool_size=1 read_write_split=1 health_check_period=30 health_check_timeout=2 \
     health_check_failures=2 health_check_successes=1 health_check_user=pgswift_monitor admin_users=pgswift_admin \
     "db:cluster=host=$PG_HOST,$PG_HOST,$PG_HOST port=$PG_PORT,$r1,$r2 dbname=pgswift_test" || { rt_switchover_restore; return 0; }
   if ! rt_wait_nodes cluster "$PG_HOST|$PG_PORT|primary|up" "$PG_HOST|$r1|replica|up" ||
@@ -802,20 +804,30 @@ rt_switchover() {
     rt_switchover_restore
     return 0
   fi
-  # Functions the checks (every 30 s) have not listed yet. One made through pgswift: the DDL has the hosts checked at
-  # the next round, so a call half a second later goes to the primary as VOLATILE. One made on the primary directly
-  # that writes: its call goes to a replica, is refused there (25006), and runs on the primary instead.
-  rt_psql cluster -c "CREATE OR REPLACE FUNCTION it_switch_volatile() RETURNS int VOLATILE LANGUAGE sql AS 'SELECT inet_server_port()'" >&2 2>&1 || true
+  # A function the checks (every 30 s) have not listed, made on the primary directly, that writes: its call goes to a
+  # replica, is refused there (25006, in the replica's log), and runs on the primary instead. The replica's server
+  # goes back to its pool (one per host here) and answers the next reads cleanly.
   rt_super "$PG_PORT" -d pgswift_test -c "CREATE OR REPLACE FUNCTION it_switch_writes() RETURNS int VOLATILE LANGUAGE sql AS 'INSERT INTO it_routing_switch (id) VALUES (0) RETURNING inet_server_port()'" \
     -c 'GRANT INSERT ON it_routing_switch TO scram_user' >&2 2>&1 || true
+  rt_wait_replayed "$r1" "$r2" || true
+  local refusals
+  refusals="$(cat "$PG_LOG_DIR/replica-$r1.log" "$PG_LOG_DIR/replica-$r2.log" 2>/dev/null | grep -c 'cannot execute INSERT in a read-only transaction')" || true
+  got="$(rt_psql cluster -c 'SELECT it_switch_writes()' 2>&1 | tr '\n' ' ')"
+  k="$(cat "$PG_LOG_DIR/replica-$r1.log" "$PG_LOG_DIR/replica-$r2.log" 2>/dev/null | grep -c 'cannot execute INSERT in a read-only transaction')" || true
+  echo "a writing function the checks have not listed: answered '$got'; refusals in the replicas' logs $refusals -> $k" >&2
+  if [ "$got" = "$PG_PORT " ] && [ "$k" -gt "$refusals" ]; then result_ok routing_writing_function_refused_by_replica_runs_on_primary
+  else result_fail routing_writing_function_refused_by_replica_runs_on_primary "answered '$got' (want $PG_PORT), replica refusals $refusals -> $k (want one more: it went to a replica first)"; fi
+  got="$(for k in 1 2 3 4; do rt_psql cluster -c 'SELECT 41 + 1' 2>&1; done | tr '\n' ' ')"
+  if [ "$got" = "42 42 42 42 " ]; then result_ok routing_refusing_replica_server_reused_cleanly
+  else result_fail routing_refusing_replica_server_reused_cleanly "reads after the refusal answered '$got' (want 42 four times)"; fi
+  # One made through pgswift: the DDL has the primary checked at the next round, so a call half a second later goes
+  # there as VOLATILE (not refused anywhere: it only reads).
+  rt_psql cluster -c "CREATE OR REPLACE FUNCTION it_switch_volatile() RETURNS int VOLATILE LANGUAGE sql AS 'SELECT inet_server_port()'" >&2 2>&1 || true
   rt_wait_replayed "$r1" "$r2" || true
   sleep 0.5
   got="$(rt_psql cluster -c 'SELECT it_switch_volatile()' 2>&1 | tr '\n' ' ')"
   if [ "$got" = "$PG_PORT " ]; then result_ok routing_function_listed_after_ddl
   else result_fail routing_function_listed_after_ddl "a VOLATILE function made through pgswift 0.5 s before ran on '$got' (want $PG_PORT, the primary)"; fi
-  got="$(rt_psql cluster -c 'SELECT it_switch_writes()' 2>&1 | tr '\n' ' ')"
-  if [ "$got" = "$PG_PORT " ]; then result_ok routing_writing_function_refused_by_replica_runs_on_primary
-  else result_fail routing_writing_function_refused_by_replica_runs_on_primary "a writing function the checks have not listed answered '$got' (want $PG_PORT)"; fi
   rt_psql cluster -c 'DELETE FROM it_routing_switch' >&2 2>&1 || true
   rt_wait_replayed "$r1" "$r2" || true
   echo "--- routing_switchover: primary shut down, $r1 promoted, the old primary back as its standby" >&2
