@@ -76,8 +76,18 @@ enum SQLWords {
         scan(sql, leading: leading, anywhere: anywhere, second: WordSet([])).matched
     }
 
-    /// One pass for two questions; it stops as soon as both are answered.
-    static func scan(_ sql: UnsafeRawBufferPointer, leading: WordSet, anywhere: WordSet, second: WordSet) -> Findings {
+    /// Built once: the default of `scan`'s `whole`, which the data path never passes.
+    static let noWords = WordSet([])
+
+    /// True if one of `words` occurs as a whole word outside literals and comments (`function`, not `function_log`).
+    static func hasWord(_ sql: UnsafeRawBufferPointer, _ words: WordSet) -> Bool {
+        scan(sql, leading: noWords, anywhere: noWords, second: noWords, whole: words).matched
+    }
+
+    /// One pass for two questions; it stops as soon as both are answered. `whole`: words that match anywhere, but only
+    /// whole (no caller on the data path passes any).
+    static func scan(_ sql: UnsafeRawBufferPointer, leading: WordSet, anywhere: WordSet, second: WordSet,
+                     whole: WordSet = noWords) -> Findings {
         var found = Findings()
         let n = sql.count
         var i = 0
@@ -123,6 +133,7 @@ enum SQLWords {
                 if !found.second && matches(sql, i, end, second) { found.second = true }
             }
             if !found.matched && containsAny(sql, i, end, anywhere) { found.matched = true }
+            if !found.matched && !whole.isEmpty && matches(sql, i, end, whole) { found.matched = true }
             if found.matched && (found.second || second.isEmpty) { return found }
             atStatementStart = false
             i = end

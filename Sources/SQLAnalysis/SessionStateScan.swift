@@ -107,7 +107,7 @@ public enum SessionStateScan {
 
     /// DDL that may make, change or drop functions (what routing lists as VOLATILE): asked only of DDL, which is rare.
     public static func mayChangeFunctions(_ sql: UnsafeRawBufferPointer) -> Bool {
-        SQLWords.mayMatter(sql, leading: SQLWords.WordSet([]), anywhere: functionWords)
+        SQLWords.hasWord(sql, functionWords)
     }
 
     static let functionWords = SQLWords.WordSet(["function", "procedure", "routine", "extension", "schema"])

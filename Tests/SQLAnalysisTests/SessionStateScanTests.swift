@@ -94,3 +94,33 @@ import Testing
         #expect(SessionStateScan.mayChangeSchema(sql) == schema, "\(sql)")
     }
 }
+
+/// Which DDL has the primary checked at once, so routing lists its VOLATILE functions again.
+@Suite struct MayChangeFunctionsTests {
+    @Test(arguments: [
+        ("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$", true),
+        ("create or replace procedure p() language sql as $$ $$", true),
+        ("CREATE OR REPLACE PROCEDURE p() LANGUAGE sql AS 'SELECT 1'", true),
+        ("ALTER ROUTINE r(int) VOLATILE", true),
+        ("ALTER FUNCTION f() STABLE", true),
+        ("DROP FUNCTION f()", true),
+        ("DROP EXTENSION pgcrypto", true),
+        ("CREATE EXTENSION pgcrypto", true),
+        ("DROP SCHEMA s CASCADE", true),
+        ("CREATE TABLE t (a int); CREATE FUNCTION g() RETURNS int LANGUAGE sql AS 'SELECT 1'", true),
+        ("CREATE TABLE t (a int)", false),
+        ("ALTER TABLE t ADD COLUMN b int", false),
+        ("DROP TABLE t", false),
+        // Another word that starts with "function" names a table, not a function.
+        ("CREATE TABLE function_log (a int)", false),
+        ("CREATE TABLE t (a text DEFAULT 'function')", false),
+        ("CREATE TABLE \"function\" (a int)", false),
+        ("CREATE TABLE t (a int) -- not a function", false),
+        ("CREATE TABLE t (a int) /* procedure */", false),
+    ])
+    func decides(_ sql: String, _ expected: Bool) {
+        var text = sql
+        let found = text.withUTF8 { SessionStateScan.mayChangeFunctions(UnsafeRawBufferPointer($0)) }
+        #expect(found == expected, "\(sql)")
+    }
+}

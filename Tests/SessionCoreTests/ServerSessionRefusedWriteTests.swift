@@ -160,4 +160,77 @@ struct ServerSessionRefusedWriteTests {
         #expect(s.held == HeldFailure())
         #expect(s.releaseHeld { _ in } == false)
     }
+
+    // MARK: in_hot_standby
+
+    /// `value`: what the server's login reported as in_hot_standby (nil: PostgreSQL before 14 reports nothing).
+    @Test(arguments: [("off", false), ("on", true), (nil, true)] as [(String?, Bool)])
+    func theStandbyParameterDecidesTheHold(_ value: String?, _ held: Bool) throws {
+        var s = Self.armed()
+        s.parameters["in_hot_standby"] = value
+        _ = s.clientWrote([.query])
+        var notes: [ServerNote] = []
+        try s.read(Self.bytes([Self.readOnly, .readyForQuery(.idle)])) { notes.append($0) }
+        if held {
+            // It may be a standby now, or there is no telling: the batch may still run on the primary.
+            #expect(try Self.delivered(&s) == [])
+            #expect(notes.isEmpty)
+            #expect(s.rerouteDue)
+        } else {
+            // A primary made read-only on purpose: no other node would take the write.
+            #expect(try Self.delivered(&s) == [Self.readOnly, .readyForQuery(.idle)])
+            #expect(notes == [.error(sqlState: SQLState.readOnlySQLTransaction), .ready(.idle)])
+            #expect(!s.rerouteDue && s.quiet && s.readyCount == 1)
+        }
+    }
+
+    // MARK: dropUndelivered
+
+    static func columns(_ name: String) -> BackendMessage {
+        .rowDescription([FieldDescription(name: name, typeOID: 23, typeSize: 4)])
+    }
+
+    /// A replica's refusal of a read as PostgreSQL sends it: the RowDescription first, then the failure.
+    static func refusedRead() throws -> ServerSession {
+        var s = Self.armed()
+        _ = s.clientWrote([.query])
+        try s.read(Self.bytes([Self.columns("audit_write"), Self.readOnly, .readyForQuery(.idle)])) { _ in }
+        #expect(s.rerouteDue)
+        #expect(!s.outgoing.isEmpty, "the RowDescription is not waiting for the client")
+        return s
+    }
+
+    @Test func droppingLeavesNothingForTheNextClient() throws {
+        var s = try Self.refusedRead()
+        let clean = s.dropUndelivered()
+        #expect(clean)
+        #expect(s.outgoing.isEmpty)
+        #expect(s.held == HeldFailure())
+        #expect(!s.rerouteDue && !s.retryDue && s.quiet)
+        #expect(s.releaseHeld { _ in } == false)
+        // The server goes back to its pool and serves another client, which hears its own answer alone.
+        s.unlink()
+        s.link()
+        _ = s.clientWrote([.query])
+        var notes: [ServerNote] = []
+        let answer: [BackendMessage] = [Self.columns("x"), .dataRow([ByteBuffer(string: "2")]), .commandComplete(tag: "SELECT 1"), .readyForQuery(.idle)]
+        try s.read(Self.bytes(answer)) { notes.append($0) }
+        #expect(try Self.delivered(&s) == answer)
+        #expect(notes == [.ready(.idle)])
+    }
+
+    /// The batch's first Execute is refused; what follows it up to the Sync is skipped by PostgreSQL, `skipped` too.
+    @Test(arguments: [PendingReply.parse(statement: 5, injected: true), .close(injected: true)])
+    func aSkippedMessageOfPgswiftsOwnMakesTheServerUnfit(_ skipped: PendingReply) throws {
+        var s = Self.armed()
+        _ = s.clientWrote([.parse(statement: nil, injected: false), .bind, .execute, skipped, .bind, .execute, .sync])
+        try s.read(Self.bytes([.parseComplete, .bindComplete, Self.readOnly, .readyForQuery(.idle)])) { _ in }
+        #expect(s.rerouteDue)
+        // The statements lent for the link say the server holds what it never made (or dropped what it still holds).
+        #expect(s.dropUndelivered() == false)
+        #expect(s.outgoing.isEmpty)
+        #expect(s.held == HeldFailure())
+        // Told once: what the handler was not told of then is not news later either.
+        #expect(s.takeNews().failed.isEmpty)
+    }
 }
