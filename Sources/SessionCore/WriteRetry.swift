@@ -88,7 +88,7 @@ public struct WriteRetry: Sendable {
            let length = q.readInteger(as: Int32.self), Int(length) == q.readableBytes + 4, q.getInteger(at: q.writerIndex - 1, as: UInt8.self) == 0 {
             a.requests = 1
             let text = q.getSlice(at: q.readerIndex, length: q.readableBytes - 1)!
-            if onlyBegins(String(buffer: text)) { a.begins = text }
+            if mayBegin(text), onlyBegins(String(buffer: text)) { a.begins = text }
             return a
         }
         var scan = FrameSplitter(rules: rules)
@@ -119,8 +119,17 @@ public struct WriteRetry: Sendable {
             }
         }
         if !scan.atFrameBoundary { a.fits = false }
-        if a.requests == 1, let text = last, onlyBegins(String(buffer: text)) { a.begins = text }
+        if a.requests == 1, let text = last, mayBegin(text), onlyBegins(String(buffer: text)) { a.begins = text }
         return a
+    }
+
+    /// Whether the text's first byte after white space can start BEGIN, START or a comment: every statement of a
+    /// transaction is asked, and most are told no without a String made.
+    static func mayBegin(_ text: ByteBuffer) -> Bool {
+        for b in text.readableBytesView where !(b == 0x20 || (b >= 0x09 && b <= 0x0D)) {
+            return b | 0x20 == UInt8(ascii: "b") || b | 0x20 == UInt8(ascii: "s") || b == UInt8(ascii: "/")
+        }
+        return false
     }
 
     /// BEGIN or START TRANSACTION with its options and nothing after it (a trailing semicolon at most).
