@@ -351,6 +351,9 @@ public struct ServerSession: Sendable {
     /// A refused write is held whole: the client is asked whether it goes elsewhere before anything of this link's
     /// answer reaches it.
     public var rerouteDue: Bool { held.askClient && held.refusedWrite }
+    /// A refusal is held and its ReadyForQuery has not come: PostgreSQL flushes an error at once and the
+    /// ReadyForQuery after, so what preceded the error (a RowDescription) waits with it rather than go out alone.
+    public var refusalAwaitingReady: Bool { held.awaitingReady && held.refusedWrite }
 
     /// The client is being asked on another thread; until it answers, client bytes let the failure out first.
     public mutating func retryAsked() {

@@ -283,16 +283,37 @@ struct RefusedWriteRetryTests {
         defer { h.finish() }
         try client.send(Wire.bytes([FrontendMessage.query(Self.insert)]))
         _ = db1.received()
-        let notice = BackendMessage.noticeResponse(ErrorFields([(UInt8(ascii: "S"), "WARNING"), (UInt8(ascii: "V"), "WARNING"),
-                                                                (UInt8(ascii: "C"), "01000"), (UInt8(ascii: "M"), "from a trigger")]))
-        // The notice goes out at the end of its read: the client has seen part of this run's answer.
-        try db1.send(Wire.bytes([notice, Self.readOnly]))
+        let notice = Self.notice
+        // The notice goes out at the end of its own read: the client has seen part of this run's answer.
+        try db1.send(Wire.bytes([notice]))
+        expectBytes(client.received(), [notice])
+        try db1.send(Wire.bytes([Self.readOnly]))
         try db1.send(Wire.bytes([BackendMessage.readyForQuery(.idle)]))
-        expectBytes(client.received(), [notice, Self.readOnly, .readyForQuery(.idle)])
+        expectBytes(client.received(), [Self.readOnly, .readyForQuery(.idle)])
         #expect(db1.isOpen)
         Self.checksEnd(h, due: false)
         #expect(h.log.dials.count == 1)
     }
+
+    @Test func aNoticeReadWithTheRefusalIsTakenBackWithIt() throws {
+        let (h, client, db1) = try Self.loggedIn()
+        defer { h.finish() }
+        try client.send(Wire.bytes([FrontendMessage.query(Self.insert)]))
+        _ = db1.received()
+        // PostgreSQL flushes an error at once and its ReadyForQuery later: what came with the error waits for it, and
+        // the refused run's notice is dropped with it (the run on the new primary says its own).
+        try db1.send(Wire.bytes([Self.notice, Self.readOnly]))
+        #expect(client.received().readableBytes == 0)
+        try db1.send(Wire.bytes([BackendMessage.readyForQuery(.idle)]))
+        #expect(client.received().readableBytes == 0)
+        #expect(!db1.isOpen)
+        Self.checksEnd(h)
+        let db2 = try Self.newServerOnDb2(h)
+        expectBytes(db2.received(), [FrontendMessage.query(Self.insert)])
+    }
+
+    static let notice = BackendMessage.noticeResponse(ErrorFields([(UInt8(ascii: "S"), "WARNING"), (UInt8(ascii: "V"), "WARNING"),
+                                                                   (UInt8(ascii: "C"), "01000"), (UInt8(ascii: "M"), "from a trigger")]))
 
     @Test func withoutHealthChecksTheRefusalGoesToTheClient() throws {
         // Nothing would find the new primary: waiting for checks would only delay the error.
