@@ -9,18 +9,29 @@ public enum Failover {
         public var closed: Bool
         public var lsn: UInt64
         public var timeline: UInt32?
+        /// Its last two checks read the same position: a replica still replaying what it received may yet overtake
+        /// the others, and two pgswift instances that read it at different moments could pick different candidates.
+        public var settled: Bool
 
-        public init(role: NodeRole, up: Bool = true, closed: Bool = false, lsn: UInt64 = 0, timeline: UInt32? = nil) {
+        public init(role: NodeRole, up: Bool = true, closed: Bool = false, lsn: UInt64 = 0, timeline: UInt32? = nil, settled: Bool = true) {
             self.role = role
             self.up = up
             self.closed = closed
             self.lsn = lsn
             self.timeline = timeline
+            self.settled = settled
         }
     }
 
     public static func hasPrimary(_ hosts: [Host?]) -> Bool {
         hosts.contains { $0?.role == .primary && $0?.up == true && $0?.closed == false }
+    }
+
+    /// A replica that could be promoted is still replaying: the choice waits for the positions to stop moving, so that
+    /// every pgswift instance reads the same ones and picks the same candidate (each takes its lock on the one it
+    /// picked: two different picks would promote two).
+    public static func settling(_ hosts: [Host?]) -> Bool {
+        hosts.contains { $0?.role == .replica && $0?.up == true && $0?.closed == false && $0?.settled == false }
     }
 
     /// The replica that has the most of the old primary's history: the newest timeline, then the furthest replay
@@ -44,15 +55,16 @@ public enum Failover {
         public init() {}
 
         /// True when a promotion is due now: no primary for `timeout`, and no attempt within the last `timeout`
-        /// (one that failed, or another instance's, is given that long to show).
-        public mutating func due(hasPrimary: Bool, now: Double, timeout: Double) -> Bool {
+        /// (one that failed, or another instance's, is given that long to show). `ready`: the candidate can be told
+        /// (no replica still replaying); until then nothing is due, and no attempt is counted.
+        public mutating func due(hasPrimary: Bool, ready: Bool = true, now: Double, timeout: Double) -> Bool {
             guard !hasPrimary else {
                 lostSince = nil
                 return false
             }
             let since = lostSince ?? now
             lostSince = since
-            guard now - since >= timeout else { return false }
+            guard now - since >= timeout, ready else { return false }
             if let last = lastAttempt, now - last < timeout { return false }
             lastAttempt = now
             return true

@@ -19,6 +19,24 @@ struct FailoverTests {
         #expect(Failover.candidate([nil, Host(role: .primary, up: false)]) == nil)
     }
 
+    /// Two pgswift instances reading a replica that still replays at different moments could pick different
+    /// candidates: nothing is promoted until every replica that could be has read the same position twice.
+    @Test func aReplicaStillReplayingHoldsTheChoice() {
+        let moving: [Host?] = [Host(role: .primary, up: false), Host(role: .replica, lsn: 500), Host(role: .replica, lsn: 400, settled: false)]
+        #expect(Failover.settling(moving))
+        // A replica that could not be promoted anyway does not hold it.
+        #expect(!Failover.settling([Host(role: .replica, lsn: 500), Host(role: .replica, up: false, settled: false),
+                                    Host(role: .replica, closed: true, settled: false), nil]))
+        var watch = Failover.Watch()
+        let lost = watch.due(hasPrimary: false, now: 0, timeout: 5)
+        // Past the timeout, still replaying: not due, and no attempt counted...
+        let replaying = watch.due(hasPrimary: false, ready: false, now: 6, timeout: 5)
+        #expect(!lost && !replaying && watch.lastAttempt == nil)
+        // ...so the first round that finds the positions settled promotes at once.
+        let settled = watch.due(hasPrimary: false, ready: true, now: 7, timeout: 5)
+        #expect(settled)
+    }
+
     @Test func aFencedOrDownPrimaryIsNoPrimary() {
         #expect(Failover.hasPrimary([Host(role: .primary), Host(role: .replica)]))
         #expect(!Failover.hasPrimary([Host(role: .primary, up: false), Host(role: .replica)]))

@@ -20,7 +20,8 @@ extension ProxyRuntime {
                 let closed = nodes.isClosed(database: name, address: a)
                 // Only what recent checks found: a host not checked for three periods says nothing of now.
                 if let o = r.current, let at = r.lastCheck, now - at <= 3 * s.healthCheckPeriod {
-                    return Failover.Host(role: o.role, up: r.health.isUp, closed: closed, lsn: o.lsn, timeline: o.timeline)
+                    return Failover.Host(role: o.role, up: r.health.isUp, closed: closed, lsn: o.lsn, timeline: o.timeline,
+                                         settled: r.lsnBefore == o.lsn)
                 }
                 // A primary whose checks fail without it being down (its role refused, fewer failures than
                 // health_check_failures) is still the primary: only one found down is replaced.
@@ -29,7 +30,8 @@ extension ProxyRuntime {
                 }
                 return nil
             }
-            guard nodes.failoverDue(name, hasPrimary: Failover.hasPrimary(hosts), now: now, timeout: s.failoverTimeout) else { continue }
+            guard nodes.failoverDue(name, hasPrimary: Failover.hasPrimary(hosts), ready: !Failover.settling(hosts), now: now,
+                                    timeout: s.failoverTimeout) else { continue }
             guard let i = Failover.candidate(hosts) else {
                 logger.warning("auto_failover: database \(name) has had no reachable primary for \(s.failoverTimeout)s, and no healthy replica to promote")
                 continue

@@ -16,6 +16,8 @@ final class NodeRegistry: Sendable {
         var lastStarted: Double?
         /// When the check that took `observation` started: its reading is no older than that.
         var observationStarted: Double?
+        /// The WAL position the check before the last one read (a replica still replaying moves between the two).
+        var lsnBefore: UInt64?
         /// Checks started so far: a wait for a check that starts after it knows which ending counts.
         var started = 0
         /// The next round starts a check whatever the period says (kept apart from `lastStarted`, which a running
@@ -148,6 +150,7 @@ final class NodeRegistry: Sendable {
             switch result {
             case .success(let observation):
                 if let before = record.observation?.role, before != observation.role { changed = true }
+                record.lsnBefore = record.observation?.lsn
                 record.observation = observation
                 record.observationStarted = record.lastStarted
                 record.lastError = nil
@@ -179,8 +182,8 @@ final class NodeRegistry: Sendable {
     /// auto_failover's count of how long each entry has been without a primary.
     private let failoverWatches = NIOLockedValueBox<[String: Failover.Watch]>([:])
 
-    func failoverDue(_ database: String, hasPrimary: Bool, now: Double, timeout: Double) -> Bool {
-        failoverWatches.withLockedValue { $0[database, default: Failover.Watch()].due(hasPrimary: hasPrimary, now: now, timeout: timeout) }
+    func failoverDue(_ database: String, hasPrimary: Bool, ready: Bool, now: Double, timeout: Double) -> Bool {
+        failoverWatches.withLockedValue { $0[database, default: Failover.Watch()].due(hasPrimary: hasPrimary, ready: ready, now: now, timeout: timeout) }
     }
 
     /// The last passing check found the host in the other role than a server's login just reported.
