@@ -6,6 +6,8 @@
 public struct StatementProfiles: Sendable {
     private var current: [QueryShape: StatementProfile] = [:]
     private var previous: [QueryShape: StatementProfile] = [:]
+    /// By prepared statement id (one exact text each, settings included): no scan of the text at all.
+    private var byID: [Int: (profile: StatementProfile, hints: [String])] = [:]
     private let generationSize: Int
     public private(set) var hits = 0
     public private(set) var misses = 0
@@ -35,6 +37,19 @@ public struct StatementProfiles: Sendable {
         // Settings carry their values in literals, and a text the scan could not be sure of may not stand for others.
         if shape.exact && !profile.setsSession { remember(profile, for: shape) }
         return (profile, shape.hints)
+    }
+
+    /// The profile of the prepared statement `id`, whose text is `sql`. Bounded like the shapes: past the limit the
+    /// ids start over (a prepared statement in use is back after one scan).
+    public mutating func profile(id: Int, _ sql: UnsafeRawBufferPointer) -> (profile: StatementProfile, hints: [String]) {
+        if let known = byID[id] {
+            hits += 1
+            return known
+        }
+        let found = profile(sql)
+        if byID.count >= generationSize { byID.removeAll(keepingCapacity: true) }
+        byID[id] = found
+        return found
     }
 
     public mutating func profile(_ sql: String) -> (profile: StatementProfile, hints: [String]) {

@@ -11,6 +11,9 @@ public struct HeldStatements: Sendable, Equatable {
     public var complete = false
     /// The held bytes are one simple Query, whole: the next Query frame the link relays is `texts[0]`.
     public var oneQuery = false
+    /// For each text, the shared id of the prepared statement it is when the batch binds one the client prepared on
+    /// an earlier link (its profile is then kept by that id, with no scan of the text).
+    public var ids: [Int?] = []
 
     public init() {}
 }
@@ -25,6 +28,7 @@ extension ClientSession {
            let length = q.readInteger(as: Int32.self), Int(length) == q.readableBytes + 4, q.getInteger(at: q.writerIndex - 1, as: UInt8.self) == 0 {
             var out = HeldStatements()
             out.texts = [q.getSlice(at: q.readerIndex, length: q.readableBytes - 1)!]
+            out.ids = [nil]
             out.complete = true
             out.oneQuery = true
             return out
@@ -40,17 +44,23 @@ extension ClientSession {
                     endsWithRequest = type == FrontendMessage.Code.query
                     switch type {
                     case FrontendMessage.Code.query:
-                        if let text = Self.cString(&body) { out.texts.append(text) }
+                        if let text = Self.cString(&body) {
+                            out.texts.append(text)
+                            out.ids.append(nil)
+                        }
                     case FrontendMessage.Code.parse:
                         guard let name = body.readNullTerminatedString(), let text = Self.cString(&body) else { return }
                         parsedHere.insert(name)
                         out.texts.append(text)
+                        out.ids.append(nil)
                     default:
                         // A Bind of a statement prepared on an earlier link: its text is the one the client prepared.
                         guard body.readNullTerminatedString() != nil, let name = body.readNullTerminatedString(),
-                              !name.isEmpty, !parsedHere.contains(name), var tail = rewriter.statements[name]?.parseTail,
-                              let text = Self.cString(&tail) else { return }
+                              !name.isEmpty, !parsedHere.contains(name), let statement = rewriter.statements[name] else { return }
+                        var tail = statement.parseTail
+                        guard let text = Self.cString(&tail) else { return }
                         out.texts.append(text)
+                        out.ids.append(statement.id)
                     }
                 case .counted(let type):
                     // A Flush asks for answers too: a client that sent one waits for them before it says more.

@@ -36,6 +36,18 @@ struct StatementProfilesTests {
         }
     }
 
+    @Test func aPreparedStatementIsProfiledOnceByItsID() {
+        var cache = StatementProfiles()
+        // A setting's text is never kept by shape, but by id it is one exact text.
+        let text = "SET default_transaction_read_only = on"
+        for _ in 1...3 {
+            var s = text
+            let p = s.withUTF8 { cache.profile(id: 7, UnsafeRawBufferPointer($0)) }.profile
+            #expect(p.transaction == .sessionDefault(readOnly: true))
+        }
+        #expect(cache.misses == 1 && cache.hits == 2)
+    }
+
     @Test func aWriteNeverTakesAReadsProfile() {
         var cache = StatementProfiles()
         _ = cache.profile("SELECT lower('s')")

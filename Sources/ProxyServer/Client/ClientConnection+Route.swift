@@ -40,7 +40,12 @@ extension ClientConnection {
         let loop = runtime.connections(at: loopIndex)
         // No SQL to read (a FunctionCall, a statement prepared elsewhere): only the primary surely runs it.
         if held.texts.isEmpty { return leasePrimary(routes, now: now) }
-        let statements = held.texts.map { text in text.withUnsafeReadableBytes { loop.profiles.profile($0) } }
+        let statements = held.texts.indices.map { i in
+            held.texts[i].withUnsafeReadableBytes { text in
+                if i < held.ids.count, let id = held.ids[i] { return loop.profiles.profile(id: id, text) }
+                return loop.profiles.profile(text)
+            }
+        }
         session.heldWords = held.oneQuery ? statements[0].profile.sessionWords : nil
         leaseRouted(routes, statements: statements, readOnlyDefault: desiredSettings["default_transaction_read_only"] == "on", now: now)
     }
