@@ -17,6 +17,8 @@ public enum ClientAction: Equatable, Sendable {
     case resumeReading(ReadStops)
     /// Give the linked server back, with the statements it lent.
     case release(LetGo, ServerStatementCache)
+    /// Give it back, then ask for a server for what the client sent meanwhile (a link that took one batch only).
+    case releaseThenLease(LetGo, ServerStatementCache)
     /// Hand the server back for the session probe (what the transaction left on the session), with its statements.
     case probe(custom: Set<String>, ServerStatementCache)
     /// The client says goodbye (Terminate); a linked server goes back as `leave()` says.
@@ -41,6 +43,13 @@ extension ClientSession {
         clock.lastRequest = now
         switch phase {
         case .linked:
+            if holdingAfterBatch {
+                // Terminate behind the batch: the client leaves (its server goes as for any client gone mid-answer).
+                if held.isEmpty, buffer.readableBytes == 5, buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) == FrontendMessage.Code.terminate {
+                    return .leave
+                }
+                return hold(buffer) ? .stopReading(.held) : .none
+            }
             return relayLinked(buffer, catalog: catalog)
         case .waiting, .settling:
             return hold(buffer) ? .stopReading(.held) : .none
@@ -79,7 +88,9 @@ extension ClientSession {
     public mutating func linked<Catalog: StatementInterning>(statements: ServerStatementCache, catalog: Catalog) -> (ClientAction, resume: Bool) {
         linked()
         lent = statements
-        let (early, resume) = takeHeld()
+        let (early, resume) = batchOnly.map { takeHeld(upTo: $0) } ?? takeHeld()
+        holdingAfterBatch = batchOnly != nil
+        batchOnly = nil
         // The words routing found belong to these bytes only.
         defer { heldWords = nil }
         for b in early {
@@ -94,7 +105,7 @@ extension ClientSession {
         if gate.heldBytes > Self.holdLimit { return (.stopReading(.gate), resume) }
         // Outside session mode, a link nothing was asked of yet (the welcome's, or a cancelled wait's) ends at once.
         guard mode != .session else { return (.none, resume) }
-        return (settle(tracker.decide(mode: mode, answered: 0, status: .idle, atBoundary: atFrameBoundary)), resume)
+        return (settle(tracker.decide(mode: mode, answered: 0, status: .idle, atBoundary: atFrameBoundary), catalog: catalog), resume)
     }
 
     /// The linked server's bytes for the client arrived: what to do with the link. `.fail` means the bytes must not
@@ -122,25 +133,36 @@ extension ClientSession {
         if let failure { return .fail(.protocolViolation("\(failure)")) }
         // The frames held for a description were counted as sent, so the link is kept while they go on.
         if decision == .keep, gateWasHolding, !gate.holding { return .resumeReading(.gate) }
-        return decision == .keep ? .none : settle(decision)
+        return decision == .keep ? .none : settle(decision, catalog: catalog)
     }
 
     /// Between transactions outside session mode: the server goes back, to the probe first if the transaction may have
     /// changed the session, or stays while the client is pinned.
-    private mutating func settle(_ decision: LinkDecision) -> ClientAction {
+    private mutating func settle<Catalog: StatementInterning>(_ decision: LinkDecision, catalog: Catalog) -> ClientAction {
         switch decision {
         case .keep:
             return .none
         case .refuseTransaction:
             return .fail(PGError(SQLState.protocolViolation, "transaction blocks not allowed in statement pooling mode", severity: Severity.fatal))
         case .release:
+            let heldBack = holdingAfterBatch
+            holdingAfterBatch = false
             if probeAfter {
                 probeAfter = false
                 phase = .settling
                 return .probe(custom: customSettingNames, takeLent())
             }
-            // Pinned (LISTEN, an advisory lock, ...): the server stays until a probe finds the state undone.
-            if pinned { return .none }
+            // Pinned (LISTEN, an advisory lock, ...): the server stays until a probe finds the state undone, and takes
+            // what was held behind the batch (into `outgoing`, which the handler writes after this delivery).
+            if pinned {
+                for b in takeHeld().bytes { _ = relayLinked(b, catalog: catalog) }
+                return .none
+            }
+            if heldBack, !held.isEmpty {
+                phase = .waiting
+                clock.waitStarted = clock.lastDelivered
+                return .releaseThenLease(.done(keepsSession: false, pinned: false), takeLent())
+            }
             phase = .unlinked
             return .release(.done(keepsSession: false, pinned: false), takeLent())
         }

@@ -8,8 +8,12 @@ extension ClientSession {
     /// half of a message), and the failure must reach the client instead. `answered`: the server's ReadyForQuery
     /// count without the held one.
     public mutating func requeue(_ bytes: [ByteBuffer], answered: Int, now: NIODeadline) -> ServerStatementCache? {
-        guard phase == .linked, tracker.sent == answered + 1, !tracker.unsynced, atFrameBoundary, !gate.holding, held.isEmpty else { return nil }
-        for b in bytes { _ = hold(b) }
+        guard phase == .linked, tracker.sent == answered + 1, !tracker.unsynced, atFrameBoundary, !gate.holding,
+              held.isEmpty || holdingAfterBatch else { return nil }
+        // In front of what the client sent behind the batch (held, not sent, while the link took the batch only).
+        let behind = takeHeld().bytes
+        for b in bytes + behind { _ = hold(b) }
+        holdingAfterBatch = false
         // The abandoned link's replies will never come: what the rewriter waits for of them is dropped.
         rewriter.repliesSettled()
         phase = .waiting

@@ -45,6 +45,12 @@ public struct ClientSession: Sendable {
     /// The session scan's keyword answers for the held Query, from the profile routing read (`oneQuery` batches only):
     /// the scan at link time skips its own pass over the same text.
     public var heldWords: SessionStateScan.Words?
+    /// Routing sent the held batch (this many bytes of it) to a replica as one statement: the link takes only that
+    /// batch, and what the client sends after it waits for its own routing (a write pipelined behind a read would be
+    /// refused there).
+    public var batchOnly: Int?
+    /// The link took its one batch: the client's next bytes are held until the link ends.
+    public internal(set) var holdingAfterBatch = false
     // (The one-byte fields above sit together: a field after each would round it up to eight.)
 
     private var splitter: FrameSplitter
@@ -167,6 +173,26 @@ public struct ClientSession: Sendable {
         heldBytes += buffer.readableBytes
         held.append(buffer)
         return heldBytes > Self.holdLimit
+    }
+
+    /// Hands over the first `count` bytes held (a frame may be cut: the rest stays held). `resume`: reading had been
+    /// stopped and may start again.
+    mutating func takeHeld(upTo count: Int) -> (bytes: [ByteBuffer], resume: Bool) {
+        guard count < heldBytes else { return takeHeld() }
+        let stopped = heldBytes > Self.holdLimit
+        var out: [ByteBuffer] = [], left = count
+        while left > 0, var first = held.first {
+            if first.readableBytes <= left {
+                left -= first.readableBytes
+                out.append(held.removeFirst())
+            } else {
+                out.append(first.readSlice(length: left)!)
+                held[0] = first
+                left = 0
+            }
+        }
+        heldBytes -= count
+        return (out, stopped && heldBytes <= Self.holdLimit)
     }
 
     /// Hands over what was held. `resume`: reading had been stopped and may start again.

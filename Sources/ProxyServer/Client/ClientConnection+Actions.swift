@@ -24,19 +24,12 @@ extension ClientConnection {
         case .resumeReading(let why):
             holdBack(why, false)
         case .release(let letGo, let statements):
+            release(letGo, statements, now: now)
+        case .releaseThenLease(let letGo, let statements):
             guard case .linked(let link) = state else { return }
-            state = .pooled(link.pool)
-            shelveLink()
-            let server = link.server
-            if session.sentDDL { ddlSent(link.pool) }
-            if routedWrite, let routes = link.pool.routes {
-                return giveBackAfterWrite(server, routes: routes, letGo: letGo, statements: statements, sameLoop: link.sameLoop)
-            }
-            if link.sameLoop {
-                server.giveBack(letGo, returning: statements, now: now)
-            } else {
-                server.eventLoop.execute { server.giveBack(letGo, returning: statements) }
-            }
+            release(letGo, statements, now: now)
+            // What the client sent behind the batch its link took is a unit of its own, routed now.
+            lease(from: link.pool, now: now ?? .now())
         case .probe(let custom, let statements):
             guard case .linked(let link) = state else { return }
             state = .pooled(link.pool)
@@ -52,6 +45,23 @@ extension ClientConnection {
             sendFatal(error)
         case .timedOut(let limit):
             timedOut(limit)
+        }
+    }
+
+    /// The server goes back (after its write's position is learned, when the unit may have written).
+    private func release(_ letGo: LetGo, _ statements: ServerStatementCache, now: NIODeadline?) {
+        guard case .linked(let link) = state else { return }
+        state = .pooled(link.pool)
+        shelveLink()
+        let server = link.server
+        if session.sentDDL { ddlSent(link.pool) }
+        if routedWrite, let routes = link.pool.routes {
+            return giveBackAfterWrite(server, routes: routes, letGo: letGo, statements: statements, sameLoop: link.sameLoop)
+        }
+        if link.sameLoop {
+            server.giveBack(letGo, returning: statements, now: now)
+        } else {
+            server.eventLoop.execute { server.giveBack(letGo, returning: statements) }
         }
     }
 

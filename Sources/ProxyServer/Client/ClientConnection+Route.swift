@@ -12,6 +12,7 @@ extension ClientConnection {
         let home = pool.home
         // Set again below only for the held bytes routing reads now.
         session.heldWords = nil
+        session.batchOnly = nil
         guard let routes = home.routes, routes.splits else {
             state = .pooled(home)
             return requestServer(from: home, now: now)
@@ -47,7 +48,7 @@ extension ClientConnection {
             }
         }
         session.heldWords = held.oneQuery ? statements[0].profile.sessionWords : nil
-        leaseRouted(routes, statements: statements, readOnlyDefault: desiredSettings["default_transaction_read_only"] == "on", now: now)
+        leaseRouted(routes, statements: statements, held: held, readOnlyDefault: desiredSettings["default_transaction_read_only"] == "on", now: now)
     }
 
     /// Work only the primary surely runs (or whose server's report the client is told).
@@ -64,8 +65,8 @@ extension ClientConnection {
         desiredSettings["pgswift.role"].flatMap { RouteRequest.RoleOverride(rawValue: $0.lowercased()) } ?? .any
     }
 
-    private func leaseRouted(_ routes: NodeRoutes, statements: [(profile: StatementProfile, hints: [String])], readOnlyDefault: Bool,
-                             now: NIODeadline) {
+    private func leaseRouted(_ routes: NodeRoutes, statements: [(profile: StatementProfile, hints: [String])], held: HeldStatements,
+                             readOnlyDefault: Bool, now: NIODeadline) {
         var (unit, profile, hints) = RouteUnit.classify(statements, readOnlyDefault: readOnlyDefault)
         if profile.primaryReason == nil, !profile.functions.isEmpty {
             // User functions the database declares VOLATILE may write (read_only_functions, write_functions adjust).
@@ -75,7 +76,7 @@ extension ClientConnection {
             if volatility.mayWrite(profile.functions) { profile.primaryReason = .volatileFunction }
         }
         let request = RouteRequest(unit: unit, profile: profile, hints: hints, roleOverride: roleOverride, now: ProxyRuntime.seconds(now))
-        go(routes.choose(request, client: waiterID), routes: routes, unit: unit, now: now)
+        go(routes.choose(request, client: waiterID), routes: routes, unit: unit, held: held, now: now)
     }
 
     /// A session-mode client keeps the node it gets for its whole session: chosen by target_session_attrs (or
@@ -114,7 +115,8 @@ extension ClientConnection {
         }
     }
 
-    private func go(_ choice: NodeRoutes.Choice, routes: NodeRoutes, unit: RouteRequest.Unit? = nil, now: NIODeadline) {
+    /// `held`: what routing read of the held bytes (a replica's link then takes that batch only).
+    private func go(_ choice: NodeRoutes.Choice, routes: NodeRoutes, unit: RouteRequest.Unit? = nil, held: HeldStatements? = nil, now: NIODeadline) {
         switch choice {
         case .home:
             routedWrite = false
@@ -127,6 +129,8 @@ extension ClientConnection {
             primaryUnit = session.mode != .session && !reason.isRead
             // Reads the primary takes (a fallback, the client's own writes) are not a replica's to refuse.
             replicaStatement = session.mode != .session && (reason == .read || reason == .confirmReplay) && unit == .statement
+            // Only a batch that ends a request (a Flush waits for a Sync the link would then never get).
+            if replicaStatement, let held, held.oneQuery || session.heldRequests() != nil { session.batchOnly = session.heldBytes }
             state = .pooled(pool)
             requestServer(from: pool, now: now)
         case .wait:

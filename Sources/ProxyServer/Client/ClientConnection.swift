@@ -135,7 +135,8 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
         case .linked, .pooled:
             counters?.totals.received += buffer.readableBytes
             let now = NIODeadline.now()
-            if writeRetry != nil || replicaBatch != nil, case .linked = state { writeRetrySent(buffer) }
+            // Bytes held behind a batch its link took alone are not sent there.
+            if writeRetry != nil || replicaBatch != nil, case .linked = state, !session.holdingAfterBatch { writeRetrySent(buffer) }
             run(session.read(buffer, searchPath: desiredSettings["search_path"] ?? "", catalog: runtime.statementCatalog, now: now), now: now)
             if routePending, case .pooled(let pool) = state, isWaiting { lease(from: pool, now: now) }
         case .startup, .authenticating, .lookingUp:
