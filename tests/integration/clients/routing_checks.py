@@ -105,6 +105,28 @@ def psycopg_split() -> None:
         expect(len(nodes) >= 2, f"the read statement ran only on {sorted(nodes)}")
 
 
+def psycopg_pipeline() -> None:
+    # Pipeline mode: a read (slow, on a replica) then a write sent behind it before its answer. The replica's link
+    # takes the read only; the write waits for the read's answer and is routed on its own, to the primary (on the
+    # replica it would fail with 25006).
+    with psycopg.connect(host=PROXY_HOST, port=PROXY_PORT, dbname=DB, user=USER, password=PASSWORD, connect_timeout=10,
+                         sslmode="disable", autocommit=True) as c:
+        reads: list[tuple[int, bool]] = []
+        for i in range(4):
+            with c.pipeline() as p:
+                r = c.execute("SELECT inet_server_port(), pg_is_in_recovery() FROM pg_sleep(0.2)")
+                p.sync()
+                w = c.execute("INSERT INTO it_routing_py (client, n) VALUES (%s, %s) RETURNING inet_server_port()", ("pipeline", i))
+            port, standby = r.fetchone()
+            reads.append((port, standby))
+            written = w.fetchone()[0]
+            expect(written == PG_PORT, f"pipeline {i}: the write behind the read ran on port {written}, not the primary's {PG_PORT}")
+        print(f"psycopg pipeline: reads ran on {reads}", file=sys.stderr)
+        # The first read follows no write of this client: a replica takes it.
+        expect(reads[0][1] and reads[0][0] in REPLICAS, f"the first pipelined read ran on {reads[0]} (want a replica)")
+
+
 R.run("asyncpg", asyncpg_split)
 R.run("psycopg", psycopg_split)
+R.run("psycopg_pipeline", psycopg_pipeline)
 R.exit()
