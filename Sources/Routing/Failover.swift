@@ -9,8 +9,9 @@ public enum Failover {
         public var closed: Bool
         public var lsn: UInt64
         public var timeline: UInt32?
-        /// Its last two checks read the same position: a replica still replaying what it received may yet overtake
-        /// the others, and two pgswift instances that read it at different moments could pick different candidates.
+        /// It has replayed all it received, or its last two checks read the same position: a replica still replaying
+        /// may yet overtake the others, and two pgswift instances that read it at different moments could pick
+        /// different candidates.
         public var settled: Bool
 
         public init(role: NodeRole, up: Bool = true, closed: Bool = false, lsn: UInt64 = 0, timeline: UInt32? = nil, settled: Bool = true) {
@@ -64,7 +65,8 @@ public enum Failover {
             }
             let since = lostSince ?? now
             lostSince = since
-            guard now - since >= timeout, ready else { return false }
+            // A replica that never settles (recovery_min_apply_delay) holds the choice one more timeout at most.
+            guard now - since >= timeout, ready || now - since >= 2 * timeout else { return false }
             if let last = lastAttempt, now - last < timeout { return false }
             lastAttempt = now
             return true

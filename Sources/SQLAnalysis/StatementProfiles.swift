@@ -32,8 +32,9 @@ public struct StatementProfiles: Sendable {
         }
         misses += 1
         var profile = StatementProfiler.profile(String(decoding: sql, as: UTF8.self))
-        // Keywords outside literals and comments: the same for every text of an exact shape.
-        profile.sessionWords = SessionStateScan.words(sql)
+        // Read from the shape itself (literals and comments already out) when it stands for every text of it: the
+        // text's own scan could read a literal differently (E'...' escapes) and teach that to the others.
+        profile.sessionWords = shape.exact ? shape.key.withUnsafeBytes { SessionStateScan.words($0) } : SessionStateScan.words(sql)
         // Settings carry their values in literals, and a text the scan could not be sure of may not stand for others.
         if shape.exact && !profile.setsSession { remember(profile, for: shape) }
         return (profile, shape.hints)

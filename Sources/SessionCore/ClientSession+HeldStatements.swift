@@ -12,7 +12,7 @@ public struct HeldStatements: Sendable, Equatable {
     /// The held bytes are one simple Query, whole: the next Query frame the link relays is `texts[0]`.
     public var oneQuery = false
     /// For each text, the shared id of the prepared statement it is when the batch binds one the client prepared on
-    /// an earlier link (its profile is then kept by that id, with no scan of the text).
+    /// an earlier link (its profile is then kept by that id, with no scan of the text); empty for one simple Query.
     public var ids: [Int?] = []
 
     public init() {}
@@ -28,7 +28,6 @@ extension ClientSession {
            let length = q.readInteger(as: Int32.self), Int(length) == q.readableBytes + 4, q.getInteger(at: q.writerIndex - 1, as: UInt8.self) == 0 {
             var out = HeldStatements()
             out.texts = [q.getSlice(at: q.readerIndex, length: q.readableBytes - 1)!]
-            out.ids = [nil]
             out.complete = true
             out.oneQuery = true
             return out

@@ -354,6 +354,9 @@ public struct ServerSession: Sendable {
     /// A refusal is held and its ReadyForQuery has not come: PostgreSQL flushes an error at once and the
     /// ReadyForQuery after, so what preceded the error (a RowDescription) waits with it rather than go out alone.
     public var refusalAwaitingReady: Bool { held.awaitingReady && held.refusedWrite }
+    /// The client (on another thread) decides about a held refusal: bytes that arrive meanwhile (a notice) wait too,
+    /// or they would take out what the refusal holds back.
+    public var refusalAsked: Bool { held.asked && held.refusedWrite }
 
     /// The client is being asked on another thread; until it answers, client bytes let the failure out first.
     public mutating func retryAsked() {

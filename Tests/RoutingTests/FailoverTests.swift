@@ -35,6 +35,12 @@ struct FailoverTests {
         // ...so the first round that finds the positions settled promotes at once.
         let settled = watch.due(hasPrimary: false, ready: true, now: 7, timeout: 5)
         #expect(settled)
+        // One that never settles (recovery_min_apply_delay) holds it one more timeout at most.
+        var patient = Failover.Watch()
+        let early = patient.due(hasPrimary: false, ready: false, now: 0, timeout: 5)
+        let held = patient.due(hasPrimary: false, ready: false, now: 9.9, timeout: 5)
+        let capped = patient.due(hasPrimary: false, ready: false, now: 10, timeout: 5)
+        #expect(!early && !held && capped)
     }
 
     @Test func aFencedOrDownPrimaryIsNoPrimary() {

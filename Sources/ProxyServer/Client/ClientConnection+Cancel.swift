@@ -24,6 +24,13 @@ extension ClientConnection {
     /// Answers the requests held for a server with `error` (a cancel's 57014, a routing refusal) and one
     /// ReadyForQuery per Query/Sync/FunctionCall.
     func answerHeld(requests: Int, with error: PGError) {
+        // A unit taken back inside a transaction (its BEGIN answered on the demoted node): the client believes a
+        // transaction is open, and an answer that says idle would let the rest of it run in autocommit. Its
+        // connection ends instead, as a direct connection to the old primary would have.
+        if let retry = writeRetry, retry.rerouted, !retry.prologueTexts.isEmpty {
+            writeRetry = nil
+            return sendFatal(PGError(error.sqlState, error.message + " (the transaction it ran in is lost)", severity: Severity.fatal))
+        }
         writeRetry = nil
         replicaBatch = nil
         // A resume still on its way (a position told, the checks after a refusal) belongs to the unit answered here.

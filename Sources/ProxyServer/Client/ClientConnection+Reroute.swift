@@ -17,6 +17,12 @@ struct UnitStart: Sendable {
 extension ClientConnection {
     /// A unit of work starts on `pool` with the held bytes: kept for a retry when the router sent it by role.
     func startWriteRetry(pool: ServerPool) {
+        // A pinned client linked again after its probe: no unit was routed for it.
+        guard !session.pinned else {
+            replicaBatch = nil
+            writeRetry = nil
+            return
+        }
         // Only kept (no copy, no scan) until the answer starts: most reads never need it.
         replicaBatch = replicaStatement && pool.node != nil && !session.held.isEmpty ? session.held : nil
         if writeRetry?.rerouted == true {
@@ -102,7 +108,8 @@ extension ClientConnection {
         writeRetry = retry
         state = .pooled(link.pool)
         shelveLink()
-        letGoRefusing(link.server, link: link, .done(keepsSession: false, pinned: false), statements)
+        // A statement that may have changed the session (a lock it took before failing) leaves a server not to reuse.
+        letGoRefusing(link.server, link: link, session.probeAfter ? .internalFailed : .done(keepsSession: false, pinned: false), statements)
         runtime.logger.debug("\(link.server.address) refused a read as a write (25006): sending it to the primary")
         lease(from: link.pool, now: .now())
         return true

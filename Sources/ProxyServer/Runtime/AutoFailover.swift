@@ -21,7 +21,7 @@ extension ProxyRuntime {
                 // Only what recent checks found: a host not checked for three periods says nothing of now.
                 if let o = r.current, let at = r.lastCheck, now - at <= 3 * s.healthCheckPeriod {
                     return Failover.Host(role: o.role, up: r.health.isUp, closed: closed, lsn: o.lsn, timeline: o.timeline,
-                                         settled: r.lsnBefore == o.lsn)
+                                         settled: o.replayDelay == 0 || r.lsnBefore == o.lsn)
                 }
                 // A primary whose checks fail without it being down (its role refused, fewer failures than
                 // health_check_failures) is still the primary: only one found down is replaced.

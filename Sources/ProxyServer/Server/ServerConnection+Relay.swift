@@ -33,7 +33,7 @@ extension ServerConnection {
     func channelReadComplete(context: ChannelHandlerContext) {
         // A refused write held whole: nothing of it goes out unless the client lets the failure through.
         if session.rerouteDue { return askClientToReroute() }
-        if session.refusalAwaitingReady { return }
+        if session.refusalAwaitingReady || session.refusalAsked { return }
         deliverToClient(now: readAt)
         if session.retryDue { askClientToRetry() }
     }
