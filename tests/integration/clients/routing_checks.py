@@ -123,7 +123,8 @@ def pipelined_write() -> None:
             for _ in range(2):
                 rows: list[tuple[str | None, ...]] = []
                 for f in conn.read_until_ready():
-                    expect(f.type != "E", f"pipelined query {len(answers) + 1} failed: {f.error_fields().get('M')}")
+                    if f.type == "E":
+                        expect(False, f"pipelined query {len(answers) + 1} failed: {f.error_fields().get('M')}")
                     if f.type == "D":
                         rows.append(data_row_values(f.body))
                 answers.append(rows)
