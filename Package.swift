@@ -67,6 +67,8 @@ let package = Package(
             path: "Examples/ResponseOptimizerExample"
         ),
         .target(name: "SQLAnalysis", dependencies: ["CPgQuery"], swiftSettings: hotPathSettings),
+        // Pure: the result cache's tiers and policies as values (time passed in).
+        .target(name: "ResultCache", swiftSettings: hotPathSettings),
         // Pure: nodes, their health and circuit breakers, and which node gets a statement.
         .target(name: "Routing", dependencies: ["SQLAnalysis"]),
         .target(
@@ -148,6 +150,7 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "SQLAnalysisTests", dependencies: ["SQLAnalysis"]),
         .testTarget(name: "RoutingTests", dependencies: ["Routing"]),
+        .testTarget(name: "ResultCacheTests", dependencies: ["ResultCache"]),
         .testTarget(name: "SessionCoreTests", dependencies: [
             "SessionCore", "PGWire", .product(name: "NIOCore", package: "swift-nio"),
         ]),
