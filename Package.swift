@@ -68,7 +68,7 @@ let package = Package(
         ),
         .target(name: "SQLAnalysis", dependencies: ["CPgQuery"], swiftSettings: hotPathSettings),
         // Pure: the result cache's tiers and policies as values (time passed in).
-        .target(name: "ResultCache", swiftSettings: hotPathSettings),
+        .target(name: "ResultCache", dependencies: ["SQLAnalysis"], swiftSettings: hotPathSettings),
         // Pure: nodes, their health and circuit breakers, and which node gets a statement.
         .target(name: "Routing", dependencies: ["SQLAnalysis"]),
         .target(
@@ -150,7 +150,7 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "SQLAnalysisTests", dependencies: ["SQLAnalysis"]),
         .testTarget(name: "RoutingTests", dependencies: ["Routing"]),
-        .testTarget(name: "ResultCacheTests", dependencies: ["ResultCache"]),
+        .testTarget(name: "ResultCacheTests", dependencies: ["ResultCache", "SQLAnalysis"]),
         .testTarget(name: "SessionCoreTests", dependencies: [
             "SessionCore", "PGWire", .product(name: "NIOCore", package: "swift-nio"),
         ]),

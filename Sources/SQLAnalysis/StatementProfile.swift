@@ -87,6 +87,9 @@ public struct StatementProfile: Sendable, Equatable {
     public var setsSession = false
     /// Statements in the text (a simple Query may carry several).
     public var statements = 0
+    /// It reads the clock through SQL's own keywords (CURRENT_DATE, CURRENT_TIMESTAMP, LOCALTIME...), which the
+    /// parser gives as no function call: its answer changes with time alone.
+    public var readsClock = false
     /// libpg_query's fingerprint: one per statement shape, whatever the literals (nil when it did not parse).
     public var fingerprint: UInt64?
     /// What SessionStateScan's keyword pass finds in the text, when the profile came through StatementProfiles: the

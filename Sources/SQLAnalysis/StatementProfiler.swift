@@ -26,6 +26,7 @@ public enum StatementProfiler {
         profile.relations = walk.relations()
         profile.functions = walk.functionNames
         profile.setsSession = walk.setsSession
+        profile.readsClock = walk.readsClock
         profile.fingerprint = fingerprint(sql)
         return profile
     }
@@ -62,11 +63,17 @@ struct TreeWalk {
     private(set) var functionNames: [QualifiedName] = []
     var transaction: TransactionControl?
     private(set) var setsSession = false
+    private(set) var readsClock = false
     // Found under the statement being read.
     private var writes = false
     private var locks = false
     private var into = false
     private var functionReason: PrimaryReason?
+
+    /// SQLValueFunction operations that read the clock (the others name the user, role, catalog or schema).
+    static let clockKeywords: Set<String> = ["SVFOP_CURRENT_DATE", "SVFOP_CURRENT_TIME", "SVFOP_CURRENT_TIME_N", "SVFOP_CURRENT_TIMESTAMP",
+                                             "SVFOP_CURRENT_TIMESTAMP_N", "SVFOP_LOCALTIME", "SVFOP_LOCALTIME_N", "SVFOP_LOCALTIMESTAMP",
+                                             "SVFOP_LOCALTIMESTAMP_N"]
 
     /// Statement types a replica may run (subject to what is inside them).
     static let readTypes: Set<String> = ["SelectStmt", "ExplainStmt", "VariableShowStmt", "VariableSetStmt", "TransactionStmt",
@@ -136,6 +143,8 @@ struct TreeWalk {
                 if let name = child as? String { cteNames.insert(name) }
             case "FuncCall":
                 if let call = child as? [String: Any] { noteFunction(call) }
+            case "SQLValueFunction":
+                if let op = (child as? [String: Any])?["op"] as? String, Self.clockKeywords.contains(op) { readsClock = true }
             default:
                 break
             }
