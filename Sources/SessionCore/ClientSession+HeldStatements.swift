@@ -24,10 +24,9 @@ extension ClientSession {
     /// Every statement the held bytes would run or prepare: the node they go to must be able to run them all.
     public func heldStatements() -> HeldStatements {
         // One simple Query read whole (the usual unit of work): its text, without the frame scan.
-        if held.count == 1, var q = Optional(held[0]), q.readableBytes > 6, q.readInteger(as: UInt8.self) == FrontendMessage.Code.query,
-           let length = q.readInteger(as: Int32.self), Int(length) == q.readableBytes + 4, q.getInteger(at: q.writerIndex - 1, as: UInt8.self) == 0 {
+        if let text = Self.singleQueryText(held) {
             var out = HeldStatements()
-            out.texts = [q.getSlice(at: q.readerIndex, length: q.readableBytes - 1)!]
+            out.texts = [text]
             out.complete = true
             out.oneQuery = true
             return out
@@ -71,6 +70,14 @@ extension ClientSession {
         }
         out.complete = scan.atFrameBoundary && endsWithRequest
         return out
+    }
+
+    /// The text of `buffers` when they are one buffer holding exactly one whole simple Query (without its NUL).
+    static func singleQueryText(_ buffers: [ByteBuffer]) -> ByteBuffer? {
+        guard buffers.count == 1, var q = Optional(buffers[0]), q.readableBytes > 6, q.readInteger(as: UInt8.self) == FrontendMessage.Code.query,
+              let length = q.readInteger(as: Int32.self), Int(length) == q.readableBytes + 4,
+              q.getInteger(at: q.writerIndex - 1, as: UInt8.self) == 0 else { return nil }
+        return q.getSlice(at: q.readerIndex, length: q.readableBytes - 1)
     }
 
     private static func cString(_ b: inout ByteBuffer) -> ByteBuffer? {

@@ -84,10 +84,8 @@ public struct WriteRetry: Sendable {
     static func analyze(_ batch: [ByteBuffer]) -> Analysis {
         var a = Analysis()
         // One simple Query read whole, the usual batch: its text, without the frame scan.
-        if batch.count == 1, var q = Optional(batch[0]), q.readableBytes > 6, q.readInteger(as: UInt8.self) == FrontendMessage.Code.query,
-           let length = q.readInteger(as: Int32.self), Int(length) == q.readableBytes + 4, q.getInteger(at: q.writerIndex - 1, as: UInt8.self) == 0 {
+        if let text = ClientSession.singleQueryText(batch) {
             a.requests = 1
-            let text = q.getSlice(at: q.readerIndex, length: q.readableBytes - 1)!
             if mayBegin(text), onlyBegins(String(buffer: text)) { a.begins = text }
             return a
         }
