@@ -68,7 +68,7 @@ let package = Package(
         ),
         .target(name: "SQLAnalysis", dependencies: ["CPgQuery"], swiftSettings: hotPathSettings),
         // Pure: the result cache's tiers and policies as values (time passed in).
-        .target(name: "ResultCache", dependencies: ["SQLAnalysis"], swiftSettings: hotPathSettings),
+        .target(name: "ResultCache", dependencies: ["SQLAnalysis", "Config", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: hotPathSettings),
         // Pure: nodes, their health and circuit breakers, and which node gets a statement.
         .target(name: "Routing", dependencies: ["SQLAnalysis"]),
         .target(
@@ -101,7 +101,7 @@ let package = Package(
         .target(
             name: "ProxyServer",
             dependencies: [
-                "PGWire", "PoolCore", "SessionCore", "Config", "SQLAnalysis", "Routing", "StatusHTTP", "ResponseOptimizer", "AdminConsole",
+                "PGWire", "PoolCore", "SessionCore", "Config", "SQLAnalysis", "Routing", "StatusHTTP", "ResponseOptimizer", "AdminConsole", "ResultCache",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -23,8 +23,8 @@ struct AdminCommandLine: Equatable, Sendable {
     static func parse(_ text: String) -> Parsed {
         guard let line = parseLine(text) else { return .invalid }
         // DRAIN/UNDRAIN NODE carry a database and a host name, which may be long (cloud host names).
-        let argumentLimit = line.verb.hasSuffix(" NODE") ? 320 : 63
-        guard line.verb == "SET" || (line.verb.utf8.count <= 15 && (line.argument?.utf8.count ?? 0) <= argumentLimit) else { return .badArguments }
+        let argumentLimit = line.verb.hasSuffix(" NODE") || line.verb == "CACHE INVALIDATE" ? 320 : 63
+        guard line.verb == "SET" || (line.verb.utf8.count <= 16 && (line.argument?.utf8.count ?? 0) <= argumentLimit) else { return .badArguments }
         return .command(line)
     }
 
@@ -49,6 +49,20 @@ struct AdminCommandLine: Equatable, Sendable {
             guard scanner.skipSpace(), scanner.takeWord("node"), scanner.skipSpace(), let db = scanner.word(), scanner.skipSpace(),
                   let node = scanner.token(), scanner.atEnd() else { return nil }
             return AdminCommandLine(verb: "\(upper) NODE", argument: "\(db) \(node)")
+        }
+        if upper == "CACHE" {
+            // pgswift's own: CACHE CLEAR, CACHE INVALIDATE TABLE|TAG|FINGERPRINT|PATTERN value.
+            guard scanner.skipSpace(), let sub = scanner.word()?.uppercased() else { return nil }
+            if sub == "CLEAR" {
+                scanner.skipSpace()
+                return scanner.atEnd() ? AdminCommandLine(verb: "CACHE CLEAR", argument: nil) : nil
+            }
+            guard sub == "INVALIDATE" else { return nil }
+            guard scanner.skipSpace(), let kind = scanner.word(), scanner.skipSpace(),
+                  let value = scanner.quotedString() ?? scanner.token() else { return AdminCommandLine(verb: "CACHE INVALIDATE", argument: nil) }
+            scanner.skipSpace()
+            guard scanner.atEnd() else { return nil }
+            return AdminCommandLine(verb: "CACHE INVALIDATE", argument: "\(kind.uppercased()) \(value)")
         }
         var argument: String?
         if scanner.skipSpace(), let arg = scanner.word() { argument = arg }

@@ -38,11 +38,17 @@ public protocol AdminRuntime: Sendable {
     func tuning() async -> [TuningRecommendation]
     /// The hosts of entries with several hosts (SHOW NODES), by database then in the order written.
     func nodes() async throws -> [AdminNode]
+    /// The result cache's tiers (SHOW CACHE): l1 always, l2 and l3 when configured.
+    func cacheTiers() async throws -> [AdminCacheTier]
 
     // MARK: Verbs
 
     /// Pauses or resumes the whole pooler.
     func setPaused(_ on: Bool)
+    /// Drops every cached answer in every tier; how many the in-process tier held.
+    func cacheClear() async throws -> Int
+    /// Drops the answers `target` names (and moves the versions of a named table); how many went from the loops.
+    func cacheInvalidate(_ target: AdminCacheTarget) async throws -> Int
     /// Pauses or resumes one database; false if it already was in that state.
     func setPaused(_ on: Bool, database: String) -> Bool
     func setDisabled(_ on: Bool, database: String)

@@ -3,6 +3,11 @@ import Foundation
 
 public enum ConfigLoader {
     static let generalSections: Set<String> = ["pgbouncer", "pgswift"]
+    /// Environment variables that set a setting under another name: the setting, and the unit the number is in.
+    static let environmentAliases: [String: (String, String)] = [
+        "CACHE_TTL_SECONDS": ("cache_default_ttl", "s"),
+        "CACHE_MEMORY_SIZE_MB": ("cache_l1_max_bytes", "MB"),
+    ]
 
     /// Loads and validates; throws every problem found, each naming file, line and key.
     public static func load(path: String, environment: [String: String] = [:]) throws(ConfigErrors) -> ProxyConfig {
@@ -26,6 +31,7 @@ public enum ConfigLoader {
 
         var databases: [String: DatabaseEntry] = [:]
         var users: [String: UserEntry] = [:]
+        var cacheRules: [CacheRuleEntry] = []
         var sawGeneral = false
         for e in entries {
             switch e.section {
@@ -55,6 +61,17 @@ public enum ConfigLoader {
                 case .success(let u): users[u.name] = u
                 case .failure(let err): errors.append(err)
                 }
+            case "cache_rules":
+                switch CacheRuleEntry.parse(e) {
+                case .success(let rule):
+                    if let earlier = cacheRules.firstIndex(where: { $0.target == rule.target }) {
+                        errors.append(ConfigError(file: e.file, line: e.line, key: e.key,
+                                                  message: "\(rule.target) has a rule already (\(cacheRules[earlier].source))"))
+                    } else {
+                        cacheRules.append(rule)
+                    }
+                case .failure(let err): errors.append(err)
+                }
             case "peers":
                 warnings.append("\(e.file):\(e.line): [peers] is accepted for PgBouncer compatibility but not implemented by pgswift")
             default:
@@ -81,13 +98,21 @@ public enum ConfigLoader {
             case .failure(let m): errors.append(ConfigError(file: "environment", line: 0, key: name, message: m.text))
             }
         }
+        // The cache's variables as container images name them (a PGSWIFT_ variable of the same setting wins).
+        for (name, (key, unit)) in environmentAliases.sorted(by: { $0.key < $1.key }) {
+            guard let text = environment[name], environment["PGSWIFT_" + key.uppercased()] == nil, let spec = specs[key] else { continue }
+            switch SettingValue.parse(text + unit, as: spec.kind) {
+            case .success(let v): settings[key] = .init(spec: spec, text: text + unit, value: v, source: .environment(name))
+            case .failure(let m): errors.append(ConfigError(file: "environment", line: 0, key: name, message: m.text))
+            }
+        }
 
         // Without max_prepared_statements, transaction pooling cannot carry named statements: say so.
         let modes = [settings["pool_mode"]?.text ?? "session"] + databases.values.compactMap(\.poolMode) + users.values.compactMap(\.poolMode)
         if let other = modes.first(where: { $0.lowercased() != "session" }), settings["max_prepared_statements"]?.text == "0" {
             warnings.append("\(path): pool_mode \(other) with max_prepared_statements = 0: protocol-level prepared statements are not carried from one server connection to the next; clients that prepare named statements need session mode or max_prepared_statements > 0")
         }
-        let config = ProxyConfig(path: path, settings: settings, databases: databases, users: users, warnings: warnings)
+        let config = ProxyConfig(path: path, settings: settings, databases: databases, users: users, cacheRules: cacheRules, warnings: warnings)
         // An unreadable file has already said so; its defaults' cross-checks would only add noise.
         if !(entries.isEmpty && !errors.isEmpty) { errors += crossChecks(config) }
         if !errors.isEmpty { throw ConfigErrors(errors) }

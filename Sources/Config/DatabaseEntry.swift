@@ -26,7 +26,7 @@ public struct DatabaseEntry: Sendable, Equatable {
     public var maxDBConnections: Int?
     public var poolMode: String?
     public var connectQuery: String?
-    /// Routing settings this entry sets for itself (read_write_split and the others of KnownSettings.routingKeys).
+    /// pgswift settings this entry sets for itself (read_write_split, cache and the others of KnownSettings.routingKeys).
     public var routing: [String: SettingValue] = [:]
     /// Startup parameters sent to the server (application_name, client_encoding, datestyle, timezone).
     public var startupParameters: [String: String] = [:]

@@ -280,6 +280,16 @@ public enum KnownSettings {
                     "When an entry with several hosts has had no reachable primary for failover_timeout, promote its most advanced healthy replica (pg_promote(), as health_check_user); one pgswift instance promotes, the others see the new primary."),
         SettingSpec("failover_timeout", .duration(unit: .seconds), "30", .pgswift,
                     "How long an entry must be without a reachable primary before auto_failover promotes a replica (and between two attempts)."),
+        SettingSpec("cache", .choice(["off", "on", "auto"]), "off", .pgswift,
+                    "Result cache: on answers repeated reads that [cache_rules] or a /* pgswift: cache */ comment cover from memory (never a read that is not safe to keep); auto keeps nothing but lists candidates (SHOW CACHE_CANDIDATES); off. Also per database."),
+        SettingSpec("cache_default_ttl", .duration(unit: .seconds), "60", .pgswift,
+                    "How long a cached answer lives when its rule or comment gives no time; CACHE_TTL_SECONDS in the environment wins."),
+        SettingSpec("cache_l1_max_bytes", .size, "200MB", .pgswift,
+                    "Memory the in-process cache tier may use, answers, keys and bookkeeping counted, split between the event loops; CACHE_MEMORY_SIZE_MB in the environment wins."),
+        SettingSpec("cache_max_entry_bytes", .size, "1MB", .pgswift,
+                    "Answers bigger than this stream through uncached."),
+        SettingSpec("cache_eviction", .choice(["s3fifo", "lru"]), "s3fifo", .pgswift,
+                    "How the in-process tier chooses what to drop when full: s3fifo (scan-resistant: a read seen once passes through a small queue) or lru."),
         SettingSpec("session_pinning", .choice(["pin", "refuse"]), "pin", .pgswift,
                     "Transaction mode: state that cannot move between servers (LISTEN, advisory locks, WITH HOLD cursors, temp tables, SQL PREPARE) pins the client to its server (pin), or the statement is refused with an error (refuse)."),
     ]
@@ -303,9 +313,10 @@ public enum KnownSettings {
         "weight",
     ] + routingKeys
 
-    /// Global routing settings a [databases] entry may override.
+    /// Global pgswift settings a [databases] entry may override: the routing ones, and the result cache's switch.
     public static let routingKeys: [String] = [
         "read_write_split", "read_write_strategy", "load_balancing_strategy", "primary_reads", "replica_max_lag", "read_your_writes",
+        "cache",
     ]
 
     /// Keys allowed in a [users] entry, as PgBouncer 1.25 documents them.

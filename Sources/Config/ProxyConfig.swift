@@ -12,11 +12,15 @@ public struct ProxyConfig: Sendable {
     public private(set) var settings: [String: Setting]
     public let databases: [String: DatabaseEntry]
     public let users: [String: UserEntry]
+    /// [cache_rules], in file order.
+    public let cacheRules: [CacheRuleEntry]
     /// Keys accepted only for compatibility, and anything else worth telling the operator.
     public let warnings: [String]
 
-    init(path: String, settings: [String: Setting], databases: [String: DatabaseEntry], users: [String: UserEntry], warnings: [String]) {
+    init(path: String, settings: [String: Setting], databases: [String: DatabaseEntry], users: [String: UserEntry],
+         cacheRules: [CacheRuleEntry] = [], warnings: [String]) {
         self.path = path
+        self.cacheRules = cacheRules
         self.settings = settings
         self.databases = databases
         self.users = users

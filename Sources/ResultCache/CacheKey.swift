@@ -25,10 +25,11 @@ public struct CacheKey: Hashable, Sendable {
 
     /// - `settings`: the client's, by name (any case); only `resultSettings` and custom ones count.
     /// - `parameters`: each value's bytes, nil for NULL; `parameterFormats` and `resultFormats` as the Bind gave them.
+    /// - `dataEpoch`: the database's (TableVersions), moved by a write whose tables are not known.
     /// - `tableVersions`: the version of every table the statement reads: a write moves it, and the old key is not
     ///   read again.
     public init(database: String, user: String, settings: [String: String], statement: Statement, parameters: [[UInt8]?] = [],
-                parameterFormats: [Int16] = [], resultFormats: [Int16] = [], schemaEpoch: Int,
+                parameterFormats: [Int16] = [], resultFormats: [Int16] = [], schemaEpoch: Int, dataEpoch: UInt64 = 0,
                 tableVersions: [(table: QualifiedName, version: UInt64)]) {
         var out: [UInt8] = []
         out.reserveCapacity(128)
@@ -69,6 +70,7 @@ public struct CacheKey: Hashable, Sendable {
             for f in formats { Self.length(Int(f), into: &out) }
         }
         Self.length(schemaEpoch, into: &out)
+        Self.length(Int(truncatingIfNeeded: dataEpoch), into: &out)
         let tables = tableVersions.sorted { $0.table.description < $1.table.description }
         Self.length(tables.count, into: &out)
         for t in tables {

@@ -129,6 +129,15 @@ public struct L1Store<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         for (key, i) in index where matches(key) { drop(i) }
     }
 
+    /// Drops every entry whose value `matches` (a tag, a table, a fingerprint); how many went.
+    @discardableResult
+    public mutating func removeAll(whereValue matches: (Value) -> Bool) -> Int {
+        var doomed: [Int32] = []
+        for i in index.values { if let slot = slots[Int(i)], matches(slot.value) { doomed.append(i) } }
+        for i in doomed { drop(i) }
+        return doomed.count
+    }
+
     public mutating func removeAll() {
         slots.removeAll()
         free.removeAll()

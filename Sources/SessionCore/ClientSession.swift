@@ -51,6 +51,9 @@ public struct ClientSession: Sendable {
     public var batchOnly: Int?
     /// The link took its one batch: the client's next bytes are held until the link ends.
     public internal(set) var holdingAfterBatch = false
+    /// The result cache is on for the client's database: the statements it sends are kept for the cache to read
+    /// what they write (`takeSeen`).
+    public var watchesWrites = false
     // (The one-byte fields above sit together: a field after each would round it up to eight.)
 
     private var splitter: FrameSplitter
@@ -260,6 +263,7 @@ public struct ClientSession: Sendable {
     /// A frame outside session mode that may need rewriting, inspecting or its reply recorded.
     private mutating func observed<Catalog: StatementInterning>(_ type: UInt8, _ body: ByteBuffer, statements: inout ServerStatementCache,
                                                                catalog: Catalog) throws -> FrameVerdict {
+        if watchesWrites { noteForCache(type, body) }
         var body = body
         var effect: SessionStateScan.Effect?
         if type == FrontendMessage.Code.query || type == FrontendMessage.Code.parse

@@ -23,6 +23,8 @@ public struct LinkState: Sendable {
         var gate = DescribeGate()
         /// The linked server's prepared statements, lent for the link.
         var lent = ServerStatementCache(capacity: 0)
+        /// Statement texts sent on the link that the result cache has yet to read for writes.
+        var seen: [ByteBuffer] = []
 
         init() {}
 
@@ -35,6 +37,7 @@ public struct LinkState: Sendable {
             replacement = other.replacement
             gate = other.gate
             lent = other.lent
+            seen = other.seen
         }
 
         /// Ready for another link: the arrays keep their storage unless a big batch grew it.
@@ -47,6 +50,7 @@ public struct LinkState: Sendable {
             Self.empty(&replacement)
             gate = DescribeGate()
             lent = ServerStatementCache(capacity: 0)
+            Self.empty(&seen)
         }
 
         private static func empty<T>(_ list: inout [T]) {
@@ -98,6 +102,11 @@ public struct LinkState: Sendable {
     var lent: ServerStatementCache {
         get { box?.lent ?? ServerStatementCache(capacity: 0) }
         _modify { let b = storage(); yield &b.lent }
+    }
+
+    var seen: [ByteBuffer] {
+        get { box?.seen ?? [] }
+        _modify { let b = storage(); yield &b.seen }
     }
 
     /// Hands the storage over, leaving this link without any.

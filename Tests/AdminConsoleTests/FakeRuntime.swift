@@ -20,6 +20,8 @@ final class FakeRuntime: AdminRuntime {
         case reload
         case shutdown(ShutdownMode)
         case set(String, String)
+        case cacheClear
+        case cacheInvalidate(AdminCacheTarget)
     }
 
     struct State {
@@ -37,6 +39,7 @@ final class FakeRuntime: AdminRuntime {
         var statements: [AdminPreparedStatement] = []
         var memory = AdminMemory(pools: .init(size: 0, used: 0), servers: .init(size: 0, used: 0), clients: .init(size: 0, used: 0),
                                  preparedStatements: .init(size: 0, used: 0))
+        var cacheTiers: [AdminCacheTier] = []
         var sla = AdminSLA(windowSeconds: 60, targets: .init(p50Ms: "100", p95Ms: "300", p99Ms: "500"), rows: [])
         var tuning: [TuningRecommendation] = []
         var nodes: [AdminNode] = []
@@ -101,6 +104,7 @@ final class FakeRuntime: AdminRuntime {
     func sla() async -> AdminSLA { state.withLock { $0.sla } }
     func tuning() async -> [TuningRecommendation] { state.withLock { $0.tuning } }
     func nodes() async throws -> [AdminNode] { try visit { $0.nodes } }
+    func cacheTiers() async throws -> [AdminCacheTier] { try visit { $0.cacheTiers } }
 
     // MARK: Verbs
 
@@ -126,6 +130,16 @@ final class FakeRuntime: AdminRuntime {
     }
 
     func reconnect(database: String?) async throws { record(.reconnect(database)) }
+
+    func cacheClear() async throws -> Int {
+        record(.cacheClear)
+        return 0
+    }
+
+    func cacheInvalidate(_ target: AdminCacheTarget) async throws -> Int {
+        record(.cacheInvalidate(target))
+        return 0
+    }
 
     func setDrained(_ on: Bool, database: String, host: String, port: Int) async throws -> Bool {
         record(.drain(on, database, host, port))

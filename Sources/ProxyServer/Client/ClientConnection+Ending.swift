@@ -15,6 +15,8 @@ extension ClientConnection {
         if welcomed { runtime.cancelRegistry.unregister(pid: startup.cancelPID) }
         switch previous {
         case .linked(let link):
+            // A commit may have gone through without its answer reaching the client.
+            cacheUnitEnded()
             let (letGo, statements) = session.leave()
             shelveLink()
             let server = link.server

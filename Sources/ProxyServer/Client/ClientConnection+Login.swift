@@ -126,6 +126,10 @@ extension ClientConnection {
         session = ClientSession(mode: mode, carriesStatements: settings.maxPreparedStatements > 0, refusesPins: settings.refusePins,
                                 maxFrameLength: settings.maxPacketSize, now: .now())
         desiredSettings = startup.startupSettings
+        if runtime.connections(at: loopIndex).cache.settings.anyOn {
+            cache = ClientCacheState(scope: Self.cacheScope(pool))
+            session.watchesWrites = true
+        }
         counters = runtime.connections(on: eventLoop).counters(for: pool.key)
         counters?.totals.clientLogins += 1
         if mode != .session, let known = pool.welcomeParameters,

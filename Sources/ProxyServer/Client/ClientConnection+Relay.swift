@@ -9,6 +9,7 @@ extension ClientConnection {
     /// Hands the frames the session prepared (and the replies they will get) to the linked server. Replies made up
     /// in place of dropped messages travel even when no byte does.
     func flush(to link: ServerLink, now: NIODeadline = .now()) {
+        if cache != nil { noteCacheWrites() }
         guard !session.outgoing.isEmpty || !session.expected.isEmpty else { return }
         let server = link.server
         if link.sameLoop {
@@ -49,6 +50,7 @@ extension ClientConnection {
         // Statement mode's refusal of a transaction: its BEGIN is not passed on as a success.
         if case .fail = action { return run(action) }
         if writeRetry != nil || replicaBatch != nil, !buffers.isEmpty { writeRetryDelivered(answered: answered, status: status) }
+        if cache != nil { cacheDelivered(buffers, answered: answered, status: status) }
         if buffers.count == 1 {
             counters?.totals.sent += buffers[0].readableBytes
             context.writeAndFlush(wrapOutboundOut(buffers[0]), promise: nil)

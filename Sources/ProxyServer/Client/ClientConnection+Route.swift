@@ -13,6 +13,16 @@ extension ClientConnection {
         // Set again below only for the held bytes routing reads now.
         session.heldWords = nil
         session.batchOnly = nil
+        if cache != nil, !atLogin, writeRetry?.rerouted != true {
+            switch cacheStep(pool, now: now) {
+            case .answered: return
+            case .incomplete:
+                routePending = true
+                return
+            case .server:
+                routePending = false
+            }
+        }
         guard let routes = home.routes, routes.splits else {
             state = .pooled(home)
             return requestServer(from: home, now: now)

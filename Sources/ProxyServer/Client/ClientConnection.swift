@@ -68,6 +68,8 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     /// A statement outside a transaction sent to a replica, as the client sent it, until its answer starts: a function
     /// that writes (one the checks have not listed yet) is refused there with 25006 and runs on the primary instead.
     var replicaBatch: [ByteBuffer]?
+    /// The result cache's part of this client (set at login when the cache is on anywhere).
+    var cache: ClientCacheState?
     /// What the client's own SETs left (pg_settings source 'session', as the last probe found them).
     var sessionSettings: [String: String] = [:] {
         didSet { desiredSettings = runtime.canonical(startup.startupSettings.merging(sessionSettings) { _, own in own }) }

@@ -19,9 +19,12 @@ final class LoopConnections: @unchecked Sendable {
     var linkShelf = LinkShelf()
     /// Set when the status port is on: the pools' counters then carry the latency histograms.
     let metrics: ProxyMetrics?
+    /// This loop's share of the result cache's in-process tier.
+    let cache: LoopCache
 
-    init(metrics: ProxyMetrics?) {
+    init(metrics: ProxyMetrics?, cache: LoopCache) {
         self.metrics = metrics
+        self.cache = cache
     }
 
     func counters(for key: PoolKey) -> PoolCounters {

@@ -56,6 +56,8 @@ public final class ProxyRuntime: Sendable {
     let nodes = NodeRegistry()
     let stats = StatsSampler()
     let databases = DatabaseControl()
+    /// The result cache's table versions, shared by the loops.
+    let cacheVersions = SharedVersions()
     /// The Prometheus registry, when the status port is on.
     let metrics: ProxyMetrics?
     private let registries: [LoopConnections]
@@ -96,7 +98,9 @@ public final class ProxyRuntime: Sendable {
         self.loops = Array(group.makeIterator())
         let metrics = loaded.config.int("status_port") > 0 ? ProxyMetrics(version: PgswiftVersion.current) : nil
         self.metrics = metrics
-        self.registries = loops.map { _ in LoopConnections(metrics: metrics) }
+        let cacheSettings = CacheSettings(loaded.config)
+        let loopCount = loops.count
+        self.registries = loops.map { _ in LoopConnections(metrics: metrics, cache: LoopCache(settings: cacheSettings, loops: loopCount)) }
     }
 
     /// The connections living on `loop`; touch it only on that loop.
@@ -136,6 +140,7 @@ public final class ProxyRuntime: Sendable {
         case .failure(let m): return .failure(m)
         case .success(let new):
             updatePools(new)
+            applyCacheSettings(new.config)
             return .success(())
         }
     }
@@ -143,6 +148,16 @@ public final class ProxyRuntime: Sendable {
     func swap(_ new: LoadedConfig) {
         current.withLockedValue { $0 = new }
         updatePools(new)
+        applyCacheSettings(new.config)
+    }
+
+    /// Each loop's cache tier takes the new settings on its own thread.
+    private func applyCacheSettings(_ c: ProxyConfig) {
+        let settings = CacheSettings(c)
+        for (i, loop) in loops.enumerated() {
+            let registry = registries[i]
+            loop.execute { registry.cache.apply(settings) }
+        }
     }
 
     /// A new target (reload, a credential learned) for an entry's own pool and its hosts' pools.

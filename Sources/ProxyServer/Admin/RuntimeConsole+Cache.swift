@@ -1,0 +1,58 @@
+// The result cache as the admin console sees it: each loop's tier summed for SHOW CACHE, and the operator's drops.
+import AdminConsole
+import Foundation
+import Config
+import ResultCache
+
+extension RuntimeConsole {
+    func cacheTiers() async throws -> [AdminCacheTier] {
+        struct Part: Sendable {
+            var row: AdminCacheTier
+            var ring: LatencyRing
+        }
+        let parts = try await runtime.gather { loop in
+            let c = loop.cache
+            return [Part(row: AdminCacheTier(tier: "l1", entries: c.store.count, bytes: c.store.bytes, maxBytes: c.store.capacity,
+                                             hits: c.store.hits, misses: c.store.misses, evictions: c.store.evictions,
+                                             stored: c.stored, notKept: c.notKept),
+                         ring: c.lookupNanos)]
+        }.get()
+        var sum = AdminCacheTier(tier: "l1")
+        for p in parts {
+            sum.entries += p.row.entries
+            sum.bytes += p.row.bytes
+            sum.maxBytes += p.row.maxBytes
+            sum.hits += p.row.hits
+            sum.misses += p.row.misses
+            sum.evictions += p.row.evictions
+            sum.stored += p.row.stored
+            sum.notKept += p.row.notKept
+        }
+        let ring = LatencyRing.merged(parts.map(\.ring))
+        sum.p50Milliseconds = ring.percentile(0.5).map { Double($0) / 1e6 }
+        sum.p99Milliseconds = ring.percentile(0.99).map { Double($0) / 1e6 }
+        return [sum]
+    }
+
+    func cacheClear() async throws -> Int {
+        try await runtime.gather { [$0.cache.clear()] }.get().reduce(0, +)
+    }
+
+    func cacheInvalidate(_ target: AdminCacheTarget) async throws -> Int {
+        let match: @Sendable (CachedAnswer) -> Bool
+        switch target {
+        case .table(let name):
+            // Versions follow bare names: the schema, if given, only narrows what the operator meant.
+            let bare = CacheRuleEntry.tableName(name)?.bareName ?? name.lowercased()
+            runtime.cacheVersions.wroteEverywhere(table: bare)
+            match = { $0.tables.contains(bare) }
+        case .tag(let tag):
+            match = { $0.tags.contains(tag) }
+        case .fingerprint(let f):
+            match = { $0.fingerprint == f }
+        case .pattern(let glob):
+            match = { a in a.tables.contains { fnmatch(glob, $0, 0) == 0 } || a.tags.contains { fnmatch(glob, $0, 0) == 0 } }
+        }
+        return try await runtime.gather { [$0.cache.removeAll(where: match)] }.get().reduce(0, +)
+    }
+}

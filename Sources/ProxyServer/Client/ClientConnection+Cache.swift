@@ -1,0 +1,176 @@
+// The result cache on a client's data path: a request answered from the loop's tier, a miss's answer kept as it goes
+// to the client, the writes the client sends moving the versions of their tables. Decisions are ResultCache's.
+import NIOCore
+import PGWire
+import ResultCache
+import SQLAnalysis
+import SessionCore
+
+/// A client's part of the cache, out of line: only clients of a pgswift with the cache on hold one.
+final class ClientCacheState {
+    /// The PostgreSQL database the client's pool reaches (`CacheScope`), as versions and keys name it.
+    let scope: String
+    /// The miss being answered, recorded as it goes to the client.
+    var recording: Recording?
+    /// Tables the unit in progress wrote, moved again when it ends; and whether it wrote where pgswift cannot tell.
+    var wrote: Set<String> = []
+    var wroteAnything = false
+
+    struct Recording {
+        let key: CacheKey
+        let stamp: VersionStamp
+        let schemaEpoch: Int
+        let tables: [String]
+        let ttl: Double
+        let tags: [String]
+        let fingerprint: UInt64?
+        var recorder: AnswerRecorder
+    }
+
+    init(scope: String) { self.scope = scope }
+}
+
+/// How a request fared with the cache at lease time.
+enum CacheStep {
+    /// Answered from the cache: no server.
+    case answered
+    /// Not all of it has arrived: wait for the rest before deciding (and before routing).
+    case incomplete
+    /// To a server (a miss is recorded on its way back).
+    case server
+}
+
+extension ClientConnection {
+    /// The name versions and keys use for the PostgreSQL database `pool` reaches: two [databases] entries naming the
+    /// same database on the same hosts share it, so a write through one moves what the other reads.
+    static func cacheScope(_ pool: ServerPool) -> String {
+        let t = pool.home.target
+        return t.addresses.map(\.description).joined(separator: ",") + "/" + t.database
+    }
+
+    /// Looks the held request up when the cache is on for the client's database.
+    func cacheStep(_ pool: ServerPool, now: NIODeadline) -> CacheStep {
+        guard let cache else { return .server }
+        cache.recording = nil
+        let loop = runtime.connections(at: loopIndex)
+        let tier = loop.cache
+        guard session.mode != .session, !session.pinned, tier.settings.mode(database: pool.key.database) == .on else { return .server }
+        guard let request = session.cacheRequest() else {
+            // A request still arriving (a big Bind over several reads) is waited for, up to the hold limit.
+            if session.heldBytes <= ClientSession.holdLimit, !session.heldStatements().complete { return .incomplete }
+            return .server
+        }
+        let started = NIODeadline.now()
+        let (profile, hints) = request.text.withUnsafeReadableBytes { text in
+            request.id.map { loop.profiles.profile(id: $0, text) } ?? loop.profiles.profile(text)
+        }
+        let target = pool.home.target
+        let decision = CachePolicy.decide(profile, hints: hints, rules: tier.settings.rules, searchPath: searchPathSchemas(user: target.user),
+                                          volatile: runtime.nodes.volatileFunctions(database: target.database).union(runtime.settings.writeFunctions))
+        guard case .keep(let ttl, let tags) = decision else {
+            tier.passes += 1
+            return .server
+        }
+        var tables: [String] = []
+        for r in profile.relations where !tables.contains(r.name) { tables.append(r.name) }
+        let stamp = runtime.cacheVersions.stamp(scope: cache.scope, tables: tables)
+        let schemaEpoch = runtime.statementCatalog.schemaEpoch
+        let key = CacheKey(database: cache.scope, user: target.user, settings: desiredSettings, statement: .shape(request.identity),
+                           schemaEpoch: schemaEpoch, dataEpoch: stamp.epoch,
+                           tableVersions: zip(tables, stamp.versions).map { (QualifiedName($0), $1) })
+        let found = tier.get(key, now: ProxyRuntime.seconds(started))
+        tier.lookupNanos.add(NIODeadline.now().uptimeNanoseconds &- started.uptimeNanoseconds)
+        guard let found else {
+            cache.recording = .init(key: key, stamp: stamp, schemaEpoch: schemaEpoch, tables: tables, ttl: ttl, tags: tags,
+                                    fingerprint: profile.fingerprint, recorder: AnswerRecorder(limit: tier.settings.maxEntryBytes))
+            return .server
+        }
+        let resume = session.answeredFromCache(now: now)
+        state = .pooled(pool.home)
+        counters?.totals.sent += found.bytes.readableBytes
+        context?.writeAndFlush(wrapOutboundOut(found.bytes), promise: nil)
+        if resume { holdBack(.held, false) }
+        return .answered
+    }
+
+    /// The client's schemas in search order, `$user` as the server user (for rules on unqualified names).
+    private func searchPathSchemas(user: String) -> [String] {
+        let text = desiredSettings["search_path"] ?? "\"$user\", public"
+        return text.split(separator: ",").map { part in
+            var s = part.trimmingCharacters(in: .whitespaces)
+            if s.hasPrefix("\""), s.hasSuffix("\""), s.count >= 2 { s = String(s.dropFirst().dropLast()) } else { s = s.lowercased() }
+            return s == "$user" ? user : s
+        }
+    }
+
+    /// The server's bytes on their way to the client: a recorded miss is kept when whole; a unit that wrote, once
+    /// over, moves its tables again (before its client hears the commit, so no read after that finds the old answer).
+    func cacheDelivered(_ buffers: [ByteBuffer], answered: Int, status: TransactionStatus) {
+        guard let cache else { return }
+        if var recording = cache.recording {
+            cache.recording = nil
+            var outcome = AnswerRecorder.Progress.more
+            for b in buffers where outcome == .more { outcome = recording.recorder.feed(b) }
+            let tier = runtime.connections(at: loopIndex).cache
+            switch outcome {
+            case .more:
+                cache.recording = recording
+            case .done(let bytes):
+                // A read sent to a replica may not reflect a write the primary took already: not kept.
+                let moved = runtime.cacheVersions.stamp(scope: cache.scope, tables: recording.tables) != recording.stamp
+                    || runtime.statementCatalog.schemaEpoch != recording.schemaEpoch
+                if moved || replicaStatement {
+                    tier.notKept += 1
+                } else {
+                    let answer = CachedAnswer(bytes: bytes, scope: cache.scope, tables: recording.tables, tags: recording.tags,
+                                              fingerprint: recording.fingerprint)
+                    tier.put(recording.key, answer, ttl: recording.ttl, now: runtime.now())
+                }
+            case .abandoned:
+                tier.notKept += 1
+            }
+        }
+        guard answered > 0 else { return }
+        if session.mode == .session {
+            // A session-mode client's statements are not read: whatever it ran may have written.
+            runtime.cacheVersions.wroteAnything(scope: cache.scope)
+        } else if status == .idle {
+            cacheUnitEnded()
+        }
+    }
+
+    /// The unit of work is over (committed, rolled back, or its client gone): what it wrote moves again.
+    func cacheUnitEnded() {
+        guard let cache, cache.wroteAnything || !cache.wrote.isEmpty else { return }
+        if cache.wroteAnything { runtime.cacheVersions.wroteAnything(scope: cache.scope) }
+        if !cache.wrote.isEmpty { runtime.cacheVersions.wrote(scope: cache.scope, tables: cache.wrote) }
+        cache.wroteAnything = false
+        cache.wrote.removeAll(keepingCapacity: true)
+    }
+
+    /// Statements on their way to the server: those that may write move their tables now (and again at the unit's end).
+    func noteCacheWrites() {
+        guard let cache else { return }
+        let texts = session.takeSeen()
+        guard !texts.isEmpty else { return }
+        let loop = runtime.connections(at: loopIndex)
+        for t in texts {
+            let (profile, _) = t.withUnsafeReadableBytes { loop.profiles.profile($0) }
+            switch CacheWrites.effect(of: profile, volatile: writeFunctionsForCache()) {
+            case .none:
+                continue
+            case .tables(let names):
+                runtime.cacheVersions.wrote(scope: cache.scope, tables: names)
+                cache.wrote.formUnion(names)
+            case .anything:
+                runtime.cacheVersions.wroteAnything(scope: cache.scope)
+                cache.wroteAnything = true
+            }
+        }
+    }
+
+    private func writeFunctionsForCache() -> Set<String> {
+        guard case .linked(let link) = state else { return runtime.settings.writeFunctions }
+        return runtime.nodes.volatileFunctions(database: link.pool.home.target.database).union(runtime.settings.writeFunctions)
+    }
+}
