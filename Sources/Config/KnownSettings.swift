@@ -288,6 +288,8 @@ public enum KnownSettings {
                     "Memory the in-process cache tier may use, answers, keys and bookkeeping counted, split between the event loops; CACHE_MEMORY_SIZE_MB in the environment wins."),
         SettingSpec("cache_max_entry_bytes", .size, "1MB", .pgswift,
                     "Answers bigger than this stream through uncached."),
+        SettingSpec("cache_catalog_period", .duration(unit: .seconds), "5", .pgswift,
+                    "How often the catalog of each cached database is read (and at once after DDL through pgswift): which tables a write changes (partitions, views, cascades; triggers and rules mean any), the functions' volatility, and whether DDL happened elsewhere, which drops that database's cached answers."),
         SettingSpec("cache_eviction", .choice(["s3fifo", "lru"]), "s3fifo", .pgswift,
                     "How the in-process tier chooses what to drop when full: s3fifo (scan-resistant: a read seen once passes through a small queue) or lru."),
         SettingSpec("session_pinning", .choice(["pin", "refuse"]), "pin", .pgswift,

@@ -31,6 +31,8 @@ public struct RuntimeSettings: Sendable, Equatable {
     public var writeFunctions: Set<String>
     public var readOnlyFunctions: Set<String>
     public var autoFailover: Bool
+    /// cache_catalog_period, in seconds.
+    public var cacheCatalogPeriod: Double
     public var failoverTimeout: Double
 
     public init(_ c: ProxyConfig) {
@@ -56,6 +58,7 @@ public struct RuntimeSettings: Sendable, Equatable {
         writeFunctions = Set(c.list("write_functions").map { $0.lowercased() })
         readOnlyFunctions = Set(c.list("read_only_functions").map { $0.lowercased() })
         autoFailover = c.bool("auto_failover")
+        cacheCatalogPeriod = max(c.seconds("cache_catalog_period"), 0.5)
         failoverTimeout = c.seconds("failover_timeout")
     }
 }

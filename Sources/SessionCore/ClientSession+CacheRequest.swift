@@ -1,5 +1,5 @@
 // The held bytes as one request the result cache may answer: a simple Query, or Parse/Bind/Describe/Execute/Sync of
-// one statement without a row limit, with everything that names its answer.
+// one statement, with everything that names its answer.
 import NIOCore
 import PGWire
 
@@ -18,7 +18,7 @@ public struct CacheRequest: Sendable, Equatable {
 extension ClientSession {
     /// The held bytes when they are exactly one request the cache may answer, else nil: a simple Query; or an
     /// optional unnamed Parse, a Bind of that statement (or of one the client prepared earlier) to the unnamed portal,
-    /// an optional Describe of that portal, an Execute of all its rows and a Sync. Named Parses, Close, Flush and
+    /// an optional Describe of that portal, an Execute (with or without a row limit) and a Sync. Named Parses, Close, Flush and
     /// several requests go to a server (they change what the server holds, or ask for answers in pieces).
     public func cacheRequest() -> CacheRequest? {
         guard phase == .waiting, atFrameBoundary else { return nil }
@@ -68,9 +68,12 @@ extension ClientSession {
                 described = true
                 identity.append(UInt8(ascii: "D"))
             case FrontendMessage.Code.execute:
-                guard bound, !executed, b.readNullTerminatedString() == "", b.readInteger(as: Int32.self) == 0 else { return nil }
+                guard bound, !executed, b.readNullTerminatedString() == "", let limit = b.readInteger(as: Int32.self) else { return nil }
                 executed = true
+                // A row limit (asyncpg's fetchrow and fetchval ask for one row) is part of the request: an answer that
+                // stopped at it (PortalSuspended) is never kept, one that ended within it is whole for that limit.
                 identity.append(UInt8(ascii: "E"))
+                withUnsafeBytes(of: limit.bigEndian) { identity.append(contentsOf: $0) }
             case FrontendMessage.Code.sync:
                 guard executed, input.readableBytes == 0, let text else { return nil }
                 return CacheRequest(text: text, id: id, identity: identity)

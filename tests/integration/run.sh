@@ -5,7 +5,7 @@
 #   --only REGEX  run only the check groups whose name matches (groups: psql pgbench
 #                 asyncpg psycopg more_clients transaction prepared bad_input auth tls check_config
 #                 lifecycle admin session_state timeouts load response_optimizer status_port metrics hosts
-#                 routing)
+#                 routing cache)
 #   --keep        leave PostgreSQL running and keep the work directory
 #   --list        print the check groups and exit
 #
@@ -33,7 +33,7 @@ IT_DIR="$(cd "$(dirname "$(readlink -f "$0")")" && pwd)"
 . "$IT_DIR/../../scripts/lib/common.sh"
 REPO="$PGSWIFT_REPO"
 
-ALL_GROUPS=(psql pgbench asyncpg psycopg more_clients transaction prepared bad_input auth tls check_config lifecycle admin session_state timeouts load response_optimizer status_port metrics hosts routing)
+ALL_GROUPS=(psql pgbench asyncpg psycopg more_clients transaction prepared bad_input auth tls check_config lifecycle admin session_state timeouts load response_optimizer status_port metrics hosts routing cache)
 only=""
 keep=0
 while [ $# -gt 0 ]; do

@@ -7,6 +7,8 @@ import ResultCache
 final class LoopCache: @unchecked Sendable {
     private(set) var settings: CacheSettings
     private(set) var store: L1Store<CacheKey, CachedAnswer>
+    /// Each scope's catalog as last read: until it is known, nothing of that scope is looked up or kept.
+    var catalogs: [String: CatalogMap] = [:]
     /// Requests the policy sent on to a server without a look-up (unsafe, no rule, a `no cache` comment).
     var passes = 0
     /// Answers kept, and those that came back too big or not plain, or whose tables moved while they ran.

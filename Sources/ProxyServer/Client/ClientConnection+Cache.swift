@@ -55,6 +55,11 @@ extension ClientConnection {
         let loop = runtime.connections(at: loopIndex)
         let tier = loop.cache
         guard session.mode != .session, !session.pinned, tier.settings.mode(database: pool.key.database) == .on else { return .server }
+        // Until the database's catalog is read, pgswift cannot tell which functions and tables are safe.
+        guard let catalog = tier.catalogs[cache.scope] else {
+            tier.passes += 1
+            return .server
+        }
         guard let request = session.cacheRequest() else {
             // A request still arriving (a big Bind over several reads) is waited for, up to the hold limit.
             if session.heldBytes <= ClientSession.holdLimit, !session.heldStatements().complete { return .incomplete }
@@ -66,7 +71,8 @@ extension ClientConnection {
         }
         let target = pool.home.target
         let decision = CachePolicy.decide(profile, hints: hints, rules: tier.settings.rules, searchPath: searchPathSchemas(user: target.user),
-                                          volatile: runtime.nodes.volatileFunctions(database: target.database).union(runtime.settings.writeFunctions))
+                                          volatile: catalog.volatile.union(runtime.settings.writeFunctions), stable: catalog.stable,
+                                          nonPermanent: catalog.nonPermanent)
         guard case .keep(let ttl, let tags) = decision else {
             tier.passes += 1
             return .server
@@ -148,15 +154,21 @@ extension ClientConnection {
         cache.wrote.removeAll(keepingCapacity: true)
     }
 
-    /// Statements on their way to the server: those that may write move their tables now (and again at the unit's end).
+    /// Statements on their way to the server: those that may write move their tables now (and again at the unit's end),
+    /// with every table the catalog says such a write reaches.
     func noteCacheWrites() {
         guard let cache else { return }
         let texts = session.takeSeen()
         guard !texts.isEmpty else { return }
         let loop = runtime.connections(at: loopIndex)
+        let catalog = loop.cache.catalogs[cache.scope]
         for t in texts {
             let (profile, _) = t.withUnsafeReadableBytes { loop.profiles.profile($0) }
-            switch CacheWrites.effect(of: profile, volatile: writeFunctionsForCache()) {
+            if profile.primaryReason == .ddl { runtime.cacheCatalogs.readSoon(scope: cache.scope) }
+            var effect = CacheWrites.effect(of: profile, volatile: (catalog?.volatile ?? []).union(runtime.settings.writeFunctions))
+            // Without the catalog, what a write reaches (views, partitions, triggers) is unknown.
+            if case .tables(let names) = effect { effect = catalog?.closure(of: names).map { .tables($0) } ?? .anything }
+            switch effect {
             case .none:
                 continue
             case .tables(let names):
@@ -167,10 +179,5 @@ extension ClientConnection {
                 cache.wroteAnything = true
             }
         }
-    }
-
-    private func writeFunctionsForCache() -> Set<String> {
-        guard case .linked(let link) = state else { return runtime.settings.writeFunctions }
-        return runtime.nodes.volatileFunctions(database: link.pool.home.target.database).union(runtime.settings.writeFunctions)
     }
 }

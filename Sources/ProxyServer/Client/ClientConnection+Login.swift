@@ -127,8 +127,15 @@ extension ClientConnection {
                                 maxFrameLength: settings.maxPacketSize, now: .now())
         desiredSettings = startup.startupSettings
         if runtime.connections(at: loopIndex).cache.settings.anyOn {
-            cache = ClientCacheState(scope: Self.cacheScope(pool))
+            let scope = Self.cacheScope(pool)
+            cache = ClientCacheState(scope: scope)
             session.watchesWrites = true
+            let target = pool.home.target
+            if runtime.cacheCatalogs.register(scope: scope, entry: pool.key.database, dbname: target.database, addresses: target.addresses) {
+                // Nothing of a database is cached before its catalog is read: read it now rather than at the next tick.
+                let runtime = self.runtime
+                runtime.loops[0].execute { runtime.checkCacheCatalogs() }
+            }
         }
         counters = runtime.connections(on: eventLoop).counters(for: pool.key)
         counters?.totals.clientLogins += 1

@@ -14,13 +14,15 @@ struct SessionSnapshot: Sendable, Equatable {
     var tempTables = 0
     var sqlPrepared = 0
 
-    /// Custom settings are missing from pg_settings, so those the client set are asked for by name.
+    /// Custom settings are missing from pg_settings, so those the client set are asked for by name; so is the role
+    /// (SET ROLE), which pg_settings never lists: left unseen, it would stay on the server for its next client.
     static func sql(custom: Set<String>) -> String {
         let names = custom.sorted().map(ParameterSync.quoteLiteral).joined(separator: ",")
         return """
         SELECT (SELECT coalesce(json_object_agg(n, v), '{}') FROM (\
         SELECT name AS n, current_setting(name) AS v FROM pg_settings WHERE source = 'session' UNION ALL \
-        SELECT n, current_setting(n, true) FROM unnest(ARRAY[\(names)]::text[]) AS n WHERE coalesce(current_setting(n, true), '') <> ''\
+        SELECT n, current_setting(n, true) FROM unnest(ARRAY[\(names)]::text[]) AS n WHERE coalesce(current_setting(n, true), '') <> '' UNION ALL \
+        SELECT 'role', current_setting('role') WHERE current_setting('role') <> 'none'\
         ) AS s), \
         (SELECT count(*) FROM pg_listening_channels()), \
         (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted), \

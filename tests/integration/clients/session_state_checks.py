@@ -372,6 +372,21 @@ def set_local_not_carried() -> None:
             same(state(b), defaults("ss-local-b"), f"B ({i})")
 
 
+def set_role_carried() -> None:
+    """SET ROLE follows its client and never stays on the server for the next one (pg_settings does not list it)."""
+    with psycopg.connect(superuser_dsn(TEST_DB), autocommit=True) as su:
+        su.execute("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ss_role') THEN CREATE ROLE ss_role NOLOGIN; END IF; END $$")
+        su.execute(f"GRANT ss_role TO {USER}")
+    with Clients() as cs:
+        a, b = cs.open("ss-role-a"), cs.open("ss-role-b")
+        a.execute("SET ROLE ss_role")
+        for i in range(3):
+            expect(value(a, "SELECT current_user") == "ss_role", f"A lost its role ({i})")
+            expect(value(b, "SELECT current_user") == USER, f"B got A's role ({i})")
+        a.execute("RESET ROLE")
+        expect(value(a, "SELECT current_user") == USER, "A's RESET ROLE")
+
+
 def rollback_not_carried() -> None:
     # PostgreSQL undoes a SET made in a transaction that rolls back (or in a savepoint rolled back to).
     with Clients() as cs:
@@ -1056,6 +1071,7 @@ def main() -> None:
               skip="PgBouncer 1.18 lets RESET return the server connection's own startup value" if PGB else None)
         R.run("timezone_rendering", timezone_rendering)
         R.run("reset", reset_settings, skip=NO_TRACKING)
+        R.run("set_role", set_role_carried, skip=NO_TRACKING)
         R.run("set_local_not_carried", set_local_not_carried, skip=NO_TRACKING)
         R.run("rollback_not_carried", rollback_not_carried, skip=NO_TRACKING)
         R.run("failed_set_changes_nothing", failed_set_changes_nothing, skip=NO_TRACKING)

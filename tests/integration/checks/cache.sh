@@ -1,0 +1,51 @@
+# The result cache: real clients through pgswift with cache = on (clients/cache_checks.py), and its config errors.
+# shellcheck shell=bash
+# Sourced by run.sh (defines group_cache).
+
+# Every it_cache_* table has a rule but it_cache_tz (cached only when a comment asks); the catalog is read every
+# second so DDL made directly on PostgreSQL is found within the checks' wait.
+group_cache() {
+  if [ "$PROXY_KIND" != pgswift ]; then
+    result_skip cache "the result cache is pgswift's own"
+    return 0
+  fi
+  write_config cache pool_mode=transaction default_pool_size=4 admin_users=pgswift_admin cache=on cache_catalog_period=1
+  cat >>"$WORK/cache.ini" <<'RULES'
+
+[cache_rules]
+it_cache_items = 60s tags=items
+it_cache_items_v = 60s
+it_cache_orders = 60s
+it_cache_orders_eu = 60s
+it_cache_child = 60s
+it_cache_log = 60s
+public.it_cache_rls = 60s
+public.it_cache_ddl = 60s
+it_cache_plain = 60s
+it_cache_sp = 60s
+RULES
+  # shellcheck disable=SC2034  # (run.sh's variable, read by use_proxy)
+  if proxy_start cache; then
+    CURRENT_PROXY=cache
+    python_check cache_checks.py
+  else
+    result_fail proxy_start_cache "proxy did not start with $WORK/cache.ini (log $WORK/logs/proxy-cache.log)"
+  fi
+  proxy_stop
+  cache_config_errors
+}
+
+# A bad [cache_rules] line is refused with its file, line and key, as every other config error.
+cache_config_errors() {
+  write_config cache-bad cache=on
+  printf '\n[cache_rules]\nit_cache_items = soon\n"unterminated = 5s\n' >>"$WORK/cache-bad.ini"
+  local out rc=0
+  out="$("$PROXY_BIN" --check "$WORK/cache-bad.ini" 2>&1)" || rc=$?
+  if [ "$rc" = 0 ]; then
+    result_fail cache_rules_errors "--check accepted a bad [cache_rules] section"
+  elif ! grep -q "cache-bad.ini:[0-9]*: it_cache_items: invalid" <<<"$out" || ! grep -q 'invalid table name' <<<"$out"; then
+    result_fail cache_rules_errors "unexpected --check output: $out"
+  else
+    result_ok cache_rules_errors
+  fi
+}
