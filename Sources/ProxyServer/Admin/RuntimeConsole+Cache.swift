@@ -13,7 +13,7 @@ extension RuntimeConsole {
         let parts = try await runtime.gather { loop in
             let c = loop.cache
             return [Part(row: AdminCacheTier(tier: "l1", entries: c.store.count, bytes: c.store.bytes, maxBytes: c.store.capacity,
-                                             hits: c.store.hits, misses: c.store.misses, evictions: c.store.evictions,
+                                             hits: c.store.hits + c.followerHits, misses: c.store.misses - c.followerHits, evictions: c.store.evictions,
                                              stored: c.stored, notKept: c.notKept),
                          ring: c.lookupNanos)]
         }.get()

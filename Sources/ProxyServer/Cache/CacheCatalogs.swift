@@ -13,8 +13,9 @@ final class CacheCatalogs: Sendable {
         var signature: String?
         var lastRead = -Double.infinity
         var running = false
-        /// DDL went through pgswift: read again at the next tick.
+        /// DDL went through pgswift: read again at the next tick, where a changed signature is no surprise.
         var soon = false
+        var ddlSeen = false
         /// The host to try next (the one that last answered, or the next after a failure).
         var hostIndex = 0
     }
@@ -31,7 +32,10 @@ final class CacheCatalogs: Sendable {
     }
 
     func readSoon(scope: String) {
-        scopes.withLockedValue { $0[scope]?.soon = true }
+        scopes.withLockedValue {
+            $0[scope]?.soon = true
+            $0[scope]?.ddlSeen = true
+        }
     }
 
     /// The scopes whose read is due, marked as running.
@@ -49,20 +53,22 @@ final class CacheCatalogs: Sendable {
         }
     }
 
-    /// A read ended; true when the signature differs from the last one read (DDL pgswift did not see).
-    func ended(scope: String, signature: String?) -> Bool {
+    /// A read ended: whether the signature differs from the last one read, and whether DDL through pgswift explains it.
+    func ended(scope: String, signature: String?) -> (changed: Bool, seen: Bool) {
         scopes.withLockedValue { all in
-            guard var s = all[scope] else { return false }
+            guard var s = all[scope] else { return (false, false) }
             s.running = false
             guard let signature else {
                 s.hostIndex += 1
                 all[scope] = s
-                return false
+                return (false, false)
             }
             let changed = s.signature != nil && s.signature != signature
+            let seen = s.ddlSeen
             s.signature = signature
+            s.ddlSeen = false
             all[scope] = s
-            return changed
+            return (changed, seen)
         }
     }
 }
@@ -90,9 +96,11 @@ extension ProxyRuntime {
                     return
                 }
                 let map = CatalogMap(parsing: text)
-                if cacheCatalogs.ended(scope: scope, signature: signature) {
-                    // DDL outside pgswift: nothing kept for this database may still be what a read returns.
-                    logger.info("cache: the catalog of \(s.dbname) changed without pgswift seeing the DDL; its cached answers are dropped")
+                let (changed, seen) = cacheCatalogs.ended(scope: scope, signature: signature)
+                if changed {
+                    // DDL: nothing kept for this database may still be what a read returns. Dropped even after DDL
+                    // pgswift saw, as DDL made elsewhere meanwhile would change the signature the same way.
+                    if !seen { logger.info("cache: the catalog of \(s.dbname) changed without pgswift seeing the DDL; its cached answers are dropped") }
                     cacheVersions.wroteAnything(scope: scope)
                     _ = gather { [$0.cache.removeAll { $0.scope == scope }] }
                 }

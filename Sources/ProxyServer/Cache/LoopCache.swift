@@ -13,6 +13,8 @@ final class LoopCache: @unchecked Sendable {
     var passes = 0
     /// Answers kept, and those that came back too big or not plain, or whose tables moved while they ran.
     var stored = 0
+    /// Misses answered by another client's identical miss (counted as hits in SHOW CACHE, not as misses).
+    var followerHits = 0
     var notKept = 0
     /// How long look-ups took, in nanoseconds (SHOW CACHE's percentiles).
     var lookupNanos = LatencyRing()

@@ -12,6 +12,11 @@ final class ClientCacheState {
     let scope: String
     /// The miss being answered, recorded as it goes to the client.
     var recording: Recording?
+    /// Waiting for another client's identical miss (its token, so a cancelled or timed-out wait is not resumed).
+    var followToken: UInt32 = 0
+    var following = false
+    /// The next lease goes to a server without a look-up (the miss this client followed was not kept).
+    var skipOnce = false
     /// Tables the unit in progress wrote, moved again when it ends; and whether it wrote where pgswift cannot tell.
     var wrote: Set<String> = []
     var wroteAnything = false
@@ -36,6 +41,8 @@ enum CacheStep {
     case answered
     /// Not all of it has arrived: wait for the rest before deciding (and before routing).
     case incomplete
+    /// The same request is already on its way to a server for another client of this loop: wait for its answer.
+    case following
     /// To a server (a miss is recorded on its way back).
     case server
 }
@@ -51,7 +58,12 @@ extension ClientConnection {
     /// Looks the held request up when the cache is on for the client's database.
     func cacheStep(_ pool: ServerPool, now: NIODeadline) -> CacheStep {
         guard let cache else { return .server }
-        cache.recording = nil
+        endRecording(kept: nil)
+        cache.following = false
+        if cache.skipOnce {
+            cache.skipOnce = false
+            return .server
+        }
         let loop = runtime.connections(at: loopIndex)
         let tier = loop.cache
         guard session.mode != .session, !session.pinned, tier.settings.mode(database: pool.key.database) == .on else { return .server }
@@ -87,16 +99,52 @@ extension ClientConnection {
         let found = tier.get(key, now: ProxyRuntime.seconds(started))
         tier.lookupNanos.add(NIODeadline.now().uptimeNanoseconds &- started.uptimeNanoseconds)
         guard let found else {
+            cache.followToken &+= 1
+            guard runtime.cacheFlights.lead(key, or: .init(client: self, token: cache.followToken)) else {
+                cache.following = true
+                return .following
+            }
             cache.recording = .init(key: key, stamp: stamp, schemaEpoch: schemaEpoch, tables: tables, ttl: ttl, tags: tags,
                                     fingerprint: profile.fingerprint, recorder: AnswerRecorder(limit: tier.settings.maxEntryBytes))
             return .server
         }
+        answer(with: found, now: now)
+        return .answered
+    }
+
+    /// The held request's answer, from the cache: the client is between transactions again.
+    private func answer(with found: CachedAnswer, now: NIODeadline) {
         let resume = session.answeredFromCache(now: now)
-        state = .pooled(pool.home)
         counters?.totals.sent += found.bytes.readableBytes
         context?.writeAndFlush(wrapOutboundOut(found.bytes), promise: nil)
         if resume { holdBack(.held, false) }
-        return .answered
+    }
+
+    /// The miss this client recorded is over: kept (`kept`) or not. Clients that waited for it get the answer, or go
+    /// to a server themselves.
+    func endRecording(kept: CachedAnswer?) {
+        guard let cache, let recording = cache.recording else { return }
+        cache.recording = nil
+        for f in runtime.cacheFlights.land(recording.key) {
+            let client = f.client
+            if client.eventLoop === eventLoop {
+                client.followed(token: f.token, answer: kept)
+            } else {
+                client.eventLoop.execute { client.followed(token: f.token, answer: kept) }
+            }
+        }
+    }
+
+    /// The request this client waited for was answered (`answer`), or not kept: then it goes to a server.
+    func followed(token: UInt32, answer found: CachedAnswer?) {
+        guard let cache, cache.following, cache.followToken == token, isWaiting, case .pooled(let pool) = state else { return }
+        cache.following = false
+        if let found {
+            runtime.connections(at: loopIndex).cache.followerHits += 1
+            return answer(with: found, now: .now())
+        }
+        cache.skipOnce = true
+        lease(from: pool, now: .now())
     }
 
     /// The client's schemas in search order, `$user` as the server user (for rules on unqualified names).
@@ -114,7 +162,6 @@ extension ClientConnection {
     func cacheDelivered(_ buffers: [ByteBuffer], answered: Int, status: TransactionStatus) {
         guard let cache else { return }
         if var recording = cache.recording {
-            cache.recording = nil
             var outcome = AnswerRecorder.Progress.more
             for b in buffers where outcome == .more { outcome = recording.recorder.feed(b) }
             let tier = runtime.connections(at: loopIndex).cache
@@ -127,13 +174,16 @@ extension ClientConnection {
                     || runtime.statementCatalog.schemaEpoch != recording.schemaEpoch
                 if moved || replicaStatement {
                     tier.notKept += 1
+                    endRecording(kept: nil)
                 } else {
                     let answer = CachedAnswer(bytes: bytes, scope: cache.scope, tables: recording.tables, tags: recording.tags,
                                               fingerprint: recording.fingerprint)
                     tier.put(recording.key, answer, ttl: recording.ttl, now: runtime.now())
+                    endRecording(kept: answer)
                 }
             case .abandoned:
                 tier.notKept += 1
+                endRecording(kept: nil)
             }
         }
         guard answered > 0 else { return }

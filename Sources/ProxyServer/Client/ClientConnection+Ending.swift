@@ -10,6 +10,8 @@ extension ClientConnection {
     func finish(reason: String) {
         eventLoop.assertInEventLoop()
         let previous = state
+        // Clients waiting for this one's miss go to a server themselves.
+        endRecording(kept: nil)
         state = .closed
         endLoginTimer()
         if welcomed { runtime.cancelRegistry.unregister(pid: startup.cancelPID) }

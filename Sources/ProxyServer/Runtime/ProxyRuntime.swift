@@ -58,6 +58,8 @@ public final class ProxyRuntime: Sendable {
     let databases = DatabaseControl()
     /// The result cache's table versions, shared by the loops.
     let cacheVersions = SharedVersions()
+    /// Misses in flight, which identical requests wait for.
+    let cacheFlights = CacheFlights()
     /// The catalogs of the databases the cache serves.
     let cacheCatalogs = CacheCatalogs()
     /// The Prometheus registry, when the status port is on.
