@@ -17,9 +17,10 @@
 # same Debian release as the runtime stage.
 FROM swift:6.3-bookworm AS build
 
-# OpenSSL headers for CLibCrypto (links libcrypto), libpg_query for CPgQuery (linked statically).
+# OpenSSL headers for CLibCrypto (links libcrypto), libpg_query for CPgQuery (linked statically), zlib and brotli
+# for ResponseOptimizer, hiredis and libmemcached for the result cache's Redis and Memcached tiers.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libssl-dev libpg-query-dev \
+    && apt-get install -y --no-install-recommends libssl-dev libpg-query-dev zlib1g-dev libbrotli-dev libhiredis-dev libmemcached-dev \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /build
@@ -38,10 +39,11 @@ RUN swift build -c release --static-swift-stdlib \
 # ---- runtime stage ---------------------------------------------------------
 FROM debian:bookworm-slim
 
-# libssl3 provides libcrypto.so.3; ca-certificates lets server TLS verify
+# libssl3 provides libcrypto.so.3; zlib, brotli, hiredis and libmemcached the
+# shared libraries pgswift links; ca-certificates lets server TLS verify
 # public CAs; tzdata gives correct local times in logs.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libssl3 ca-certificates tzdata \
+    && apt-get install -y --no-install-recommends libssl3 zlib1g libbrotli1 libhiredis0.14 libmemcached11 ca-certificates tzdata \
     && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system pgswift \

@@ -30,6 +30,8 @@ let package = Package(
         .systemLibrary(name: "CPgQuery", path: "Sources/CPgQuery"),
         .systemLibrary(name: "CBrotli", path: "Sources/CBrotli"),
         .systemLibrary(name: "CDeflate", path: "Sources/CDeflate"),
+        .systemLibrary(name: "CHiredis", path: "Sources/CHiredis"),
+        .systemLibrary(name: "CMemcached", path: "Sources/CMemcached"),
         .target(
             name: "ResponseOptimizer",
             dependencies: [
@@ -80,6 +82,25 @@ let package = Package(
             swiftSettings: hotPathSettings
         ),
         .target(name: "Config"),
+        // The result cache's L2 (Redis, NIO networking with hiredis as the RESP parser) and L3 (Memcached) clients.
+        .target(
+            name: "RedisClient",
+            dependencies: [
+                "CHiredis",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+        .target(
+            name: "MemcachedClient",
+            dependencies: [
+                "CMemcached",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         .target(
             name: "PoolCore",
             dependencies: ["PGWire", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Histogram", package: "hdrhistogram-swift")],
@@ -167,6 +188,15 @@ let package = Package(
         ]),
         .testTarget(name: "PoolCoreTests", dependencies: [
             "PoolCore", "PGWire", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ]),
+        // Their integration tests start real redis-server and memcached processes on free loopback ports.
+        .testTarget(name: "RedisClientTests", dependencies: [
+            "RedisClient", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
+        .testTarget(name: "MemcachedClientTests", dependencies: [
+            "MemcachedClient", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
     ],
     swiftLanguageModes: [.v6]

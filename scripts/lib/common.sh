@@ -218,10 +218,12 @@ is_pgbouncer() {
 
 # ensure_build_deps: as root, apt-get install the -dev packages the Swift build links against:
 # libssl-dev (libcrypto, for SCRAM/MD5 and ETags), libpg-query-dev (PostgreSQL's parser, for session-state analysis),
-# zlib1g-dev and libbrotli-dev (ResponseOptimizer's gzip, deflate and br); and curl, which the HTTP checks use.
+# zlib1g-dev and libbrotli-dev (ResponseOptimizer's gzip, deflate and br), libhiredis-dev and libmemcached-dev
+# (the result cache's Redis and Memcached clients); curl, which the HTTP checks use; and redis-server and memcached,
+# which RedisClientTests and MemcachedClientTests start (they fail, not skip, without them).
 ensure_build_deps() {
   local p missing=()
-  for p in libssl-dev libpg-query-dev zlib1g-dev libbrotli-dev curl; do
+  for p in libssl-dev libpg-query-dev zlib1g-dev libbrotli-dev libhiredis-dev libmemcached-dev curl redis-server memcached; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
   [ "${#missing[@]}" -gt 0 ] || return 0
