@@ -24,7 +24,9 @@ struct AdminCommandLine: Equatable, Sendable {
         guard let line = parseLine(text) else { return .invalid }
         // DRAIN/UNDRAIN NODE carry a database and a host name, which may be long (cloud host names).
         let argumentLimit = line.verb.hasSuffix(" NODE") || line.verb == "CACHE INVALIDATE" ? 320 : 63
-        guard line.verb == "SET" || (line.verb.utf8.count <= 16 && (line.argument?.utf8.count ?? 0) <= argumentLimit) else { return .badArguments }
+        // CACHE INVALIDATE is two words of pgswift's own grammar, not one typed word.
+        let verbFits = line.verb.utf8.count <= 15 || line.verb == "CACHE INVALIDATE"
+        guard line.verb == "SET" || (verbFits && (line.argument?.utf8.count ?? 0) <= argumentLimit) else { return .badArguments }
         return .command(line)
     }
 

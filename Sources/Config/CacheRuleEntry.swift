@@ -40,7 +40,8 @@ public struct CacheRuleEntry: Sendable, Equatable {
         func fail(_ m: String) -> Result<CacheRuleEntry, ConfigError> {
             .failure(ConfigError(file: e.file, line: e.line, key: e.key, message: m))
         }
-        let key = e.key.trimmingWhitespace
+        // As written: a quoted identifier keeps its case (the reader would take the quotes off a wholly quoted key).
+        let key = (e.rawKey.isEmpty ? e.key : e.rawKey).trimmingWhitespace
         let target: Target
         if key.lowercased().hasPrefix("fingerprint.") {
             let hex = key.dropFirst("fingerprint.".count)
@@ -69,7 +70,10 @@ public struct CacheRuleEntry: Sendable, Equatable {
         case "off", "never", "0": ttl = 0
         case "default": ttl = nil
         default:
-            switch SettingValue.parse(words[0], as: .duration(unit: .seconds)) {
+            // `5m` is minutes here, as in the comments' ttl= (PgBouncer's durations spell it `min`).
+            var time = words[0]
+            if time.lowercased().hasSuffix("m"), !time.lowercased().hasSuffix("ms") { time += "in" }
+            switch SettingValue.parse(time, as: .duration(unit: .seconds)) {
             case .success(.seconds(let s)) where s > 0: ttl = s
             case .success: return fail("invalid time \"\(words[0])\"")
             case .failure(let m): return fail(m.text)

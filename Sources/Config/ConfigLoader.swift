@@ -101,7 +101,11 @@ public enum ConfigLoader {
         // The cache's variables as container images name them (a PGSWIFT_ variable of the same setting wins).
         for (name, (key, unit)) in environmentAliases.sorted(by: { $0.key < $1.key }) {
             guard let text = environment[name], environment["PGSWIFT_" + key.uppercased()] == nil, let spec = specs[key] else { continue }
-            switch SettingValue.parse(text + unit, as: spec.kind) {
+            guard let number = Double(text.trimmingWhitespace), number >= 0, number.isFinite else {
+                errors.append(ConfigError(file: "environment", line: 0, key: name, message: "invalid number \"\(text)\""))
+                continue
+            }
+            switch SettingValue.parse(text.trimmingWhitespace + unit, as: spec.kind) {
             case .success(let v): settings[key] = .init(spec: spec, text: text + unit, value: v, source: .environment(name))
             case .failure(let m): errors.append(ConfigError(file: "environment", line: 0, key: name, message: m.text))
             }

@@ -7,6 +7,8 @@ public struct IniEntry: Sendable, Equatable {
     public var value: String
     public var file: String
     public var line: Int
+    /// The key as written, quotes kept ([cache_rules] reads quoted identifiers from it).
+    public var rawKey = ""
 }
 
 public enum IniReader {
@@ -65,6 +67,7 @@ public enum IniReader {
                 continue
             }
             var key = line[..<eq].trimmingCharacters(in: .whitespaces)
+            let rawKey = key
             if key.count >= 2, key.hasPrefix("\""), key.hasSuffix("\"") {
                 // A quoted name ("my-db" in [databases]), with "" standing for a literal double quote.
                 key = String(key.dropFirst().dropLast()).replacingOccurrences(of: "\"\"", with: "\"")
@@ -81,7 +84,7 @@ public enum IniReader {
                 errors.append(ConfigError(file: path, line: lineNumber, key: key, message: "key outside any section"))
                 continue
             }
-            entries.append(IniEntry(section: section, key: key, value: value, file: path, line: lineNumber))
+            entries.append(IniEntry(section: section, key: key, value: value, file: path, line: lineNumber, rawKey: rawKey))
         }
     }
 }

@@ -11,6 +11,8 @@ public enum SettingKind: Sendable, Equatable {
     case duration(unit: DurationUnit)
     /// A byte count; bare numbers are bytes, suffixes kB, MB, GB accepted.
     case size
+    /// A memory budget: as `size`, but not capped at PgBouncer's 2 GB (a cache tier may want more).
+    case memory
     /// One of a fixed set of words (compared case-insensitively).
     case choice([String])
     /// A comma-separated list of words.

@@ -30,6 +30,8 @@ public enum SettingValue: Sendable, Equatable {
             return parseDuration(t, unit: unit).map { .seconds($0) }
         case .size:
             return parseSize(t).map { .bytes($0) }
+        case .memory:
+            return parseSize(t, limit: 1 << 40).map { .bytes($0) }
         case .choice(let words):
             guard let w = words.first(where: { $0.caseInsensitiveEquals(t) }) else {
                 return .failure(ConfigMessage("invalid value \"\(t)\" (expected one of: \(words.joined(separator: ", ")))"))
@@ -72,7 +74,7 @@ public enum SettingValue: Sendable, Equatable {
         return .failure(ConfigMessage("invalid lag \"\(t)\" (a size such as 1MB or a time such as 500ms; 0 for no limit)"))
     }
 
-    static func parseSize(_ t: String) -> Result<Int, ConfigMessage> {
+    static func parseSize(_ t: String, limit: Int = Int(Int32.max)) -> Result<Int, ConfigMessage> {
         let suffixes: [(String, Int)] = [("kb", 1024), ("mb", 1024 * 1024), ("gb", 1024 * 1024 * 1024), ("k", 1024), ("m", 1024 * 1024), ("g", 1024 * 1024 * 1024), ("b", 1)]
         var number = Substring(t)
         var scale = 1
@@ -81,7 +83,7 @@ public enum SettingValue: Sendable, Equatable {
             scale = s
             break
         }
-        guard let v = Int(number.trimmingWhitespace), v >= 0, v <= Int(Int32.max) / scale else {
+        guard let v = Int(number.trimmingWhitespace), v >= 0, v <= limit / scale else {
             return .failure(ConfigMessage("invalid size \"\(t)\""))
         }
         return .success(v * scale)

@@ -10,7 +10,9 @@ public enum CacheHint: Sendable, Equatable {
     public static func find(in hints: [String]) -> CacheHint? {
         var found: CacheHint?
         for h in hints {
-            let words = h.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).map { $0.lowercased() }
+            // Keywords in any case; tag names as written (CACHE INVALIDATE TAG matches them exactly, as rules' tags).
+            let written = h.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).map(String.init)
+            let words = written.map { $0.lowercased() }
             guard let first = words.first else { continue }
             if first == "nocache" || first == "no_cache" || (first == "no" && words.count > 1 && words[1] == "cache") {
                 found = .noCache
@@ -18,12 +20,12 @@ public enum CacheHint: Sendable, Equatable {
             }
             guard first == "cache" else { continue }
             var ttl: Double?, tags: [String] = [], valid = true
-            for w in words.dropFirst() {
+            for (w, asWritten) in zip(words, written).dropFirst() {
                 if w.hasPrefix("ttl=") {
                     ttl = seconds(String(w.dropFirst(4)))
                     if ttl == nil { valid = false }
                 } else if w.hasPrefix("tags=") || w.hasPrefix("tag=") {
-                    tags += w.drop(while: { $0 != "=" }).dropFirst().split(separator: ",").map(String.init)
+                    tags += asWritten.drop(while: { $0 != "=" }).dropFirst().split(separator: ",").map(String.init)
                 }
             }
             if valid { found = .cache(ttl: ttl, tags: tags) }
@@ -31,14 +33,16 @@ public enum CacheHint: Sendable, Equatable {
         return found
     }
 
-    /// `30`, `30s`, `500ms`, `5m`, `1h` as seconds (positive only).
+    /// `30`, `30s`, `500ms`, `5m`, `1h` as seconds: positive, finite and at most a year (`inf` is no time).
     static func seconds(_ text: String) -> Double? {
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
-        for (suffix, scale) in units where text.hasSuffix(suffix) {
-            guard let n = Double(text.dropLast(suffix.count)), n > 0 else { return nil }
-            return n * scale
+        var number = Substring(text), scale = 1.0
+        for (suffix, s) in units where text.hasSuffix(suffix) {
+            number = text.dropLast(suffix.count)
+            scale = s
+            break
         }
-        guard let n = Double(text), n > 0 else { return nil }
-        return n
+        guard number.allSatisfy({ $0.isNumber || $0 == "." }), let n = Double(number), n > 0, n * scale <= 366 * 86400 else { return nil }
+        return n * scale
     }
 }

@@ -80,11 +80,13 @@ public enum CachePolicy {
             ttl = min(ttl ?? t, t)
             tags += rule.tags
         }
+        // A fingerprint marked off is never kept either; its tags join the tables'.
+        let statementRule = rules.rule(fingerprint: profile.fingerprint)
+        if statementRule?.ttl == 0 { return .pass(.refused) }
         if case .cache(let hintTTL, let hintTags)? = hint {
-            return .keep(ttl: hintTTL ?? ttl ?? rules.rule(fingerprint: profile.fingerprint)?.ttl ?? rules.defaultTTL, tags: unique(tags + hintTags))
+            return .keep(ttl: hintTTL ?? ttl ?? statementRule?.ttl ?? rules.defaultTTL, tags: unique(tags + (statementRule?.tags ?? []) + hintTags))
         }
-        if let rule = rules.rule(fingerprint: profile.fingerprint) {
-            if rule.ttl == 0 { return .pass(.refused) }
+        if let rule = statementRule {
             return .keep(ttl: rule.ttl ?? rules.defaultTTL, tags: unique(tags + rule.tags))
         }
         guard covered, let ttl else { return .pass(.noRule) }

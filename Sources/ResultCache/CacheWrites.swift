@@ -12,6 +12,8 @@ public enum CacheWrites {
 
     /// - `volatile`: user functions that may write (the catalog's VOLATILE ones, write_functions), by name.
     public static func effect(of profile: StatementProfile, volatile: Set<String>) -> Effect {
+        // COMMIT PREPARED makes another session's writes (PREPARE TRANSACTION'd earlier) visible: which, is unknown.
+        if profile.transaction == .commitPrepared { return .anything }
         switch profile.primaryReason {
         case nil, .lockingRead, .transactionID, .advisoryLock, .notify, .listen, .lock, .sequence:
             // A read; but a function it calls may write anywhere.

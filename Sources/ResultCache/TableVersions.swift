@@ -7,6 +7,9 @@ public struct TableVersions: Sendable {
     /// Moved by a write whose tables are unknown (a statement that did not parse, a function that may write anywhere):
     /// every key of the database changes.
     private var epochs: [String: UInt64] = [:]
+    /// Moves an operator made for a table in every database (CACHE INVALIDATE TABLE), added to each database's own:
+    /// a database no write was seen in yet has no entry of its own to move.
+    private var everywhere: [String: UInt64] = [:]
     /// Every move, whatever its table: what SHOW CACHE and the metrics count.
     public private(set) var bumps: UInt64 = 0
 
@@ -15,11 +18,12 @@ public struct TableVersions: Sendable {
     /// What keys and fills read: the database's epoch, then each table's version, in the order asked.
     public func stamp(database: String, tables names: [String]) -> VersionStamp {
         let db = tables[database]
-        return VersionStamp(epoch: epochs[database] ?? 0, versions: names.map { db?[$0] ?? 0 })
+        return VersionStamp(epoch: epochs[database] ?? 0, versions: names.map { (db?[$0] ?? 0) &+ (everywhere[$0] ?? 0) })
     }
 
-    /// A write to these tables was sent, or was answered: both move them (see `ResultCache/README` in
-    /// docs/ARCHITECTURE.md: a read that ran between the two finds its stamp changed and is not kept).
+    /// A write to these tables was sent, or was answered: both move them. The move at the answer (before the writer
+    /// hears it) is what keeps reads fresh: a read whose answer arrives after it finds its stamp changed and is not
+    /// kept. The move at the send keeps answers read during the write from being stored for nothing.
     public mutating func wrote(database: String, tables names: some Sequence<String>) {
         var db = tables[database] ?? [:]
         for n in names {
@@ -31,9 +35,7 @@ public struct TableVersions: Sendable {
 
     /// A table named by an operator (CACHE INVALIDATE TABLE): moved in every database that has versions.
     public mutating func wroteEverywhere(table: String) {
-        for database in Set(tables.keys).union(epochs.keys) {
-            tables[database, default: [:]][table, default: 0] &+= 1
-        }
+        everywhere[table, default: 0] &+= 1
         bumps &+= 1
     }
 

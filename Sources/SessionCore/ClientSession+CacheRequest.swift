@@ -22,17 +22,18 @@ extension ClientSession {
     /// several requests go to a server (they change what the server holds, or ask for answers in pieces).
     public func cacheRequest() -> CacheRequest? {
         guard phase == .waiting, atFrameBoundary else { return nil }
-        if let text = Self.singleQueryText(held) {
-            var identity: [UInt8] = [UInt8(ascii: "Q")]
-            identity.append(contentsOf: text.readableBytesView)
-            return CacheRequest(text: text, id: nil, identity: identity)
-        }
         var input: ByteBuffer
         if held.count == 1 {
             input = held[0]
         } else {
             input = ByteBuffer()
             for var b in held { input.writeBuffer(&b) }
+        }
+        // A Query read in one piece or several.
+        if let text = Self.singleQueryText([input]) {
+            var identity: [UInt8] = [UInt8(ascii: "Q")]
+            identity.append(contentsOf: text.readableBytesView)
+            return CacheRequest(text: text, id: nil, identity: identity)
         }
         var identity: [UInt8] = [UInt8(ascii: "X")]
         var text: ByteBuffer?, id: Int?, parsed = false, bound = false, described = false, executed = false

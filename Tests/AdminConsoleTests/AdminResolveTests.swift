@@ -79,8 +79,9 @@ struct AdminResolveTests {
     func everyCommandReachable() {
         // SET has its own grammar, covered above.
         for command in AdminCommands.all where command.name != "SET" {
-            // DRAIN/UNDRAIN NODE take a database and a host:port.
-            let argument: String? = command.name.hasSuffix(" NODE") ? "app 10.0.0.2:5433" : command.argument == .required ? "x" : nil
+            // DRAIN/UNDRAIN NODE take a database and a host:port; CACHE INVALIDATE a kind and a value.
+            let argument: String? = command.name.hasSuffix(" NODE") ? "app 10.0.0.2:5433"
+                : command.name == "CACHE INVALIDATE" ? "TAG x" : command.argument == .required ? "x" : nil
             let text = [command.name, argument].compactMap { $0 }.joined(separator: " ")
             #expect(Self.outcome(text, .admin) == .run(command.name, argument), "\(command.name)")
             let refused = Self.outcome(text, .stats) == .error("admin access needed")

