@@ -122,7 +122,7 @@ let package = Package(
         .target(
             name: "ProxyServer",
             dependencies: [
-                "PGWire", "PoolCore", "SessionCore", "Config", "SQLAnalysis", "Routing", "StatusHTTP", "ResponseOptimizer", "AdminConsole", "ResultCache",
+                "PGWire", "PoolCore", "SessionCore", "Config", "SQLAnalysis", "Routing", "StatusHTTP", "ResponseOptimizer", "AdminConsole", "ResultCache", "RedisClient", "MemcachedClient",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

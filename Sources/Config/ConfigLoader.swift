@@ -4,9 +4,10 @@ import Foundation
 public enum ConfigLoader {
     static let generalSections: Set<String> = ["pgbouncer", "pgswift"]
     /// Environment variables that set a setting under another name: the setting, and the unit the number is in.
-    static let environmentAliases: [String: (String, String)] = [
+    static let environmentAliases: [String: (String, String?)] = [
         "CACHE_TTL_SECONDS": ("cache_default_ttl", "s"),
         "CACHE_MEMORY_SIZE_MB": ("cache_l1_max_bytes", "MB"),
+        "CACHE_REDIS_URL": ("cache_redis_url", nil),
     ]
 
     /// Loads and validates; throws every problem found, each naming file, line and key.
@@ -101,12 +102,15 @@ public enum ConfigLoader {
         // The cache's variables as container images name them (a PGSWIFT_ variable of the same setting wins).
         for (name, (key, unit)) in environmentAliases.sorted(by: { $0.key < $1.key }) {
             guard let text = environment[name], environment["PGSWIFT_" + key.uppercased()] == nil, let spec = specs[key] else { continue }
-            guard let number = Double(text.trimmingWhitespace), number >= 0, number.isFinite else {
-                errors.append(ConfigError(file: "environment", line: 0, key: name, message: "invalid number \"\(text)\""))
-                continue
+            if unit != nil {
+                guard let number = Double(text.trimmingWhitespace), number >= 0, number.isFinite else {
+                    errors.append(ConfigError(file: "environment", line: 0, key: name, message: "invalid number \"\(text)\""))
+                    continue
+                }
             }
-            switch SettingValue.parse(text.trimmingWhitespace + unit, as: spec.kind) {
-            case .success(let v): settings[key] = .init(spec: spec, text: text + unit, value: v, source: .environment(name))
+            let full = text.trimmingWhitespace + (unit ?? "")
+            switch SettingValue.parse(full, as: spec.kind) {
+            case .success(let v): settings[key] = .init(spec: spec, text: full, value: v, source: .environment(name))
             case .failure(let m): errors.append(ConfigError(file: "environment", line: 0, key: name, message: m.text))
             }
         }

@@ -12,7 +12,8 @@ enum RedisChannelSetup {
         let deadline = NIODeadline.now() + timeout
         return ClientBootstrap(group: eventLoop)
             .connectTimeout(timeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            // TCP_NODELAY at the TCP level: at SOL_SOCKET its number is SO_DEBUG, which needs privileges.
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(RedisChannelHandler(push: push))

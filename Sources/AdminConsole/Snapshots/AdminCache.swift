@@ -15,6 +15,9 @@ public struct AdminCacheTier: Sendable, Equatable {
     /// Look-up time percentiles, in milliseconds (nil before any look-up).
     public var p50Milliseconds: Double?
     public var p99Milliseconds: Double?
+    /// Operations that failed or timed out (a remote tier), and the tier's state: on, off (why), or its breaker's.
+    public var errors = 0
+    public var state = "on"
 
     public init(tier: String, entries: Int = 0, bytes: Int = 0, maxBytes: Int = 0, hits: Int = 0, misses: Int = 0, evictions: Int = 0,
                 stored: Int = 0, notKept: Int = 0, p50Milliseconds: Double? = nil, p99Milliseconds: Double? = nil) {

@@ -101,7 +101,7 @@ extension ProxyRuntime {
                     // DDL: nothing kept for this database may still be what a read returns. Dropped even after DDL
                     // pgswift saw, as DDL made elsewhere meanwhile would change the signature the same way.
                     if !seen { logger.info("cache: the catalog of \(s.dbname) changed without pgswift seeing the DDL; its cached answers are dropped") }
-                    cacheVersions.wroteAnything(scope: scope)
+                    cacheWroteAnything(scope: scope)
                     _ = gather { [$0.cache.removeAll { $0.scope == scope }] }
                 }
                 for i in loops.indices {

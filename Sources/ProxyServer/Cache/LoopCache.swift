@@ -15,6 +15,7 @@ final class LoopCache: @unchecked Sendable {
     var stored = 0
     /// Misses answered by another client's identical miss (counted as hits in SHOW CACHE, not as misses).
     var followerHits = 0
+    var followerMisses = 0
     var notKept = 0
     /// How long look-ups took, in nanoseconds (SHOW CACHE's percentiles).
     var lookupNanos = LatencyRing()

@@ -15,6 +15,8 @@ final class ClientCacheState {
     /// Waiting for another client's identical miss (its token, so a cancelled or timed-out wait is not resumed).
     var followToken: UInt32 = 0
     var following = false
+    /// This request was looked up in the loop's tier (and counted there as a miss).
+    var lookedUpLocally = false
     /// The next lease goes to a server without a look-up (the miss this client followed was not kept).
     var skipOnce = false
     /// Tables the unit in progress wrote, moved again when it ends; and whether it wrote where pgswift cannot tell.
@@ -30,7 +32,13 @@ final class ClientCacheState {
         let tags: [String]
         let fingerprint: UInt64?
         var recorder: AnswerRecorder
+        /// The key in the shared tiers, from the shared versions read at the look-up (nil: not stored there).
+        var remoteKey: CacheKey?
     }
+    /// Asking the shared tier (its token: an answer for a wait since ended is dropped).
+    var asking = false
+    /// The next lease keeps the recording made before the shared tier was asked.
+    var resumeRecording = false
 
     init(scope: String) { self.scope = scope }
 }
@@ -41,8 +49,10 @@ enum CacheStep {
     case answered
     /// Not all of it has arrived: wait for the rest before deciding (and before routing).
     case incomplete
-    /// The same request is already on its way to a server for another client of this loop: wait for its answer.
+    /// The same request is already on its way to a server for another client: wait for its answer.
     case following
+    /// Redis is being asked for it: its answer, or a lease, follows.
+    case asking
     /// To a server (a miss is recorded on its way back).
     case server
 }
@@ -58,8 +68,13 @@ extension ClientConnection {
     /// Looks the held request up when the cache is on for the client's database.
     func cacheStep(_ pool: ServerPool, now: NIODeadline) -> CacheStep {
         guard let cache else { return .server }
+        if cache.resumeRecording {
+            cache.resumeRecording = false
+            return .server
+        }
         endRecording(kept: nil)
         cache.following = false
+        cache.asking = false
         if cache.skipOnce {
             cache.skipOnce = false
             return .server
@@ -91,13 +106,18 @@ extension ClientConnection {
         }
         var tables: [String] = []
         for r in profile.relations where !tables.contains(r.name) { tables.append(r.name) }
-        let stamp = runtime.cacheVersions.stamp(scope: cache.scope, tables: tables)
+        let scope = cache.scope
+        let stamp = runtime.cacheVersions.stamp(scope: scope, tables: tables)
         let schemaEpoch = runtime.statementCatalog.schemaEpoch
         let key = CacheKey(database: cache.scope, user: target.user, settings: desiredSettings, statement: .shape(request.identity),
                            schemaEpoch: schemaEpoch, dataEpoch: stamp.epoch,
                            tableVersions: zip(tables, stamp.versions).map { (QualifiedName($0), $1) })
-        let found = tier.get(key, now: ProxyRuntime.seconds(started))
-        tier.lookupNanos.add(NIODeadline.now().uptimeNanoseconds &- started.uptimeNanoseconds)
+        // With Redis, the in-process tier is used only while other instances' writes are heard.
+        let remote = runtime.remoteCache
+        let local = remote?.subscribed.load(ordering: .relaxed) ?? true
+        let found = local ? tier.get(key, now: ProxyRuntime.seconds(started)) : nil
+        cache.lookedUpLocally = local
+        if local { tier.lookupNanos.add(NIODeadline.now().uptimeNanoseconds &- started.uptimeNanoseconds) }
         guard let found else {
             cache.followToken &+= 1
             guard runtime.cacheFlights.lead(key, or: .init(client: self, token: cache.followToken)) else {
@@ -106,6 +126,14 @@ extension ClientConnection {
             }
             cache.recording = .init(key: key, stamp: stamp, schemaEpoch: schemaEpoch, tables: tables, ttl: ttl, tags: tags,
                                     fingerprint: profile.fingerprint, recorder: AnswerRecorder(limit: tier.settings.maxEntryBytes))
+            // The shared tier's key has the shared versions where this instance's own are (and no schema epoch, which
+            // is this instance's: DDL moves the shared versions too).
+            let user = target.user, settings = desiredSettings, identity = request.identity, names = tables
+            let sharedKey: @Sendable (VersionStamp) -> CacheKey = { g in
+                CacheKey(database: scope, user: user, settings: settings, statement: .shape(identity), schemaEpoch: 0, dataEpoch: g.epoch,
+                         tableVersions: zip(names, g.versions).map { (QualifiedName($0), $1) })
+            }
+            if let remote, askShared(remote, scope: cache.scope, tables: tables, key: sharedKey, pool: pool) { return .asking }
             return .server
         }
         answer(with: found, now: now)
@@ -113,7 +141,7 @@ extension ClientConnection {
     }
 
     /// The held request's answer, from the cache: the client is between transactions again.
-    private func answer(with found: CachedAnswer, now: NIODeadline) {
+    func answer(with found: CachedAnswer, now: NIODeadline) {
         let resume = session.answeredFromCache(now: now)
         counters?.totals.sent += found.bytes.readableBytes
         context?.writeAndFlush(wrapOutboundOut(found.bytes), promise: nil)
@@ -140,7 +168,9 @@ extension ClientConnection {
         guard let cache, cache.following, cache.followToken == token, isWaiting, case .pooled(let pool) = state else { return }
         cache.following = false
         if let found {
+            // A hit after all: counted as one, and no longer as the miss its look-up was.
             runtime.connections(at: loopIndex).cache.followerHits += 1
+            if cache.lookedUpLocally { runtime.connections(at: loopIndex).cache.followerMisses += 1 }
             return answer(with: found, now: .now())
         }
         cache.skipOnce = true
@@ -178,7 +208,7 @@ extension ClientConnection {
                 } else {
                     let answer = CachedAnswer(bytes: bytes, scope: cache.scope, tables: recording.tables, tags: recording.tags,
                                               fingerprint: recording.fingerprint)
-                    tier.put(recording.key, answer, ttl: recording.ttl, now: runtime.now())
+                    keep(answer, key: recording.key, remoteKey: recording.remoteKey, ttl: recording.ttl)
                     endRecording(kept: answer)
                 }
             case .abandoned:
@@ -189,7 +219,7 @@ extension ClientConnection {
         guard answered > 0 else { return }
         if session.mode == .session {
             // A session-mode client's statements are not read: whatever it ran may have written.
-            runtime.cacheVersions.wroteAnything(scope: cache.scope)
+            cacheWrote(scope: cache.scope, tables: nil)
         } else if status == .idle {
             cacheUnitEnded()
         }
@@ -198,8 +228,8 @@ extension ClientConnection {
     /// The unit of work is over (committed, rolled back, or its client gone): what it wrote moves again.
     func cacheUnitEnded() {
         guard let cache, cache.wroteAnything || !cache.wrote.isEmpty else { return }
-        if cache.wroteAnything { runtime.cacheVersions.wroteAnything(scope: cache.scope) }
-        if !cache.wrote.isEmpty { runtime.cacheVersions.wrote(scope: cache.scope, tables: cache.wrote) }
+        if cache.wroteAnything { cacheWrote(scope: cache.scope, tables: nil) }
+        if !cache.wrote.isEmpty { cacheWrote(scope: cache.scope, tables: Array(cache.wrote)) }
         cache.wroteAnything = false
         cache.wrote.removeAll(keepingCapacity: true)
     }
@@ -222,10 +252,10 @@ extension ClientConnection {
             case .none:
                 continue
             case .tables(let names):
-                runtime.cacheVersions.wrote(scope: cache.scope, tables: names)
+                cacheWrote(scope: cache.scope, tables: names)
                 cache.wrote.formUnion(names)
             case .anything:
-                runtime.cacheVersions.wroteAnything(scope: cache.scope)
+                cacheWrote(scope: cache.scope, tables: nil)
                 cache.wroteAnything = true
             }
         }

@@ -15,7 +15,7 @@ extension ClientConnection {
         session.batchOnly = nil
         if cache != nil, !atLogin, writeRetry?.rerouted != true {
             switch cacheStep(pool, now: now) {
-            case .answered, .following: return
+            case .answered, .following, .asking: return
             case .incomplete:
                 routePending = true
                 return

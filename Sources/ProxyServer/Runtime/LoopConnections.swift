@@ -22,7 +22,11 @@ final class LoopConnections: @unchecked Sendable {
     /// This loop's share of the result cache's in-process tier.
     let cache: LoopCache
 
-    init(metrics: ProxyMetrics?, cache: LoopCache) {
+    /// Which loop this is (the index of its per-loop parts elsewhere, the cache's Redis tier).
+    let index: Int
+
+    init(index: Int = 0, metrics: ProxyMetrics?, cache: LoopCache) {
+        self.index = index
         self.metrics = metrics
         self.cache = cache
     }

@@ -47,6 +47,7 @@ public final class Proxy: Service, Sendable {
         try await bind()
         let statusPort = startStatusPort()
         writePidfile()
+        startCacheSubscription()
         let janitor = runtime.loops[0].scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [runtime] _ in
             for pool in runtime.allPools { pool.tick() }
             runtime.checkCacheCatalogs()
@@ -98,6 +99,7 @@ public final class Proxy: Service, Sendable {
         // Health answers for as long as clients are being drained; only then does the status port stop.
         await statusPort?.stop()
         removePidfile()
+        runtime.remoteCache?.stop()
         try? await runtime.group.shutdownGracefully()
     }
 

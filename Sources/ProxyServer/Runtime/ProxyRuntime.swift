@@ -7,6 +7,7 @@ import NIOPosix
 import NIOSSL
 import PGWire
 import PoolCore
+import RedisClient
 import Routing
 import SessionCore
 import Synchronization
@@ -38,6 +39,19 @@ struct LoadedConfig: Sendable {
         let userlist = authFile.isEmpty ? [:] : try Userlist.load(path: authFile)
         let hbaPath = config.string("auth_hba_file")
         let hba = config.string("auth_type") == "hba" && !hbaPath.isEmpty ? try HbaFile.load(path: hbaPath) : nil
+        let redisURL = config.string("cache_redis_url")
+        if !redisURL.isEmpty {
+            do {
+                _ = try RedisEndpoint(parsing: redisURL)
+            } catch {
+                let place: (String, Int) = switch config.settings["cache_redis_url"]?.source {
+                case .file(let f, let line)?: (f, line)
+                case .environment(let n)?: ("environment \(n)", 0)
+                default: (path, 0)
+                }
+                throw ConfigErrors([ConfigError(file: place.0, line: place.1, key: "cache_redis_url", message: error.message)])
+            }
+        }
         return LoadedConfig(config: config, userlist: userlist, hba: hba,
                             clientTLS: try TLSSetup.clientSide(config), serverTLS: try TLSSetup.serverSide(config))
     }
@@ -58,6 +72,8 @@ public final class ProxyRuntime: Sendable {
     let databases = DatabaseControl()
     /// The result cache's table versions, shared by the loops.
     let cacheVersions = SharedVersions()
+    /// The cache's Redis (cache_redis_url), read at start.
+    let remoteCache: RemoteCache?
     /// Misses in flight, which identical requests wait for.
     let cacheFlights = CacheFlights()
     /// The catalogs of the databases the cache serves.
@@ -103,8 +119,18 @@ public final class ProxyRuntime: Sendable {
         let metrics = loaded.config.int("status_port") > 0 ? ProxyMetrics(version: PgswiftVersion.current) : nil
         self.metrics = metrics
         let cacheSettings = CacheSettings(loaded.config)
+        let redisURL = loaded.config.string("cache_redis_url")
+        // The URL was checked when the file was read (a bad one is a config error naming it).
+        if !redisURL.isEmpty, let endpoint = try? RedisEndpoint(parsing: redisURL) {
+            let timeout = TimeAmount.microseconds(Int64(max(loaded.config.seconds("cache_tier_timeout"), 0.0005) * 1_000_000))
+            remoteCache = RemoteCache(endpoint: endpoint, loops: Array(group.makeIterator()), timeout: timeout)
+        } else {
+            remoteCache = nil
+        }
         let loopCount = loops.count
-        self.registries = loops.map { _ in LoopConnections(metrics: metrics, cache: LoopCache(settings: cacheSettings, loops: loopCount)) }
+        self.registries = loops.indices.map { i in
+            LoopConnections(index: i, metrics: metrics, cache: LoopCache(settings: cacheSettings, loops: loopCount))
+        }
     }
 
     /// The connections living on `loop`; touch it only on that loop.

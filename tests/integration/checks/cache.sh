@@ -32,7 +32,48 @@ RULES
     result_fail proxy_start_cache "proxy did not start with $WORK/cache.ini (log $WORK/logs/proxy-cache.log)"
   fi
   proxy_stop
+  cache_shared
   cache_config_errors
+}
+
+# Two instances sharing a Redis that this group starts on loopback (and stops, even when it was killed by the checks).
+cache_shared() {
+  local redis_port=$((PROXY_PORT + 20)) port_b=$((PROXY_PORT + 1)) redis_pid="$WORK/redis.pid" b_pid="$WORK/proxy-cache-b.pid"
+  if ! command -v redis-server >/dev/null; then
+    result_fail cache_shared "redis-server is not installed (scripts/lib/common.sh ensure_build_deps installs it)"
+    return 0
+  fi
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes --pidfile "$redis_pid" \
+    --logfile "$WORK/logs/redis.log" >/dev/null
+  if ! wait_tcp 127.0.0.1 "$redis_port" 10; then
+    result_fail cache_shared "redis-server did not start (log $WORK/logs/redis.log)"
+    return 0
+  fi
+  local common=(pool_mode=transaction default_pool_size=4 admin_users=pgswift_admin cache=on cache_catalog_period=1
+                "cache_redis_url=redis://127.0.0.1:$redis_port" cache_tier_timeout=20ms)
+  write_config cache-a "${common[@]}"
+  write_config cache-b "${common[@]}" "listen_port=$port_b"
+  local ini
+  for ini in cache-a cache-b; do
+    printf '\n[cache_rules]\nit_cache_items = 60s\nit_cache_plain = 60s\n' >>"$WORK/$ini.ini"
+  done
+  if proxy_start cache-a; then
+    CURRENT_PROXY=cache-a
+    start_daemon "$b_pid" "$WORK/logs/proxy-cache-b.log" "$PROXY_BIN" "$WORK/cache-b.ini"
+    if wait_tcp "$PROXY_HOST" "$port_b" 20 "$(cat "$b_pid")"; then
+      python_check cache_shared_checks.py "$PROXY_PORT" "$port_b" "$redis_pid"
+    else
+      result_fail cache_shared_proxy_b "the second proxy did not start (log $WORK/logs/proxy-cache-b.log)"
+    fi
+    stop_pidfile "$b_pid" 10
+  else
+    result_fail proxy_start_cache_a "proxy did not start with $WORK/cache-a.ini (log $WORK/logs/proxy-cache-a.log)"
+  fi
+  proxy_stop
+  if [ -s "$redis_pid" ]; then
+    kill -CONT "$(cat "$redis_pid")" 2>/dev/null || true
+    stop_pidfile "$redis_pid" 10
+  fi
 }
 
 # A bad [cache_rules] line is refused with its file, line and key, as every other config error.
