@@ -9,6 +9,8 @@ struct PublishedState: Sendable {
     private var errors: [ErrorOrigin: Int] = [:]
     private var timeouts: [DatabaseCode: Int] = [:]
     private var gauges: [String: Gauge] = [:]
+    /// The cache's counters as last published, by tier and name.
+    var cacheCounts: [String: Int] = [:]
 
     /// PgBouncer's per-database counts (SHOW STATS) as Prometheus counters; the times are in the histograms' sums.
     private static let counters: [(name: String, field: any WritableKeyPath<StatsTotals, Int> & Sendable, help: String)] = [
@@ -93,6 +95,7 @@ struct PublishedState: Sendable {
             }
         }
         // A pool dropped by RELOAD stops being reported instead of freezing at its last value.
+        publishCache(s.cache, into: registry, gauge: gauge)
         for (key, g) in gauges where seen[key] == nil { registry.unregisterGauge(g) }
         gauges = seen
     }

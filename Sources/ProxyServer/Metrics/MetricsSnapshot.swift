@@ -22,6 +22,8 @@ struct MetricsSnapshot: Sendable {
     var clientsTotal = 0
     /// SHOW NODES' rows: hosts of the entries with several hosts.
     var nodes: [AdminNode] = []
+    /// SHOW CACHE's rows, when the cache is on somewhere.
+    var cache: [AdminCacheTier] = []
 }
 
 struct ErrorOrigin: Hashable, Sendable {
@@ -84,6 +86,7 @@ extension ProxyRuntime {
         }
         snapshot.pools = states.values.sorted { ($0.key.database, $0.key.user) < ($1.key.database, $1.key.user) }
         snapshot.nodes = (try? await nodeRows()) ?? []
+        if connections(at: 0).cache.settings.anyOn { snapshot.cache = (try? await cacheTierRows()) ?? [] }
         return snapshot
     }
 }

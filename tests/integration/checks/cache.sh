@@ -9,7 +9,9 @@ group_cache() {
     result_skip cache "the result cache is pgswift's own"
     return 0
   fi
-  write_config cache pool_mode=transaction default_pool_size=4 admin_users=pgswift_admin cache=on cache_catalog_period=1
+  local status_port=$((PROXY_PORT + 30))
+  write_config cache pool_mode=transaction default_pool_size=4 admin_users=pgswift_admin cache=on cache_catalog_period=1 \
+    "status_port=$status_port"
   cat >>"$WORK/cache.ini" <<'RULES'
 
 [cache_rules]
@@ -27,7 +29,7 @@ RULES
   # shellcheck disable=SC2034  # (run.sh's variable, read by use_proxy)
   if proxy_start cache; then
     CURRENT_PROXY=cache
-    python_check cache_checks.py
+    python_check cache_checks.py "$status_port"
   else
     result_fail proxy_start_cache "proxy did not start with $WORK/cache.ini (log $WORK/logs/proxy-cache.log)"
   fi

@@ -1,6 +1,6 @@
 """The result cache end to end (checks/cache.sh): real clients reading through pgswift with cache = on.
 
-usage: cache_checks.py
+usage: cache_checks.py STATUS_PORT
 
 checks/cache.sh starts one proxy in transaction mode with cache = on, cache_catalog_period = 1 and
 [cache_rules] for the it_cache_* tables, which this script creates as the superuser (directly on
@@ -339,6 +339,18 @@ def concurrent_misses_coalesced() -> None:
             c.close()
 
 
+def metrics_per_tier() -> None:
+    import re
+    import sys
+    import urllib.request
+    with urllib.request.urlopen(f"http://{PROXY_HOST}:{sys.argv[1]}/metrics", timeout=10) as r:
+        text = r.read().decode()
+    hits = re.search(r'^pgswift_cache_hits_total\{tier="l1"\} (\d+)', text, re.M)
+    expect(hits is not None and int(hits.group(1)) > 0, "no pgswift_cache_hits_total{tier=\"l1\"} above 0 in /metrics")
+    for name in ("pgswift_cache_misses_total", "pgswift_cache_bytes", "pgswift_cache_entries", "pgswift_cache_lookup_seconds"):
+        expect(re.search(rf'^{name}\{{[^}}]*tier="l1"', text, re.M) is not None, f"{name} missing from /metrics")
+
+
 def show_cache_and_clear() -> None:
     row = cache_row()
     expect(int(row["entries"]) > 0 and int(row["bytes"]) > 0 and int(row["hits"]) > 0, f"SHOW CACHE: {row}")
@@ -368,5 +380,6 @@ R.run("ddl_outside", ddl_outside)
 R.run("ddl_through", ddl_through)
 R.run("asyncpg_prepared", asyncpg_prepared)
 R.run("psycopg_prepared", psycopg_prepared)
+R.run("metrics_per_tier", metrics_per_tier)
 R.run("show_cache_and_clear", show_cache_and_clear)
 R.exit()
