@@ -8,6 +8,7 @@ public enum ConfigLoader {
         "CACHE_TTL_SECONDS": ("cache_default_ttl", "s"),
         "CACHE_MEMORY_SIZE_MB": ("cache_l1_max_bytes", "MB"),
         "CACHE_REDIS_URL": ("cache_redis_url", nil),
+        "CACHE_MEMCACHED_HOSTS": ("cache_memcached_servers", nil),
     ]
 
     /// Loads and validates; throws every problem found, each naming file, line and key.

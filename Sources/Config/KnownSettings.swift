@@ -292,6 +292,8 @@ public enum KnownSettings {
                     "How often the catalog of each cached database is read (and at once after DDL through pgswift): which tables a write changes (partitions, views, cascades; triggers and rules mean any), the functions' volatility, and whether DDL happened elsewhere, which drops that database's cached answers."),
         SettingSpec("cache_redis_url", .string, "", .pgswift,
                     "Redis for the result cache (redis://[user:password@]host[:port][/db]): the shared tier (L2), the versions every instance shares and the channel through which their writes reach each other; CACHE_REDIS_URL in the environment wins. Empty: none (each instance on its own). Read at start."),
+        SettingSpec("cache_memcached_servers", .string, "", .pgswift,
+                    "Memcached servers for the result cache (host:port,host:port; keys spread over them by consistent hashing): the third tier (L3), asked after Redis; CACHE_MEMCACHED_HOSTS in the environment wins. Empty: none. Read at start."),
         SettingSpec("cache_tier_timeout", .duration(unit: .milliseconds), "10ms", .pgswift,
                     "How long a read waits for a shared cache tier (Redis, Memcached) before it goes to PostgreSQL; failures in a row open the tier's breaker, and it is skipped until a probe finds it back."),
         SettingSpec("cache_eviction", .choice(["s3fifo", "lru"]), "s3fifo", .pgswift,

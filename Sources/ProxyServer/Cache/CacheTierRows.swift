@@ -3,64 +3,65 @@ import AdminConsole
 import ResultCache
 
 extension ProxyRuntime {
-    /// One row per tier (SHOW CACHE, /metrics), summed over the loops.
+    /// One row per tier (SHOW CACHE, /metrics), summed over the loops: l1, then l2 (Redis) and l3 (Memcached) when set.
     func cacheTierRows() async throws -> [AdminCacheTier] {
         struct Part: Sendable {
-            var row: AdminCacheTier
-            var ring: LatencyRing
-            var l2: AdminCacheTier?
-            var l2Ring: LatencyRing?
+            var rows: [AdminCacheTier]
+            var rings: [LatencyRing]
         }
-        let remote = remoteCache
+        let redis = remoteCache, memcached = memcachedCache
         let parts = try await gather { loop in
             let c = loop.cache
-            return [Part(row: AdminCacheTier(tier: "l1", entries: c.store.count, bytes: c.store.bytes, maxBytes: c.store.capacity,
-                                             hits: c.store.hits + c.followerHits, misses: c.store.misses - c.followerMisses, evictions: c.store.evictions,
-                                             stored: c.stored, notKept: c.notKept),
-                         ring: c.lookupNanos,
-                         l2: remote.map { r in
-                             let t = r.tiers[loop.index]
-                             var row = AdminCacheTier(tier: "l2", hits: t.hits, misses: t.misses, stored: t.stored)
-                             row.errors = t.errors
-                             row.state = switch t.breaker.state {
-                             case .closed: "on"
-                             case .open: "breaker open"
-                             case .halfOpen: "breaker half-open"
-                             }
-                             return row
-                         },
-                         l2Ring: remote.map { $0.tiers[loop.index].lookupNanos })]
+            var rows = [AdminCacheTier(tier: "l1", entries: c.store.count, bytes: c.store.bytes, maxBytes: c.store.capacity,
+                                       hits: c.store.hits + c.followerHits, misses: c.store.misses - c.followerMisses,
+                                       evictions: c.store.evictions, stored: c.stored, notKept: c.notKept)]
+            var rings = [c.lookupNanos]
+            if let t = redis?.tiers[loop.index] {
+                rows.append(Self.remoteRow("l2", hits: t.hits, misses: t.misses, stored: t.stored, errors: t.errors, breaker: t.breaker))
+                rings.append(t.lookupNanos)
+            }
+            if let t = memcached?.tiers[loop.index] {
+                rows.append(Self.remoteRow("l3", hits: t.hits, misses: t.misses, stored: t.stored, errors: t.errors, breaker: t.breaker))
+                rings.append(t.lookupNanos)
+            }
+            return [Part(rows: rows, rings: rings)]
         }.get()
-        var sum = AdminCacheTier(tier: "l1")
-        for p in parts {
-            sum.entries += p.row.entries
-            sum.bytes += p.row.bytes
-            sum.maxBytes += p.row.maxBytes
-            sum.hits += p.row.hits
-            sum.misses += p.row.misses
-            sum.evictions += p.row.evictions
-            sum.stored += p.row.stored
-            sum.notKept += p.row.notKept
+        guard let first = parts.first else { return [] }
+        var out: [AdminCacheTier] = []
+        for i in first.rows.indices {
+            var sum = AdminCacheTier(tier: first.rows[i].tier)
+            var states: Set<String> = []
+            for p in parts {
+                let r = p.rows[i]
+                sum.entries += r.entries
+                sum.bytes += r.bytes
+                sum.maxBytes += r.maxBytes
+                sum.hits += r.hits
+                sum.misses += r.misses
+                sum.evictions += r.evictions
+                sum.stored += r.stored
+                sum.notKept += r.notKept
+                sum.errors += r.errors
+                states.insert(r.state)
+            }
+            sum.state = states.sorted().joined(separator: ", ")
+            let ring = LatencyRing.merged(parts.map { $0.rings[i] })
+            sum.p50Milliseconds = ring.percentile(0.5).map { Double($0) / 1e6 }
+            sum.p99Milliseconds = ring.percentile(0.99).map { Double($0) / 1e6 }
+            out.append(sum)
         }
-        let ring = LatencyRing.merged(parts.map(\.ring))
-        sum.p50Milliseconds = ring.percentile(0.5).map { Double($0) / 1e6 }
-        sum.p99Milliseconds = ring.percentile(0.99).map { Double($0) / 1e6 }
-        if let remote, remote.subscribed.load(ordering: .relaxed) == false { sum.state = "off (Redis subscription down)" }
-        guard remote != nil else { return [sum] }
-        var l2 = AdminCacheTier(tier: "l2")
-        var states: Set<String> = []
-        for p in parts {
-            guard let r = p.l2 else { continue }
-            l2.hits += r.hits
-            l2.misses += r.misses
-            l2.stored += r.stored
-            l2.errors += r.errors
-            states.insert(r.state)
+        if let redis, redis.subscribed.load(ordering: .relaxed) == false { out[0].state = "off (Redis subscription down)" }
+        return out
+    }
+
+    private static func remoteRow(_ tier: String, hits: Int, misses: Int, stored: Int, errors: Int, breaker: TierBreaker) -> AdminCacheTier {
+        var row = AdminCacheTier(tier: tier, hits: hits, misses: misses, stored: stored)
+        row.errors = errors
+        row.state = switch breaker.state {
+        case .closed: "on"
+        case .open: "breaker open"
+        case .halfOpen: "breaker half-open"
         }
-        l2.state = states.count == 1 ? states.first! : states.sorted().joined(separator: ", ")
-        let l2Ring = LatencyRing.merged(parts.compactMap(\.l2Ring))
-        l2.p50Milliseconds = l2Ring.percentile(0.5).map { Double($0) / 1e6 }
-        l2.p99Milliseconds = l2Ring.percentile(0.99).map { Double($0) / 1e6 }
-        return [sum, l2]
+        return row
     }
 }

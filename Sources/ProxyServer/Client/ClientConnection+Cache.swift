@@ -133,7 +133,7 @@ extension ClientConnection {
                 CacheKey(database: scope, user: user, settings: settings, statement: .shape(identity), schemaEpoch: 0, dataEpoch: g.epoch,
                          tableVersions: zip(names, g.versions).map { (QualifiedName($0), $1) })
             }
-            if let remote, askShared(remote, scope: cache.scope, tables: tables, key: sharedKey, pool: pool) { return .asking }
+            if askShared(scope: cache.scope, tables: tables, localKey: key, key: sharedKey, pool: pool) { return .asking }
             return .server
         }
         answer(with: found, now: now)

@@ -1,59 +1,87 @@
-// The result cache's shared tier (Redis) on a client's path: asked after a miss in the loop's own tier, filled with
-// what a server answered, and told of every write so that other instances see it.
+// The result cache's shared tiers (Redis, Memcached) on a client's path: asked after a miss in the loop's own tier,
+// filled with what a server answered; and every write told to Redis, so that other instances see it.
 import NIOCore
 import ResultCache
 import SQLAnalysis
 
 extension ClientConnection {
-    /// Asks Redis for the held request's answer: the shared versions of its tables first, then the entry under the
-    /// key they make. False when the tier is out (its breaker open): the request goes to a server now. The client
-    /// waits meanwhile, no longer than cache_tier_timeout per round trip.
-    func askShared(_ remote: RemoteCache, scope: String, tables: [String], key sharedKey: @escaping @Sendable (VersionStamp) -> CacheKey,
+    /// Asks the shared tiers for the held request's answer: with Redis, the shared versions of its tables first, then
+    /// the entry under the key they make, then Memcached under the same key (without Redis, under this instance's
+    /// key). False when no tier can be asked now (breakers open): the request goes to a server. The client waits
+    /// meanwhile, no longer than cache_tier_timeout per round trip.
+    func askShared(scope: String, tables: [String], localKey: CacheKey, key sharedKey: @escaping @Sendable (VersionStamp) -> CacheKey,
                    pool: ServerPool) -> Bool {
         guard let cache else { return false }
         let now = runtime.now(), loop = loopIndex
-        guard let versions = remote.versions(loop: loop, scope: scope, tables: tables, now: now) else { return false }
+        let redis = runtime.remoteCache, memcached = runtime.memcachedCache
+        let keyed: EventLoopFuture<CacheKey>
+        if let redis {
+            guard let versions = redis.versions(loop: loop, scope: scope, tables: tables, now: now) else { return false }
+            keyed = versions.map(sharedKey)
+        } else if memcached != nil {
+            keyed = eventLoop.makeSucceededFuture(localKey)
+        } else {
+            return false
+        }
         cache.followToken &+= 1
         cache.asking = true
         let token = cache.followToken
         let started = NIODeadline.now()
-        versions.flatMap { stamp -> EventLoopFuture<(CacheKey, ByteBuffer?)> in
-            let key = sharedKey(stamp)
-            guard let get = remote.get(loop: loop, key, now: now) else { return self.eventLoop.makeSucceededFuture((key, nil)) }
-            return get.map { (key, $0) }
+        keyed.flatMap { key -> EventLoopFuture<SharedAnswer> in
+            guard let redis, let get = redis.get(loop: loop, key, now: now) else { return self.eventLoop.makeSucceededFuture(SharedAnswer(key: key)) }
+            return get.map { SharedAnswer(key: key, bytes: $0, tier: $0 == nil ? nil : .l2) }
+                .flatMapErrorThrowing { _ in SharedAnswer(key: key) }
+        }.flatMap { found -> EventLoopFuture<SharedAnswer> in
+            guard found.bytes == nil, let memcached, let get = memcached.get(loop: loop, found.key, now: now) else {
+                return self.eventLoop.makeSucceededFuture(found)
+            }
+            return get.map { SharedAnswer(key: found.key, bytes: $0, tier: $0 == nil ? nil : .l3) }
+                .flatMapErrorThrowing { _ in found }
         }.whenComplete { result in
-            remote.tiers[loop].lookupNanos.add(NIODeadline.now().uptimeNanoseconds &- started.uptimeNanoseconds)
+            let nanos = NIODeadline.now().uptimeNanoseconds &- started.uptimeNanoseconds
+            if let redis { redis.tiers[loop].lookupNanos.add(nanos) } else { memcached?.tiers[loop].lookupNanos.add(nanos) }
             self.sharedAnswered(result, token: token, pool: pool)
         }
         return true
     }
 
-    private func sharedAnswered(_ result: Result<(CacheKey, ByteBuffer?), Error>, token: UInt32, pool: ServerPool) {
-        guard let cache, cache.asking, cache.followToken == token, isWaiting, cache.recording != nil else { return }
+    /// What the shared tiers said: the key asked, and the answer with the tier that had it.
+    struct SharedAnswer: Sendable {
+        enum Tier: Sendable { case l2, l3 }
+        var key: CacheKey
+        var bytes: ByteBuffer?
+        var tier: Tier?
+    }
+
+    private func sharedAnswered(_ result: Result<SharedAnswer, Error>, token: UInt32, pool: ServerPool) {
+        guard let cache, cache.asking, cache.followToken == token, isWaiting, let recording = cache.recording else { return }
         cache.asking = false
-        let tier = runtime.remoteCache?.tiers[loopIndex]
+        let redisTier = runtime.remoteCache?.tiers[loopIndex]
         switch result {
-        case .success((let key, let bytes?)):
-            tier?.hits += 1
-            guard let recording = cache.recording else { return }
-            let found = CachedAnswer(bytes: bytes, scope: cache.scope, tables: recording.tables, tags: recording.tags, fingerprint: recording.fingerprint)
-            // The tier above is filled (when it may be used): the next read of this loop needs no round trip.
-            if runtime.remoteCache?.subscribed.load(ordering: .relaxed) ?? true {
-                runtime.connections(at: loopIndex).cache.put(recording.key, found, ttl: recording.ttl, now: runtime.now())
+        case .success(let found):
+            if let bytes = found.bytes {
+                if found.tier == .l2 { redisTier?.hits += 1 }
+                let answer = CachedAnswer(bytes: bytes, scope: cache.scope, tables: recording.tables, tags: recording.tags,
+                                          fingerprint: recording.fingerprint)
+                // The tiers above are filled: the next read needs no round trip (or one fewer).
+                let now = runtime.now()
+                if runtime.remoteCache?.subscribed.load(ordering: .relaxed) ?? true {
+                    runtime.connections(at: loopIndex).cache.put(recording.key, answer, ttl: recording.ttl, now: now)
+                }
+                if found.tier == .l3, let redis = runtime.remoteCache {
+                    redis.put(loop: loopIndex, found.key, answer: bytes, ttl: recording.ttl, now: now)
+                }
+                endRecording(kept: answer)
+                return self.answer(with: answer, now: .now())
             }
-            _ = key
-            endRecording(kept: found)
-            answer(with: found, now: .now())
-        case .success((let key, nil)):
-            tier?.misses += 1
-            cache.recording?.remoteKey = key
-            cache.resumeRecording = true
-            lease(from: pool, now: .now())
+            if runtime.remoteCache != nil { redisTier?.misses += 1 }
+            cache.recording?.remoteKey = found.key
         case .failure:
-            // Already counted by the tier's breaker: the read goes on without it, and its answer is not stored there.
-            cache.resumeRecording = true
-            lease(from: pool, now: .now())
+            // Counted by the tier's breaker: the read goes on without it, and its answer is not stored there.
+            break
         }
+        cache.resumeRecording = true
+        lease(from: pool, now: .now())
     }
 
     /// A server's answer, kept: in the loop's tier (while other instances' writes are heard) and the shared one.
@@ -63,7 +91,9 @@ extension ClientConnection {
         if remote?.subscribed.load(ordering: .relaxed) ?? true {
             runtime.connections(at: loopIndex).cache.put(key, answer, ttl: ttl, now: now)
         }
-        if let remote, let remoteKey { remote.put(loop: loopIndex, remoteKey, answer: answer.bytes, ttl: ttl, now: now) }
+        guard let remoteKey else { return }
+        if let remote { remote.put(loop: loopIndex, remoteKey, answer: answer.bytes, ttl: ttl, now: now) }
+        runtime.memcachedCache?.put(loop: loopIndex, remoteKey, answer: answer.bytes, ttl: ttl, now: now)
     }
 
     /// A write (to `tables`, or to anything when nil) moves this instance's versions, and the shared ones.

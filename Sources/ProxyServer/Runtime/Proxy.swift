@@ -100,6 +100,7 @@ public final class Proxy: Service, Sendable {
         await statusPort?.stop()
         removePidfile()
         runtime.remoteCache?.stop()
+        runtime.memcachedCache?.stop()
         try? await runtime.group.shutdownGracefully()
     }
 

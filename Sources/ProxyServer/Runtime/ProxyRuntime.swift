@@ -6,6 +6,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import PGWire
+import MemcachedClient
 import PoolCore
 import RedisClient
 import Routing
@@ -52,6 +53,19 @@ struct LoadedConfig: Sendable {
                 throw ConfigErrors([ConfigError(file: place.0, line: place.1, key: "cache_redis_url", message: error.message)])
             }
         }
+        let memcachedList = config.string("cache_memcached_servers")
+        if !memcachedList.isEmpty {
+            do {
+                _ = try MemcachedServers(parsing: memcachedList)
+            } catch {
+                let place: (String, Int) = switch config.settings["cache_memcached_servers"]?.source {
+                case .file(let f, let line)?: (f, line)
+                case .environment(let n)?: ("environment \(n)", 0)
+                default: (path, 0)
+                }
+                throw ConfigErrors([ConfigError(file: place.0, line: place.1, key: "cache_memcached_servers", message: error.message)])
+            }
+        }
         return LoadedConfig(config: config, userlist: userlist, hba: hba,
                             clientTLS: try TLSSetup.clientSide(config), serverTLS: try TLSSetup.serverSide(config))
     }
@@ -74,6 +88,8 @@ public final class ProxyRuntime: Sendable {
     let cacheVersions = SharedVersions()
     /// The cache's Redis (cache_redis_url), read at start.
     let remoteCache: RemoteCache?
+    /// The cache's Memcached (cache_memcached_servers), read at start.
+    let memcachedCache: MemcachedCache?
     /// Misses in flight, which identical requests wait for.
     let cacheFlights = CacheFlights()
     /// The catalogs of the databases the cache serves.
@@ -126,6 +142,13 @@ public final class ProxyRuntime: Sendable {
             remoteCache = RemoteCache(endpoint: endpoint, loops: Array(group.makeIterator()), timeout: timeout)
         } else {
             remoteCache = nil
+        }
+        let memcachedList = loaded.config.string("cache_memcached_servers")
+        if !memcachedList.isEmpty, let servers = try? MemcachedServers(parsing: memcachedList) {
+            let timeout = TimeAmount.microseconds(Int64(max(loaded.config.seconds("cache_tier_timeout"), 0.001) * 1_000_000))
+            memcachedCache = try? MemcachedCache(servers: servers, loops: Array(group.makeIterator()), timeout: timeout)
+        } else {
+            memcachedCache = nil
         }
         let loopCount = loops.count
         self.registries = loops.indices.map { i in

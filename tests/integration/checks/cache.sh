@@ -38,11 +38,19 @@ RULES
   cache_config_errors
 }
 
-# Two instances sharing a Redis that this group starts on loopback (and stops, even when it was killed by the checks).
+# Two instances sharing a Redis and a memcached that this group starts on loopback (and stops, even when the checks
+# stopped or killed them).
 cache_shared() {
   local redis_port=$((PROXY_PORT + 20)) port_b=$((PROXY_PORT + 1)) redis_pid="$WORK/redis.pid" b_pid="$WORK/proxy-cache-b.pid"
-  if ! command -v redis-server >/dev/null; then
-    result_fail cache_shared "redis-server is not installed (scripts/lib/common.sh ensure_build_deps installs it)"
+  local mc_port=$((PROXY_PORT + 21)) mc_pid="$WORK/memcached.pid"
+  if ! command -v redis-server >/dev/null || ! command -v memcached >/dev/null; then
+    result_fail cache_shared "redis-server or memcached is not installed (scripts/lib/common.sh ensure_build_deps installs them)"
+    return 0
+  fi
+  # memcached refuses to run as root unless told which user to be.
+  memcached -d -u "$(id -un)" -l 127.0.0.1 -p "$mc_port" -U 0 -m 64 -P "$mc_pid"
+  if ! wait_tcp 127.0.0.1 "$mc_port" 10; then
+    result_fail cache_shared "memcached did not start"
     return 0
   fi
   redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes --pidfile "$redis_pid" \
@@ -52,7 +60,7 @@ cache_shared() {
     return 0
   fi
   local common=(pool_mode=transaction default_pool_size=4 admin_users=pgswift_admin cache=on cache_catalog_period=1
-                "cache_redis_url=redis://127.0.0.1:$redis_port" cache_tier_timeout=20ms)
+                "cache_redis_url=redis://127.0.0.1:$redis_port" "cache_memcached_servers=127.0.0.1:$mc_port" cache_tier_timeout=20ms)
   write_config cache-a "${common[@]}"
   write_config cache-b "${common[@]}" "listen_port=$port_b"
   local ini
@@ -63,7 +71,7 @@ cache_shared() {
     CURRENT_PROXY=cache-a
     start_daemon "$b_pid" "$WORK/logs/proxy-cache-b.log" "$PROXY_BIN" "$WORK/cache-b.ini"
     if wait_tcp "$PROXY_HOST" "$port_b" 20 "$(cat "$b_pid")"; then
-      python_check cache_shared_checks.py "$PROXY_PORT" "$port_b" "$redis_pid"
+      python_check cache_shared_checks.py "$PROXY_PORT" "$port_b" "$redis_pid" "$redis_port" "$mc_pid"
     else
       result_fail cache_shared_proxy_b "the second proxy did not start (log $WORK/logs/proxy-cache-b.log)"
     fi
@@ -72,10 +80,13 @@ cache_shared() {
     result_fail proxy_start_cache_a "proxy did not start with $WORK/cache-a.ini (log $WORK/logs/proxy-cache-a.log)"
   fi
   proxy_stop
-  if [ -s "$redis_pid" ]; then
-    kill -CONT "$(cat "$redis_pid")" 2>/dev/null || true
-    stop_pidfile "$redis_pid" 10
-  fi
+  local p
+  for p in "$redis_pid" "$mc_pid"; do
+    if [ -s "$p" ]; then
+      kill -CONT "$(cat "$p")" 2>/dev/null || true
+      stop_pidfile "$p" 10
+    fi
+  done
 }
 
 # A bad [cache_rules] line is refused with its file, line and key, as every other config error.

@@ -1,11 +1,11 @@
 """Two pgswift instances sharing one Redis (checks/cache.sh): the shared tier, cross-instance invalidation, and
 Redis failing under load.
 
-usage: cache_shared_checks.py PORT_A PORT_B REDIS_PIDFILE
+usage: cache_shared_checks.py PORT_A PORT_B REDIS_PIDFILE REDIS_PORT MEMCACHED_PIDFILE
 
 Both proxies run with cache = on and cache_redis_url pointing at a redis-server that checks/cache.sh
-started on loopback; REDIS_PIDFILE is its pid file, which the checks use to stop (SIGSTOP), resume and
-kill it.  The it_cache_* tables exist (cache_checks.py made them).  Timings go to stderr (the group log),
+started on loopback, and cache_memcached_servers at its memcached; the pid files let the checks stop
+(SIGSTOP), resume and kill them.  The it_cache_* tables exist (cache_checks.py made them).  Timings go to stderr (the group log),
 which docs/BENCHMARKS.md quotes.
 """
 
@@ -25,6 +25,8 @@ from harness import PASSWORD, PROXY_HOST, TEST_DB, USER, Results, expect, superu
 R = Results("cache_shared")
 PORT_A, PORT_B = int(sys.argv[1]), int(sys.argv[2])
 REDIS_PIDFILE = sys.argv[3]
+REDIS_PORT = int(sys.argv[4])
+MEMCACHED_PIDFILE = sys.argv[5]
 
 
 def dsn(port: int, db: str = TEST_DB, user: str = USER, password: str = PASSWORD) -> str:
@@ -57,6 +59,20 @@ def redis_pid() -> int:
         return int(f.read().strip())
 
 
+def memcached_pid() -> int:
+    with open(MEMCACHED_PIDFILE) as f:
+        return int(f.read().strip())
+
+
+def drop_redis_answers() -> None:
+    """Deletes the answers Redis holds (not the shared versions): only Memcached still has them."""
+    import subprocess
+    keys = subprocess.run(["redis-cli", "-p", str(REDIS_PORT), "--scan", "--pattern", "pgswift:c:*"],
+                          check=True, capture_output=True, text=True, timeout=10).stdout.split()
+    if keys:
+        subprocess.run(["redis-cli", "-p", str(REDIS_PORT), "DEL", *keys], check=True, capture_output=True, timeout=10)
+
+
 def ready() -> None:
     """Both instances subscribed and their catalogs read: a repeated read is a hit on each."""
     for port in (PORT_A, PORT_B):
@@ -79,6 +95,34 @@ def shared_tier_hit() -> None:
         expect(one(b, "SELECT v FROM it_cache_items WHERE id = 30") == "v30", "B's first read did not come from the shared tier")
         expect(int(tiers(PORT_B)["l2"]["hits"]) == before + 1, "no l2 hit counted on B")
         b.execute("UPDATE it_cache_items SET v = 'v30' WHERE id = 30")
+
+
+def memcached_tier_hit() -> None:
+    with client(PORT_A) as a, client(PORT_B) as b:
+        expect(one(a, "SELECT v FROM it_cache_items WHERE id = 32") == "v32", "first read through A")
+        direct("UPDATE it_cache_items SET v = 'bypass32' WHERE id = 32")
+        drop_redis_answers()
+        before = int(tiers(PORT_B)["l3"]["hits"])
+        expect(one(b, "SELECT v FROM it_cache_items WHERE id = 32") == "v32", "B's read did not come from Memcached")
+        expect(int(tiers(PORT_B)["l3"]["hits"]) == before + 1, "no l3 hit counted on B")
+        b.execute("UPDATE it_cache_items SET v = 'v32' WHERE id = 32")
+        expect(one(a, "SELECT v FROM it_cache_items WHERE id = 32") == "v32", "A read a stale row after B's write")
+
+
+def memcached_paused_under_load() -> None:
+    with Load() as load:
+        time.sleep(1)
+        pid = memcached_pid()
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            time.sleep(3)
+            reads = load.reads
+            time.sleep(1)
+            expect(load.reads > reads, "reads stopped while Memcached was paused")
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        expect(wait_for(lambda: tiers(PORT_A)["l3"]["state"] == "on", 15, 0.5), f"A's l3 did not come back: {tiers(PORT_A)['l3']}")
+    expect(not load.errors, f"errors under load: {load.errors[:3]}")
 
 
 def write_through_one_seen_by_other() -> None:
@@ -192,7 +236,9 @@ def redis_killed_under_load() -> None:
 
 R.run("ready", ready)
 R.run("shared_tier_hit", shared_tier_hit)
+R.run("memcached_tier_hit", memcached_tier_hit)
 R.run("cross_instance_delay", write_through_one_seen_by_other)
+R.run("memcached_paused_under_load", memcached_paused_under_load)
 R.run("redis_paused_under_load", redis_paused_under_load)
 R.run("redis_killed_under_load", redis_killed_under_load)
 R.exit()
