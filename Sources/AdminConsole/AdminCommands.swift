@@ -9,7 +9,7 @@ public enum AdminCommands {
         ShowStats.self, ShowStatsTotals.self, ShowStatsAverages.self, ShowTotals.self, ShowMem.self, ShowSLA.self, ShowTuning.self, ShowNodes.self,
         PauseCommand.self, ResumeCommand.self, ReloadCommand.self, ShutdownCommand.self, DisableCommand.self, EnableCommand.self,
         KillCommand.self, KillClientCommand.self, ReconnectCommand.self, WaitCloseCommand.self, SetCommand.self,
-        DrainNodeCommand.self, UndrainNodeCommand.self, ShowCache.self, CacheClearCommand.self, CacheInvalidateCommand.self,
+        DrainNodeCommand.self, UndrainNodeCommand.self, ShowCache.self, ShowCacheCandidates.self, CacheClearCommand.self, CacheInvalidateCommand.self,
     ]
 
     /// The virtual database names of the console: ours, and PgBouncer's so existing tools and exporters work.

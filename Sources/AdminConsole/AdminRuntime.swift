@@ -40,6 +40,8 @@ public protocol AdminRuntime: Sendable {
     func nodes() async throws -> [AdminNode]
     /// The result cache's tiers (SHOW CACHE): l1 always, l2 and l3 when configured.
     func cacheTiers() async throws -> [AdminCacheTier]
+    /// Safe reads no rule covers, by fingerprint (SHOW CACHE_CANDIDATES), summed over the loops.
+    func cacheCandidates() async throws -> [AdminCacheCandidate]
 
     // MARK: Verbs
 

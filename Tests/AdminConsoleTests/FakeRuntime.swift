@@ -40,6 +40,7 @@ final class FakeRuntime: AdminRuntime {
         var memory = AdminMemory(pools: .init(size: 0, used: 0), servers: .init(size: 0, used: 0), clients: .init(size: 0, used: 0),
                                  preparedStatements: .init(size: 0, used: 0))
         var cacheTiers: [AdminCacheTier] = []
+        var cacheCandidates: [AdminCacheCandidate] = []
         var sla = AdminSLA(windowSeconds: 60, targets: .init(p50Ms: "100", p95Ms: "300", p99Ms: "500"), rows: [])
         var tuning: [TuningRecommendation] = []
         var nodes: [AdminNode] = []
@@ -105,6 +106,7 @@ final class FakeRuntime: AdminRuntime {
     func tuning() async -> [TuningRecommendation] { state.withLock { $0.tuning } }
     func nodes() async throws -> [AdminNode] { try visit { $0.nodes } }
     func cacheTiers() async throws -> [AdminCacheTier] { try visit { $0.cacheTiers } }
+    func cacheCandidates() async throws -> [AdminCacheCandidate] { try visit { $0.cacheCandidates } }
 
     // MARK: Verbs
 

@@ -8,7 +8,7 @@ enum ShowHelp: AdminCommand {
             "SHOW HELP|CONFIG|DATABASES|POOLS|CLIENTS|SERVERS|USERS|VERSION",
             "SHOW LISTS|MEM|STATE|PREPARED_STATEMENTS",
             "SHOW STATS|STATS_TOTALS|STATS_AVERAGES|TOTALS",
-            "SHOW SLA|TUNING|NODES|CACHE",
+            "SHOW SLA|TUNING|NODES|CACHE|CACHE_CANDIDATES",
             "SET key = arg",
             "RELOAD",
             "PAUSE [<db>]",

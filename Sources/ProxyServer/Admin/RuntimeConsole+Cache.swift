@@ -7,6 +7,15 @@ import ResultCache
 extension RuntimeConsole {
     func cacheTiers() async throws -> [AdminCacheTier] { try await runtime.cacheTierRows() }
 
+    func cacheCandidates() async throws -> [AdminCacheCandidate] {
+        var all = CacheCandidates()
+        for part in try await runtime.gather({ [$0.cache.candidates] }).get() { all.merge(part) }
+        return all.entries.values.map { e in
+            AdminCacheCandidate(fingerprint: e.fingerprint, sample: e.sample, tables: e.tables, reads: e.reads, repeats: e.repeats,
+                                tableWrites: e.tables.reduce(0) { $0 + (all.writes[$1] ?? 0) })
+        }
+    }
+
     func cacheClear() async throws -> Int {
         try await runtime.gather { [$0.cache.clear()] }.get().reduce(0, +)
     }

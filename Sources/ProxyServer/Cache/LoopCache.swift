@@ -7,6 +7,8 @@ import ResultCache
 final class LoopCache: @unchecked Sendable {
     private(set) var settings: CacheSettings
     private(set) var store: L1Store<CacheKey, CachedAnswer>
+    /// Safe reads no rule covers, and the writes seen (SHOW CACHE_CANDIDATES).
+    var candidates = CacheCandidates()
     /// Each scope's catalog as last read: until it is known, nothing of that scope is looked up or kept.
     var catalogs: [String: CatalogMap] = [:]
     /// Requests the policy sent on to a server without a look-up (unsafe, no rule, a `no cache` comment).

@@ -81,7 +81,8 @@ extension ClientConnection {
         }
         let loop = runtime.connections(at: loopIndex)
         let tier = loop.cache
-        guard session.mode != .session, !session.pinned, tier.settings.mode(database: pool.key.database) == .on else { return .server }
+        let mode = tier.settings.mode(database: pool.key.database)
+        guard session.mode != .session, !session.pinned, mode != .off else { return .server }
         // Until the database's catalog is read, pgswift cannot tell which functions and tables are safe.
         guard let catalog = tier.catalogs[cache.scope] else {
             tier.passes += 1
@@ -100,7 +101,16 @@ extension ClientConnection {
         let decision = CachePolicy.decide(profile, hints: hints, rules: tier.settings.rules, searchPath: searchPathSchemas(user: target.user),
                                           volatile: catalog.volatile.union(runtime.settings.writeFunctions), stable: catalog.stable,
                                           nonPermanent: catalog.nonPermanent)
-        guard case .keep(let ttl, let tags) = decision else {
+        // Safe reads no rule covers are what `auto` (and SHOW CACHE_CANDIDATES under `on`) counts.
+        if mode == .auto || decision == .pass(.noRule), let fingerprint = profile.fingerprint,
+           Cacheability.verdict(profile, volatile: catalog.volatile, stable: catalog.stable, nonPermanent: catalog.nonPermanent) == nil {
+            var h = Hasher()
+            h.combine(request.identity)
+            h.combine(desiredSettings)
+            tier.candidates.read(fingerprint: fingerprint, key: h.finalize(), tables: profile.relations.map(\.name),
+                                 sample: String(buffer: request.text))
+        }
+        guard mode == .on, case .keep(let ttl, let tags) = decision else {
             tier.passes += 1
             return .server
         }
@@ -252,6 +262,7 @@ extension ClientConnection {
             case .none:
                 continue
             case .tables(let names):
+                loop.cache.candidates.wrote(names)
                 cacheWrote(scope: cache.scope, tables: names)
                 cache.wrote.formUnion(names)
             case .anything:

@@ -11,7 +11,7 @@ group_cache() {
   fi
   local status_port=$((PROXY_PORT + 30))
   write_config cache pool_mode=transaction default_pool_size=4 admin_users=pgswift_admin cache=on cache_catalog_period=1 \
-    "status_port=$status_port"
+    "status_port=$status_port" "db:cache_auto=host=$PG_HOST port=$PG_PORT dbname=pgswift_test cache=auto"
   cat >>"$WORK/cache.ini" <<'RULES'
 
 [cache_rules]

@@ -260,6 +260,29 @@ def unsafe_and_comments() -> None:
         expect(one(c, "SELECT count(*) FROM it_cache_tz") == 2, "uncommented read of a table without a rule")
 
 
+def candidates() -> None:
+    """Safe reads no rule covers are listed (cache = on), and a database set to auto caches nothing but lists its reads."""
+    def rows() -> list[dict[str, object]]:
+        with psycopg.connect(proxy_dsn(dbname="pgswift", user=ADMIN, password=ADMIN_PW), autocommit=True) as a:
+            cur = a.execute("SHOW CACHE_CANDIDATES")
+            names = [d.name for d in cur.description]
+            return [dict(zip(names, r)) for r in cur.fetchall()]
+    with client() as c:
+        for _ in range(3):
+            one(c, "SELECT count(*) FROM it_cache_tz WHERE t > '2000-01-01'")
+    tz = [r for r in rows() if "it_cache_tz" in str(r["tables"]) and "2000-01-01" in str(r["query"])]
+    expect(len(tz) == 1 and int(tz[0]["reads"]) >= 3 and int(tz[0]["repeats"]) >= 2, f"candidates: {tz}")
+    expect(str(tz[0]["rule"]).startswith("fingerprint."), f"rule: {tz[0]['rule']}")
+    with client(dbname="cache_auto") as c:
+        q = "SELECT v FROM it_cache_items WHERE id = 33"
+        first = one(c, q)
+        direct("UPDATE it_cache_items SET v = 'auto33' WHERE id = 33")
+        expect(one(c, q) == "auto33", f"cache = auto answered from a cache ({first})")
+        one(c, q)
+    auto = [r for r in rows() if "id = 33" in str(r["query"])]
+    expect(auto and int(auto[0]["reads"]) >= 3 and int(auto[0]["repeats"]) >= 2, f"auto's reads not listed: {auto}")
+
+
 def ddl_outside() -> None:
     with client() as c:
         q = "SELECT * FROM it_cache_ddl"
@@ -374,6 +397,7 @@ R.run("search_path", search_path)
 R.run("binary_formats", binary_formats)
 R.run("row_limit_not_cached", row_limit_not_cached)
 R.run("unsafe_and_comments", unsafe_and_comments)
+R.run("candidates", candidates)
 # Before the DDL checks: the catalog read that follows DDL drops what is cached (and a miss in flight is not kept).
 R.run("concurrent_misses_coalesced", concurrent_misses_coalesced)
 R.run("ddl_outside", ddl_outside)
