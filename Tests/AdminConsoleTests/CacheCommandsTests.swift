@@ -102,7 +102,7 @@ struct CacheCommandsTests {
         }
         let rows = await table("SHOW CACHE", runtime)
         #expect(rows.columns == ["tier", "entries", "bytes", "max_bytes", "hits", "misses", "hit_ratio", "evictions", "stored", "not_kept",
-                                 "p50_ms", "p99_ms"])
+                                 "p50_ms", "p99_ms", "errors", "state"])
         let l1 = rows.row("tier", "l1")
         #expect(l1["entries"] == "12" && l1["bytes"] == "4096" && l1["max_bytes"] == "1048576")
         #expect(l1["hits"] == "3" && l1["misses"] == "1" && l1["evictions"] == "2" && l1["stored"] == "5" && l1["not_kept"] == "1")
@@ -113,6 +113,25 @@ struct CacheCommandsTests {
         #expect(l2["hit_ratio"] == .some(nil))
         #expect(l2["p50_ms"] == .some(nil) && l2["p99_ms"] == .some(nil))
         #expect(l2["hits"] == "0")
+        #expect(l1["state"] == "on" && l1["errors"] == "0")
+    }
+
+    @Test("SHOW CACHE_CANDIDATES: most repeated first, ratios, the rule that would cover each")
+    func candidates() async {
+        let runtime = FakeRuntime { s in
+            s.cacheCandidates = [
+                AdminCacheCandidate(fingerprint: 0xab, sample: "SELECT 1 FROM a", tables: ["a"], reads: 10, repeats: 2, tableWrites: 0),
+                AdminCacheCandidate(fingerprint: 0x1234_5678_9abc_def0, sample: "SELECT * FROM b WHERE id = 1", tables: ["b", "c"],
+                                    reads: 8, repeats: 6, tableWrites: 4),
+            ]
+        }
+        let rows = await table("SHOW CACHE_CANDIDATES", runtime)
+        #expect(rows.columns == ["fingerprint", "tables", "reads", "repeats", "repeat_ratio", "table_writes", "reads_per_write", "rule", "query"])
+        let b = rows.row("fingerprint", "123456789abcdef0")
+        #expect(b["tables"] == "b,c" && b["repeat_ratio"] == "0.750" && b["reads_per_write"] == "2.0")
+        #expect(b["rule"] == "fingerprint.123456789abcdef0 = 60s")
+        let a = rows.row("fingerprint", "00000000000000ab")
+        #expect(a["reads_per_write"] == .some(nil) && a["repeat_ratio"] == "0.200")
     }
 
     @Test("SHOW CACHE with every look-up a miss says 0.000, not NULL")
@@ -128,7 +147,7 @@ struct CacheCommandsTests {
             return
         }
         let lines = detail.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-        #expect(lines.contains("SHOW SLA|TUNING|NODES|CACHE"))
+        #expect(lines.contains("SHOW SLA|TUNING|NODES|CACHE|CACHE_CANDIDATES"))
         #expect(lines.contains("CACHE CLEAR"))
         #expect(lines.contains("CACHE INVALIDATE TABLE|TAG|FINGERPRINT|PATTERN <value>"))
     }

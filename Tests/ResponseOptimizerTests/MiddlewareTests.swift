@@ -231,7 +231,9 @@ extension Array where Element: Sendable {
         let store = PrecomputedResponses()
         // How many computations started, and whether one is running now.
         let state = Mutex((count: 0, running: false))
-        await store.register("report", ttl: .milliseconds(400), refreshAhead: .milliseconds(300)) {
+        // The refresh starts half a second into a value's life and has a second and a half to finish: a busy machine
+        // delays it, but not past the value's expiry (when a reader would rightly have to wait).
+        await store.register("report", ttl: .milliseconds(2000), refreshAhead: .milliseconds(1500)) {
             let n = state.withLock { $0.count += 1; $0.running = true; return $0.count }
             try await Task.sleep(for: .milliseconds(50))
             state.withLock { $0.running = false }
