@@ -31,23 +31,25 @@ public struct CacheKey: Hashable, Sendable {
     public init(database: String, user: String, settings: [String: String], statement: Statement, parameters: [[UInt8]?] = [],
                 parameterFormats: [Int16] = [], resultFormats: [Int16] = [], schemaEpoch: Int, dataEpoch: UInt64 = 0,
                 tableVersions: [(table: QualifiedName, version: UInt64)]) {
+        self.init(database: database, user: user, settingsMaterial: Self.settingsMaterial(settings), statement: statement, parameters: parameters,
+                  parameterFormats: parameterFormats, resultFormats: resultFormats, schemaEpoch: schemaEpoch, dataEpoch: dataEpoch,
+                  tableVersions: tableVersions)
+    }
+
+    /// The settings' part of a key, made once per change of a client's settings (`settingsMaterial(_:)`).
+    public init(database: String, user: String, settingsMaterial: [UInt8], statement: Statement, parameters: [[UInt8]?] = [],
+                parameterFormats: [Int16] = [], resultFormats: [Int16] = [], schemaEpoch: Int, dataEpoch: UInt64 = 0,
+                tableVersions: [(table: QualifiedName, version: UInt64)]) {
         var out: [UInt8] = []
-        out.reserveCapacity(128)
+        out.reserveCapacity(128 + settingsMaterial.count)
         func field(_ bytes: some Collection<UInt8>) {
             Self.length(bytes.count, into: &out)
             out.append(contentsOf: bytes)
         }
-        func text(_ s: String) { field(Array(s.utf8)) }
+        func text(_ s: String) { field(s.utf8) }
         text(database)
         text(user)
-        let kept = settings.map { (name: $0.key.lowercased(), value: $0.value) }
-            .filter { Self.resultSettings.contains($0.name) || $0.name.contains(".") }
-            .sorted { $0.name < $1.name }
-        Self.length(kept.count, into: &out)
-        for s in kept {
-            text(s.name)
-            text(s.value)
-        }
+        out.append(contentsOf: settingsMaterial)
         switch statement {
         case .shape(let bytes):
             out.append(0)
@@ -71,16 +73,36 @@ public struct CacheKey: Hashable, Sendable {
         }
         Self.length(schemaEpoch, into: &out)
         Self.length(Int(truncatingIfNeeded: dataEpoch), into: &out)
-        let tables = tableVersions.sorted { $0.table.description < $1.table.description }
+        // In name order (schema, then name), so the order the statement names them in does not matter.
+        let tables = tableVersions.count < 2 ? tableVersions
+            : tableVersions.sorted { ($0.table.schema ?? "", $0.table.name) < ($1.table.schema ?? "", $1.table.name) }
         Self.length(tables.count, into: &out)
         for t in tables {
-            text(t.table.description)
+            text(t.table.schema ?? "")
+            text(t.table.name)
             Self.length(Int(truncatingIfNeeded: t.version), into: &out)
         }
         material = out
         var hasher = Hasher()
         out.withUnsafeBytes { hasher.combine(bytes: $0) }
         hash = hasher.finalize()
+    }
+
+    /// The settings that change rows (`resultSettings` and custom ones), names folded, in name order, each field
+    /// length-prefixed: the same for two clients exactly when their answers' settings are.
+    public static func settingsMaterial(_ settings: [String: String]) -> [UInt8] {
+        var out: [UInt8] = []
+        let kept = settings.map { (name: $0.key.lowercased(), value: $0.value) }
+            .filter { resultSettings.contains($0.name) || $0.name.contains(".") }
+            .sorted { $0.name < $1.name }
+        length(kept.count, into: &out)
+        for s in kept {
+            for part in [s.name, s.value] {
+                length(part.utf8.count, into: &out)
+                out.append(contentsOf: part.utf8)
+            }
+        }
+        return out
     }
 
     /// Eight bytes, big-endian: fixed width, so one field's end is never another's start.

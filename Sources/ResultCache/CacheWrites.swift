@@ -14,6 +14,14 @@ public enum CacheWrites {
     public static func effect(of profile: StatementProfile, volatile: Set<String>) -> Effect {
         // COMMIT PREPARED makes another session's writes (PREPARE TRANSACTION'd earlier) visible: which, is unknown.
         if profile.transaction == .commitPrepared { return .anything }
+        // Several statements: the profile keeps the first one's reason only (a LOCK, then an UPDATE), so any
+        // reason means all the tables named may be written.
+        if profile.statements > 1, profile.primaryReason != nil {
+            var names: [String] = []
+            for r in profile.relations where !names.contains(r.name) { names.append(r.name) }
+            for f in profile.functions where volatile.contains(f.name) || volatile.contains(f.description) { return .anything }
+            return names.isEmpty || profile.primaryReason == .unparsed ? .anything : .tables(names)
+        }
         switch profile.primaryReason {
         case nil, .lockingRead, .transactionID, .advisoryLock, .notify, .listen, .lock, .sequence:
             // A read; but a function it calls may write anywhere.

@@ -7,6 +7,8 @@ public enum Uncacheable: String, Sendable, Equatable {
     /// It writes, locks, takes a sequence value, a transaction id or an advisory lock, notifies, or did not parse:
     /// whatever the profile sends to the primary.
     case notARead
+    /// DECLARE CURSOR, COPY ... TO, EXPLAIN, SHOW and the like: what they answer is not a query's rows, or they act.
+    case notAQuery
     /// BEGIN, COMMIT, SET TRANSACTION and the like: they answer about the session, not the tables.
     case transactionControl
     /// SET, RESET or set_config: its effect is the point, not its answer.
@@ -49,6 +51,8 @@ public enum Cacheability {
     public static func verdict(_ profile: StatementProfile, volatile: Set<String> = [], stable: Set<String> = [],
                                nonPermanent: Set<String> = []) -> Uncacheable? {
         if profile.primaryReason != nil { return .notARead }
+        // DECLARE CURSOR, COPY TO, EXPLAIN, SHOW...: their answer is not a query's rows.
+        if !profile.plainQuery, profile.transaction == nil, !profile.setsSession { return .notAQuery }
         if profile.transaction != nil { return .transactionControl }
         if profile.setsSession { return .setsSession }
         if profile.statements != 1 { return .severalStatements }

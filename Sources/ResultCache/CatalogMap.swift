@@ -36,8 +36,13 @@ public struct CatalogMap: Sendable, Equatable {
                 // A partition and its parent: a write to either changes what reads of the other return.
                 dependents[a, default: []].insert(b)
                 dependents[b, default: []].insert(a)
-            case "v", "f":
-                // A table and a view over it / a referenced table and one its deletes cascade to.
+            case "v":
+                // A table and a view over it: a write to the table changes the view, a write through an updatable
+                // view changes the table.
+                dependents[a, default: []].insert(b)
+                dependents[b, default: []].insert(a)
+            case "f":
+                // A referenced table and one its deletes or updates cascade to.
                 dependents[a, default: []].insert(b)
             case "t", "r": reachAnything.insert(a)
             case "V": volatile.insert(a)
@@ -63,7 +68,7 @@ public struct CatalogMap: Sendable, Equatable {
         WHERE k.contype = 'f' AND (k.confdeltype IN ('c', 'n', 'd') OR k.confupdtype IN ('c', 'n', 'd')) \
         UNION SELECT 't', c.relname, '' FROM pg_catalog.pg_trigger g JOIN pg_catalog.pg_class c ON c.oid = g.tgrelid WHERE NOT g.tgisinternal \
         UNION SELECT 'r', c.relname, '' FROM pg_catalog.pg_rewrite r JOIN pg_catalog.pg_class c ON c.oid = r.ev_class \
-        WHERE c.relkind IN ('r', 'p', 'f') AND r.rulename <> '_RETURN' \
+        WHERE c.relkind IN ('r', 'p', 'f', 'v') AND r.rulename <> '_RETURN' \
         UNION SELECT CASE p.provolatile WHEN 'v' THEN 'V' ELSE 'S' END, lower(p.proname), '' FROM pg_catalog.pg_proc p \
         JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND p.provolatile IN ('v', 's') \

@@ -92,6 +92,9 @@ public struct StatementProfile: Sendable, Equatable {
     public var readsClock = false
     /// libpg_query's fingerprint: one per statement shape, whatever the literals (nil when it did not parse).
     public var fingerprint: UInt64?
+    /// Every statement is a query (SELECT, VALUES, TABLE): not a cursor, COPY, EXPLAIN, SHOW or anything else whose
+    /// answer is about the session or has effects.
+    public var plainQuery = false
     /// What SessionStateScan's keyword pass finds in the text, when the profile came through StatementProfiles: the
     /// session scan of the same text then skips that pass.
     public var sessionWords: SessionStateScan.Words?

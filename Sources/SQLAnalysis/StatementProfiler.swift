@@ -15,9 +15,11 @@ public enum StatementProfiler {
             return profile
         }
         var walk = TreeWalk()
+        profile.plainQuery = true
         for case let entry as [String: Any] in statements {
             guard let stmt = entry["stmt"] as? [String: Any], let (type, node) = stmt.first else { continue }
             profile.statements += 1
+            if type != "SelectStmt" { profile.plainQuery = false }
             let reason = walk.statement(type, node as? [String: Any] ?? [:])
             if profile.primaryReason == nil { profile.primaryReason = reason }
             if profile.transaction == nil { profile.transaction = walk.transaction }

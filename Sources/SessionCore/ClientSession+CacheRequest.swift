@@ -99,12 +99,15 @@ extension ClientSession {
 }
 
 extension ClientSession {
-    /// The held request was answered from the cache: the client is between transactions again. `resume`: reading
-    /// had been stopped for what was held.
-    public mutating func answeredFromCache(now: NIODeadline) -> Bool {
+    /// The held request (its first `bytes` held bytes) was answered from the cache. `more`: the client sent more
+    /// meanwhile (while another client's identical miss or Redis was awaited), which still waits for a server;
+    /// otherwise it is between transactions again. `resume`: reading had been stopped for what was held.
+    public mutating func answeredFromCache(bytes: Int, now: NIODeadline) -> (resume: Bool, more: Bool) {
         precondition(phase == .waiting, "a cached answer for a client that is not waiting")
-        phase = .unlinked
         clock.lastDelivered = now
-        return takeHeld().resume
+        let (_, resume) = takeHeld(upTo: bytes)
+        if heldBytes > 0 { return (resume, true) }
+        phase = .unlinked
+        return (resume, false)
     }
 }

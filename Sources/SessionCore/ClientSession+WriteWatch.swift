@@ -29,4 +29,11 @@ extension ClientSession {
         defer { link.seen.removeAll(keepingCapacity: true) }
         return link.seen
     }
+
+    /// Hands each text sent since the last call to `body`, then forgets them, keeping the list's storage (no copy).
+    public mutating func drainSeen(_ body: (ByteBuffer) -> Void) {
+        guard link.isAllocated, !link.seen.isEmpty else { return }
+        for t in link.seen { body(t) }
+        link.seen.removeAll(keepingCapacity: true)
+    }
 }

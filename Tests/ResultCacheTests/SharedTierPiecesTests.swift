@@ -1,6 +1,7 @@
 // The pure pieces of the shared tiers and the catalog: breaker steps, stored values, invalidation messages,
 // the catalog map's closure, and what cache = auto counts.
 import NIOCore
+import SQLAnalysis
 import Testing
 @testable import ResultCache
 
@@ -117,5 +118,36 @@ struct CacheCandidatesTests {
         other.wrote(["a"])
         c.merge(other)
         #expect(c.entries[1]?.reads == 4 && c.writes["a"] == 3)
+    }
+}
+
+@Suite("Review fixes: what writes and what is a query")
+struct CacheReviewFixTests {
+    @Test("several statements with a reason that is no write alone still move every table they name")
+    func severalStatements() {
+        for sql in ["LOCK TABLE acct IN SHARE ROW EXCLUSIVE MODE; UPDATE acct SET n = 1",
+                    "SELECT pg_advisory_xact_lock(1); DELETE FROM acct", "SELECT nextval('s'); INSERT INTO acct VALUES (1)"] {
+            let effect = CacheWrites.effect(of: StatementProfiler.profile(sql), volatile: [])
+            #expect(effect == .tables(["acct"]), "\(sql)")
+        }
+        #expect(CacheWrites.effect(of: StatementProfiler.profile("LOCK TABLE acct"), volatile: []) == .none)
+    }
+
+    @Test("only queries are kept: cursors, COPY, EXPLAIN and SHOW are not")
+    func onlyQueries() {
+        for sql in ["DECLARE c CURSOR WITH HOLD FOR SELECT * FROM t", "COPY (SELECT * FROM t) TO STDOUT", "EXPLAIN SELECT * FROM t",
+                    "SHOW search_path"] {
+            #expect(Cacheability.verdict(StatementProfiler.profile(sql)) == .notAQuery, "\(sql)")
+        }
+        for sql in ["SELECT * FROM t", "VALUES (1)", "TABLE t", "WITH x AS (SELECT 1) SELECT * FROM x, t"] {
+            #expect(Cacheability.verdict(StatementProfiler.profile(sql)) == nil, "\(sql)")
+        }
+    }
+
+    @Test("a write through a view reaches its table; a view with its own rules reaches anything")
+    func viewsBothWays() {
+        let map = CatalogMap(parsing: ["v\u{1F}items\u{1F}items_v", "r\u{1F}ruled_v\u{1F}"].joined(separator: "\u{1E}"))
+        #expect(Set(map.closure(of: ["items_v"]) ?? []) == ["items_v", "items"])
+        #expect(map.closure(of: ["ruled_v"]) == nil)
     }
 }

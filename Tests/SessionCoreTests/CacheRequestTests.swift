@@ -261,8 +261,8 @@ struct CacheRequestTests {
         var (s, catalog) = Self.prepared()
         #expect(s.read(Self.bytes([Self.bind("s1"), Self.execute, .sync]), searchPath: "", catalog: catalog, now: Self.t0) == .lease(stopReading: false))
         #expect(s.cacheRequest() != nil)
-        let resume = s.answeredFromCache(now: Self.t0 + .milliseconds(3))
-        #expect(!resume)
+        let (resume, more) = s.answeredFromCache(bytes: s.heldBytes, now: Self.t0 + .milliseconds(3))
+        #expect(!resume && !more)
         #expect(s.phase == .unlinked)
         #expect(s.held.isEmpty && s.heldBytes == 0)
         #expect(s.cacheRequest() == nil)
@@ -278,9 +278,21 @@ struct CacheRequestTests {
         var s = ClientSessionTests.session()
         #expect(s.read(Self.bytes([.query(text)]), searchPath: "", catalog: TestCatalog(), now: Self.t0) == .lease(stopReading: true))
         #expect(s.cacheRequest() != nil)
-        let resume = s.answeredFromCache(now: Self.t0)
-        #expect(resume)
+        let (resume, more) = s.answeredFromCache(bytes: s.heldBytes, now: Self.t0)
+        #expect(resume && !more)
         #expect(s.phase == .unlinked && s.heldBytes == 0)
+    }
+
+    @Test func whatArrivedWhileTheAnswerWasAwaitedStillWaitsForAServer() throws {
+        var s = ClientSessionTests.session()
+        #expect(s.read(Self.bytes([.query("SELECT 1")]), searchPath: "", catalog: TestCatalog(), now: Self.t0) == .lease(stopReading: false))
+        let request = s.heldBytes
+        // A pipelined second request, held behind the first while its answer is awaited.
+        #expect(s.read(Self.bytes([.query("SELECT 2")]), searchPath: "", catalog: TestCatalog(), now: Self.t0) == .none)
+        let (resume, more) = s.answeredFromCache(bytes: request, now: Self.t0)
+        #expect(!resume && more)
+        #expect(s.phase == .waiting)
+        #expect(s.cacheRequest().map { String(buffer: $0.text) } == "SELECT 2")
     }
 
     // MARK: texts kept for the cache's writes

@@ -31,6 +31,9 @@ final class CacheCatalogs: Sendable {
         }
     }
 
+    /// The databases the cache has served.
+    var names: [String] { scopes.withLockedValue { Array($0.keys) } }
+
     func readSoon(scope: String) {
         scopes.withLockedValue {
             $0[scope]?.soon = true

@@ -12,6 +12,8 @@ struct CacheSettings: Sendable {
     let l1MaxBytes: Int
     let maxEntryBytes: Int
     let eviction: EvictionPolicy
+    /// write_functions: calls that may write whatever the catalog says.
+    let writeFunctions: Set<String>
 
     init(_ c: ProxyConfig) {
         global = Mode(rawValue: c.string("cache")) ?? .off
@@ -24,6 +26,7 @@ struct CacheSettings: Sendable {
         l1MaxBytes = c.bytes("cache_l1_max_bytes")
         maxEntryBytes = c.bytes("cache_max_entry_bytes")
         eviction = EvictionPolicy(rawValue: c.string("cache_eviction")) ?? .s3fifo
+        writeFunctions = Set(c.list("write_functions").map { $0.lowercased() })
     }
 
     func mode(database: String) -> Mode { byDatabase[database] ?? global }

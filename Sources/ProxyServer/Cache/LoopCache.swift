@@ -9,6 +9,19 @@ final class LoopCache: @unchecked Sendable {
     private(set) var store: L1Store<CacheKey, CachedAnswer>
     /// Safe reads no rule covers, and the writes seen (SHOW CACHE_CANDIDATES).
     var candidates = CacheCandidates()
+    /// The functions that may write (the catalog's VOLATILE ones with write_functions), made again only when they
+    /// change rather than per statement.
+    private var writersFor: (volatile: Set<String>, result: Set<String>)?
+
+    func writers(_ catalog: CatalogMap?) -> Set<String> {
+        let volatile = catalog?.volatile ?? []
+        if settings.writeFunctions.isEmpty { return volatile }
+        if let memo = writersFor, memo.volatile == volatile { return memo.result }
+        let result = volatile.union(settings.writeFunctions)
+        writersFor = (volatile, result)
+        return result
+    }
+
     /// Each scope's catalog as last read: until it is known, nothing of that scope is looked up or kept.
     var catalogs: [String: CatalogMap] = [:]
     /// Requests the policy sent on to a server without a look-up (unsafe, no rule, a `no cache` comment).
@@ -35,6 +48,7 @@ final class LoopCache: @unchecked Sendable {
             store = L1Store(capacity: new.l1MaxBytes / loops, policy: new.eviction)
         }
         settings = new
+        writersFor = nil
     }
 
     func get(_ key: CacheKey, now: Double) -> CachedAnswer? {

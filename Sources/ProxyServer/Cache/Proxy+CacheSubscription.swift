@@ -15,9 +15,9 @@ extension Proxy {
                 [registry.cache.removeAll { a in a.scope == message.scope && (message.table.map { a.tables.contains($0) } ?? true) }]
             }
         }, back: {
-            // Whatever was missed while the subscription was down: the loops' tiers start empty.
-            _ = runtime.gather { [$0.cache.clear()] }
-            runtime.logger.info("cache: subscribed to \(RedisCacheKeys.channel) on \(remote.endpoint)")
+            // Whatever was missed while the subscription was down: the loops' tiers start empty, and so does the
+            // shared generation.
+            runtime.gather { [$0.cache.clear()] }.flatMap { _ in remote.newGeneration(now: runtime.now()) }
         })
     }
 }

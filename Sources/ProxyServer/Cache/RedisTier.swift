@@ -76,6 +76,7 @@ final class RedisTier: @unchecked Sendable {
 /// Key names in Redis, one place.
 enum RedisCacheKeys {
     static let channel = "pgswift:invalidate"
+    static let generation = "pgswift:gen"
 
     static func version(scope: String, table: String?) -> String { "pgswift:v:\(scope):\(table ?? "*")" }
 

@@ -7,6 +7,12 @@ import RedisClient
 import ResultCache
 import Synchronization
 
+/// The shared versions a read was looked up under, and Redis's cache generation.
+struct SharedStamp: Sendable {
+    var generation: UInt64
+    var stamp: VersionStamp
+}
+
 final class RemoteCache: Sendable {
     let endpoint: RedisEndpoint
     /// Names this process in the messages it publishes, so it can skip its own.
@@ -17,6 +23,8 @@ final class RemoteCache: Sendable {
     let subscribed = Atomic<Bool>(false)
     private let subscription = Mutex<RedisSubscription?>(nil)
     private let stopped = Atomic<Bool>(false)
+    /// Which subscription attempt is current: a loss or failure of an older one schedules nothing.
+    private let generation = Atomic<Int>(0)
     /// Subscription attempts failed in a row.
     private let failures = Atomic<Int>(0)
     /// Messages received from other instances (SHOW CACHE, metrics).
@@ -27,20 +35,54 @@ final class RemoteCache: Sendable {
         tiers = loops.map { RedisTier(endpoint: endpoint, loop: $0, timeout: timeout) }
     }
 
-    /// Global versions of `tables` in `scope` (with the scope's epoch first), read in one MGET: nil when Redis
-    /// cannot tell now.
-    func versions(loop: Int, scope: String, tables: [String], now: Double) -> EventLoopFuture<VersionStamp>? {
-        var command = [RedisTier.bulk("MGET"), RedisTier.bulk(RedisCacheKeys.version(scope: scope, table: nil))]
+    /// The shared versions of `tables` in `scope` (with the scope's epoch) and the generation, read in one MGET: nil
+    /// when Redis cannot tell now, or while a write of this instance could not be told to it (`unsynced`).
+    func versions(loop: Int, scope: String, tables: [String], now: Double) -> EventLoopFuture<SharedStamp>? {
+        guard !unsynced.withLock({ $0.contains(scope) }) else { return nil }
+        var command = [RedisTier.bulk("MGET"), RedisTier.bulk(RedisCacheKeys.generation), RedisTier.bulk(RedisCacheKeys.version(scope: scope, table: nil))]
         command += tables.map { RedisTier.bulk(RedisCacheKeys.version(scope: scope, table: $0)) }
         return tiers[loop].run([command], now: now)?.flatMapThrowing { values in
-            guard case .array(let items?) = values.first, items.count == tables.count + 1 else {
+            guard case .array(let items?) = values.first, items.count == tables.count + 2 else {
                 throw RedisClientError(.protocolError, "unexpected MGET answer")
             }
             let numbers = items.map { item -> UInt64 in
                 guard let b = item.bytes, let s = b.getString(at: b.readerIndex, length: b.readableBytes) else { return 0 }
                 return UInt64(s) ?? 0
             }
-            return VersionStamp(epoch: numbers[0], versions: Array(numbers.dropFirst()))
+            // No generation yet (set when an instance subscribes): nothing shared can be trusted.
+            guard numbers[0] != 0 else { throw RedisClientError(.protocolError, "no cache generation in Redis yet") }
+            return SharedStamp(generation: numbers[0], stamp: VersionStamp(epoch: numbers[1], versions: Array(numbers.dropFirst(2))))
+        }
+    }
+
+    /// A new generation: every answer stored under the old one is out of reach (a Redis restarted empty or restored
+    /// from a snapshot could otherwise hand out versions, and answers, from before writes it lost). Set by each
+    /// instance when its subscription starts.
+    func newGeneration(now: Double) -> EventLoopFuture<Void> {
+        let value = UInt64.random(in: 1...UInt64(Int64.max))
+        guard let f = tiers[0].run([[RedisTier.bulk("SET"), RedisTier.bulk(RedisCacheKeys.generation), RedisTier.bulk(String(value))]], now: now) else {
+            return tiers[0].loop.makeFailedFuture(RedisClientError(.connectFailed, "the tier's breaker is open"))
+        }
+        return f.flatMapThrowing { values in
+            if let message = values.first?.errorMessage { throw RedisClientError(.protocolError, message) }
+        }
+    }
+
+    /// Scopes where a write of this instance did not reach Redis: their shared answers are neither read nor stored
+    /// until the scope's epoch has been moved there (`resync`), as other instances may still hold what it changed.
+    let unsynced = Mutex<Set<String>>([])
+
+    /// Moves the epoch of every scope whose writes were lost, and tells the others (the janitor calls it each second).
+    func resync(now: Double) {
+        let scopes = unsynced.withLock { $0 }
+        for scope in scopes {
+            var commands = [[RedisTier.bulk("INCR"), RedisTier.bulk(RedisCacheKeys.version(scope: scope, table: nil))]]
+            commands.append([RedisTier.bulk("PUBLISH"), RedisTier.bulk(RedisCacheKeys.channel),
+                             InvalidationMessage(instance: instance, scope: scope, table: nil).encoded])
+            tiers[0].run(commands, now: now)?.whenSuccess { values in
+                guard !values.contains(where: { $0.errorMessage != nil }) else { return }
+                _ = self.unsynced.withLock { $0.remove(scope) }
+            }
         }
     }
 
@@ -70,7 +112,15 @@ final class RemoteCache: Sendable {
             commands.append([RedisTier.bulk("PUBLISH"), RedisTier.bulk(RedisCacheKeys.channel),
                              InvalidationMessage(instance: instance, scope: scope, table: t).encoded])
         }
-        _ = tiers[loop].run(commands, now: now)
+        // A write Redis did not take: other instances may hold answers it changed, until the scope's epoch moves.
+        guard let sent = tiers[loop].run(commands, now: now) else {
+            _ = unsynced.withLock { $0.insert(scope) }
+            return
+        }
+        sent.whenComplete { result in
+            if case .success(let values) = result, !values.contains(where: { $0.errorMessage != nil }) { return }
+            _ = self.unsynced.withLock { $0.insert(scope) }
+        }
     }
 
     // MARK: the subscription
@@ -78,34 +128,51 @@ final class RemoteCache: Sendable {
     /// Subscribes (again after a loss, every second until it works); `heard` runs for each other instance's message,
     /// `back` once each time the subscription is (re)established.
     func subscribe(on loop: EventLoop, logger: Logger, heard: @escaping @Sendable (InvalidationMessage) -> Void,
-                   back: @escaping @Sendable () -> Void) {
+                   back: @escaping @Sendable () -> EventLoopFuture<Void>) {
         guard !stopped.load(ordering: .relaxed) else { return }
         let instance = self.instance
+        let attempt = generation.add(1, ordering: .relaxed).newValue
+        // One retry per attempt, by whichever of its ends comes first (a lost connection also fails a pending
+        // SUBSCRIBE: both would schedule one).
+        let retry: @Sendable () -> Void = { [weak self] in
+            guard let self, self.generation.compareExchange(expected: attempt, desired: attempt + 1, ordering: .relaxed).exchanged else { return }
+            self.subscribed.store(false, ordering: .relaxed)
+            self.subscription.withLock { _ = $0?.close(); $0 = nil }
+            loop.scheduleTask(in: .seconds(1)) { self.subscribe(on: loop, logger: logger, heard: heard, back: back) }
+        }
         RedisSubscription.connect(to: endpoint, on: loop, timeout: .seconds(2), healthCheckInterval: .seconds(1), onMessage: { [weak self] _, payload in
             guard let message = InvalidationMessage(payload), message.instance != instance else { return }
             self?.received.add(1, ordering: .relaxed)
             heard(message)
-        }, onConnectionLost: { [weak self] error in
-            guard let self else { return }
-            self.subscribed.store(false, ordering: .relaxed)
+        }, onConnectionLost: { error in
             logger.warning("cache: lost the Redis subscription (\(error.message)); the in-process tier is off until it is back")
-            loop.scheduleTask(in: .seconds(1)) { self.subscribe(on: loop, logger: logger, heard: heard, back: back) }
+            retry()
         }).flatMap { subscription in
             self.subscription.withLock { $0 = subscription }
             return subscription.subscribe(channels: [RedisCacheKeys.channel])
         }.whenComplete { result in
             switch result {
             case .success:
-                self.failures.store(0, ordering: .relaxed)
-                back()
-                self.subscribed.store(true, ordering: .relaxed)
+                guard self.generation.load(ordering: .relaxed) == attempt else { return }
+                // The loops' tiers emptied and a new generation set before the in-process tier is used again.
+                back().whenComplete { result in
+                    guard self.generation.load(ordering: .relaxed) == attempt else { return }
+                    switch result {
+                    case .success:
+                        self.failures.store(0, ordering: .relaxed)
+                        self.subscribed.store(true, ordering: .relaxed)
+                        logger.info("cache: subscribed to \(RedisCacheKeys.channel) on \(self.endpoint)")
+                    case .failure(let error):
+                        logger.warning("cache: could not start a new cache generation in Redis (\(error)); trying again")
+                        retry()
+                    }
+                }
             case .failure(let error):
                 // Said once per outage, not at every retry.
                 if self.failures.add(1, ordering: .relaxed).newValue == 1 {
                     logger.warning("cache: cannot subscribe to Redis at \(self.endpoint) (\(error)); the in-process tier is off until it can")
                 }
-                self.subscription.withLock { _ = $0?.close(); $0 = nil }
-                loop.scheduleTask(in: .seconds(1)) { self.subscribe(on: loop, logger: logger, heard: heard, back: back) }
+                retry()
             }
         }
     }

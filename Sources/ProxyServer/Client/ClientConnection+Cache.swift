@@ -12,6 +12,8 @@ final class ClientCacheState {
     let scope: String
     /// The miss being answered, recorded as it goes to the client.
     var recording: Recording?
+    /// The client's settings as keys carry them, made again when they change (nil: not made yet).
+    var settingsMaterial: [UInt8]?
     /// Waiting for another client's identical miss (its token, so a cancelled or timed-out wait is not resumed).
     var followToken: UInt32 = 0
     var following = false
@@ -39,6 +41,8 @@ final class ClientCacheState {
     var asking = false
     /// The next lease keeps the recording made before the shared tier was asked.
     var resumeRecording = false
+    /// How many held bytes the request looked up was (more may arrive while its answer is awaited).
+    var requestBytes = 0
 
     init(scope: String) { self.scope = scope }
 }
@@ -63,6 +67,21 @@ extension ClientConnection {
     static func cacheScope(_ pool: ServerPool) -> String {
         let t = pool.home.target
         return t.addresses.map(\.description).joined(separator: ",") + "/" + t.database
+    }
+
+    /// Gives the client its part of the cache once the cache is on anywhere (at login, or at a lease or a batch after a
+    /// RELOAD or SET turned it on), so that its writes are seen from then on.
+    func attachCache(_ pool: ServerPool) {
+        guard cache == nil, runtime.connections(at: loopIndex).cache.settings.anyOn else { return }
+        let scope = Self.cacheScope(pool)
+        cache = ClientCacheState(scope: scope)
+        session.watchesWrites = true
+        let target = pool.home.target
+        if runtime.cacheCatalogs.register(scope: scope, entry: pool.key.database, dbname: target.database, addresses: target.addresses) {
+            // Nothing of a database is cached before its catalog is read: read it now rather than at the next tick.
+            let runtime = self.runtime
+            runtime.loops[0].execute { runtime.checkCacheCatalogs() }
+        }
     }
 
     /// Looks the held request up when the cache is on for the client's database.
@@ -93,13 +112,14 @@ extension ClientConnection {
             if session.heldBytes <= ClientSession.holdLimit, !session.heldStatements().complete { return .incomplete }
             return .server
         }
+        cache.requestBytes = session.heldBytes
         let started = NIODeadline.now()
         let (profile, hints) = request.text.withUnsafeReadableBytes { text in
             request.id.map { loop.profiles.profile(id: $0, text) } ?? loop.profiles.profile(text)
         }
         let target = pool.home.target
         let decision = CachePolicy.decide(profile, hints: hints, rules: tier.settings.rules, searchPath: searchPathSchemas(user: target.user),
-                                          volatile: catalog.volatile.union(runtime.settings.writeFunctions), stable: catalog.stable,
+                                          volatile: tier.writers(catalog), stable: catalog.stable,
                                           nonPermanent: catalog.nonPermanent)
         // Safe reads no rule covers are what `auto` (and SHOW CACHE_CANDIDATES under `on`) counts.
         if mode == .auto || decision == .pass(.noRule), let fingerprint = profile.fingerprint,
@@ -119,7 +139,9 @@ extension ClientConnection {
         let scope = cache.scope
         let stamp = runtime.cacheVersions.stamp(scope: scope, tables: tables)
         let schemaEpoch = runtime.statementCatalog.schemaEpoch
-        let key = CacheKey(database: cache.scope, user: target.user, settings: desiredSettings, statement: .shape(request.identity),
+        let settingsMaterial = cache.settingsMaterial ?? CacheKey.settingsMaterial(desiredSettings)
+        cache.settingsMaterial = settingsMaterial
+        let key = CacheKey(database: cache.scope, user: target.user, settingsMaterial: settingsMaterial, statement: .shape(request.identity),
                            schemaEpoch: schemaEpoch, dataEpoch: stamp.epoch,
                            tableVersions: zip(tables, stamp.versions).map { (QualifiedName($0), $1) })
         // With Redis, the in-process tier is used only while other instances' writes are heard.
@@ -138,24 +160,38 @@ extension ClientConnection {
                                     fingerprint: profile.fingerprint, recorder: AnswerRecorder(limit: tier.settings.maxEntryBytes))
             // The shared tier's key has the shared versions where this instance's own are (and no schema epoch, which
             // is this instance's: DDL moves the shared versions too).
-            let user = target.user, settings = desiredSettings, identity = request.identity, names = tables
-            let sharedKey: @Sendable (VersionStamp) -> CacheKey = { g in
-                CacheKey(database: scope, user: user, settings: settings, statement: .shape(identity), schemaEpoch: 0, dataEpoch: g.epoch,
-                         tableVersions: zip(names, g.versions).map { (QualifiedName($0), $1) })
+            let user = target.user, identity = request.identity, names = tables
+            let sharedKey: @Sendable (SharedStamp) -> CacheKey = { s in
+                CacheKey(database: scope, user: user, settingsMaterial: settingsMaterial, statement: .shape(identity),
+                         schemaEpoch: Int(truncatingIfNeeded: s.generation), dataEpoch: s.stamp.epoch,
+                         tableVersions: zip(names, s.stamp.versions).map { (QualifiedName($0), $1) })
             }
-            if askShared(scope: cache.scope, tables: tables, localKey: key, key: sharedKey, pool: pool) { return .asking }
+            if askShared(scope: cache.scope, tables: tables, key: sharedKey, pool: pool) { return .asking }
             return .server
         }
         answer(with: found, now: now)
         return .answered
     }
 
-    /// The held request's answer, from the cache: the client is between transactions again.
+    /// The held request's answer, from the cache. What the client sent after it (while an answer was awaited) goes
+    /// on to a server.
     func answer(with found: CachedAnswer, now: NIODeadline) {
-        let resume = session.answeredFromCache(now: now)
+        let bytes = cache?.requestBytes ?? session.heldBytes
+        let (resume, more) = session.answeredFromCache(bytes: bytes, now: now)
         counters?.totals.sent += found.bytes.readableBytes
         context?.writeAndFlush(wrapOutboundOut(found.bytes), promise: nil)
         if resume { holdBack(.held, false) }
+        if more, case .pooled(let pool) = state { lease(from: pool, now: now) }
+    }
+
+    /// The held request was answered without the cache (cancelled, refused): a miss it led ends, and any wait for
+    /// another client's miss or for Redis is over.
+    func cacheRequestAnswered() {
+        guard let cache else { return }
+        endRecording(kept: nil)
+        cache.following = false
+        cache.asking = false
+        cache.resumeRecording = false
     }
 
     /// The miss this client recorded is over: kept (`kept`) or not. Clients that waited for it get the answer, or go
@@ -230,16 +266,20 @@ extension ClientConnection {
         if session.mode == .session {
             // A session-mode client's statements are not read: whatever it ran may have written.
             cacheWrote(scope: cache.scope, tables: nil)
-        } else if status == .idle {
-            cacheUnitEnded()
+        } else {
+            // Every answered request may have committed (pipelined units, a COMMIT answered with the next BEGIN): what
+            // was written moves again at each, before the client hears it, and is forgotten once the link is idle.
+            cacheUnitEnded(over: status == .idle)
         }
     }
 
-    /// The unit of work is over (committed, rolled back, or its client gone): what it wrote moves again.
-    func cacheUnitEnded() {
+    /// Requests that wrote were answered (`over`: the unit of work is over, committed, rolled back, or its client
+    /// gone): what they wrote moves again.
+    func cacheUnitEnded(over: Bool = true) {
         guard let cache, cache.wroteAnything || !cache.wrote.isEmpty else { return }
         if cache.wroteAnything { cacheWrote(scope: cache.scope, tables: nil) }
         if !cache.wrote.isEmpty { cacheWrote(scope: cache.scope, tables: Array(cache.wrote)) }
+        guard over else { return }
         cache.wroteAnything = false
         cache.wrote.removeAll(keepingCapacity: true)
     }
@@ -248,25 +288,26 @@ extension ClientConnection {
     /// with every table the catalog says such a write reaches.
     func noteCacheWrites() {
         guard let cache else { return }
-        let texts = session.takeSeen()
-        guard !texts.isEmpty else { return }
         let loop = runtime.connections(at: loopIndex)
         let catalog = loop.cache.catalogs[cache.scope]
-        for t in texts {
+        let scope = cache.scope
+        session.drainSeen { t in
+            // Most statements surely write nothing (BEGIN, a SELECT of columns): no profile for them.
+            guard t.withUnsafeReadableBytes({ WriteScan.mayWrite($0) }) else { return }
             let (profile, _) = t.withUnsafeReadableBytes { loop.profiles.profile($0) }
-            if profile.primaryReason == .ddl { runtime.cacheCatalogs.readSoon(scope: cache.scope) }
-            var effect = CacheWrites.effect(of: profile, volatile: (catalog?.volatile ?? []).union(runtime.settings.writeFunctions))
+            if profile.primaryReason == .ddl { runtime.cacheCatalogs.readSoon(scope: scope) }
+            var effect = CacheWrites.effect(of: profile, volatile: loop.cache.writers(catalog))
             // Without the catalog, what a write reaches (views, partitions, triggers) is unknown.
             if case .tables(let names) = effect { effect = catalog?.closure(of: names).map { .tables($0) } ?? .anything }
             switch effect {
             case .none:
-                continue
+                return
             case .tables(let names):
                 loop.cache.candidates.wrote(names)
-                cacheWrote(scope: cache.scope, tables: names)
+                cacheWrote(scope: scope, tables: names)
                 cache.wrote.formUnion(names)
             case .anything:
-                cacheWrote(scope: cache.scope, tables: nil)
+                cacheWrote(scope: scope, tables: nil)
                 cache.wroteAnything = true
             }
         }

@@ -24,6 +24,8 @@ extension ClientConnection {
     /// Answers the requests held for a server with `error` (a cancel's 57014, a routing refusal) and one
     /// ReadyForQuery per Query/Sync/FunctionCall.
     func answerHeld(requests: Int, with error: PGError) {
+        // A miss other clients wait for ends here too: they go to a server themselves.
+        cacheRequestAnswered()
         // A unit taken back inside a transaction (its BEGIN answered on the demoted node): the client believes a
         // transaction is open, and an answer that says idle would let the rest of it run in autocommit. Its
         // connection ends instead, as a direct connection to the old primary would have.

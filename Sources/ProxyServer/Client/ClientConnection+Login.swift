@@ -126,17 +126,7 @@ extension ClientConnection {
         session = ClientSession(mode: mode, carriesStatements: settings.maxPreparedStatements > 0, refusesPins: settings.refusePins,
                                 maxFrameLength: settings.maxPacketSize, now: .now())
         desiredSettings = startup.startupSettings
-        if runtime.connections(at: loopIndex).cache.settings.anyOn {
-            let scope = Self.cacheScope(pool)
-            cache = ClientCacheState(scope: scope)
-            session.watchesWrites = true
-            let target = pool.home.target
-            if runtime.cacheCatalogs.register(scope: scope, entry: pool.key.database, dbname: target.database, addresses: target.addresses) {
-                // Nothing of a database is cached before its catalog is read: read it now rather than at the next tick.
-                let runtime = self.runtime
-                runtime.loops[0].execute { runtime.checkCacheCatalogs() }
-            }
-        }
+        attachCache(pool)
         counters = runtime.connections(on: eventLoop).counters(for: pool.key)
         counters?.totals.clientLogins += 1
         if mode != .session, let known = pool.welcomeParameters,

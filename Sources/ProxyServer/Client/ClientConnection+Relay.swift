@@ -9,7 +9,7 @@ extension ClientConnection {
     /// Hands the frames the session prepared (and the replies they will get) to the linked server. Replies made up
     /// in place of dropped messages travel even when no byte does.
     func flush(to link: ServerLink, now: NIODeadline = .now()) {
-        if cache != nil { noteCacheWrites() }
+        if cache != nil { noteCacheWrites() } else { attachCache(link.pool) }
         guard !session.outgoing.isEmpty || !session.expected.isEmpty else { return }
         let server = link.server
         if link.sameLoop {

@@ -111,6 +111,12 @@ extension ClientConnection {
         // A statement that may have changed the session (a lock it took before failing) leaves a server not to reuse.
         letGoRefusing(link.server, link: link, session.probeAfter ? .internalFailed : .done(keepsSession: false, pinned: false), statements)
         runtime.logger.debug("\(link.server.address) refused a read as a write (25006): sending it to the primary")
+        // It writes after all (somewhere pgswift cannot tell): its answer is not kept, and everything moves.
+        endRecording(kept: nil)
+        if let cache {
+            cacheWrote(scope: cache.scope, tables: nil)
+            cache.wroteAnything = true
+        }
         lease(from: link.pool, now: .now())
         return true
     }

@@ -13,9 +13,12 @@ extension ClientConnection {
         // Set again below only for the held bytes routing reads now.
         session.heldWords = nil
         session.batchOnly = nil
+        if cache == nil { attachCache(pool) }
         if cache != nil, !atLogin, writeRetry?.rerouted != true {
             switch cacheStep(pool, now: now) {
-            case .answered, .following, .asking: return
+            case .answered, .following, .asking:
+                routePending = false
+                return
             case .incomplete:
                 routePending = true
                 return

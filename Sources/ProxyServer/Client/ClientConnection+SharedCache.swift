@@ -6,10 +6,9 @@ import SQLAnalysis
 
 extension ClientConnection {
     /// Asks the shared tiers for the held request's answer: with Redis, the shared versions of its tables first, then
-    /// the entry under the key they make, then Memcached under the same key (without Redis, under this instance's
-    /// key). False when no tier can be asked now (breakers open): the request goes to a server. The client waits
+    /// the entry under the key they make, then Memcached under the same key. False when no tier can be asked now (breakers open): the request goes to a server. The client waits
     /// meanwhile, no longer than cache_tier_timeout per round trip.
-    func askShared(scope: String, tables: [String], localKey: CacheKey, key sharedKey: @escaping @Sendable (VersionStamp) -> CacheKey,
+    func askShared(scope: String, tables: [String], key sharedKey: @escaping @Sendable (SharedStamp) -> CacheKey,
                    pool: ServerPool) -> Bool {
         guard let cache else { return false }
         let now = runtime.now(), loop = loopIndex
@@ -18,9 +17,8 @@ extension ClientConnection {
         if let redis {
             guard let versions = redis.versions(loop: loop, scope: scope, tables: tables, now: now) else { return false }
             keyed = versions.map(sharedKey)
-        } else if memcached != nil {
-            keyed = eventLoop.makeSucceededFuture(localKey)
         } else {
+            // Memcached needs the shared versions (a config error without Redis).
             return false
         }
         cache.followToken &+= 1
@@ -57,7 +55,13 @@ extension ClientConnection {
         guard let cache, cache.asking, cache.followToken == token, isWaiting, let recording = cache.recording else { return }
         cache.asking = false
         let redisTier = runtime.remoteCache?.tiers[loopIndex]
+        // A write on this instance since the look-up (its bump reaches Redis later): what the shared tiers hold may
+        // be from before it.
+        let moved = runtime.cacheVersions.stamp(scope: cache.scope, tables: recording.tables) != recording.stamp
+            || runtime.statementCatalog.schemaEpoch != recording.schemaEpoch
         switch result {
+        case .success(let found) where moved:
+            _ = found
         case .success(let found):
             if let bytes = found.bytes {
                 if found.tier == .l2 { redisTier?.hits += 1 }
@@ -91,7 +95,7 @@ extension ClientConnection {
         if remote?.subscribed.load(ordering: .relaxed) ?? true {
             runtime.connections(at: loopIndex).cache.put(key, answer, ttl: ttl, now: now)
         }
-        guard let remoteKey else { return }
+        guard let remoteKey, runtime.remoteCache?.unsynced.withLock({ $0.contains(answer.scope) }) != true else { return }
         if let remote { remote.put(loop: loopIndex, remoteKey, answer: answer.bytes, ttl: ttl, now: now) }
         runtime.memcachedCache?.put(loop: loopIndex, remoteKey, answer: answer.bytes, ttl: ttl, now: now)
     }

@@ -75,7 +75,9 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
         didSet { desiredSettings = runtime.canonical(startup.startupSettings.merging(sessionSettings) { _, own in own }) }
     }
     /// Its startup parameters overlaid by those: what every server it lands on must have (kept ready for each lease).
-    var desiredSettings: [String: String] = [:]
+    var desiredSettings: [String: String] = [:] {
+        didSet { cache?.settingsMaterial = nil }
+    }
     /// This loop's counters for the client's pool (fixed at login), and that pool's key.
     var counters: PoolCounters?
     var statsKey: PoolKey? { counters?.key }

@@ -51,6 +51,7 @@ public final class Proxy: Service, Sendable {
         let janitor = runtime.loops[0].scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [runtime] _ in
             for pool in runtime.allPools { pool.tick() }
             runtime.checkCacheCatalogs()
+            runtime.remoteCache?.resync(now: runtime.now())
         }
         // Each loop sweeps its own clients for timeouts: no lock, no hop.
         let sweeps = runtime.loops.map { loop in

@@ -54,6 +54,17 @@ struct LoadedConfig: Sendable {
             }
         }
         let memcachedList = config.string("cache_memcached_servers")
+        if !memcachedList.isEmpty, redisURL.isEmpty {
+            let place: (String, Int) = switch config.settings["cache_memcached_servers"]?.source {
+            case .file(let f, let line)?: (f, line)
+            case .environment(let n)?: ("environment \(n)", 0)
+            default: (path, 0)
+            }
+            // Keys come from the versions every instance shares: without them an answer kept before a restart, or by
+            // another instance, could be found after writes this one never saw.
+            throw ConfigErrors([ConfigError(file: place.0, line: place.1, key: "cache_memcached_servers",
+                                            message: "needs cache_redis_url (the versions that name answers in Memcached live there)")])
+        }
         if !memcachedList.isEmpty {
             do {
                 _ = try MemcachedServers(parsing: memcachedList)

@@ -31,6 +31,7 @@ DROP SCHEMA IF EXISTS it_cache_s2 CASCADE;
 CREATE TABLE it_cache_items (id int PRIMARY KEY, v text);
 INSERT INTO it_cache_items SELECT g, 'v' || g FROM generate_series(1, 50) g;
 CREATE VIEW it_cache_items_v AS SELECT id, upper(v) AS v FROM it_cache_items;
+CREATE VIEW it_cache_items_sv AS SELECT id, v FROM it_cache_items;
 CREATE TABLE it_cache_orders (id int, region text, amount int) PARTITION BY LIST (region);
 CREATE TABLE it_cache_orders_eu PARTITION OF it_cache_orders FOR VALUES IN ('eu');
 CREATE TABLE it_cache_orders_us PARTITION OF it_cache_orders FOR VALUES IN ('us');
@@ -145,6 +146,15 @@ def view_over_table() -> None:
         one(c, "SELECT v FROM it_cache_items_v WHERE id = 6")
         c.execute("UPDATE it_cache_items SET v = 'viewed' WHERE id = 6")
         expect(one(c, "SELECT v FROM it_cache_items_v WHERE id = 6") == "VIEWED", "a write to the table left the view's answer stale")
+
+
+def write_through_view() -> None:
+    with client() as c:
+        q = "SELECT v FROM it_cache_items WHERE id = 14"
+        expect(one(c, q) == "v14", "first read of the table")
+        one(c, q)
+        c.execute("UPDATE it_cache_items_sv SET v = 'via view' WHERE id = 14")
+        expect(one(c, q) == "via view", "a write through an updatable view left the table's answer stale")
 
 
 def partitions() -> None:
@@ -388,6 +398,7 @@ R.run("hit_served_without_server", hit_served_without_server)
 R.run("write_through_seen", write_through_is_seen)
 R.run("transaction_commit", transaction_commit)
 R.run("view_over_table", view_over_table)
+R.run("write_through_view", write_through_view)
 R.run("partitions", partitions)
 R.run("fk_cascade", fk_cascade)
 R.run("trigger", trigger)
