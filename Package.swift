@@ -70,7 +70,8 @@ let package = Package(
         ),
         .target(name: "SQLAnalysis", dependencies: ["CPgQuery"], swiftSettings: hotPathSettings),
         // Pure: the result cache's tiers and policies as values (time passed in).
-        .target(name: "ResultCache", dependencies: ["SQLAnalysis", "Config", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: hotPathSettings),
+        .target(name: "ResultCache", dependencies: ["SQLAnalysis", "Config", .product(name: "NIOCore", package: "swift-nio")],
+                swiftSettings: hotPathSettings + [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]),
         // Pure: nodes, their health and circuit breakers, and which node gets a statement.
         .target(name: "Routing", dependencies: ["SQLAnalysis"]),
         .target(

@@ -23,6 +23,18 @@ public struct CacheRules: Sendable {
 
     public var isEmpty: Bool { entries.isEmpty }
 
+    /// A search_path setting as the schemas it names in order, `$user` as `user` (PostgreSQL's default when unset):
+    /// quoted names keep their case, others are folded.
+    public static func schemas(searchPath: String?, user: String) -> [String] {
+        let text = searchPath ?? "\"$user\", public"
+        return text.split(separator: ",").map { part in
+            var s = Substring(part.drop(while: { $0 == " " || $0 == "\t" }))
+            while let last = s.last, last == " " || last == "\t" { s = s.dropLast() }
+            let name = s.count >= 2 && s.hasPrefix("\"") && s.hasSuffix("\"") ? String(s.dropFirst().dropLast()) : s.lowercased()
+            return name == "$user" ? user : name
+        }
+    }
+
     /// The rule for `relation` as the statement names it: a qualified name takes the rule of that schema, or an
     /// unqualified rule; an unqualified one takes an unqualified rule, or that of the first schema of `searchPath`
     /// that has one (PostgreSQL would look there first; a table of the same name in an earlier schema only makes

@@ -25,7 +25,9 @@ final class MemcachedCache: Sendable {
 
     func get(loop: Int, _ key: CacheKey, now: Double) -> EventLoopFuture<ByteBuffer?>? {
         let tier = tiers[loop]
+        let started = NIODeadline.now()
         return tier.guarded(now: now) { self.store.get(Self.key(key), on: tier.loop) }?.map { value in
+            tier.lookupNanos.add(NIODeadline.now().uptimeNanoseconds &- started.uptimeNanoseconds)
             guard let value, let answer = TierEntry.decode(value, material: key.material) else {
                 tier.misses += 1
                 return nil

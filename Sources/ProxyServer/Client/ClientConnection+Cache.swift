@@ -12,8 +12,10 @@ final class ClientCacheState {
     let scope: String
     /// The miss being answered, recorded as it goes to the client.
     var recording: Recording?
-    /// The client's settings as keys carry them, made again when they change (nil: not made yet).
+    /// The client's settings as keys carry them, and its search_path as schemas, made again when they change (nil:
+    /// not made yet).
     var settingsMaterial: [UInt8]?
+    var searchPath: [String]?
     /// Waiting for another client's identical miss (its token, so a cancelled or timed-out wait is not resumed).
     var followToken: UInt32 = 0
     var following = false
@@ -118,7 +120,7 @@ extension ClientConnection {
             request.id.map { loop.profiles.profile(id: $0, text) } ?? loop.profiles.profile(text)
         }
         let target = pool.home.target
-        let decision = CachePolicy.decide(profile, hints: hints, rules: tier.settings.rules, searchPath: searchPathSchemas(user: target.user),
+        let decision = CachePolicy.decide(profile, hints: hints, rules: tier.settings.rules, searchPath: cachedSearchPath(user: target.user),
                                           volatile: tier.writers(catalog), stable: catalog.stable,
                                           nonPermanent: catalog.nonPermanent)
         // Safe reads no rule covers are what `auto` (and SHOW CACHE_CANDIDATES under `on`) counts.
@@ -223,14 +225,12 @@ extension ClientConnection {
         lease(from: pool, now: .now())
     }
 
-    /// The client's schemas in search order, `$user` as the server user (for rules on unqualified names).
-    private func searchPathSchemas(user: String) -> [String] {
-        let text = desiredSettings["search_path"] ?? "\"$user\", public"
-        return text.split(separator: ",").map { part in
-            var s = part.trimmingCharacters(in: .whitespaces)
-            if s.hasPrefix("\""), s.hasSuffix("\""), s.count >= 2 { s = String(s.dropFirst().dropLast()) } else { s = s.lowercased() }
-            return s == "$user" ? user : s
-        }
+    /// The client's schemas in search order (made once per change of its settings).
+    private func cachedSearchPath(user: String) -> [String] {
+        if let known = cache?.searchPath { return known }
+        let schemas = CacheRules.schemas(searchPath: desiredSettings["search_path"], user: user)
+        cache?.searchPath = schemas
+        return schemas
     }
 
     /// The server's bytes on their way to the client: a recorded miss is kept when whole; a unit that wrote, once

@@ -36,8 +36,8 @@ extension ClientConnection {
             return get.map { SharedAnswer(key: found.key, bytes: $0, tier: $0 == nil ? nil : .l3) }
                 .flatMapErrorThrowing { _ in found }
         }.whenComplete { result in
-            let nanos = NIODeadline.now().uptimeNanoseconds &- started.uptimeNanoseconds
-            if let redis { redis.tiers[loop].lookupNanos.add(nanos) } else { memcached?.tiers[loop].lookupNanos.add(nanos) }
+            // The Redis tier's time is the whole look-up (MGET, GET); Memcached's its own get.
+            if let redis { redis.tiers[loop].lookupNanos.add(NIODeadline.now().uptimeNanoseconds &- started.uptimeNanoseconds) }
             self.sharedAnswered(result, token: token, pool: pool)
         }
         return true

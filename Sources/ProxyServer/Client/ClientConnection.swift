@@ -76,7 +76,10 @@ final class ClientConnection: ChannelInboundHandler, PoolWaiter, Cancellable, @u
     }
     /// Its startup parameters overlaid by those: what every server it lands on must have (kept ready for each lease).
     var desiredSettings: [String: String] = [:] {
-        didSet { cache?.settingsMaterial = nil }
+        didSet {
+            cache?.settingsMaterial = nil
+            cache?.searchPath = nil
+        }
     }
     /// This loop's counters for the client's pool (fixed at login), and that pool's key.
     var counters: PoolCounters?
