@@ -190,13 +190,15 @@ let package = Package(
         .testTarget(name: "PoolCoreTests", dependencies: [
             "PoolCore", "PGWire", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
-        // Their integration tests start real redis-server and memcached processes on free loopback ports.
+        // The clients' integration tests start real redis-server and memcached processes on free loopback ports.
+        .target(name: "LocalServers", dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+                path: "Tests/LocalServers"),
         .testTarget(name: "RedisClientTests", dependencies: [
-            "RedisClient", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            "RedisClient", "LocalServers", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         .testTarget(name: "MemcachedClientTests", dependencies: [
-            "MemcachedClient", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            "MemcachedClient", "LocalServers", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
     ],

@@ -1,4 +1,5 @@
 // MemcachedStore against real memcached servers: round trips, key distribution, and stopped or absent servers.
+import LocalServers
 import MemcachedClient
 import NIOCore
 import NIOPosix

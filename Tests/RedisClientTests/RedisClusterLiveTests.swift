@@ -1,4 +1,5 @@
 // RedisCluster against three real redis-server nodes: routing by slot, MOVED, and ASK during a slot migration.
+import LocalServers
 import Foundation
 import NIOCore
 import NIOPosix

@@ -1,4 +1,5 @@
 // RedisConnection against a real redis-server: round trips, pipelining, error replies, login, and failures.
+import LocalServers
 import NIOCore
 import NIOPosix
 import RedisClient

@@ -1,4 +1,5 @@
 // RedisSubscription against a real redis-server: message delivery, and the callback when the server goes away.
+import LocalServers
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix

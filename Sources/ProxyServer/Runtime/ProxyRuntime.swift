@@ -34,49 +34,35 @@ struct LoadedConfig: Sendable {
     var clientTLS: NIOSSLContext?
     var serverTLS: NIOSSLContext?
 
+    /// The cache's Redis URL and Memcached servers, checked as the file is read: a bad one is a config error naming
+    /// its place, and Memcached without Redis is refused (its keys come from the versions Redis keeps).
+    private static func checkCacheTiers(_ config: ProxyConfig, path: String) throws(ConfigErrors) {
+        func fail(_ key: String, _ message: String) -> ConfigErrors {
+            let place: (String, Int) = switch config.settings[key]?.source {
+            case .file(let f, let line)?: (f, line)
+            case .environment(let n)?: ("environment \(n)", 0)
+            default: (path, 0)
+            }
+            return ConfigErrors([ConfigError(file: place.0, line: place.1, key: key, message: message)])
+        }
+        let redisURL = config.string("cache_redis_url"), memcachedList = config.string("cache_memcached_servers")
+        if !redisURL.isEmpty {
+            do { _ = try RedisEndpoint(parsing: redisURL) } catch { throw fail("cache_redis_url", error.message) }
+        }
+        guard !memcachedList.isEmpty else { return }
+        guard !redisURL.isEmpty else {
+            throw fail("cache_memcached_servers", "needs cache_redis_url (the versions that name answers in Memcached live there)")
+        }
+        do { _ = try MemcachedServers(parsing: memcachedList) } catch { throw fail("cache_memcached_servers", error.message) }
+    }
+
     static func load(path: String, environment: [String: String]) throws(ConfigErrors) -> LoadedConfig {
         let config = try ConfigLoader.load(path: path, environment: environment)
         let authFile = config.string("auth_file")
         let userlist = authFile.isEmpty ? [:] : try Userlist.load(path: authFile)
         let hbaPath = config.string("auth_hba_file")
         let hba = config.string("auth_type") == "hba" && !hbaPath.isEmpty ? try HbaFile.load(path: hbaPath) : nil
-        let redisURL = config.string("cache_redis_url")
-        if !redisURL.isEmpty {
-            do {
-                _ = try RedisEndpoint(parsing: redisURL)
-            } catch {
-                let place: (String, Int) = switch config.settings["cache_redis_url"]?.source {
-                case .file(let f, let line)?: (f, line)
-                case .environment(let n)?: ("environment \(n)", 0)
-                default: (path, 0)
-                }
-                throw ConfigErrors([ConfigError(file: place.0, line: place.1, key: "cache_redis_url", message: error.message)])
-            }
-        }
-        let memcachedList = config.string("cache_memcached_servers")
-        if !memcachedList.isEmpty, redisURL.isEmpty {
-            let place: (String, Int) = switch config.settings["cache_memcached_servers"]?.source {
-            case .file(let f, let line)?: (f, line)
-            case .environment(let n)?: ("environment \(n)", 0)
-            default: (path, 0)
-            }
-            // Keys come from the versions every instance shares: without them an answer kept before a restart, or by
-            // another instance, could be found after writes this one never saw.
-            throw ConfigErrors([ConfigError(file: place.0, line: place.1, key: "cache_memcached_servers",
-                                            message: "needs cache_redis_url (the versions that name answers in Memcached live there)")])
-        }
-        if !memcachedList.isEmpty {
-            do {
-                _ = try MemcachedServers(parsing: memcachedList)
-            } catch {
-                let place: (String, Int) = switch config.settings["cache_memcached_servers"]?.source {
-                case .file(let f, let line)?: (f, line)
-                case .environment(let n)?: ("environment \(n)", 0)
-                default: (path, 0)
-                }
-                throw ConfigErrors([ConfigError(file: place.0, line: place.1, key: "cache_memcached_servers", message: error.message)])
-            }
-        }
+        try checkCacheTiers(config, path: path)
         return LoadedConfig(config: config, userlist: userlist, hba: hba,
                             clientTLS: try TLSSetup.clientSide(config), serverTLS: try TLSSetup.serverSide(config))
     }

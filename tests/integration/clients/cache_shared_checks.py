@@ -109,22 +109,6 @@ def memcached_tier_hit() -> None:
         expect(one(a, "SELECT v FROM it_cache_items WHERE id = 32") == "v32", "A read a stale row after B's write")
 
 
-def memcached_paused_under_load() -> None:
-    with Load() as load:
-        time.sleep(1)
-        pid = memcached_pid()
-        os.kill(pid, signal.SIGSTOP)
-        try:
-            time.sleep(3)
-            reads = load.reads
-            time.sleep(1)
-            expect(load.reads > reads, "reads stopped while Memcached was paused")
-        finally:
-            os.kill(pid, signal.SIGCONT)
-        expect(wait_for(lambda: tiers(PORT_A)["l3"]["state"] == "on", 15, 0.5), f"A's l3 did not come back: {tiers(PORT_A)['l3']}")
-    expect(not load.errors, f"errors under load: {load.errors[:3]}")
-
-
 def write_through_one_seen_by_other() -> None:
     """A write through A, acknowledged, then reads through B until they see it: the delay, measured, stays under 1 s."""
     delays: list[float] = []
@@ -199,26 +183,34 @@ class Load:
             t.join(30)
 
 
-def redis_paused_under_load() -> None:
+def paused_under_load(pid: int, tier: str, name: str) -> None:
+    """`pid` stopped (SIGSTOP: its sockets stay open, nothing answers) under load, then resumed: no client error,
+    reads go on, the tier's breaker opens, and the tier (and the in-process one) come back by themselves."""
     with Load() as load:
         time.sleep(1)
-        pid = redis_pid()
         os.kill(pid, signal.SIGSTOP)
         try:
             time.sleep(3)
             reads_paused = load.reads
             time.sleep(1)
-            expect(load.reads > reads_paused, "reads stopped while Redis was paused")
+            expect(load.reads > reads_paused, f"reads stopped while {name} was paused")
             state = tiers(PORT_A)
-            expect(state["l2"]["state"] != "on", f"A's l2 breaker did not open: {state['l2']}")
+            expect(state[tier]["state"] != "on", f"A's {tier} breaker did not open: {state[tier]}")
         finally:
             os.kill(pid, signal.SIGCONT)
-        # Back within seconds: the breaker's probe finds Redis again, the subscription too.
-        expect(wait_for(lambda: tiers(PORT_A)["l2"]["state"] == "on" and tiers(PORT_A)["l1"]["state"] == "on", 15, 0.5),
+        expect(wait_for(lambda: tiers(PORT_A)[tier]["state"] == "on" and tiers(PORT_A)["l1"]["state"] == "on", 15, 0.5),
                f"A's tiers did not come back: {tiers(PORT_A)}")
         time.sleep(1)
     expect(not load.errors, f"errors under load: {load.errors[:3]}")
     expect(load.written > 5, f"only {load.written} writes went through")
+
+
+def redis_paused_under_load() -> None:
+    paused_under_load(redis_pid(), "l2", "Redis")
+
+
+def memcached_paused_under_load() -> None:
+    paused_under_load(memcached_pid(), "l3", "Memcached")
 
 
 def redis_killed_under_load() -> None:

@@ -8,13 +8,13 @@ import Glibc
 import Darwin
 #endif
 
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+public struct TestFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
 
-final class LocalServer: Sendable {
-    let port: Int
+public final class LocalServer: Sendable {
+    public let port: Int
     private let process: Process
     private let log: URL
 
@@ -26,7 +26,7 @@ final class LocalServer: Sendable {
 
     /// Starts `program`, then runs `body` and kills the server whatever `body` does. A missing program is a failure,
     /// not a skip: CI installs the servers, and a test that passes without one hides a broken setup.
-    static func with<Result>(
+    public static func with<Result>(
         _ program: String, package: String, arguments: (Int) -> [String], _ body: (LocalServer) async throws -> Result
     ) async throws -> Result {
         let server = try await start(program, package: package, arguments: arguments)
@@ -34,7 +34,7 @@ final class LocalServer: Sendable {
         return try await body(server)
     }
 
-    static func start(_ program: String, package: String, arguments: (Int) -> [String]) async throws -> LocalServer {
+    public static func start(_ program: String, package: String, arguments: (Int) -> [String]) async throws -> LocalServer {
         let path = try executable(program, package: package)
         var lastLog = ""
         // The free port can be taken between probing and the server's bind: try a few.
@@ -59,7 +59,7 @@ final class LocalServer: Sendable {
         throw TestFailure("\(program) did not start listening; its last output:\n\(lastLog)")
     }
 
-    static func executable(_ program: String, package: String) throws -> String {
+    public static func executable(_ program: String, package: String) throws -> String {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         for directory in path.split(separator: ":") where FileManager.default.isExecutableFile(atPath: "\(directory)/\(program)") {
             return "\(directory)/\(program)"
@@ -69,7 +69,7 @@ final class LocalServer: Sendable {
     }
 
     /// A port nothing listens on right now: bound, read, released.
-    static func freePort() async throws -> Int {
+    public static func freePort() async throws -> Int {
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
         let port = channel.localAddress?.port
         try await channel.close()
@@ -77,11 +77,11 @@ final class LocalServer: Sendable {
         return port
     }
 
-    var pid: Int32 { process.processIdentifier }
+    public var pid: Int32 { process.processIdentifier }
 
     /// Returns once the kernel reports the process stopped: kill() returns before a running thread has stopped,
     /// and a request slipping into that window would be answered.
-    func pause() {
+    public func pause() {
         kill(pid, SIGSTOP)
         for _ in 0..<200 {
             let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
@@ -91,9 +91,9 @@ final class LocalServer: Sendable {
         }
     }
 
-    func resume() { kill(pid, SIGCONT) }
+    public func resume() { kill(pid, SIGCONT) }
 
-    func stop() {
+    public func stop() {
         if process.isRunning { kill(pid, SIGKILL) }
         process.waitUntilExit()
         try? FileManager.default.removeItem(at: log)
@@ -114,7 +114,7 @@ final class LocalServer: Sendable {
 }
 
 /// Awaits a future, failing instead of hanging the test run if it never completes.
-func within<Value: Sendable>(_ future: EventLoopFuture<Value>, seconds: Int64 = 10) async throws -> Value {
+public func within<Value: Sendable>(_ future: EventLoopFuture<Value>, seconds: Int64 = 10) async throws -> Value {
     let promise = future.eventLoop.makePromise(of: Value.self)
     future.cascade(to: promise)
     let timer = future.eventLoop.scheduleTask(in: .seconds(seconds)) {
