@@ -1,4 +1,5 @@
-// Thin wrappers over OpenSSL's libcrypto for the hashes SCRAM-SHA-256 and MD5 authentication need.
+// Thin wrappers over OpenSSL's libcrypto for the hashes SCRAM-SHA-256 and MD5 authentication need (and SHA-1, which
+// the result cache's Redis script also computes, to name answers).
 import CLibCrypto
 
 public enum CryptoPrimitives {
@@ -6,6 +7,14 @@ public enum CryptoPrimitives {
         var out = [UInt8](repeating: 0, count: 32)
         data.withUnsafeBufferPointer { d in
             _ = SHA256(d.baseAddress, d.count, &out)
+        }
+        return out
+    }
+
+    public static func sha1(_ data: [UInt8]) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 20)
+        data.withUnsafeBufferPointer { d in
+            _ = SHA1(d.baseAddress, d.count, &out)
         }
         return out
     }

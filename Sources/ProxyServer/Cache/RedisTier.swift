@@ -80,6 +80,14 @@ enum RedisCacheKeys {
 
     static func version(scope: String, table: String?) -> String { "pgswift:v:\(scope):\(table ?? "*")" }
 
-    /// The tier's name for an answer: a hash of the key's material (the value holds the material itself).
-    static func entry(_ key: CacheKey) -> String { "pgswift:c:" + CryptoPrimitives.hex(CryptoPrimitives.sha256(key.material)) }
+    /// The tier's name for an answer: SHA-1 of the base (a hash of everything in the key but the versions) and the
+    /// versions, joined by `:` as the look-up script joins them (the value holds the key's whole material).
+    static func entry(base: String, stamp: SharedStamp) -> String {
+        var parts = [base, String(stamp.generation), String(stamp.stamp.epoch)]
+        parts += stamp.stamp.versions.map { String($0) }
+        return "pgswift:c:" + CryptoPrimitives.hex(CryptoPrimitives.sha1(Array(parts.joined(separator: ":").utf8)))
+    }
+
+    /// The base of a request's names: a hash of its key without versions.
+    static func base(_ unversioned: CacheKey) -> String { CryptoPrimitives.hex(CryptoPrimitives.sha256(unversioned.material)) }
 }

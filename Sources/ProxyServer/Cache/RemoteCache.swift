@@ -35,15 +35,20 @@ final class RemoteCache: Sendable {
         tiers = loops.map { RedisTier(endpoint: endpoint, loop: $0, timeout: timeout) }
     }
 
-    /// The shared versions of `tables` in `scope` (with the scope's epoch) and the generation, read in one MGET: nil
-    /// when Redis cannot tell now, or while a write of this instance could not be told to it (`unsynced`).
-    func versions(loop: Int, scope: String, tables: [String], now: Double) -> EventLoopFuture<SharedStamp>? {
+    /// The shared versions of `tables` in `scope` (the generation and the scope's epoch first) and the answer stored
+    /// under the name they make with `base`, in one round trip (a script: MGET, then GET): nil when Redis cannot be
+    /// asked now, or while a write of this instance could not be told to it (`unsynced`). The answer comes back only
+    /// if it was stored for exactly the key `key` makes of those versions.
+    func lookup(loop: Int, scope: String, tables: [String], base: String, key: @escaping @Sendable (SharedStamp) -> CacheKey,
+                now: Double) -> EventLoopFuture<(key: CacheKey, name: String, bytes: ByteBuffer?)>? {
         guard !unsynced.withLock({ $0.contains(scope) }) else { return nil }
-        var command = [RedisTier.bulk("MGET"), RedisTier.bulk(RedisCacheKeys.generation), RedisTier.bulk(RedisCacheKeys.version(scope: scope, table: nil))]
+        var command = [RedisTier.bulk("EVAL"), RedisTier.bulk(Self.lookupScript), RedisTier.bulk(String(tables.count + 2)),
+                       RedisTier.bulk(RedisCacheKeys.generation), RedisTier.bulk(RedisCacheKeys.version(scope: scope, table: nil))]
         command += tables.map { RedisTier.bulk(RedisCacheKeys.version(scope: scope, table: $0)) }
+        command.append(RedisTier.bulk(base))
         return tiers[loop].run([command], now: now)?.flatMapThrowing { values in
-            guard case .array(let items?) = values.first, items.count == tables.count + 2 else {
-                throw RedisClientError(.protocolError, "unexpected MGET answer")
+            guard case .array(let reply?) = values.first, reply.count == 2, case .array(let items?) = reply[0], items.count == tables.count + 2 else {
+                throw RedisClientError(.protocolError, values.first?.errorMessage ?? "unexpected answer to the look-up script")
             }
             let numbers = items.map { item -> UInt64 in
                 guard let b = item.bytes, let s = b.getString(at: b.readerIndex, length: b.readableBytes) else { return 0 }
@@ -51,9 +56,26 @@ final class RemoteCache: Sendable {
             }
             // No generation yet (set when an instance subscribes): nothing shared can be trusted.
             guard numbers[0] != 0 else { throw RedisClientError(.protocolError, "no cache generation in Redis yet") }
-            return SharedStamp(generation: numbers[0], stamp: VersionStamp(epoch: numbers[1], versions: Array(numbers.dropFirst(2))))
+            let stamp = SharedStamp(generation: numbers[0], stamp: VersionStamp(epoch: numbers[1], versions: Array(numbers.dropFirst(2))))
+            let shared = key(stamp)
+            return (shared, RedisCacheKeys.entry(base: base, stamp: stamp), reply[1].bytes.flatMap { TierEntry.decode($0, material: shared.material) })
         }
     }
+
+    /// Reads the versions (missing ones as 0) and, when there is a generation, the answer named by SHA-1 of the base
+    /// and the versions joined by `:` (what `RedisCacheKeys.entry(base:stamp:)` makes in Swift). Declared read-only
+    /// (Redis 7's shebang), so a Redis at its memory limit, which refuses scripts that may write, still answers it.
+    static let lookupScript = """
+        #!lua flags=no-writes
+        local v = redis.call('MGET', unpack(KEYS))
+        local parts = {ARGV[1]}
+        for i = 1, #KEYS do
+          if not v[i] then v[i] = '0' end
+          parts[#parts + 1] = v[i]
+        end
+        if v[1] == '0' then return {v, false} end
+        return {v, redis.call('GET', 'pgswift:c:' .. redis.sha1hex(table.concat(parts, ':')))}
+        """
 
     /// A new generation: every answer stored under the old one is out of reach (a Redis restarted empty or restored
     /// from a snapshot could otherwise hand out versions, and answers, from before writes it lost). Set by each
@@ -86,17 +108,10 @@ final class RemoteCache: Sendable {
         }
     }
 
-    /// The stored answer for `key`, if any and if it was stored for exactly that key.
-    func get(loop: Int, _ key: CacheKey, now: Double) -> EventLoopFuture<ByteBuffer?>? {
-        tiers[loop].run([[RedisTier.bulk("GET"), RedisTier.bulk(RedisCacheKeys.entry(key))]], now: now)?.map { values in
-            guard let value = values.first?.bytes else { return nil }
-            return TierEntry.decode(value, material: key.material)
-        }
-    }
-
-    func put(loop: Int, _ key: CacheKey, answer: ByteBuffer, ttl: Double, now: Double) {
+    /// Stores an answer under the name its look-up used (`name`), for exactly `key`.
+    func put(loop: Int, name: String, _ key: CacheKey, answer: ByteBuffer, ttl: Double, now: Double) {
         let ms = max(1, Int64(ttl * 1000))
-        let command = [RedisTier.bulk("SET"), RedisTier.bulk(RedisCacheKeys.entry(key)), TierEntry.encode(material: key.material, answer: answer),
+        let command = [RedisTier.bulk("SET"), RedisTier.bulk(name), TierEntry.encode(material: key.material, answer: answer),
                        RedisTier.bulk("PX"), RedisTier.bulk(String(ms))]
         if let f = tiers[loop].run([command], now: now) {
             let tier = tiers[loop]

@@ -36,8 +36,10 @@ final class ClientCacheState {
         let tags: [String]
         let fingerprint: UInt64?
         var recorder: AnswerRecorder
-        /// The key in the shared tiers, from the shared versions read at the look-up (nil: not stored there).
+        /// The key in the shared tiers, from the shared versions read at the look-up, and its name in Redis (nil: not
+        /// stored there).
         var remoteKey: CacheKey?
+        var remoteName: String?
     }
     /// Asking the shared tier (its token: an answer for a wait since ended is dropped).
     var asking = false
@@ -254,7 +256,7 @@ extension ClientConnection {
                 } else {
                     let answer = CachedAnswer(bytes: bytes, scope: cache.scope, tables: recording.tables, tags: recording.tags,
                                               fingerprint: recording.fingerprint)
-                    keep(answer, key: recording.key, remoteKey: recording.remoteKey, ttl: recording.ttl)
+                    keep(answer, key: recording.key, remoteKey: recording.remoteKey, remoteName: recording.remoteName, ttl: recording.ttl)
                     endRecording(kept: answer)
                 }
             case .abandoned:

@@ -5,48 +5,42 @@ import ResultCache
 import SQLAnalysis
 
 extension ClientConnection {
-    /// Asks the shared tiers for the held request's answer: with Redis, the shared versions of its tables first, then
-    /// the entry under the key they make, then Memcached under the same key. False when no tier can be asked now (breakers open): the request goes to a server. The client waits
-    /// meanwhile, no longer than cache_tier_timeout per round trip.
+    /// Asks the shared tiers for the held request's answer: Redis reads the shared versions of its tables and the
+    /// entry under the name they make in one round trip, then Memcached is asked under the same key. False when they
+    /// cannot be asked now (Redis's breaker open, or a write of this instance it has not taken): the request goes to
+    /// a server. The client waits meanwhile, no longer than cache_tier_timeout per round trip.
     func askShared(scope: String, tables: [String], key sharedKey: @escaping @Sendable (SharedStamp) -> CacheKey,
                    pool: ServerPool) -> Bool {
-        guard let cache else { return false }
+        guard let cache, let redis = runtime.remoteCache else { return false }
         let now = runtime.now(), loop = loopIndex
-        let redis = runtime.remoteCache, memcached = runtime.memcachedCache
-        let keyed: EventLoopFuture<CacheKey>
-        if let redis {
-            guard let versions = redis.versions(loop: loop, scope: scope, tables: tables, now: now) else { return false }
-            keyed = versions.map(sharedKey)
-        } else {
-            // Memcached needs the shared versions (a config error without Redis).
-            return false
-        }
+        let memcached = runtime.memcachedCache
+        // The name's base: everything in the key but the versions.
+        let base = RedisCacheKeys.base(sharedKey(SharedStamp(generation: 0, stamp: VersionStamp(epoch: 0, versions: tables.map { _ in 0 }))))
+        guard let looked = redis.lookup(loop: loop, scope: scope, tables: tables, base: base, key: sharedKey, now: now) else { return false }
         cache.followToken &+= 1
         cache.asking = true
         let token = cache.followToken
         let started = NIODeadline.now()
-        keyed.flatMap { key -> EventLoopFuture<SharedAnswer> in
-            guard let redis, let get = redis.get(loop: loop, key, now: now) else { return self.eventLoop.makeSucceededFuture(SharedAnswer(key: key)) }
-            return get.map { SharedAnswer(key: key, bytes: $0, tier: $0 == nil ? nil : .l2) }
-                .flatMapErrorThrowing { _ in SharedAnswer(key: key) }
+        looked.map { found in
+            redis.tiers[loop].lookupNanos.add(NIODeadline.now().uptimeNanoseconds &- started.uptimeNanoseconds)
+            return SharedAnswer(key: found.key, name: found.name, bytes: found.bytes, tier: found.bytes == nil ? nil : .l2)
         }.flatMap { found -> EventLoopFuture<SharedAnswer> in
             guard found.bytes == nil, let memcached, let get = memcached.get(loop: loop, found.key, now: now) else {
                 return self.eventLoop.makeSucceededFuture(found)
             }
-            return get.map { SharedAnswer(key: found.key, bytes: $0, tier: $0 == nil ? nil : .l3) }
+            return get.map { SharedAnswer(key: found.key, name: found.name, bytes: $0, tier: $0 == nil ? nil : .l3) }
                 .flatMapErrorThrowing { _ in found }
         }.whenComplete { result in
-            // The Redis tier's time is the whole look-up (MGET, GET); Memcached's its own get.
-            if let redis { redis.tiers[loop].lookupNanos.add(NIODeadline.now().uptimeNanoseconds &- started.uptimeNanoseconds) }
             self.sharedAnswered(result, token: token, pool: pool)
         }
         return true
     }
 
-    /// What the shared tiers said: the key asked, and the answer with the tier that had it.
+    /// What the shared tiers said: the key asked and its name in Redis, and the answer with the tier that had it.
     struct SharedAnswer: Sendable {
         enum Tier: Sendable { case l2, l3 }
         var key: CacheKey
+        var name: String
         var bytes: ByteBuffer?
         var tier: Tier?
     }
@@ -73,13 +67,14 @@ extension ClientConnection {
                     runtime.connections(at: loopIndex).cache.put(recording.key, answer, ttl: recording.ttl, now: now)
                 }
                 if found.tier == .l3, let redis = runtime.remoteCache {
-                    redis.put(loop: loopIndex, found.key, answer: bytes, ttl: recording.ttl, now: now)
+                    redis.put(loop: loopIndex, name: found.name, found.key, answer: bytes, ttl: recording.ttl, now: now)
                 }
                 endRecording(kept: answer)
                 return self.answer(with: answer, now: .now())
             }
             if runtime.remoteCache != nil { redisTier?.misses += 1 }
             cache.recording?.remoteKey = found.key
+            cache.recording?.remoteName = found.name
         case .failure:
             // Counted by the tier's breaker: the read goes on without it, and its answer is not stored there.
             break
@@ -89,14 +84,14 @@ extension ClientConnection {
     }
 
     /// A server's answer, kept: in the loop's tier (while other instances' writes are heard) and the shared one.
-    func keep(_ answer: CachedAnswer, key: CacheKey, remoteKey: CacheKey?, ttl: Double) {
+    func keep(_ answer: CachedAnswer, key: CacheKey, remoteKey: CacheKey?, remoteName: String?, ttl: Double) {
         let now = runtime.now()
         let remote = runtime.remoteCache
         if remote?.subscribed.load(ordering: .relaxed) ?? true {
             runtime.connections(at: loopIndex).cache.put(key, answer, ttl: ttl, now: now)
         }
         guard let remoteKey, runtime.remoteCache?.unsynced.withLock({ $0.contains(answer.scope) }) != true else { return }
-        if let remote { remote.put(loop: loopIndex, remoteKey, answer: answer.bytes, ttl: ttl, now: now) }
+        if let remote, let remoteName { remote.put(loop: loopIndex, name: remoteName, remoteKey, answer: answer.bytes, ttl: ttl, now: now) }
         runtime.memcachedCache?.put(loop: loopIndex, remoteKey, answer: answer.bytes, ttl: ttl, now: now)
     }
 

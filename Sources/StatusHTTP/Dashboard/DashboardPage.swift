@@ -46,6 +46,10 @@ enum DashboardPage {
     <h2>Nodes</h2>
     <table id="nodes"><thead><tr><th>database</th><th>host</th><th>port</th><th>role</th><th>state</th><th>circuit</th><th>lag bytes</th><th>lag s</th><th>servers active</th><th>idle</th><th>routed</th></tr></thead><tbody></tbody></table>
   </section>
+  <section id="cache-section" hidden>
+    <h2>Result cache</h2>
+    <table id="cache"><thead><tr><th>tier</th><th>hit ratio</th><th>hits</th><th>misses</th><th>entries</th><th>bytes</th><th>p50 ms</th><th>p99 ms</th><th>state</th></tr></thead><tbody></tbody></table>
+  </section>
   <section class="two">
     <div><h2>Latency by database</h2>
       <table id="databases"><thead><tr><th>database</th><th>queries/s</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>SLA</th></tr></thead><tbody></tbody></table></div>

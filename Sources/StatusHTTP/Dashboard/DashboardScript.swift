@@ -241,6 +241,30 @@ function render(perf, samples, now) {
     cell(tr, fmt(n.servers.idle || 0));
     cell(tr, fmt(n.routed || 0)).dataset.field = "routed";
   }));
+  // The result cache, one row per tier (l1, l2 Redis, l3 Memcached), from the pgswift_cache_* series: shown only with
+  // the cache on. The hit ratio is over the whole run (the counters' totals).
+  const tiers = new Map();
+  for (const s of samples) {
+    if (!s.name.startsWith("pgswift_cache_") || !s.labels.tier) continue;
+    if (!tiers.has(s.labels.tier)) tiers.set(s.labels.tier, { tier: s.labels.tier });
+    const t = tiers.get(s.labels.tier);
+    if (s.name === "pgswift_cache_lookup_seconds") t["q" + s.labels.quantile] = s.value * 1000;
+    else t[s.name.slice("pgswift_cache_".length)] = s.value;
+  }
+  document.getElementById("cache-section").hidden = tiers.size === 0;
+  fillTable("cache", [...tiers.values()].sort((a, b) => a.tier.localeCompare(b.tier)).map((t) => (tr) => {
+    tr.dataset.tier = t.tier;
+    const hits = t.hits_total || 0, misses = t.misses_total || 0;
+    cell(tr, t.tier);
+    cell(tr, hits + misses > 0 ? fmt(hits / (hits + misses), 3) : "–").dataset.field = "hit_ratio";
+    cell(tr, fmt(hits));
+    cell(tr, fmt(misses));
+    cell(tr, t.entries === undefined ? "" : fmt(t.entries));
+    cell(tr, t.bytes === undefined ? "" : fmt(t.bytes));
+    cell(tr, t["q0.5"] === undefined ? "–" : fmt(t["q0.5"], 3));
+    cell(tr, t["q0.99"] === undefined ? "–" : fmt(t["q0.99"], 3));
+    cell(tr, t.tier_up === 0 ? "off" : "on", t.tier_up === 0 ? "no" : "yes").dataset.field = "state";
+  }));
   fillTable("databases", perf.databases.map((d) => (tr) => {
     cell(tr, d.name);
     cell(tr, fmt(d.latency.queries_per_second, 1));
