@@ -34,28 +34,6 @@ struct LoadedConfig: Sendable {
     var clientTLS: NIOSSLContext?
     var serverTLS: NIOSSLContext?
 
-    /// The cache's Redis URL and Memcached servers, checked as the file is read: a bad one is a config error naming
-    /// its place, and Memcached without Redis is refused (its keys come from the versions Redis keeps).
-    private static func checkCacheTiers(_ config: ProxyConfig, path: String) throws(ConfigErrors) {
-        func fail(_ key: String, _ message: String) -> ConfigErrors {
-            let place: (String, Int) = switch config.settings[key]?.source {
-            case .file(let f, let line)?: (f, line)
-            case .environment(let n)?: ("environment \(n)", 0)
-            default: (path, 0)
-            }
-            return ConfigErrors([ConfigError(file: place.0, line: place.1, key: key, message: message)])
-        }
-        let redisURL = config.string("cache_redis_url"), memcachedList = config.string("cache_memcached_servers")
-        if !redisURL.isEmpty {
-            do { _ = try RedisEndpoint(parsing: redisURL) } catch { throw fail("cache_redis_url", error.message) }
-        }
-        guard !memcachedList.isEmpty else { return }
-        guard !redisURL.isEmpty else {
-            throw fail("cache_memcached_servers", "needs cache_redis_url (the versions that name answers in Memcached live there)")
-        }
-        do { _ = try MemcachedServers(parsing: memcachedList) } catch { throw fail("cache_memcached_servers", error.message) }
-    }
-
     static func load(path: String, environment: [String: String]) throws(ConfigErrors) -> LoadedConfig {
         let config = try ConfigLoader.load(path: path, environment: environment)
         let authFile = config.string("auth_file")
@@ -132,21 +110,7 @@ public final class ProxyRuntime: Sendable {
         let metrics = loaded.config.int("status_port") > 0 ? ProxyMetrics(version: PgswiftVersion.current) : nil
         self.metrics = metrics
         let cacheSettings = CacheSettings(loaded.config)
-        let redisURL = loaded.config.string("cache_redis_url")
-        // The URL was checked when the file was read (a bad one is a config error naming it).
-        if !redisURL.isEmpty, let endpoint = try? RedisEndpoint(parsing: redisURL) {
-            let timeout = TimeAmount.microseconds(Int64(max(loaded.config.seconds("cache_tier_timeout"), 0.0005) * 1_000_000))
-            remoteCache = RemoteCache(endpoint: endpoint, loops: Array(group.makeIterator()), timeout: timeout)
-        } else {
-            remoteCache = nil
-        }
-        let memcachedList = loaded.config.string("cache_memcached_servers")
-        if !memcachedList.isEmpty, let servers = try? MemcachedServers(parsing: memcachedList) {
-            let timeout = TimeAmount.microseconds(Int64(max(loaded.config.seconds("cache_tier_timeout"), 0.001) * 1_000_000))
-            memcachedCache = try? MemcachedCache(servers: servers, loops: Array(group.makeIterator()), timeout: timeout)
-        } else {
-            memcachedCache = nil
-        }
+        (remoteCache, memcachedCache) = Self.sharedCacheTiers(loaded.config, loops: Array(group.makeIterator()))
         let loopCount = loops.count
         self.registries = loops.indices.map { i in
             LoopConnections(index: i, metrics: metrics, cache: LoopCache(settings: cacheSettings, loops: loopCount))
@@ -199,15 +163,6 @@ public final class ProxyRuntime: Sendable {
         current.withLockedValue { $0 = new }
         updatePools(new)
         applyCacheSettings(new.config)
-    }
-
-    /// Each loop's cache tier takes the new settings on its own thread.
-    private func applyCacheSettings(_ c: ProxyConfig) {
-        let settings = CacheSettings(c)
-        for (i, loop) in loops.enumerated() {
-            let registry = registries[i]
-            loop.execute { registry.cache.apply(settings) }
-        }
     }
 
     /// A new target (reload, a credential learned) for an entry's own pool and its hosts' pools.
@@ -308,7 +263,6 @@ public final class ProxyRuntime: Sendable {
     var clientCount: Int { clients.withLockedValue { $0 } }
 
     var isPaused: Bool { pausedQueue.withLockedValue { $0.on } }
-
 
     /// Every pool, the per-host pools of entries with several hosts included (ticks, RECONNECT, node changes).
     var allPools: [ServerPool] {

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 import asyncpg
 import psycopg
@@ -23,51 +24,8 @@ from pgwire import RawConn, bind_msg, cstr, data_row_values, execute_msg, messag
 R = Results("cache")
 ADMIN, ADMIN_PW = "pgswift_admin", "admin_pw"
 
-SETUP = """
-DROP TABLE IF EXISTS it_cache_items, it_cache_orders, it_cache_child, it_cache_parent, it_cache_src, it_cache_log,
-  it_cache_rls, it_cache_tz, it_cache_ddl, it_cache_plain CASCADE;
-DROP SCHEMA IF EXISTS it_cache_s1 CASCADE;
-DROP SCHEMA IF EXISTS it_cache_s2 CASCADE;
-CREATE TABLE it_cache_items (id int PRIMARY KEY, v text);
-INSERT INTO it_cache_items SELECT g, 'v' || g FROM generate_series(1, 50) g;
-CREATE VIEW it_cache_items_v AS SELECT id, upper(v) AS v FROM it_cache_items;
-CREATE VIEW it_cache_items_sv AS SELECT id, v FROM it_cache_items;
-CREATE TABLE it_cache_orders (id int, region text, amount int) PARTITION BY LIST (region);
-CREATE TABLE it_cache_orders_eu PARTITION OF it_cache_orders FOR VALUES IN ('eu');
-CREATE TABLE it_cache_orders_us PARTITION OF it_cache_orders FOR VALUES IN ('us');
-INSERT INTO it_cache_orders VALUES (1, 'eu', 10), (2, 'us', 20);
-CREATE TABLE it_cache_parent (id int PRIMARY KEY);
-CREATE TABLE it_cache_child (id int PRIMARY KEY, parent_id int REFERENCES it_cache_parent ON DELETE CASCADE);
-INSERT INTO it_cache_parent VALUES (1), (2);
-INSERT INTO it_cache_child VALUES (10, 1), (20, 2);
-CREATE TABLE it_cache_src (id int);
-CREATE TABLE it_cache_log (n int);
-INSERT INTO it_cache_log VALUES (0);
-CREATE OR REPLACE FUNCTION it_cache_log_insert() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN UPDATE it_cache_log SET n = n + 1; RETURN NEW; END $$;
-CREATE TRIGGER it_cache_src_log AFTER INSERT ON it_cache_src FOR EACH ROW EXECUTE FUNCTION it_cache_log_insert();
-CREATE TABLE it_cache_rls (owner text, tenant text, v text);
-INSERT INTO it_cache_rls VALUES ('scram_user', 'a', 'mine-a'), ('scram_user', 'b', 'mine-b'), ('it_cache_role', 'a', 'role-a');
-ALTER TABLE it_cache_rls ENABLE ROW LEVEL SECURITY;
-CREATE POLICY it_cache_rls_p ON it_cache_rls USING (owner = current_user AND tenant = current_setting('app.tenant', true));
-CREATE TABLE it_cache_tz (t timestamptz);
-INSERT INTO it_cache_tz VALUES ('2026-01-01 12:00:00+00');
-CREATE TABLE it_cache_ddl (a int, b int);
-INSERT INTO it_cache_ddl VALUES (1, 2);
-CREATE TABLE it_cache_plain (id int, v text);
-INSERT INTO it_cache_plain SELECT g, 'p' || g FROM generate_series(1, 10) g;
-ALTER TABLE it_cache_plain OWNER TO scram_user;
-CREATE SCHEMA it_cache_s1;
-CREATE SCHEMA it_cache_s2;
-CREATE TABLE it_cache_s1.it_cache_sp (v text);
-CREATE TABLE it_cache_s2.it_cache_sp (v text);
-INSERT INTO it_cache_s1.it_cache_sp VALUES ('from s1');
-INSERT INTO it_cache_s2.it_cache_sp VALUES ('from s2');
-DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'it_cache_role') THEN CREATE ROLE it_cache_role NOLOGIN; END IF; END $$;
-GRANT it_cache_role TO scram_user;
-GRANT USAGE ON SCHEMA it_cache_s1, it_cache_s2 TO scram_user;
-GRANT ALL ON ALL TABLES IN SCHEMA public, it_cache_s1, it_cache_s2 TO scram_user, it_cache_role;
-"""
+# The it_cache_* tables, views, policies and roles, made afresh by each run.
+SETUP = (Path(__file__).parent / "cache_setup.sql").read_text()
 
 
 def direct(sql: str, params: tuple = ()) -> None:
