@@ -1,4 +1,5 @@
-// One event loop's share of the in-process cache tier: its own store and counts, so a hit takes no lock.
+// One event loop's share of the in-process cache tier: its own store and counts (the store takes no lock; the
+// versions a look-up reads are shared by the loops, behind one short lock).
 import Config
 import NIOCore
 import ResultCache
