@@ -105,6 +105,30 @@ public struct CacheKey: Hashable, Sendable {
         return out
     }
 
+    /// Everything of a key but its versions: what one request's keys share, in this instance's tier (its own
+    /// versions and schema epoch) and in the shared ones (the shared versions, the generation in place of the epoch).
+    public struct Parts: Sendable {
+        public let database: String
+        public let user: String
+        public let settingsMaterial: [UInt8]
+        public let statement: Statement
+        /// Bare names of the tables read, in the order `VersionStamp.versions` follows.
+        public let tables: [String]
+
+        public init(database: String, user: String, settingsMaterial: [UInt8], statement: Statement, tables: [String]) {
+            self.database = database
+            self.user = user
+            self.settingsMaterial = settingsMaterial
+            self.statement = statement
+            self.tables = tables
+        }
+
+        public func key(schemaEpoch: Int, stamp: VersionStamp) -> CacheKey {
+            CacheKey(database: database, user: user, settingsMaterial: settingsMaterial, statement: statement, schemaEpoch: schemaEpoch,
+                     dataEpoch: stamp.epoch, tableVersions: zip(tables, stamp.versions).map { (QualifiedName($0), $1) })
+        }
+    }
+
     /// Eight bytes, big-endian: fixed width, so one field's end is never another's start.
     private static func length(_ n: Int, into out: inout [UInt8]) {
         withUnsafeBytes(of: UInt64(bitPattern: Int64(n)).bigEndian) { out.append(contentsOf: $0) }

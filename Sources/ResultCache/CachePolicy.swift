@@ -59,6 +59,12 @@ public enum CacheDecision: Sendable, Equatable {
     case keep(ttl: Double, tags: [String])
     /// Neither look up nor keep, for this reason.
     case pass(CachePass)
+
+    /// Not safe to keep whatever the rules say (what `cache = auto` does not count as a candidate).
+    public var unsafe: Bool {
+        if case .pass(.unsafe) = self { return true }
+        return false
+    }
 }
 
 public enum CachePass: Sendable, Equatable {

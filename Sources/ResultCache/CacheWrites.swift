@@ -14,27 +14,22 @@ public enum CacheWrites {
     public static func effect(of profile: StatementProfile, volatile: Set<String>) -> Effect {
         // COMMIT PREPARED makes another session's writes (PREPARE TRANSACTION'd earlier) visible: which, is unknown.
         if profile.transaction == .commitPrepared { return .anything }
-        // Several statements: the profile keeps the first one's reason only (a LOCK, then an UPDATE), so any
-        // reason means all the tables named may be written.
-        if profile.statements > 1, profile.primaryReason != nil {
-            var names: [String] = []
-            for r in profile.relations where !names.contains(r.name) { names.append(r.name) }
-            for f in profile.functions where volatile.contains(f.name) || volatile.contains(f.description) { return .anything }
-            return names.isEmpty || profile.primaryReason == .unparsed ? .anything : .tables(names)
-        }
+        // A function that may write, whatever the statement around it.
+        if profile.functions.contains(where: { volatile.contains($0.name) || volatile.contains($0.description) }) { return .anything }
         switch profile.primaryReason {
-        case nil, .lockingRead, .transactionID, .advisoryLock, .notify, .listen, .lock, .sequence:
-            // A read; but a function it calls may write anywhere.
-            for f in profile.functions where volatile.contains(f.name) || volatile.contains(f.description) { return .anything }
+        case nil:
             return .none
+        case .lockingRead, .transactionID, .advisoryLock, .notify, .listen, .lock, .sequence:
+            // No write by itself; but the profile keeps the first statement's reason only (a LOCK, then an UPDATE), so
+            // with several statements all the tables named may be written.
+            if profile.statements == 1 { return .none }
         case .write, .selectInto, .copyFrom, .ddl, .maintenance:
-            var names: [String] = []
-            for r in profile.relations where !names.contains(r.name) { names.append(r.name) }
-            for f in profile.functions where volatile.contains(f.name) || volatile.contains(f.description) { return .anything }
-            // DDL with no table named (CREATE FUNCTION, ALTER DEFAULT PRIVILEGES...) may change what any read returns.
-            return names.isEmpty ? .anything : .tables(names)
+            break
         case .doBlock, .call, .sqlPrepare, .unparsed, .volatileFunction, .explainAnalyzeWrite, .largeObject:
             return .anything
         }
+        // DDL with no table named (CREATE FUNCTION, ALTER DEFAULT PRIVILEGES...) may change what any read returns.
+        let names = profile.tableNames
+        return names.isEmpty ? .anything : .tables(names)
     }
 }

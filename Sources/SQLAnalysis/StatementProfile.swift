@@ -102,4 +102,12 @@ public struct StatementProfile: Sendable, Equatable {
     public init() {}
 
     public var parsed: Bool { primaryReason != .unparsed }
+
+    /// The relations' bare names (schema dropped), each once, in the order first named: what the result cache's
+    /// versions follow.
+    public var tableNames: [String] {
+        var names: [String] = []
+        for r in relations where !names.contains(r.name) { names.append(r.name) }
+        return names
+    }
 }

@@ -23,13 +23,6 @@ extension ClientSession {
         link.seen.append(text)
     }
 
-    /// The texts sent since the last call, for the cache to read (slices of the client's bytes, no copy).
-    public mutating func takeSeen() -> [ByteBuffer] {
-        guard link.isAllocated, !link.seen.isEmpty else { return [] }
-        defer { link.seen.removeAll(keepingCapacity: true) }
-        return link.seen
-    }
-
     /// Hands each text sent since the last call to `body`, then forgets them, keeping the list's storage (no copy).
     public mutating func drainSeen(_ body: (ByteBuffer) -> Void) {
         guard link.isAllocated, !link.seen.isEmpty else { return }

@@ -52,7 +52,7 @@ public struct ClientSession: Sendable {
     /// The link took its one batch: the client's next bytes are held until the link ends.
     public internal(set) var holdingAfterBatch = false
     /// The result cache is on for the client's database: the statements it sends are kept for the cache to read
-    /// what they write (`takeSeen`).
+    /// what they write (`drainSeen`).
     public var watchesWrites = false
     // (The one-byte fields above sit together: a field after each would round it up to eight.)
 

@@ -300,7 +300,7 @@ struct CacheRequestTests {
     @Test func theTextsSentWhileLinkedComeOutOnce() throws {
         var (s, catalog) = Self.prepared("s1", watching: true)
         // The earlier link's Parse of s1.
-        let earlier = s.takeSeen().map { String(buffer: $0) }
+        let earlier = Self.seen(&s)
         #expect(earlier == [Self.preparedText])
         #expect(Self.seen(&s) == [])
         _ = s.read(Self.bytes([
@@ -330,5 +330,9 @@ struct CacheRequestTests {
         #expect(Self.seen(&s) == [])
     }
 
-    static func seen(_ s: inout ClientSession) -> [String] { s.takeSeen().map { String(buffer: $0) } }
+    static func seen(_ s: inout ClientSession) -> [String] {
+        var out: [String] = []
+        s.drainSeen { out.append(String(buffer: $0)) }
+        return out
+    }
 }

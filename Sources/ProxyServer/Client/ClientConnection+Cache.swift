@@ -16,16 +16,34 @@ final class ClientCacheState {
     /// not made yet).
     var settingsMaterial: [UInt8]?
     var searchPath: [String]?
-    /// Waiting for another client's identical miss (its token, so a cancelled or timed-out wait is not resumed).
-    var followToken: UInt32 = 0
-    var following = false
+    /// What the held request waits for besides a server, if anything.
+    var wait = Wait.none
+    /// What the next lease does before it asks for a server.
+    var next = NextLease.lookUp
     /// This request was looked up in the loop's tier (and counted there as a miss).
     var lookedUpLocally = false
-    /// The next lease goes to a server without a look-up (the miss this client followed was not kept).
-    var skipOnce = false
+    /// How many held bytes the request looked up was (more may arrive while its answer is awaited).
+    var requestBytes = 0
     /// Tables the unit in progress wrote, moved again when it ends; and whether it wrote where pgswift cannot tell.
     var wrote: Set<String> = []
     var wroteAnything = false
+    private var tokens: UInt32 = 0
+
+    /// Another client's identical miss, or Redis; each wait with its token, so that an answer for a wait since ended
+    /// (cancelled, timed out, answered otherwise) is dropped.
+    enum Wait: Equatable {
+        case none
+        case following(UInt32)
+        case asking(UInt32)
+    }
+
+    enum NextLease {
+        case lookUp
+        /// Redis was asked and missed: the recording made before stays, the request goes to a server.
+        case keepRecording
+        /// The miss this client followed was not kept: it goes to a server with no look-up.
+        case skipLookUp
+    }
 
     struct Recording {
         let key: CacheKey
@@ -41,14 +59,13 @@ final class ClientCacheState {
         var remoteKey: CacheKey?
         var remoteName: String?
     }
-    /// Asking the shared tier (its token: an answer for a wait since ended is dropped).
-    var asking = false
-    /// The next lease keeps the recording made before the shared tier was asked.
-    var resumeRecording = false
-    /// How many held bytes the request looked up was (more may arrive while its answer is awaited).
-    var requestBytes = 0
 
     init(scope: String) { self.scope = scope }
+
+    func newToken() -> UInt32 {
+        tokens &+= 1
+        return tokens
+    }
 }
 
 /// How a request fared with the cache at lease time.
@@ -91,17 +108,12 @@ extension ClientConnection {
     /// Looks the held request up when the cache is on for the client's database.
     func cacheStep(_ pool: ServerPool, now: NIODeadline) -> CacheStep {
         guard let cache else { return .server }
-        if cache.resumeRecording {
-            cache.resumeRecording = false
-            return .server
-        }
+        let next = cache.next
+        cache.next = .lookUp
+        if next == .keepRecording { return .server }
         endRecording(kept: nil)
-        cache.following = false
-        cache.asking = false
-        if cache.skipOnce {
-            cache.skipOnce = false
-            return .server
-        }
+        cache.wait = .none
+        if next == .skipLookUp { return .server }
         let loop = runtime.connections(at: loopIndex)
         let tier = loop.cache
         let mode = tier.settings.mode(database: pool.key.database)
@@ -126,11 +138,10 @@ extension ClientConnection {
                                           volatile: tier.writers(catalog), stable: catalog.stable,
                                           nonPermanent: catalog.nonPermanent)
         // Safe reads no rule covers are what `auto` (and SHOW CACHE_CANDIDATES under `on`) counts.
-        if mode == .auto || decision == .pass(.noRule), let fingerprint = profile.fingerprint,
-           Cacheability.verdict(profile, volatile: catalog.volatile, stable: catalog.stable, nonPermanent: catalog.nonPermanent) == nil {
+        if mode == .auto || decision == .pass(.noRule), let fingerprint = profile.fingerprint, !decision.unsafe {
             var h = Hasher()
             h.combine(request.identity)
-            h.combine(desiredSettings)
+            h.combine(settingsMaterial())
             tier.candidates.read(fingerprint: fingerprint, key: h.finalize(), tables: profile.relations.map(\.name),
                                  sample: String(buffer: request.text))
         }
@@ -138,16 +149,12 @@ extension ClientConnection {
             tier.passes += 1
             return .server
         }
-        var tables: [String] = []
-        for r in profile.relations where !tables.contains(r.name) { tables.append(r.name) }
-        let scope = cache.scope
-        let stamp = runtime.cacheVersions.stamp(scope: scope, tables: tables)
+        let tables = profile.tableNames
+        let stamp = runtime.cacheVersions.stamp(scope: cache.scope, tables: tables)
         let schemaEpoch = runtime.statementCatalog.schemaEpoch
-        let settingsMaterial = cache.settingsMaterial ?? CacheKey.settingsMaterial(desiredSettings)
-        cache.settingsMaterial = settingsMaterial
-        let key = CacheKey(database: cache.scope, user: target.user, settingsMaterial: settingsMaterial, statement: .shape(request.identity),
-                           schemaEpoch: schemaEpoch, dataEpoch: stamp.epoch,
-                           tableVersions: zip(tables, stamp.versions).map { (QualifiedName($0), $1) })
+        let parts = CacheKey.Parts(database: cache.scope, user: target.user, settingsMaterial: settingsMaterial(),
+                                   statement: .shape(request.identity), tables: tables)
+        let key = parts.key(schemaEpoch: schemaEpoch, stamp: stamp)
         // With Redis, the in-process tier is used only while other instances' writes are heard.
         let remote = runtime.remoteCache
         let local = remote?.subscribed.load(ordering: .relaxed) ?? true
@@ -155,22 +162,14 @@ extension ClientConnection {
         cache.lookedUpLocally = local
         if local { tier.lookupNanos.add(NIODeadline.now().uptimeNanoseconds &- started.uptimeNanoseconds) }
         guard let found else {
-            cache.followToken &+= 1
-            guard runtime.cacheFlights.lead(key, or: .init(client: self, token: cache.followToken)) else {
-                cache.following = true
+            let token = cache.newToken()
+            guard runtime.cacheFlights.lead(key, or: .init(client: self, token: token)) else {
+                cache.wait = .following(token)
                 return .following
             }
             cache.recording = .init(key: key, stamp: stamp, schemaEpoch: schemaEpoch, tables: tables, ttl: ttl, tags: tags,
                                     fingerprint: profile.fingerprint, recorder: AnswerRecorder(limit: tier.settings.maxEntryBytes))
-            // The shared tier's key has the shared versions where this instance's own are (and no schema epoch, which
-            // is this instance's: DDL moves the shared versions too).
-            let user = target.user, identity = request.identity, names = tables
-            let sharedKey: @Sendable (SharedStamp) -> CacheKey = { s in
-                CacheKey(database: scope, user: user, settingsMaterial: settingsMaterial, statement: .shape(identity),
-                         schemaEpoch: Int(truncatingIfNeeded: s.generation), dataEpoch: s.stamp.epoch,
-                         tableVersions: zip(names, s.stamp.versions).map { (QualifiedName($0), $1) })
-            }
-            if askShared(scope: cache.scope, tables: tables, key: sharedKey, pool: pool) { return .asking }
+            if askShared(parts, pool: pool) { return .asking }
             return .server
         }
         answer(with: found, now: now)
@@ -193,9 +192,8 @@ extension ClientConnection {
     func cacheRequestAnswered() {
         guard let cache else { return }
         endRecording(kept: nil)
-        cache.following = false
-        cache.asking = false
-        cache.resumeRecording = false
+        cache.wait = .none
+        cache.next = .lookUp
     }
 
     /// The miss this client recorded is over: kept (`kept`) or not. Clients that waited for it get the answer, or go
@@ -215,16 +213,31 @@ extension ClientConnection {
 
     /// The request this client waited for was answered (`answer`), or not kept: then it goes to a server.
     func followed(token: UInt32, answer found: CachedAnswer?) {
-        guard let cache, cache.following, cache.followToken == token, isWaiting, case .pooled(let pool) = state else { return }
-        cache.following = false
+        guard let cache, cache.wait == .following(token), isWaiting, case .pooled(let pool) = state else { return }
+        cache.wait = .none
         if let found {
             // A hit after all: counted as one, and no longer as the miss its look-up was.
             runtime.connections(at: loopIndex).cache.followerHits += 1
             if cache.lookedUpLocally { runtime.connections(at: loopIndex).cache.followerMisses += 1 }
             return answer(with: found, now: .now())
         }
-        cache.skipOnce = true
+        cache.next = .skipLookUp
         lease(from: pool, now: .now())
+    }
+
+    /// Whether a write (or DDL) on this instance moved what `recording` was looked up under: its answer may be from
+    /// before that write, wherever it came from.
+    func moved(since recording: ClientCacheState.Recording, scope: String) -> Bool {
+        runtime.cacheVersions.stamp(scope: scope, tables: recording.tables) != recording.stamp
+            || runtime.statementCatalog.schemaEpoch != recording.schemaEpoch
+    }
+
+    /// The client's settings as keys carry them (made once per change of its settings).
+    private func settingsMaterial() -> [UInt8] {
+        if let known = cache?.settingsMaterial { return known }
+        let material = CacheKey.settingsMaterial(desiredSettings)
+        cache?.settingsMaterial = material
+        return material
     }
 
     /// The client's schemas in search order (made once per change of its settings).
@@ -248,9 +261,7 @@ extension ClientConnection {
                 cache.recording = recording
             case .done(let bytes):
                 // A read sent to a replica may not reflect a write the primary took already: not kept.
-                let moved = runtime.cacheVersions.stamp(scope: cache.scope, tables: recording.tables) != recording.stamp
-                    || runtime.statementCatalog.schemaEpoch != recording.schemaEpoch
-                if moved || replicaStatement {
+                if moved(since: recording, scope: cache.scope) || replicaStatement {
                     tier.notKept += 1
                     endRecording(kept: nil)
                 } else {

@@ -9,17 +9,18 @@ extension ClientConnection {
     /// entry under the name they make in one round trip, then Memcached is asked under the same key. False when they
     /// cannot be asked now (Redis's breaker open, or a write of this instance it has not taken): the request goes to
     /// a server. The client waits meanwhile, no longer than cache_tier_timeout per round trip.
-    func askShared(scope: String, tables: [String], key sharedKey: @escaping @Sendable (SharedStamp) -> CacheKey,
-                   pool: ServerPool) -> Bool {
+    func askShared(_ parts: CacheKey.Parts, pool: ServerPool) -> Bool {
         guard let cache, let redis = runtime.remoteCache else { return false }
         let now = runtime.now(), loop = loopIndex
         let memcached = runtime.memcachedCache
-        // The name's base: everything in the key but the versions.
-        let base = RedisCacheKeys.base(sharedKey(SharedStamp(generation: 0, stamp: VersionStamp(epoch: 0, versions: tables.map { _ in 0 }))))
-        guard let looked = redis.lookup(loop: loop, scope: scope, tables: tables, base: base, key: sharedKey, now: now) else { return false }
-        cache.followToken &+= 1
-        cache.asking = true
-        let token = cache.followToken
+        // The shared key has the shared versions where this instance's own are, and the generation where its schema
+        // epoch is (DDL moves the shared versions too); the name's base is everything but those.
+        let sharedKey: @Sendable (SharedStamp) -> CacheKey = { parts.key(schemaEpoch: Int(truncatingIfNeeded: $0.generation), stamp: $0.stamp) }
+        let base = RedisCacheKeys.base(parts.key(schemaEpoch: 0, stamp: VersionStamp(epoch: 0, versions: parts.tables.map { _ in 0 })))
+        guard let looked = redis.lookup(loop: loop, scope: parts.database, tables: parts.tables, base: base, key: sharedKey, now: now)
+        else { return false }
+        let token = cache.newToken()
+        cache.wait = .asking(token)
         let started = NIODeadline.now()
         looked.map { found in
             redis.tiers[loop].lookupNanos.add(NIODeadline.now().uptimeNanoseconds &- started.uptimeNanoseconds)
@@ -46,53 +47,45 @@ extension ClientConnection {
     }
 
     private func sharedAnswered(_ result: Result<SharedAnswer, Error>, token: UInt32, pool: ServerPool) {
-        guard let cache, cache.asking, cache.followToken == token, isWaiting, let recording = cache.recording else { return }
-        cache.asking = false
+        guard let cache, cache.wait == .asking(token), isWaiting, let recording = cache.recording else { return }
+        cache.wait = .none
         let redisTier = runtime.remoteCache?.tiers[loopIndex]
-        // A write on this instance since the look-up (its bump reaches Redis later): what the shared tiers hold may
-        // be from before it.
-        let moved = runtime.cacheVersions.stamp(scope: cache.scope, tables: recording.tables) != recording.stamp
-            || runtime.statementCatalog.schemaEpoch != recording.schemaEpoch
-        switch result {
-        case .success(let found) where moved:
-            _ = found
-        case .success(let found):
+        // A write on this instance since the look-up (its bump reaches Redis later): what the shared tiers hold may be
+        // from before it, so it is neither used nor filled in.
+        if case .success(let found) = result, !moved(since: recording, scope: cache.scope) {
             if let bytes = found.bytes {
                 if found.tier == .l2 { redisTier?.hits += 1 }
                 let answer = CachedAnswer(bytes: bytes, scope: cache.scope, tables: recording.tables, tags: recording.tags,
                                           fingerprint: recording.fingerprint)
                 // The tiers above are filled: the next read needs no round trip (or one fewer).
-                let now = runtime.now()
-                if runtime.remoteCache?.subscribed.load(ordering: .relaxed) ?? true {
-                    runtime.connections(at: loopIndex).cache.put(recording.key, answer, ttl: recording.ttl, now: now)
-                }
-                if found.tier == .l3, let redis = runtime.remoteCache {
-                    redis.put(loop: loopIndex, name: found.name, found.key, answer: bytes, ttl: recording.ttl, now: now)
-                }
+                keep(answer, key: recording.key, remoteKey: found.tier == .l3 ? found.key : nil, remoteName: found.name, ttl: recording.ttl,
+                     into: .aboveL3)
                 endRecording(kept: answer)
                 return self.answer(with: answer, now: .now())
             }
-            if runtime.remoteCache != nil { redisTier?.misses += 1 }
+            redisTier?.misses += 1
             cache.recording?.remoteKey = found.key
             cache.recording?.remoteName = found.name
-        case .failure:
-            // Counted by the tier's breaker: the read goes on without it, and its answer is not stored there.
-            break
         }
-        cache.resumeRecording = true
+        // A failure was counted by the tier's breaker: the read goes on without it, and its answer is not stored there.
+        cache.next = .keepRecording
         lease(from: pool, now: .now())
     }
 
-    /// A server's answer, kept: in the loop's tier (while other instances' writes are heard) and the shared one.
-    func keep(_ answer: CachedAnswer, key: CacheKey, remoteKey: CacheKey?, remoteName: String?, ttl: Double) {
+    /// Which tiers an answer goes into: all of them (a server's), or those above Memcached (a shared tier's hit).
+    enum KeptInto { case all, aboveL3 }
+
+    /// An answer, kept: in the loop's tier (while other instances' writes are heard), and under `remoteKey` (nil: not)
+    /// in the shared ones.
+    func keep(_ answer: CachedAnswer, key: CacheKey, remoteKey: CacheKey?, remoteName: String?, ttl: Double, into tiers: KeptInto = .all) {
         let now = runtime.now()
         let remote = runtime.remoteCache
         if remote?.subscribed.load(ordering: .relaxed) ?? true {
             runtime.connections(at: loopIndex).cache.put(key, answer, ttl: ttl, now: now)
         }
-        guard let remoteKey, runtime.remoteCache?.unsynced.withLock({ $0.contains(answer.scope) }) != true else { return }
+        guard let remoteKey, remote?.unsynced.withLock({ $0.contains(answer.scope) }) != true else { return }
         if let remote, let remoteName { remote.put(loop: loopIndex, name: remoteName, remoteKey, answer: answer.bytes, ttl: ttl, now: now) }
-        runtime.memcachedCache?.put(loop: loopIndex, remoteKey, answer: answer.bytes, ttl: ttl, now: now)
+        if tiers == .all { runtime.memcachedCache?.put(loop: loopIndex, remoteKey, answer: answer.bytes, ttl: ttl, now: now) }
     }
 
     /// A write (to `tables`, or to anything when nil) moves this instance's versions, and the shared ones.
