@@ -53,6 +53,15 @@ def cache_row() -> dict[str, str]:
     raise AssertionError("SHOW CACHE has no l1 row")
 
 
+def repeated_is_hit(c: psycopg.Connection, sql: str) -> object:
+    """Reads `sql` again and checks that the cache answered it: a check that settings keep answers apart would
+    otherwise pass with the cache not working at all."""
+    before = int(cache_row()["hits"])
+    value = one(c, sql)
+    expect(int(cache_row()["hits"]) == before + 1, f"the repeated read was not answered from the cache: {sql}")
+    return value
+
+
 def admin(command: str) -> None:
     with psycopg.connect(proxy_dsn(dbname="pgswift", user=ADMIN, password=ADMIN_PW), autocommit=True) as a:
         a.execute(command)
@@ -150,7 +159,7 @@ def rls_by_role_and_tenant() -> None:
         q = "SELECT string_agg(v, ',' ORDER BY v) FROM it_cache_rls"
         c.execute("SET app.tenant = 'a'")
         expect(one(c, q) == "mine-a", "tenant a as scram_user")
-        expect(one(c, q) == "mine-a", "tenant a as scram_user, again")
+        expect(repeated_is_hit(c, q) == "mine-a", "tenant a as scram_user, again")
         c.execute("SET app.tenant = 'b'")
         expect(one(c, q) == "mine-b", "tenant b got tenant a's cached rows")
         c.execute("SET app.tenant = 'a'")
@@ -162,10 +171,11 @@ def rls_by_role_and_tenant() -> None:
 
 def timezone() -> None:
     with client() as c:
-        q = "SELECT t::text FROM it_cache_tz"
+        # it_cache_tz has no rule: the comment makes this read cached.
+        q = "/* pgswift: cache */ SELECT t::text FROM it_cache_tz"
         c.execute("SET TimeZone = 'UTC'")
         utc = one(c, q)
-        one(c, q)
+        repeated_is_hit(c, q)
         c.execute("SET TimeZone = 'Asia/Tokyo'")
         tokyo = one(c, q)
         expect(utc == "2026-01-01 12:00:00+00" and tokyo == "2026-01-01 21:00:00+09", f"timezones: {utc} / {tokyo}")
@@ -176,7 +186,7 @@ def search_path() -> None:
         q = "SELECT v FROM it_cache_sp"
         c.execute("SET search_path = it_cache_s1")
         expect(one(c, q) == "from s1", "s1")
-        one(c, q)
+        repeated_is_hit(c, q)
         c.execute("SET search_path = it_cache_s2")
         expect(one(c, q) == "from s2", "the other schema's cached rows")
         expect(one(c, "SELECT v FROM it_cache_s1.it_cache_sp") == "from s1", "qualified name")
@@ -187,8 +197,11 @@ def binary_formats() -> None:
         q = "SELECT id, v FROM it_cache_plain WHERE id = %s"
         text = c.execute(q, (7,)).fetchall()
         binary = c.execute(q, (7,), binary=True).fetchall()
+        # Both repeats come from the cache, each in its own format.
+        before = int(cache_row()["hits"])
         again = c.execute(q, (7,), binary=True).fetchall()
         text2 = c.execute(q, (7,)).fetchall()
+        expect(int(cache_row()["hits"]) == before + 2, "the repeated reads were not answered from the cache")
         expect(text == binary == again == text2 == [(7, "p7")], f"{text} {binary} {again} {text2}")
 
 
